@@ -1,0 +1,48 @@
+# The two commands of the README: `make run` and `make test`. Everything else is set-up they need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app portal
+PYTEST_WORKERS ?= 2
+
+.PHONY: run test setup lint translations clean
+
+setup: $(VENV)/.installed static/vendor/htmx.min.js portal/translations/en/LC_MESSAGES/messages.mo
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+static/vendor/htmx.min.js: node_modules/.installed
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+
+portal/translations/en/LC_MESSAGES/messages.mo: $(VENV)/.installed $(wildcard portal/translations/*/LC_MESSAGES/messages.po)
+	$(BIN)/pybabel compile --use-fuzzy -d portal/translations -D messages
+
+# Re-extract every user-facing string; the catalog test fails when this was forgotten.
+translations: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		--omit-header -o portal/translations/messages.pot .
+	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations -D messages \
+		--no-location --omit-header --ignore-obsolete
+
+run: setup
+	$(FLASK) db upgrade
+	$(FLASK) demo seed
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: setup
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
+
+lint: setup
+	$(BIN)/ruff check portal tests bench
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor instance

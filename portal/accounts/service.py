@@ -1,0 +1,78 @@
+"""Reading a borrower's accounts: always scoped to the borrower, so a guessed URL finds nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import NotFound
+
+from portal.accounts import validation
+from portal.accounts.itemization import Itemization, Posting, itemize
+from portal.accounts.models import Account, AccountStatus, Borrower, LedgerEntry
+from portal.extensions import db
+
+
+@dataclass(frozen=True)
+class AccountView:
+    """One account as its pages show it."""
+
+    account: Account
+    itemization: Itemization
+    validation_ends: date | None
+    next_step: str
+
+
+def _postings(entries: list[LedgerEntry]) -> list[Posting]:
+    kinds = {e.id: e.kind for e in entries}
+    return [
+        Posting(e.kind, e.money, kinds.get(e.reverses_id) if e.reverses_id else None)
+        for e in entries
+    ]
+
+
+def next_step(status: str, validation_ends: date | None, today: date) -> str:
+    """Which 'what happens next' text an account gets."""
+    if status == AccountStatus.PAID:
+        return "paid"
+    if status == AccountStatus.CLOSED:
+        return "closed"
+    if validation_ends is not None and today <= validation_ends:
+        return "validation_period"
+    return "open"
+
+
+def view_of(account: Account, today: date) -> AccountView:
+    sent = account.validation_notice_sent_at
+    ends = validation.period_end(sent.date()) if sent else None
+    return AccountView(
+        account=account,
+        itemization=itemize(_postings(account.ledger), account.currency),
+        validation_ends=ends,
+        next_step=next_step(account.status, ends, today),
+    )
+
+
+def _accounts_query():
+    return select(Account).options(
+        selectinload(Account.creditor), selectinload(Account.ledger)
+    )
+
+
+def accounts_of(borrower: Borrower, today: date) -> list[AccountView]:
+    rows = db.session.scalars(
+        _accounts_query().where(Account.borrower_id == borrower.id).order_by(Account.id)
+    )
+    return [view_of(a, today) for a in rows]
+
+
+def account_of(borrower: Borrower, reference: str, today: date) -> AccountView:
+    """The borrower's own account by reference, or 404 — never a hint that another exists."""
+    account = db.session.scalar(
+        _accounts_query().where(Account.borrower_id == borrower.id, Account.reference == reference)
+    )
+    if account is None:
+        raise NotFound()
+    return view_of(account, today)

@@ -1,0 +1,62 @@
+"""The borrower's own pages: their accounts, and one account in full."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, render_template
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from portal.accounts import service
+from portal.cases.service import history
+from portal.web.access import borrower_required
+
+bp = Blueprint("accounts", __name__, url_prefix="/accounts")
+
+#: What a borrower reads for each event of their history; staff-internal events are not listed.
+EVENT_TEXT = {
+    "account.placed": _l("The creditor placed this account with us"),
+    "ledger.posted": _l("An amount was posted to your balance"),
+    "validation_notice.sent": _l("We sent you the validation notice (sent on %(sent_on)s)"),
+    "borrower.sign_in_code_sent": _l("You asked for a sign-in code (%(channel)s to %(to)s)"),
+    "borrower.signed_in": _l("You signed in"),
+    "borrower.signed_out": _l("You signed out"),
+    "borrower.session_expired": _l("You were signed out after 15 minutes without activity"),
+}
+
+#: How ledger entries read to a borrower, by kind.
+ENTRY_TEXT = {
+    "itemization": _l("Balance on the itemization date"),
+    "interest": _l("Interest"),
+    "fee": _l("Fees"),
+    "payment": _l("Payment"),
+    "credit": _l("Credit"),
+    "reversal": _l("Correction"),
+}
+
+
+def describe(event) -> str:
+    return str(EVENT_TEXT[event.kind]) % event.data if event.data else str(EVENT_TEXT[event.kind])
+
+
+def _today():
+    return datetime.now(UTC).date()
+
+
+@bp.get("/")
+@borrower_required
+def index():
+    views = service.accounts_of(current_user, _today())
+    return render_template("accounts/index.html", views=views)
+
+
+@bp.get("/<reference>")
+@borrower_required
+def detail(reference: str):
+    view = service.account_of(current_user, reference, _today())
+    events = [e for e in history(current_user.id, view.account.id) if e.kind in EVENT_TEXT]
+    return render_template(
+        "accounts/detail.html", view=view, events=events, describe=describe,
+        entry_text=ENTRY_TEXT,
+    )

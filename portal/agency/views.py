@@ -1,0 +1,36 @@
+"""The staff console, read-only for now: accounts and one case's timeline."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from flask_login import current_user
+
+from portal.agency import service
+from portal.cases.service import history
+from portal.identity.roles import VIEW_CASES
+from portal.identity.rules import mask_email, mask_phone, mask_tail
+from portal.web.access import staff_required
+
+bp = Blueprint("agency", __name__, url_prefix="/staff")
+
+
+@bp.get("/accounts")
+@staff_required(VIEW_CASES)
+def accounts():
+    page = request.args.get("page", 1, type=int) or 1
+    return render_template("agency/accounts.html", views=service.list_accounts(page), page=page)
+
+
+@bp.get("/accounts/<reference>")
+@staff_required(VIEW_CASES)
+def case(reference: str):
+    view = service.open_case(current_user, reference, request.remote_addr)
+    events = history(view.account.borrower_id, view.account.id)
+    return render_template(
+        "agency/case.html",
+        view=view,
+        events=events,
+        mask_email=mask_email,
+        mask_phone=mask_phone,
+        mask_tail=mask_tail,
+    )

@@ -1,0 +1,111 @@
+"""create_app(config): extensions, blueprints, CLI and error pages."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal.config import Settings, sqlalchemy_url
+from portal.crypto import FieldCipher, LookupHasher
+from portal.extensions import babel, csrf, db, htmx, limiter, login, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the app from environment settings; `overrides` is for tests."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    settings = Settings.from_environ(Path(app.instance_path))
+    app.config.from_mapping(_flask_config(app, settings))
+    app.config.update(overrides or {})
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        from portal.devdb import embedded_database_url
+
+        url = embedded_database_url(Path(app.instance_path))
+        app.config["SQLALCHEMY_DATABASE_URI"] = sqlalchemy_url(url)
+
+    if settings.trust_proxy_hops:
+        hops = settings.trust_proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    app.extensions["portal.cipher"] = FieldCipher(app.config["FIELD_ENCRYPTION_KEYS"])
+    app.extensions["portal.hasher"] = LookupHasher(app.config["LOOKUP_HASH_KEY"])
+    _register_extensions(app)
+    _register_blueprints(app)
+    from portal.web.errors import register_error_pages
+    from portal.web.security import register_security
+
+    register_security(app)
+    register_error_pages(app)
+    logging.getLogger("portal").setLevel(logging.INFO)
+    return app
+
+
+def _flask_config(app: Flask, s: Settings) -> dict:
+    return {
+        "SECRET_KEY": s.secret_key,
+        "PORTAL_ENV": s.env,
+        "PORTAL_DEMO": s.demo_mode,
+        "FIELD_ENCRYPTION_KEYS": s.field_keys,
+        "LOOKUP_HASH_KEY": s.lookup_key,
+        "SQLALCHEMY_DATABASE_URI": sqlalchemy_url(s.database_url) if s.database_url else None,
+        "SQLALCHEMY_ENGINE_OPTIONS": {
+            "pool_pre_ping": True,
+            "connect_args": {"options": "-c timezone=UTC"},
+        },
+        "SESSION_COOKIE_NAME": "portal_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        # Plain http is only acceptable on a developer's own machine in demo mode.
+        "SESSION_COOKIE_SECURE": not s.demo_mode,
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "MAX_FORM_MEMORY_SIZE": 512 * 1024,
+        "WTF_CSRF_TIME_LIMIT": 3600,
+        "WTF_CSRF_SSL_STRICT": not s.demo_mode,
+        "RATELIMIT_STORAGE_URI": s.redis_url or "memory://",
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_KEY_PREFIX": "portal",
+        "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "portal" / "translations"),
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+    }
+
+
+def _register_extensions(app: Flask) -> None:
+    from portal.web.i18n import select_locale, select_timezone
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    htmx.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    login.init_app(app)
+    from portal.identity import loader  # noqa: F401  registers the user loader
+    from portal.models import import_all
+
+    import_all()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from portal.accounts.views import bp as accounts
+    from portal.agency.views import bp as agency
+    from portal.cases.cli import bp as cases_cli
+    from portal.demo.cli import bp as demo_cli
+    from portal.identity.views import bp as identity
+    from portal.web.views import bp as web
+
+    for blueprint in (web, identity, accounts, agency, cases_cli, demo_cli):
+        app.register_blueprint(blueprint)
+    if app.config["PORTAL_DEMO"]:
+        from portal.messaging.views import bp as dev_messages
+
+        app.register_blueprint(dev_messages)

@@ -1,0 +1,75 @@
+"""Settings from environment variables: one place, typed, with safe defaults."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _read_or_create(path: Path, make: callable) -> str:
+    """Keep demo secrets stable across restarts without anyone having to set them."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = make()
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+def _new_key() -> str:
+    return "1:" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app reads from the environment, resolved once."""
+
+    env: str
+    secret_key: str
+    database_url: str | None
+    redis_url: str | None
+    field_keys: str
+    lookup_key: str
+    trust_proxy_hops: int
+    demo_mode: bool
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @classmethod
+    def from_environ(cls, instance_path: Path, environ: dict | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        name = env.get("PORTAL_ENV", "development")
+        production = name == "production"
+        secrets_dir = instance_path / "secrets"
+
+        def secret(var: str, make: callable) -> str:
+            if env.get(var):
+                return env[var]
+            if production:
+                raise RuntimeError(f"{var} must be set when PORTAL_ENV=production")
+            return _read_or_create(secrets_dir / var.lower(), make)
+
+        return cls(
+            env=name,
+            secret_key=secret("SECRET_KEY", lambda: secrets.token_urlsafe(48)),
+            database_url=env.get("DATABASE_URL") or None,
+            redis_url=env.get("REDIS_URL") or None,
+            field_keys=secret("FIELD_ENCRYPTION_KEYS", _new_key),
+            lookup_key=secret("LOOKUP_HASH_KEY", lambda: secrets.token_urlsafe(32)),
+            trust_proxy_hops=int(env.get("TRUST_PROXY_HOPS", "0")),
+            demo_mode=env.get("PORTAL_DEMO", "0" if production else "1") == "1",
+        )
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Use psycopg 3 whatever scheme the operator wrote."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    raise ValueError("DATABASE_URL must be a PostgreSQL URL")

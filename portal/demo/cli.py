@@ -1,0 +1,61 @@
+"""`flask --app portal demo seed`: load the demo data of CONTRACT.md (idempotent)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+import pyotp
+from flask import Blueprint, current_app
+from sqlalchemy import select
+
+from portal.accounts.placement import ensure_borrower, ensure_creditor, place
+from portal.cases.service import Actor
+from portal.demo import data
+from portal.extensions import db
+from portal.identity.models import StaffUser
+from portal.identity.service import passwords
+from portal.operations import operation
+
+bp = Blueprint("demo_cli", __name__, cli_group="demo")
+
+
+@operation
+def seed() -> tuple[int, list[StaffUser]]:
+    """Create whatever of the demo data is missing; return how many accounts were added."""
+    actor = Actor.system("demo-seed")
+    creditors = {code: ensure_creditor(code, name, country)
+                 for code, name, country in data.CREDITORS}
+    debts = data.debts(datetime.now(UTC))
+    added = 0
+    for person in data.people():
+        borrower = ensure_borrower(person)
+        for creditor_code, debt in debts[person.reference]:
+            if place(creditors[creditor_code], borrower, debt, actor):
+                added += 1
+    staff = []
+    for email, name, role, creditor_code in data.STAFF:
+        user = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
+        if user is None:
+            user = StaffUser(
+                email=email, name=name, role=role,
+                password_hash=passwords.hash(data.STAFF_PASSWORD),
+                totp_secret=pyotp.random_base32(),
+                creditor_id=creditors[creditor_code].id if creditor_code else None,
+            )
+            db.session.add(user)
+        staff.append(user)
+    db.session.flush()
+    return added, staff
+
+
+@bp.cli.command("seed")
+def seed_command():
+    """Load the demo borrowers, accounts and staff; print staff sign-in details."""
+    if not current_app.config["PORTAL_DEMO"]:
+        raise click.ClickException("demo data is only loaded in demo mode (PORTAL_DEMO=1)")
+    added, staff = seed()
+    click.echo(f"demo data ready ({added} accounts added)")
+    click.echo(f"staff password for every demo user: {data.STAFF_PASSWORD}")
+    for user in staff:
+        click.echo(f"  {user.email:24} {user.role:10} TOTP secret {user.totp_secret}")

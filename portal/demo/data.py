@@ -1,0 +1,94 @@
+"""The demo data of CONTRACT.md: four borrowers, five accounts, staff and a lender user."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from portal.accounts.placement import Address, Debt, Person
+from portal.money import Money
+
+CREDITORS = [
+    ("NWB", "Northwind Bank", "US"),
+    ("LUM", "Lumen Lending", "US"),
+    ("JRF", "Jade River Consumer Finance", "CN"),
+    ("TCS", "Thames Card Services", "GB"),
+]
+
+STAFF = [
+    ("admin@demo.test", "Ada Admin", "admin", None),
+    ("agent@demo.test", "Sam Agent", "agent", None),
+    ("compliance@demo.test", "Chris Compliance", "compliance", None),
+    ("lender@northwind.test", "Lee Lender", "lender", "NWB"),
+]
+STAFF_PASSWORD = "demo-password-1"
+
+
+def people() -> list[Person]:
+    return [
+        Person(
+            "DEMO-1001", "Alex", "Rivera", "Alex Rivera", date(1985, 4, 12),
+            Address("350 W 31st St", "New York", "NY", "10001", "US", "Apt 4B"),
+            phones=[("mobile", "+1 213 555 0147")], emails=["alex@example.com"],
+            national_id_last4="4321",
+        ),
+        Person(
+            "DEMO-1002", "María", "López", "María López", date(1979, 7, 30),
+            Address("12 Brattle St", "Cambridge", "MA", "02139", "US"),
+            phones=[("mobile", "+1 617 555 0199")], emails=["maria@example.com"],
+            language="es", national_id_last4="8765",
+        ),
+        Person(
+            "DEMO-2001", "芳", "王", "王芳 Wang Fang", date(1990, 9, 2),
+            Address("朝阳区建国路 88 号", "北京", "BJ", "100022", "CN"),
+            phones=[("mobile", "+86 138 0013 8000")], emails=["wangfang@example.com"],
+            language="zh",
+        ),
+        Person(
+            "DEMO-3001", "Oliver", "Bennett", "Oliver Bennett", date(1978, 1, 23),
+            Address("1 Parliament Sq", "London", None, "SW1A 1AA", "GB"),
+            phones=[("mobile", "+44 7911 123456")], emails=["oliver@example.com"],
+        ),
+    ]
+
+
+def debts(now: datetime) -> dict[str, list[tuple[str, Debt]]]:
+    """Accounts per borrower reference, as (creditor code, debt); dates relative to seeding."""
+    today = now.date()
+    long_ago = now - timedelta(days=90)
+
+    def usd(text):
+        return Money.parse(text, "USD")
+
+    return {
+        "DEMO-1001": [
+            ("NWB", Debt("NWB-1001", "Credit card", "4000123412341234",
+                         usd("2250.00"), usd("195.19"), usd("35.00"), usd("0"),
+                         itemization_date=today - timedelta(days=200),
+                         charge_off_date=today - timedelta(days=200),
+                         last_payment_date=today - timedelta(days=260),
+                         validation_notice_sent_at=now - timedelta(days=10))),
+            ("LUM", Debt("LUM-1001", "Online loan", "LL-99887766",
+                         usd("900.00"), usd("0"), usd("0"), usd("70.00"),
+                         itemization_date=today - timedelta(days=150),
+                         last_payment_date=today - timedelta(days=120),
+                         validation_notice_sent_at=long_ago)),
+        ],
+        "DEMO-1002": [
+            ("NWB", Debt("NWB-1002", "Credit card", "4000555566667777",
+                         usd("380.00"), usd("20.55"), usd("10.00"), usd("0"),
+                         itemization_date=today - timedelta(days=180),
+                         validation_notice_sent_at=long_ago)),
+        ],
+        "DEMO-2001": [
+            ("JRF", Debt("JRF-2001", "Online loan", "JR6222021234567890",
+                         Money.parse("12000.00", "CNY"), Money.parse("600.00", "CNY"),
+                         Money.zero("CNY"), Money.zero("CNY"),
+                         itemization_date=today - timedelta(days=100))),
+        ],
+        "DEMO-3001": [
+            ("TCS", Debt("TCS-3001", "Credit card", "5500111122223333",
+                         Money.parse("1100.00", "GBP"), Money.zero("GBP"),
+                         Money.parse("50.00", "GBP"), Money.zero("GBP"),
+                         itemization_date=today - timedelta(days=120))),
+        ],
+    }

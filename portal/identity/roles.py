@@ -1,0 +1,18 @@
+"""What each staff role may do: a pure table, tested as one."""
+
+from __future__ import annotations
+
+VIEW_CASES = "view_cases"
+VIEW_PORTFOLIO = "view_portfolio"
+MANAGE_STAFF = "manage_staff"
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "admin": frozenset({VIEW_CASES, MANAGE_STAFF}),
+    "agent": frozenset({VIEW_CASES}),
+    "compliance": frozenset({VIEW_CASES}),
+    "lender": frozenset({VIEW_PORTFOLIO}),
+}
+
+
+def allows(role: str, permission: str) -> bool:
+    return permission in PERMISSIONS.get(role, frozenset())

@@ -1,0 +1,8 @@
+"""Import every model module so metadata (and Alembic's autogenerate) sees all tables."""
+
+
+def import_all() -> None:
+    import portal.accounts.models  # noqa: F401
+    import portal.cases.models  # noqa: F401
+    import portal.identity.models  # noqa: F401
+    import portal.messaging.models  # noqa: F401

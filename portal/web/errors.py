@@ -1,0 +1,62 @@
+"""Error pages: a clear message and the right status for anything a person or client sends."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger("portal.errors")
+
+MESSAGES = {
+    400: _l("Something in that request was not right. Go back and try again."),
+    403: _l("You do not have access to this page."),
+    404: _l("We could not find that page."),
+    405: _l("That action is not available here."),
+    413: _l("That was too large to send. Try a smaller amount of text or a smaller file."),
+    429: _l("Too many attempts. Wait a few minutes, then try again."),
+    500: _l("Something went wrong on our side. Nothing was changed. Please try again."),
+}
+TITLES = {
+    400: _l("Request not understood"),
+    403: _l("Access denied"),
+    404: _l("Page not found"),
+    405: _l("Not allowed"),
+    413: _l("Too large"),
+    429: _l("Please wait"),
+    500: _l("Sorry, something went wrong"),
+}
+
+
+def _page(code: int, message=None):
+    return (
+        render_template(
+            "errors/page.html",
+            code=code,
+            title=TITLES.get(code, TITLES[400]),
+            message=message or MESSAGES.get(code, MESSAGES[400]),
+        ),
+        code,
+    )
+
+
+def register_error_pages(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return _page(400, _l("This form expired or was sent from elsewhere. Please try again."))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        if error.code is None or error.code < 400:
+            return error
+        return _page(error.code)
+
+    @app.errorhandler(InternalServerError)
+    def server_error(error):
+        original = getattr(error, "original_exception", None)
+        # Type only: exception text can carry personal data.
+        log.error("unhandled error: %s", type(original).__name__ if original else "unknown")
+        return _page(500)

@@ -1,0 +1,59 @@
+"""Which language and time zone a page is shown in, and the template filters that use them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import request, session
+from flask_babel import format_date, format_datetime, get_locale
+from flask_login import current_user
+
+from portal.money import Money
+
+#: Language code offered to people -> Babel locale used for text, numbers and dates.
+LANGUAGES = {"en": "en", "es": "es", "zh": "zh_Hans_CN"}
+#: Each language named in itself, for the switcher.
+LANGUAGE_NAMES = {"en": "English", "es": "Español", "zh": "简体中文"}
+
+
+def language_code() -> str:
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    if current_user and getattr(current_user, "is_borrower", False):
+        preferred = current_user.preferred_language
+        if preferred in LANGUAGES:
+            return preferred
+    return request.accept_languages.best_match(list(LANGUAGES)) or "en"
+
+
+def select_locale() -> str:
+    return LANGUAGES[language_code()]
+
+
+def select_timezone() -> str | None:
+    """Show a borrower's times in their own zone (their mailing address's first zone)."""
+    if current_user and getattr(current_user, "is_borrower", False):
+        address = current_user.mailing_address
+        if address and address.time_zones:
+            return address.time_zones[0]
+    return None
+
+
+def money(value: Money) -> str:
+    return value.format(str(get_locale()))
+
+
+def long_date(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return format_datetime(value, "medium")
+    return format_date(value, "long")
+
+
+def register_filters(app) -> None:
+    app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["long_date"] = long_date
+    app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
+    app.jinja_env.globals["language_code"] = language_code
