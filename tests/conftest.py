@@ -58,7 +58,15 @@ def server_url(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def worker():
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    """This worker's name, unique to the run, so concurrent runs never share a database."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid()))[:8]
+    return f"{run}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+
+
+def drop_database(server_url: str, name: str) -> None:
+    admin = make_url(server_url).set(database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def make_app(database_url: str):
@@ -79,7 +87,8 @@ def app(server_url, worker):
     """The app on this worker's own database, migrated once."""
     from flask_migrate import upgrade
 
-    url = fresh_database(server_url, f"portal_test_{worker}")
+    name = f"portal_test_{worker}"
+    url = fresh_database(server_url, name)
     application = make_app(url)
     with application.app_context():
         upgrade(directory=str(ROOT / "migrations"))
@@ -88,6 +97,7 @@ def app(server_url, worker):
         from portal.extensions import db
 
         db.engine.dispose()
+    drop_database(server_url, name)
 
 
 class TestDatabase:
@@ -101,8 +111,11 @@ class TestDatabase:
 
     def run(self, fn, *args, **kwargs):
         with self.app.app_context():
+            # Results outlive this context; keep them readable after the commit below.
+            self.database.session().expire_on_commit = False
             result = fn(*args, **kwargs)
-            self.database.session.flush()
+            # Commit releases this call's savepoint; the test's outer transaction still rolls back.
+            self.database.session.commit()
             return result
 
     def scalars(self, statement) -> list:

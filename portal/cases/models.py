@@ -37,3 +37,13 @@ class CaseEvent(db.Model):
     data: Mapped[dict] = mapped_column(JSONB, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class CaseStream(db.Model):
+    """The head of one chain: its last number and hash, so even dropping the newest event shows."""
+
+    __tablename__ = "case_stream"
+
+    stream: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
+from sqlalchemy.dialects.postgresql import insert
 
 from portal.cases import chain
 from portal.cases.kinds import ACTOR_TYPES, EventKind
-from portal.cases.models import CaseEvent
+from portal.cases.models import CaseEvent, CaseStream
 from portal.extensions import db
 
 
@@ -45,15 +46,17 @@ def record(
 ) -> CaseEvent:
     """Append one event to its stream's chain inside the caller's transaction."""
     stream = stream_of(borrower_id, account_id)
-    # Serialise writers of one stream so two requests cannot both claim the next number.
-    db.session.execute(select(func.pg_advisory_xact_lock(func.hashtext(stream))))
-    last = db.session.execute(
-        select(CaseEvent.seq, CaseEvent.hash)
-        .where(CaseEvent.stream == stream)
-        .order_by(CaseEvent.seq.desc())
-        .limit(1)
-    ).first()
-    seq, prev_hash = (last.seq + 1, last.hash) if last else (1, chain.GENESIS)
+    # The head row is locked for the rest of the transaction, so two writers of one stream
+    # queue up instead of both claiming the next number.
+    db.session.execute(
+        insert(CaseStream)
+        .values(stream=stream, last_seq=0, last_hash=chain.GENESIS)
+        .on_conflict_do_nothing(index_elements=["stream"])
+    )
+    head = db.session.scalar(
+        select(CaseStream).where(CaseStream.stream == stream).with_for_update()
+    )
+    seq, prev_hash = head.last_seq + 1, head.last_hash
     occurred_at = (at or datetime.now(UTC)).astimezone(UTC)
     payload = data or {}
     event = CaseEvent(
@@ -81,6 +84,7 @@ def record(
         ),
     )
     db.session.add(event)
+    head.last_seq, head.last_hash = seq, event.hash
     db.session.flush()
     return event
 
@@ -101,15 +105,22 @@ def history(borrower_id: int, account_id: int | None = None, limit: int = 200) -
 
 def verify_all() -> tuple[int, list[chain.ChainBreak]]:
     """Check every stream: how many were checked, and each break found."""
-    streams = list(
-        db.session.scalars(select(CaseEvent.stream).distinct().order_by(CaseEvent.stream))
+    heads = {h.stream: h for h in db.session.scalars(select(CaseStream))}
+    streams = sorted(
+        set(heads) | set(db.session.scalars(select(CaseEvent.stream).distinct()))
     )
     breaks = []
     for stream in streams:
-        events = db.session.scalars(
-            select(CaseEvent).where(CaseEvent.stream == stream).order_by(CaseEvent.seq)
+        events = list(
+            db.session.scalars(
+                select(CaseEvent).where(CaseEvent.stream == stream).order_by(CaseEvent.seq)
+            )
         )
         problem = chain.verify(stream, events)
+        head = heads.get(stream)
+        last = (events[-1].seq, events[-1].hash) if events else (0, chain.GENESIS)
+        if problem is None and (head is None or (head.last_seq, head.last_hash) != last):
+            problem = chain.ChainBreak(stream, last[0] + 1, "newest events missing")
         if problem:
             breaks.append(problem)
     return len(streams), breaks

@@ -34,12 +34,14 @@ def seed() -> tuple[int, list[StaffUser]]:
             if place(creditors[creditor_code], borrower, debt, actor):
                 added += 1
     staff = []
+    password_hash = None  # one argon2 hash for the shared demo password: it is slow on purpose
     for email, name, role, creditor_code in data.STAFF:
         user = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
         if user is None:
+            password_hash = password_hash or passwords.hash(data.STAFF_PASSWORD)
             user = StaffUser(
                 email=email, name=name, role=role,
-                password_hash=passwords.hash(data.STAFF_PASSWORD),
+                password_hash=password_hash,
                 totp_secret=pyotp.random_base32(),
                 creditor_id=creditors[creditor_code].id if creditor_code else None,
             )

@@ -70,7 +70,7 @@ class OneTimeCode(db.Model):
 
 
 class SignInFailure(db.Model):
-    """A failed sign-in step, keyed by a hash of what was typed, existing or not (no enumeration)."""
+    """A failed sign-in step, keyed by a hash of what was typed, whether or not it exists."""
 
     __tablename__ = "sign_in_failure"
 

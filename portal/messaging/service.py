@@ -1,4 +1,4 @@
-"""Sending messages to borrowers: one entry point, so demo capture and real delivery swap cleanly."""
+"""Sending messages to borrowers: one entry point, so demo capture and real delivery swap."""
 
 from __future__ import annotations
 

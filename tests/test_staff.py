@@ -1,0 +1,62 @@
+"""Staff sign in with password + TOTP, see accounts read-only, and every look is recorded."""
+
+from __future__ import annotations
+
+import pyotp
+from sqlalchemy import select
+
+from portal.cases.models import CaseEvent
+
+
+def test_agent_signs_in_and_sees_the_account_list(person, staff_sign_in):
+    page = staff_sign_in(person, "agent@demo.test")
+
+    assert page.h1 == "Accounts"
+    references = [a.get_text() for a in page.soup.select("tbody td:first-child a")]
+    assert sorted(references) == ["JRF-2001", "LUM-1001", "NWB-1001", "NWB-1002", "TCS-3001"]
+
+
+def test_viewing_a_case_is_recorded_and_personal_data_is_masked(person, staff_sign_in, db):
+    staff_sign_in(person, "compliance@demo.test")
+
+    page = person.get("/staff/accounts/NWB-1001")
+
+    assert page.status == 200
+    assert "account.placed" in page.text and "ledger.posted" in page.text
+    assert "1985-04-12" not in page.html and "4000123412341234" not in page.html
+    assert "alex@example.com" not in page.html and "••••1234" in page.text
+    viewed = db.scalars(select(CaseEvent).where(CaseEvent.kind == "staff.viewed_personal_data"))
+    assert len(viewed) == 1 and viewed[0].actor_type == "staff"
+    assert viewed[0].data == {"view": "case", "role": "compliance"}
+
+
+def test_wrong_password_and_wrong_totp_are_refused(person, demo):
+    page = person.submit(person.get("/staff/sign-in"),
+                         {"email": "agent@demo.test", "password": "wrong"})
+    assert page.status == 422 and "Those sign-in details are not right." in page.text
+
+    page = person.submit(person.get("/staff/sign-in"),
+                         {"email": "agent@demo.test", "password": "demo-password-1"})
+    page = person.submit(page, {"code": "000000"})
+    assert page.status == 422 and page.h1 == "Two-step verification"
+
+
+def test_a_totp_code_works_once(person, make_person, demo):
+    secret = demo["agent@demo.test"]["totp_secret"]
+    code = pyotp.TOTP(secret).now()
+    page = person.submit(person.get("/staff/sign-in"),
+                         {"email": "agent@demo.test", "password": "demo-password-1"})
+    assert person.submit(page, {"code": code}).h1 == "Accounts"
+
+    other = make_person()
+    page = other.submit(other.get("/staff/sign-in"),
+                        {"email": "agent@demo.test", "password": "demo-password-1"})
+    page = other.submit(page, {"code": code})
+    assert page.h1 == "Two-step verification" and "not right" in page.text
+
+
+def test_lender_cannot_open_the_agency_console(person, staff_sign_in):
+    staff_sign_in(person, "lender@northwind.test")
+
+    assert person.get("/staff/accounts").status == 403
+    assert person.get("/staff/accounts/NWB-1001").status == 403
