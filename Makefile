@@ -31,7 +31,7 @@ translations: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
 		--omit-header -o portal/translations/messages.pot .
 	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations -D messages \
-		--no-location --omit-header --ignore-obsolete
+		--omit-header --ignore-obsolete
 
 run: setup
 	$(FLASK) db upgrade

