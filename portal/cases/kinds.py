@@ -24,6 +24,30 @@ class EventKind(StrEnum):
     SESSION_EXPIRED = "borrower.session_expired"
     #: A staff member opened a view that shows this borrower's personal data.
     STAFF_VIEWED = "staff.viewed_personal_data"
+    #: The borrower changed how and when they may be contacted (data: the whole new state).
+    PREFERENCES_CHANGED = "preferences.changed"
+    #: The borrower asked that communication stop (Regulation F 1006.6(c)).
+    CEASE_REQUESTED = "contact.cease_requested"
+    #: The borrower withdrew a cease request.
+    CEASE_WITHDRAWN = "contact.cease_withdrawn"
+    #: The borrower told us an attorney represents them (data: name, contact).
+    ATTORNEY_REPORTED = "contact.attorney_reported"
+    #: The representation ended (the attorney did not respond, consented, or withdrew).
+    ATTORNEY_ENDED = "contact.attorney_ended"
+    #: The borrower told us they filed for bankruptcy.
+    BANKRUPTCY_REPORTED = "contact.bankruptcy_reported"
+    #: The bankruptcy case was dismissed or closed, or the stay lifted.
+    BANKRUPTCY_ENDED = "contact.bankruptcy_ended"
+    #: UK breathing space started (data: kind standard|mental_health, start date, reference).
+    BREATHING_SPACE_REPORTED = "contact.breathing_space_reported"
+    #: UK breathing space ended early or (mental health) by notice.
+    BREATHING_SPACE_ENDED = "contact.breathing_space_ended"
+    #: A contact attempt was reported by a partner system (data: channel, outcome, violation).
+    ATTEMPT_RECORDED = "contact.attempt_recorded"
+    #: A contact hold came into force (data: rule, channels, until, key).
+    HOLD_STARTED = "contact.hold_started"
+    #: A contact hold ended (data: rule, key).
+    HOLD_ENDED = "contact.hold_ended"
 
 
 ACTOR_TYPES = ("borrower", "staff", "system", "partner")

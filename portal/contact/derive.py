@@ -1,0 +1,119 @@
+"""Holds and preferences derived from case events by one function, so a replay gives the same. Pure.
+
+Every capability that pauses contact (disputes, plans, payments) adds its event kinds to
+`HOLD_EVENTS` and `END_EVENTS`; nothing else decides when a hold starts or ends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+
+from portal.contact import localtime as lt
+
+BREATHING_SPACE_DAYS = 60
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A case event as the derivation sees it."""
+
+    id: int
+    kind: str
+    at: datetime
+    account_id: int | None
+    data: dict
+
+
+@dataclass(frozen=True)
+class DerivedHold:
+    key: str
+    rule: str
+    account_id: int | None
+    channels: frozenset[str] | None
+    started_at: datetime
+    until: datetime | None
+    started_by: int
+    ended_at: datetime | None = None
+    ended_by: int | None = None
+
+    def live(self, now: datetime) -> bool:
+        return self.ended_at is None and (self.until is None or now < self.until)
+
+
+@dataclass(frozen=True)
+class Derived:
+    holds: tuple[DerivedHold, ...]
+    preferences: dict = field(default_factory=dict)
+
+
+#: Which rule a borrower's statement invokes, by jurisdiction (None: the statement has no hold).
+CEASE_RULE = {"US": "us.cease-communication", "GB": "uk.contact-reasonable",
+              "CN": "policy.channel-opt-out"}
+ATTORNEY_RULE = {"US": "us.attorney-represented", "GB": "uk.contact-reasonable",
+                 "CN": "policy.channel-opt-out"}
+BANKRUPTCY_RULE = {"US": "us.bankruptcy-stay"}
+
+
+def breathing_space_end(start: date) -> datetime:
+    """60 days from the day after registration: contact may resume on day 61, London time."""
+    return lt.at_local(start + timedelta(days=BREATHING_SPACE_DAYS + 1), time(0), "Europe/London")
+
+
+def _start(fact: Fact, jurisdiction: str) -> DerivedHold | None:
+    kind, data = fact.kind, fact.data
+    scope = data.get("account_id", fact.account_id)
+
+    def hold(key, rule, until=None, channels=None):
+        if rule is None:
+            return None
+        return DerivedHold(key, rule, scope, channels, fact.at, until, fact.id)
+
+    if kind == "contact.cease_requested":
+        return hold("cease", CEASE_RULE.get(jurisdiction))
+    if kind == "contact.attorney_reported":
+        return hold("attorney", ATTORNEY_RULE.get(jurisdiction))
+    if kind == "contact.bankruptcy_reported":
+        return hold("bankruptcy", BANKRUPTCY_RULE.get(jurisdiction))
+    if kind == "contact.breathing_space_reported":
+        if data.get("kind") == "mental_health":
+            return hold("breathing-space", "uk.mental-health-crisis")
+        start = date.fromisoformat(data["start"])
+        return hold("breathing-space", "uk.breathing-space", until=breathing_space_end(start))
+    return None
+
+
+#: Events that end a hold, by the key of the hold they end.
+END_EVENTS = {
+    "contact.cease_withdrawn": "cease",
+    "contact.attorney_ended": "attorney",
+    "contact.bankruptcy_ended": "bankruptcy",
+    "contact.breathing_space_ended": "breathing-space",
+}
+
+
+def derive(facts: list[Fact], jurisdiction: str) -> Derived:
+    """Replay a borrower's events (all their streams) in order into holds and preferences."""
+    holds: dict[tuple[str, int | None], DerivedHold] = {}
+    history: list[DerivedHold] = []
+    preferences: dict = {}
+    for fact in sorted(facts, key=lambda f: (f.at, f.id)):
+        if fact.kind == "preferences.changed":
+            preferences = dict(fact.data.get("preferences", {}))
+            continue
+        started = _start(fact, jurisdiction)
+        if started is not None:
+            slot = (started.key, started.account_id)
+            if slot not in holds or not holds[slot].live(fact.at):
+                if slot in holds:
+                    history.append(holds[slot])
+                holds[slot] = started
+            continue
+        ended_key = END_EVENTS.get(fact.kind)
+        if ended_key is not None:
+            scope = fact.data.get("account_id", fact.account_id)
+            slot = (ended_key, scope)
+            current = holds.get(slot)
+            if current is not None and current.live(fact.at):
+                holds[slot] = replace(current, ended_at=fact.at, ended_by=fact.id)
+    return Derived(tuple(history) + tuple(holds.values()), preferences)

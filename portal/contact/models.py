@@ -1,0 +1,70 @@
+"""Holds and preferences (both derived from case events) and recorded contact attempts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, LargeBinary, String
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.crypto import Encrypted
+from portal.extensions import db
+
+
+class ContactHold(db.Model):
+    """A pause on contact that a rule requires, as derived from the case record.
+
+    Scope is the account, or (account_id NULL) every account of the borrower. Rows are never
+    deleted: a hold that ends gets `ended_at` and the event that ended it.
+    """
+
+    __tablename__ = "contact_hold"
+    __table_args__ = (
+        Index("ix_contact_hold_live", "borrower_id", postgresql_where="ended_at IS NULL"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("borrower.id"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
+    rule: Mapped[str] = mapped_column(String(60))
+    #: NULL: every channel.
+    channels: Mapped[list[str] | None] = mapped_column(ARRAY(String(12)))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: When it lapses by itself (breathing space), if it does.
+    until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_by_event_id: Mapped[int] = mapped_column(ForeignKey("case_event.id"))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_by_event_id: Mapped[int | None] = mapped_column(ForeignKey("case_event.id"))
+    #: The derivation's key for this hold, stable across replays.
+    key: Mapped[str] = mapped_column(String(120))
+
+
+class ContactPreferences(db.Model):
+    """A borrower's current contact preferences, as the last preferences event left them."""
+
+    __tablename__ = "contact_preferences"
+
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("borrower.id"), primary_key=True)
+    data: Mapped[dict] = mapped_column(JSONB)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ContactAttempt(db.Model):
+    """A contact that happened, as a dialer or platform reported it; never edited."""
+
+    __tablename__ = "contact_attempt"
+    __table_args__ = (Index("ix_contact_attempt_account_at", "account_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
+    channel: Mapped[str] = mapped_column(String(12))
+    destination: Mapped[str | None] = mapped_column(Encrypted("contact_attempt.destination"))
+    destination_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str] = mapped_column(String(20))
+    reported_by: Mapped[str] = mapped_column(String(60))
+    #: The rules would have blocked it: flagged for compliance review.
+    violation: Mapped[bool] = mapped_column(default=False)
+    violated_rules: Mapped[list[str]] = mapped_column(ARRAY(String(60)), default=list)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,202 @@
+"""Contact operations: what the borrower tells us, holds kept in step, and decisions for an account."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from sqlalchemy import or_, select
+
+from portal.accounts.models import Account, Borrower, ContactKind
+from portal.accounts.validation import period_end
+from portal.cases.kinds import EventKind
+from portal.cases.models import CaseEvent
+from portal.cases.service import Actor, record
+from portal.contact import rules
+from portal.contact.derive import Fact, derive
+from portal.contact.models import ContactAttempt, ContactHold, ContactPreferences
+from portal.contact.snapshot import (
+    Attempt,
+    ContactPointInfo,
+    Hold,
+    Preferences,
+    Snapshot,
+    TimeWindow,
+)
+from portal.extensions import db
+from portal.outbox.service import publish
+
+ATTEMPT_LOOKBACK = timedelta(days=31)
+
+
+def jurisdiction_of(borrower: Borrower) -> tuple[str, str | None]:
+    address = borrower.mailing_address
+    if address is None:
+        return "US", None
+    return address.country, address.region if address.country == "US" else None
+
+
+def _facts(borrower_id: int) -> list[Fact]:
+    rows = db.session.execute(
+        select(CaseEvent.id, CaseEvent.kind, CaseEvent.occurred_at, CaseEvent.account_id,
+               CaseEvent.data)
+        .where(CaseEvent.borrower_id == borrower_id)
+        .order_by(CaseEvent.occurred_at, CaseEvent.id)
+    )
+    return [Fact(r.id, r.kind, r.occurred_at, r.account_id, r.data) for r in rows]
+
+
+def _accounts_in_scope(borrower: Borrower, account_id: int | None) -> list[Account]:
+    return [a for a in borrower.accounts if account_id is None or a.id == account_id]
+
+
+def _announce(borrower: Borrower, hold: ContactHold, topic: str, event: CaseEvent) -> None:
+    for account in _accounts_in_scope(borrower, hold.account_id):
+        publish(topic, {
+            "account_ref": account.reference,
+            "rule": hold.rule,
+            "channels": hold.channels,
+            "since": hold.started_at.isoformat(),
+            "until": hold.until.isoformat() if hold.until else None,
+            "ended_at": hold.ended_at.isoformat() if hold.ended_at else None,
+        }, account_ref=account.reference, case_event_id=event.id)
+
+
+def reconcile(borrower: Borrower, actor: Actor, now: datetime | None = None) -> None:
+    """Bring the stored holds and preferences in line with what the case record implies."""
+    now = now or datetime.now(UTC)
+    country, _region = jurisdiction_of(borrower)
+    derived = derive(_facts(borrower.id), country)
+    live_rows = {
+        (h.key, h.account_id, h.started_by_event_id): h
+        for h in db.session.scalars(
+            select(ContactHold).where(ContactHold.borrower_id == borrower.id,
+                                      ContactHold.ended_at.is_(None))
+        )
+    }
+    for hold in derived.holds:
+        slot = (hold.key, hold.account_id, hold.started_by)
+        row = live_rows.pop(slot, None)
+        if hold.live(now) and row is None:
+            row = ContactHold(
+                borrower_id=borrower.id, account_id=hold.account_id, rule=hold.rule,
+                channels=sorted(hold.channels) if hold.channels else None,
+                started_at=hold.started_at, until=hold.until, started_by_event_id=hold.started_by,
+                key=hold.key,
+            )
+            db.session.add(row)
+            event = record(actor, EventKind.HOLD_STARTED, borrower_id=borrower.id,
+                           account_id=hold.account_id,
+                           data={"rule": hold.rule, "key": hold.key,
+                                 "until": hold.until.isoformat() if hold.until else None})
+            _announce(borrower, row, "contact.hold.started", event)
+        elif not hold.live(now) and row is not None:
+            _end(borrower, row, hold.ended_at or hold.until or now, hold.ended_by, actor)
+    for row in live_rows.values():  # stored but no longer implied at all
+        _end(borrower, row, now, None, actor)
+    _store_preferences(borrower.id, derived.preferences, now)
+
+
+def _end(borrower: Borrower, row: ContactHold, at: datetime, cause: int | None,
+         actor: Actor) -> None:
+    event = record(actor, EventKind.HOLD_ENDED, borrower_id=borrower.id,
+                   account_id=row.account_id, data={"rule": row.rule, "key": row.key})
+    row.ended_at = at
+    row.ended_by_event_id = cause or event.id
+    _announce(borrower, row, "contact.hold.ended", event)
+
+
+def _store_preferences(borrower_id: int, preferences: dict, now: datetime) -> None:
+    row = db.session.get(ContactPreferences, borrower_id)
+    if row is None:
+        db.session.add(ContactPreferences(borrower_id=borrower_id, data=preferences,
+                                          updated_at=now))
+    elif row.data != preferences:
+        row.data, row.updated_at = preferences, now
+
+
+# --- reading: snapshots and decisions ------------------------------------------------------------
+
+
+def _preferences(data: dict, points_by_id: dict[int, str]) -> Preferences:
+    def window(w):
+        return TimeWindow(time.fromisoformat(w["start"]), time.fromisoformat(w["end"]),
+                          frozenset(w["channels"]) if w.get("channels") else None)
+
+    return Preferences(
+        opted_out_channels=frozenset(data.get("opted_out_channels", [])),
+        opted_out_destinations=frozenset(
+            points_by_id[i] for i in data.get("opted_out_points", []) if i in points_by_id
+        ),
+        inconvenient=tuple(window(w) for w in data.get("inconvenient", [])),
+        workplace_prohibited=bool(data.get("workplace_prohibited")),
+    )
+
+
+def snapshot(account: Account, at: datetime) -> Snapshot:
+    """Everything the rules need about one account, as it stood at `at`."""
+    borrower = account.borrower
+    country, region = jurisdiction_of(borrower)
+    points = [
+        ContactPointInfo(
+            kind=p.kind, value="" if p.kind == ContactKind.ADDRESS else p.value,
+            label=p.label, time_zones=tuple(p.time_zones), opted_out=p.opted_out_at is not None,
+        )
+        for p in borrower.contact_points
+    ]
+    holds = db.session.scalars(
+        select(ContactHold).where(
+            ContactHold.borrower_id == borrower.id,
+            or_(ContactHold.account_id.is_(None), ContactHold.account_id == account.id),
+            ContactHold.started_at <= at,
+            or_(ContactHold.ended_at.is_(None), ContactHold.ended_at > at),
+        )
+    )
+    prefs = db.session.get(ContactPreferences, borrower.id)
+    attempts = db.session.scalars(
+        select(ContactAttempt).where(ContactAttempt.account_id == account.id,
+                                     ContactAttempt.at > at - ATTEMPT_LOOKBACK,
+                                     ContactAttempt.at <= at)
+    )
+    sent = account.validation_notice_sent_at
+    return Snapshot(
+        jurisdiction=country,
+        region=region,
+        contact_points=tuple(points),
+        holds=tuple(
+            # A hold lifted after `at` was still in force then, until it was lifted.
+            Hold(h.rule, h.started_at, until=h.ended_at or h.until,
+                 channels=frozenset(h.channels) if h.channels else None)
+            for h in holds
+        ),
+        preferences=_preferences(prefs.data if prefs else {},
+                                 {p.id: p.value for p in borrower.contact_points}),
+        attempts=tuple(Attempt(a.channel, a.destination, a.at, a.outcome) for a in attempts),
+        validation_ends=period_end(sent.date()) if country == "US" and sent else None,
+    )
+
+
+def decide(account: Account, channel: str, destination: str | None,
+           at: datetime) -> rules.Decision:
+    return rules.decide(snapshot(account, at), channel, destination, at)
+
+
+def live_holds(borrower_id: int, account_id: int | None) -> list[ContactHold]:
+    return list(db.session.scalars(
+        select(ContactHold).where(
+            ContactHold.borrower_id == borrower_id,
+            ContactHold.ended_at.is_(None),
+            or_(ContactHold.account_id.is_(None), ContactHold.account_id == account_id),
+        ).order_by(ContactHold.started_at)
+    ))
+
+
+def attempts_of(account_id: int, limit: int = 100) -> list[ContactAttempt]:
+    return list(db.session.scalars(
+        select(ContactAttempt).where(ContactAttempt.account_id == account_id)
+        .order_by(ContactAttempt.at.desc()).limit(limit)
+    ))
+
+
+def preferences_of(borrower_id: int) -> dict:
+    row = db.session.get(ContactPreferences, borrower_id)
+    return dict(row.data) if row else {}

@@ -1,0 +1,29 @@
+"""Writing outbox messages inside the caller's transaction; delivery happens later, in a worker."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.outbox.models import TOPICS, OutboxMessage, WebhookDelivery, WebhookEndpoint
+
+
+def publish(topic: str, payload: dict, *, account_ref: str | None = None,
+            case_event_id: int | None = None) -> OutboxMessage:
+    """Queue one message and a delivery for each endpoint that wants its topic."""
+    if topic not in TOPICS:
+        raise ValueError(f"unknown topic {topic!r}")
+    now = datetime.now(UTC)
+    message = OutboxMessage(topic=topic, payload=payload, account_ref=account_ref,
+                            created_at=now, case_event_id=case_event_id)
+    db.session.add(message)
+    db.session.flush()
+    endpoints = db.session.scalars(
+        select(WebhookEndpoint).where(WebhookEndpoint.active, WebhookEndpoint.topics.any(topic))
+    )
+    for endpoint in endpoints:
+        db.session.add(WebhookDelivery(message_id=message.id, endpoint_id=endpoint.id,
+                                       next_attempt_at=now))
+    return message
