@@ -28,7 +28,7 @@ portal/translations/en/LC_MESSAGES/messages.mo: $(VENV)/.installed $(wildcard po
 
 # Re-extract every user-facing string; the catalog test fails when this was forgotten.
 translations: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ --no-location --sort-output \
 		--omit-header -o portal/translations/messages.pot .
 	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations -D messages \
 		--omit-header --ignore-obsolete

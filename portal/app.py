@@ -99,11 +99,12 @@ def _register_blueprints(app: Flask) -> None:
     from portal.accounts.views import bp as accounts
     from portal.agency.views import bp as agency
     from portal.cases.cli import bp as cases_cli
+    from portal.contact.views import bp as contact
     from portal.demo.cli import bp as demo_cli
     from portal.identity.views import bp as identity
     from portal.web.views import bp as web
 
-    for blueprint in (web, identity, accounts, agency, cases_cli, demo_cli):
+    for blueprint in (web, identity, accounts, contact, agency, cases_cli, demo_cli):
         app.register_blueprint(blueprint)
     if app.config["PORTAL_DEMO"]:
         from portal.messaging.views import bp as dev_messages

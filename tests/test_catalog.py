@@ -21,7 +21,7 @@ def test_catalog_is_up_to_date(tmp_path):
     fresh = tmp_path / "messages.pot"
     subprocess.run(
         [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-         "-k", "_l", "-k", "lazy_gettext", "--no-location", "--omit-header",
+         "-k", "_l", "-k", "lazy_gettext", "-k", "N_", "--no-location", "--omit-header",
          "-o", str(fresh), "."],
         cwd=ROOT, check=True, capture_output=True,
     )

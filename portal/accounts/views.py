@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from portal.accounts import service
 from portal.cases.service import history
+from portal.contact import service as contact
 from portal.web.access import borrower_required
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
@@ -23,6 +24,14 @@ EVENT_TEXT = {
     "borrower.signed_in": _l("You signed in"),
     "borrower.signed_out": _l("You signed out"),
     "borrower.session_expired": _l("You were signed out after 15 minutes without activity"),
+    "preferences.changed": _l("You changed your contact preferences"),
+    "contact.cease_requested": _l("You asked us to stop contacting you"),
+    "contact.cease_withdrawn": _l("You said we may contact you again"),
+    "contact.attorney_reported": _l("You told us an attorney represents you"),
+    "contact.bankruptcy_reported": _l("You told us you filed for bankruptcy"),
+    "contact.breathing_space_reported": _l("You told us you are in breathing space"),
+    "contact.hold_started": _l("Contact paused"),
+    "contact.hold_ended": _l("A pause on contact ended"),
 }
 
 #: How ledger entries read to a borrower, by kind.
@@ -37,7 +46,8 @@ ENTRY_TEXT = {
 
 
 def describe(event) -> str:
-    return str(EVENT_TEXT[event.kind]) % event.data if event.data else str(EVENT_TEXT[event.kind])
+    text = str(EVENT_TEXT[event.kind])
+    return text % event.data if "%(" in text else text
 
 
 def _today():
@@ -59,4 +69,6 @@ def detail(reference: str):
     return render_template(
         "accounts/detail.html", view=view, events=events, describe=describe,
         entry_text=ENTRY_TEXT,
+        holds=contact.live_holds(current_user.id, view.account.id),
+        attempts=contact.attempts_of(view.account.id),
     )

@@ -17,7 +17,8 @@ bp = Blueprint("agency", __name__, url_prefix="/staff")
 @bp.get("/accounts")
 @staff_required(VIEW_CASES)
 def accounts():
-    page = request.args.get("page", 1, type=int) or 1
+    # Bounded, so a huge number is an empty page, not an OFFSET overflow in PostgreSQL.
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
     return render_template("agency/accounts.html", views=service.list_accounts(page), page=page)
 
 

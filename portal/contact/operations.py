@@ -26,7 +26,7 @@ def _borrower(borrower_id: int) -> Borrower:
 
 
 def _statement(borrower: Borrower, kind: EventKind, actor: Actor, data: dict | None = None):
-    """Record what the borrower told us (borrower-wide) and bring holds in line, same transaction."""
+    """Record what the borrower told us (borrower-wide) and bring holds in line, at once."""
     event = record(actor, kind, borrower_id=borrower.id, data=data or {})
     service.reconcile(borrower, actor)
     return event

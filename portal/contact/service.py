@@ -1,4 +1,4 @@
-"""Contact operations: what the borrower tells us, holds kept in step, and decisions for an account."""
+"""Contact: what the borrower tells us, holds kept in step, decisions for one account."""
 
 from __future__ import annotations
 

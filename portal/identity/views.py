@@ -17,6 +17,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
+from wtforms import SelectChoice
 
 from portal.accounts.models import Borrower
 from portal.extensions import db, limiter
@@ -91,8 +92,8 @@ def choose_destination():
     points = service.code_destinations(borrower)
     form = DestinationForm()
     form.destination.choices = [
-        (p.id, _("Email to %(to)s", to=service.masked(p)) if p.kind == "email"
-         else _("Text message to %(to)s", to=service.masked(p)))
+        SelectChoice(p.id, _("Email to %(to)s", to=service.masked(p)) if p.kind == "email"
+                     else _("Text message to %(to)s", to=service.masked(p)))
         for p in points
     ]
     status = 200

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import any_, select
 
 from portal.extensions import db
 from portal.outbox.models import TOPICS, OutboxMessage, WebhookDelivery, WebhookEndpoint
@@ -21,7 +21,9 @@ def publish(topic: str, payload: dict, *, account_ref: str | None = None,
     db.session.add(message)
     db.session.flush()
     endpoints = db.session.scalars(
-        select(WebhookEndpoint).where(WebhookEndpoint.active, WebhookEndpoint.topics.any(topic))
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.active, any_(WebhookEndpoint.topics) == topic
+        )
     )
     for endpoint in endpoints:
         db.session.add(WebhookDelivery(message_id=message.id, endpoint_id=endpoint.id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, g
+from flask import Flask, abort, g, request
 from flask_login import current_user
 
 
@@ -20,6 +20,22 @@ def register_security(app: Flask) -> None:
     register_filters(app)
     app.jinja_env.globals["csp_nonce"] = _nonce
     production = not app.config["PORTAL_DEMO"]
+
+    @app.before_request
+    def refuse_unusable_input():
+        """A 400 page, before anything reads them, for a query string that is not UTF-8 (werkzeug
+        fails to parse one) and for a NUL byte (no person types one; PostgreSQL text cannot hold
+        one, so a query would fail with a 500)."""
+        try:
+            request.query_string.decode()
+        except UnicodeDecodeError:
+            abort(400)
+        values = [request.path]
+        for source in (request.args, request.form):
+            for _key, items in source.lists():
+                values.extend(v for v in items if isinstance(v, str))
+        if any("\x00" in v for v in values):
+            abort(400)
 
     @app.after_request
     def set_headers(response):

@@ -37,6 +37,10 @@ def _safe_next(target: str | None) -> str:
     """Only ever go back to a path on this site."""
     if not target:
         return url_for("web.home")
+    # Browsers read "\\" as "/" and drop tabs and newlines, so "/\\evil.example" and
+    # "/\t/evil.example" would leave the site; a newline in a header is an error, not a redirect.
+    if "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return url_for("web.home")
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return url_for("web.home")

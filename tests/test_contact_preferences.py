@@ -1,0 +1,157 @@
+"""What a borrower says about contact takes effect in the same transaction as the click."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from portal.accounts.models import Account
+from portal.cases.models import CaseEvent
+from portal.contact import service
+from portal.contact.models import ContactHold
+from portal.outbox.models import OutboxMessage
+
+NY = ZoneInfo("America/New_York")
+LONDON = ZoneInfo("Europe/London")
+
+
+def decide(db, reference, channel, destination, at):
+    def run():
+        account = db.database.session.scalar(select(Account).where(Account.reference == reference))
+        return service.decide(account, channel, destination, at)
+
+    return db.run(run)
+
+
+def blocked_by(decision):
+    return [r.rule for r in decision.reasons if r.effect == "block"]
+
+
+def noon_ny():
+    """Tomorrow at 14:00 New York (11:00 in Los Angeles): inside every US window, after now."""
+    tomorrow = datetime.now(NY) + timedelta(days=1)
+    return tomorrow.replace(hour=14, minute=0, second=0, microsecond=0)
+
+
+def test_stop_contacting_me_blocks_every_channel_at_once(person, demo, db):
+    person.sign_in("DEMO-1001", "1985-04-12")
+    assert decide(db, "NWB-1001", "call", "+12135550147", noon_ny()).allowed
+
+    page = person.submit(person.get("/contact-preferences/"), action="/contact-preferences/stop")
+
+    assert "We have stopped contacting you" in page.text
+    for reference in ("NWB-1001", "LUM-1001"):
+        for channel in ("call", "sms", "email", "letter", "visit"):
+            d = decide(db, reference, channel, None, noon_ny())
+            assert blocked_by(d) == ["us.cease-communication"] and d.next_allowed_at is None
+    kinds = db.scalars(select(CaseEvent.kind).order_by(CaseEvent.id))
+    assert kinds[-2:] == ["contact.cease_requested", "contact.hold_started"]
+    topics = db.scalars(select(OutboxMessage.account_ref).where(
+        OutboxMessage.topic == "contact.hold.started"))
+    assert sorted(topics) == ["LUM-1001", "NWB-1001"]
+    # The account page says what is paused, for the borrower.
+    account = person.get("/accounts/NWB-1001")
+    panel = account.soup.find(id="paused-h").parent.get_text(" ", strip=True)
+    assert "You asked us to stop contacting you about this debt." in panel
+
+
+def test_resuming_lifts_only_that_hold(person, demo, db):
+    person.sign_in("DEMO-1001", "1985-04-12")
+    page = person.get("/contact-preferences/")
+    page = person.submit(page, action="/contact-preferences/stop")
+    page = person.submit(page, action="/contact-preferences/resume")
+
+    assert "We may contact you again" in page.text
+    assert decide(db, "NWB-1001", "call", "+12135550147", noon_ny()).allowed
+    hold = db.scalar(select(ContactHold))
+    assert hold.ended_at is not None and hold.ended_by_event_id is not None
+    assert db.scalar(select(OutboxMessage).where(
+        OutboxMessage.topic == "contact.hold.ended")) is not None
+
+
+def test_attorney_notice(person, demo, db):
+    person.sign_in("DEMO-1001", "1985-04-12")
+    person.submit(person.get("/contact-preferences/"),
+                  {"attorney-name": "Jo Counsel", "attorney-contact": "jo@law.example"},
+                  action="/contact-preferences/attorney")
+
+    d = decide(db, "NWB-1001", "email", "alex@example.com", noon_ny())
+    assert blocked_by(d) == ["us.attorney-represented"]
+
+
+def test_channel_opt_out_and_named_times(person, demo, db):
+    person.sign_in("DEMO-1001", "1985-04-12")
+    page = person.get("/contact-preferences/")
+    sms = page.soup.find("input", {"name": "blocked_channels", "value": "sms"})
+    assert sms is not None
+
+    page = person.submit(page, {"blocked_channels": "sms", "not_after": "18:00"},
+                         action="/contact-preferences/")
+
+    assert "saved and in effect now" in page.text
+    assert blocked_by(decide(db, "NWB-1001", "sms", "+12135550147", noon_ny())) == [
+        "us.channel-opt-out"]
+    evening = noon_ny().replace(hour=19)  # 16:00 in Los Angeles: the law allows, Alex does not
+    d = decide(db, "NWB-1001", "call", "+12135550147", evening)
+    assert blocked_by(d) == ["us.inconvenient-time-named"]
+    assert d.next_allowed_at.astimezone(NY).hour == 11  # 08:00 in Los Angeles, next day
+    # The form shows what is saved.
+    page = person.get("/contact-preferences/")
+    assert page.soup.find("input", {"name": "blocked_channels", "value": "sms"}).has_attr("checked")
+
+
+def test_a_number_that_is_not_yours_is_refused(person, demo, db):
+    person.sign_in("DEMO-1001", "1985-04-12")
+    page = person.submit(person.get("/contact-preferences/"), {"blocked_points": "9999"},
+                         action="/contact-preferences/")
+    assert page.status == 422
+    assert db.scalars(select(CaseEvent).where(CaseEvent.kind == "preferences.changed")) == []
+
+
+def test_uk_breathing_space(make_person, demo, db):
+    oliver = make_person()
+    oliver.sign_in("DEMO-3001", "1978-01-23")
+    today = datetime.now(LONDON).date()
+
+    page = oliver.submit(oliver.get("/contact-preferences/"),
+                         {"breathing-kind": "standard", "breathing-start": today.isoformat()},
+                         action="/contact-preferences/breathing-space")
+
+    assert "paused collection for your breathing space" in page.text
+    d = decide(db, "TCS-3001", "call", "+447911123456",
+               (datetime.now(LONDON) + timedelta(days=1)).replace(hour=12, minute=0))
+    assert blocked_by(d) == ["uk.breathing-space"]
+    assert d.next_allowed_at.astimezone(LONDON).date() == today.fromordinal(
+        today.toordinal() + 61)
+    # US-only statements are not offered in the UK, breathing space is not offered in the US.
+    assert "I have filed for bankruptcy" not in page.text
+
+
+def test_replaying_the_case_record_gives_the_stored_holds(person, demo, db):
+    from portal.accounts.models import Borrower
+    from portal.contact.derive import derive
+
+    person.sign_in("DEMO-1001", "1985-04-12")
+    page = person.get("/contact-preferences/")
+    for action, fields in [("/contact-preferences/stop", {}),
+                           ("/contact-preferences/bankruptcy", {}),
+                           ("/contact-preferences/resume", {}),
+                           ("/contact-preferences/stop", {})]:
+        page = person.submit(page, fields, action=action)
+
+    def replay():
+        session = db.database.session
+        borrower = session.scalar(select(Borrower).where(Borrower.reference == "DEMO-1001"))
+        derived = derive(service._facts(borrower.id), "US")
+        stored = session.scalars(select(ContactHold).where(
+            ContactHold.borrower_id == borrower.id))
+        return (
+            sorted((h.key, h.rule, h.started_by, h.ended_by) for h in derived.holds),
+            sorted((h.key, h.rule, h.started_by_event_id, h.ended_by_event_id) for h in stored),
+        )
+
+    derived, stored = db.run(replay)
+    assert derived == stored
+    assert [row[0] for row in stored] == ["bankruptcy", "cease", "cease"]
