@@ -155,3 +155,30 @@ def test_replaying_the_case_record_gives_the_stored_holds(person, demo, db):
     derived, stored = db.run(replay)
     assert derived == stored
     assert [row[0] for row in stored] == ["bankruptcy", "cease", "cease"]
+
+
+def test_a_lapsed_breathing_space_is_recorded_as_ended(make_person, demo, db):
+    from datetime import date
+
+    from portal.contact.operations import end_lapsed_holds
+
+    oliver = make_person()
+    oliver.sign_in("DEMO-3001", "1978-01-23")
+    start = datetime.now(LONDON).date() - timedelta(days=10)
+    oliver.submit(oliver.get("/contact-preferences/"),
+                  {"breathing-kind": "standard", "breathing-start": start.isoformat()},
+                  action="/contact-preferences/breathing-space")
+    hold = db.scalar(select(ContactHold))
+    assert hold.ended_at is None
+    day_61 = datetime.combine(start + timedelta(days=61), datetime.min.time(), LONDON)
+
+    assert db.run(end_lapsed_holds, day_61 - timedelta(seconds=1)) == 0
+    assert db.run(end_lapsed_holds, day_61 + timedelta(hours=1)) == 1
+
+    hold = db.scalar(select(ContactHold))
+    assert hold.ended_at == day_61
+    ended = db.scalars(select(CaseEvent).where(CaseEvent.kind == "contact.hold_ended"))
+    assert len(ended) == 1 and ended[0].actor_id == "hold-expiry"
+    assert db.scalar(select(OutboxMessage).where(
+        OutboxMessage.topic == "contact.hold.ended")).account_ref == "TCS-3001"
+    assert isinstance(start, date)

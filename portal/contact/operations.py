@@ -115,3 +115,14 @@ def record_attempt(account: Account, channel: str, destination: str | None, at: 
            data={"attempt": attempt.id, "channel": channel, "outcome": outcome,
                  "at": at.isoformat(), "violation": bool(blocked), "rules": blocked})
     return attempt
+
+
+@operation
+def end_lapsed_holds(now: datetime | None = None) -> int:
+    """Record the end of holds that lapsed by themselves (breathing space day 61); a job runs it."""
+    now = now or datetime.now(UTC)
+    actor = Actor.system("hold-expiry")
+    borrowers = service.lapsed_borrowers(now)
+    for borrower_id in borrowers:
+        service.reconcile(_borrower(borrower_id), actor, now)
+    return len(borrowers)

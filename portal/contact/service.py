@@ -200,3 +200,13 @@ def attempts_of(account_id: int, limit: int = 100) -> list[ContactAttempt]:
 def preferences_of(borrower_id: int) -> dict:
     row = db.session.get(ContactPreferences, borrower_id)
     return dict(row.data) if row else {}
+
+
+def lapsed_borrowers(now: datetime) -> list[int]:
+    """Borrowers with a hold whose own end has passed but is not yet recorded as ended."""
+    return list(db.session.scalars(
+        select(ContactHold.borrower_id).distinct().where(
+            ContactHold.ended_at.is_(None), ContactHold.until.is_not(None),
+            ContactHold.until <= now,
+        )
+    ))
