@@ -154,8 +154,9 @@ def place(creditor: Creditor, borrower: Borrower, debt: Debt, actor: Actor) -> A
     openings = [
         (EntryKind.ITEMIZATION, debt.on_itemization_date, "Balance on the itemization date",
          debt.itemization_date),
-        (EntryKind.INTEREST, debt.interest, "Interest since the itemization date", None),
-        (EntryKind.FEE, debt.fees, "Fees since the itemization date", None),
+        # Interest and fees accrued between the itemization date and the placement.
+        (EntryKind.INTEREST, debt.interest, "Interest since the itemization date", now.date()),
+        (EntryKind.FEE, debt.fees, "Fees since the itemization date", now.date()),
         (EntryKind.PAYMENT, -debt.payments, "Payments since the itemization date",
          debt.last_payment_date),
     ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from flask import Blueprint, render_template
 from flask_babel import lazy_gettext as _l
@@ -11,15 +11,17 @@ from flask_login import current_user
 from portal.accounts import service
 from portal.cases.service import history
 from portal.contact import service as contact
+from portal.money import Money
 from portal.web.access import borrower_required
+from portal.web.i18n import long_date, money
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
 
 #: What a borrower reads for each event of their history; staff-internal events are not listed.
 EVENT_TEXT = {
     "account.placed": _l("The creditor placed this account with us"),
-    "ledger.posted": _l("An amount was posted to your balance"),
-    "validation_notice.sent": _l("We sent you the validation notice (sent on %(sent_on)s)"),
+    "ledger.posted": _l("%(what)s of %(amount)s posted to your balance"),
+    "validation_notice.sent": _l("We sent you the validation notice on %(sent_on)s"),
     "borrower.sign_in_code_sent": _l("You asked for a sign-in code (%(channel)s to %(to)s)"),
     "borrower.signed_in": _l("You signed in"),
     "borrower.signed_out": _l("You signed out"),
@@ -46,8 +48,17 @@ ENTRY_TEXT = {
 
 
 def describe(event) -> str:
+    """The borrower's sentence for one event, with amounts and dates in their own format."""
     text = str(EVENT_TEXT[event.kind])
-    return text % event.data if "%(" in text else text
+    if "%(" not in text:
+        return text
+    data = dict(event.data)
+    if event.kind == "ledger.posted":
+        data["what"] = ENTRY_TEXT[data["kind"]]
+        data["amount"] = money(Money(abs(data["amount_minor"]), data["currency"]))
+    if "sent_on" in data:
+        data["sent_on"] = long_date(date.fromisoformat(data["sent_on"]))
+    return text % data
 
 
 def _today():

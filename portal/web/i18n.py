@@ -48,7 +48,7 @@ def long_date(value: date | datetime | None) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return format_datetime(value, "medium")
+        return format_datetime(value, "long")  # with the zone: "... 7:12:00 PM EST"
     return format_date(value, "long")
 
 

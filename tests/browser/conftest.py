@@ -1,0 +1,112 @@
+"""Browser tests: the real app served over HTTP on its own database, driven by Debian's chromium.
+
+Never `playwright install`: these tests use the system browser at /usr/bin/chromium
+(`apt-get install -y chromium`), which `.ci/run` installs when it is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, drop_database, fresh_database, make_app
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+#: Set to a folder to keep screenshots of the pages the tests visit (for a human to look at).
+SCREENSHOTS = os.environ.get("PORTAL_SCREENSHOTS")
+
+
+class _ClientAddress:
+    """Give the browser a client address of this run's own, as the test client does: the
+    sign-in rate limits are per address and, with REDIS_URL set, outlive the test run."""
+
+    def __init__(self, app, address: str):
+        self.app = app
+        self.address = address
+
+    def __call__(self, environ, start_response):
+        environ["REMOTE_ADDR"] = self.address
+        return self.app(environ, start_response)
+
+
+@pytest.fixture(scope="session")
+def live_server(server_url, worker):
+    """The app on a database of its own, migrated and seeded with the demo data, served over
+    HTTP from a thread. Yields the base URL; the database is dropped afterwards, even when
+    setting up failed."""
+    from flask_migrate import upgrade
+    from werkzeug.serving import make_server
+
+    from portal.demo.cli import seed
+    from portal.extensions import db
+
+    name = f"portal_browser_{worker}"
+    app = make_app(fresh_database(server_url, name))
+    try:
+        with app.app_context():
+            upgrade(directory=str(ROOT / "migrations"))
+        with app.app_context():
+            seed()
+        address = f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
+        app.wsgi_app = _ClientAddress(app.wsgi_app, address)
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_port}"
+        finally:
+            server.shutdown()
+            thread.join(timeout=10)
+            server.server_close()
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+        drop_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium, headless, shared by the session's tests (each test opens contexts)."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y "
+                    "chromium); never `playwright install`")
+    playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+    finally:
+        playwright.stop()
+
+
+@pytest.fixture
+def screenshot():
+    """`screenshot(page, name)`: a full-page PNG in $PORTAL_SCREENSHOTS, when that is set."""
+
+    def take(page, name: str) -> None:
+        if SCREENSHOTS:
+            folder = Path(SCREENSHOTS)
+            folder.mkdir(parents=True, exist_ok=True)
+            safe = re.sub(r"[^\w.-]+", "-", name)
+            page.screenshot(path=str(folder / f"{safe}.png"), full_page=True)
+
+    return take
