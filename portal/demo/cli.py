@@ -10,6 +10,7 @@ from flask import Blueprint, current_app
 from sqlalchemy import select
 
 from portal.accounts.placement import ensure_borrower, ensure_creditor, place
+from portal.api.service import ensure_partner_key
 from portal.cases.service import Actor
 from portal.demo import data
 from portal.extensions import db
@@ -33,6 +34,9 @@ def seed() -> tuple[int, list[StaffUser]]:
         for creditor_code, debt in debts[person.reference]:
             if place(creditors[creditor_code], borrower, debt, actor):
                 added += 1
+    # The dialer of CONTRACT.md: agency "Demo Collections" holds every demo creditor.
+    ensure_partner_key("Demo Collections", "Demo dialer", "demo-dialer", "demo-dialer-key",
+                       creditors.values())
     staff = []
     password_hash = None  # one argon2 hash for the shared demo password: it is slow on purpose
     for email, name, role, creditor_code in data.STAFF:

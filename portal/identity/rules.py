@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime, timedelta
 
 CODE_LIFETIME = timedelta(minutes=10)
@@ -21,7 +22,8 @@ def normalise_reference(text: str) -> str:
 
 
 def normalise_code(text: str) -> str:
-    return re.sub(r"[\s-]", "", text or "")
+    """Full-width digits (from a Chinese or Japanese keyboard) count as the digits they show."""
+    return re.sub(r"[\s-]", "", unicodedata.normalize("NFKC", text or ""))
 
 
 def mask_email(address: str) -> str:

@@ -12,6 +12,7 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from portal.accounts.models import Borrower, ContactKind, ContactPoint
@@ -217,7 +218,8 @@ def verify_code(borrower_id: int, code_id: int, typed: str, source: str | None) 
         otp.attempts += 1
         left = rules.CODE_MAX_TRIES - otp.attempts
         message = (
-            _("That code is not right. You have %(n)d tries left.", n=left)
+            ngettext("That code is not right. You have %(num)d try left.",
+                     "That code is not right. You have %(num)d tries left.", left)
             if left > 0
             else _("That code is not right, and it can no longer be used. Ask for a new code.")
         )

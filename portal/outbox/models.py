@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, Text, Uuid
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, Uuid
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from portal.crypto import Encrypted
 from portal.extensions import db
 
 #: Every topic an outgoing webhook can carry (CONTRACT.md).
@@ -41,7 +42,7 @@ class WebhookEndpoint(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     url: Mapped[str] = mapped_column(String(500))
-    secret: Mapped[str] = mapped_column(String(100))
+    secret: Mapped[str] = mapped_column(Encrypted("webhook_endpoint.secret"))
     topics: Mapped[list[str]] = mapped_column(ARRAY(String(40)))
     active: Mapped[bool] = mapped_column(default=True)
 
@@ -50,6 +51,9 @@ class WebhookDelivery(db.Model):
     """One message owed to one endpoint, and how its delivery went."""
 
     __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        Index("ix_webhook_delivery_due", "next_attempt_at", postgresql_where="status = 'pending'"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("outbox_message.id"), index=True)

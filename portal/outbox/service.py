@@ -25,7 +25,19 @@ def publish(topic: str, payload: dict, *, account_ref: str | None = None,
             WebhookEndpoint.active, any_(WebhookEndpoint.topics) == topic
         )
     )
-    for endpoint in endpoints:
-        db.session.add(WebhookDelivery(message_id=message.id, endpoint_id=endpoint.id,
-                                       next_attempt_at=now))
+    deliveries = [WebhookDelivery(message_id=message.id, endpoint_id=endpoint.id,
+                                  next_attempt_at=now) for endpoint in endpoints]
+    if deliveries:
+        db.session.add_all(deliveries)
+        _wake_a_worker()
     return message
+
+
+def _wake_a_worker() -> None:
+    """One delivery job per transaction, visible to workers the moment it commits."""
+    from portal.jobs.tasks import request_delivery  # jobs import the outbox: import late
+
+    transaction = db.session().get_transaction()
+    if db.session.info.get("delivery_requested_in") is not transaction:
+        request_delivery()
+        db.session.info["delivery_requested_in"] = transaction

@@ -38,7 +38,9 @@ def _safe_next(target: str | None) -> str:
     if not target:
         return url_for("web.home")
     # Browsers read "\\" as "/" and drop tabs and newlines, so "/\\evil.example" and
-    # "/\t/evil.example" would leave the site; a newline in a header is an error, not a redirect.
+    # "/\t/evil.example" mean "//evil.example". urlsplit (which strips tabs and newlines) and
+    # werkzeug (which percent-encodes "\\" in Location) already defuse them; refuse them outright
+    # rather than rely on that.
     if "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
         return url_for("web.home")
     parts = urlsplit(target)

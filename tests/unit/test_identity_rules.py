@@ -90,3 +90,8 @@ def test_idle_expiry_at_fifteen_minutes():
 )
 def test_role_permissions(role, permission, allowed):
     assert allows(role, permission) is allowed
+
+
+def test_full_width_digits_count_as_digits():
+    assert rules.normalise_code("１２３ ４５６") == "123456"
+    assert rules.CODE_PATTERN.match(rules.normalise_code("１２３４５６"))

@@ -1,0 +1,367 @@
+"""The API's requests and answers as pydantic models: the same models validate what partners send
+and generate the OpenAPI document, so the document cannot drift from what is enforced."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    RootModel,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.json_schema import models_json_schema
+from pydantic_core import PydanticCustomError
+
+from portal.accounts.zones import normalise_phone
+from portal.api.problems import CODES, PROBLEM_JSON
+from portal.contact import rules
+from portal.contact.snapshot import CHANNELS, OUTCOMES
+
+#: The channels of CONTRACT.md (the engine also knows `third_party`, which is not offered here).
+API_CHANNELS = ("call", "sms", "email", "letter", "visit")
+assert set(API_CHANNELS) <= set(CHANNELS)
+#: Channels whose destination is a phone number or an email address, and so must be given.
+PHONE_CHANNELS = frozenset({"call", "sms"})
+ADDRESSED_CHANNELS = PHONE_CHANNELS | {"email"}
+MAX_BULK_ITEMS = 10_000
+#: CSV header of a bulk upload, and of the answer's rows.
+CSV_COLUMNS = ("account_ref", "channel", "destination", "at")
+CSV_ANSWER_COLUMNS = ("line", *CSV_COLUMNS, "allowed", "next_allowed_at", "blocked_by",
+                      "limited_by", "error_code", "error")
+#: Instants outside this range are refused: nobody dials in 1900, and the rules' arithmetic
+#: (next window, next day) must never run off the calendar.
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+#: How far ahead of our clock a reported attempt may be (clock skew), before it is refused.
+ATTEMPT_CLOCK_SKEW = timedelta(minutes=5)
+Channel = Literal[API_CHANNELS]
+Outcome = Literal[OUTCOMES]
+
+
+def _no_nul(text: str) -> str:
+    if "\x00" in text:
+        raise PydanticCustomError("nul_character", "must not contain a NUL character")
+    return text
+
+
+def _iso_instant(value: Any) -> Any:
+    """Only an ISO 8601 string is an instant here (pydantic alone also takes Unix numbers)."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise PydanticCustomError("iso_datetime", "must be an ISO 8601 date and time string")
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise PydanticCustomError(
+            "iso_datetime",
+            "must be an ISO 8601 date and time with a UTC offset, e.g. 2026-03-02T08:30:00-05:00",
+        ) from None
+    if parsed.tzinfo is None:
+        raise PydanticCustomError(
+            "timezone_required",
+            "must carry a UTC offset (e.g. -05:00 or Z): a time without one is ambiguous",
+        )
+    return parsed
+
+
+def _in_range(value: datetime) -> datetime:
+    value = value.astimezone(UTC)
+    if not EARLIEST <= value < LATEST:
+        raise PydanticCustomError("datetime_range", "must be between 1970 and 2100")
+    return value
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+#: An instant in an answer: always UTC (written with Z), whatever zone the rules reasoned in.
+UtcInstant = Annotated[AwareDatetime, AfterValidator(_utc)]
+Ref = Annotated[str, Field(min_length=1, max_length=64, description="The agency's account "
+                           "reference, e.g. NWB-1001."), AfterValidator(_no_nul)]
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_instant), AfterValidator(_in_range)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class DecisionRequest(_Strict):
+    """May we contact the borrower of this account on this channel, at this destination, then?"""
+
+    account_ref: Ref
+    channel: Channel = Field(description="How the contact would be made.")
+    destination: Annotated[str, Field(max_length=320), AfterValidator(_no_nul)] | None = Field(
+        default=None, validate_default=True,
+        description="For call and sms a phone number in international format (+1 212 555 0100; "
+                    "answers use E.164); for email an address. Ignored for letter and visit "
+                    "(the mailing address on file is meant).",
+    )
+    at: Instant | None = Field(
+        default=None,
+        description="ISO 8601 date and time with a UTC offset; default: when the request "
+                    "arrives.",
+    )
+
+    @field_validator("destination")
+    @classmethod
+    def _destination(cls, value: str | None, info: ValidationInfo) -> str | None:
+        channel = info.data.get("channel")
+        if channel is None:  # the channel itself is invalid; that error says enough
+            return value
+        if channel not in ADDRESSED_CHANNELS:
+            return None
+        if not value:
+            raise PydanticCustomError("destination_required", "is required for {channel}",
+                                      {"channel": channel})
+        if channel in PHONE_CHANNELS:
+            try:
+                return normalise_phone(value)
+            except (ValueError, phonenumbers.NumberParseException):
+                raise PydanticCustomError(
+                    "phone_number",
+                    "is not a valid phone number in international format (+country code)",
+                ) from None
+        try:
+            return validate_email(value, check_deliverability=False).normalized.lower()
+        except EmailNotValidError:
+            raise PydanticCustomError("email", "is not a valid email address") from None
+
+
+class AttemptRequest(DecisionRequest):
+    """A contact attempt that happened: recorded always, and flagged if the rules forbade it."""
+
+    outcome: Outcome = Field(description="What came of the attempt.")
+
+    @field_validator("at")
+    @classmethod
+    def _not_future(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value > datetime.now(UTC) + ATTEMPT_CLOCK_SKEW:
+            raise PydanticCustomError("future", "must not be in the future")
+        return value
+
+
+class BulkDecisionRequest(RootModel[Annotated[list[DecisionRequest],
+                                              Field(max_length=MAX_BULK_ITEMS)]]):
+    """Many decisions at once; each item is validated on its own, so one bad item fails alone."""
+
+
+# --- answers -------------------------------------------------------------------------------------
+
+
+class Reason(BaseModel):
+    rule: str = Field(description="Stable rule id, e.g. us.inconvenient-hours.")
+    citation: str = Field(description="The law or policy the rule comes from.")
+    message: str = Field(description="What the rule means, for the agent.")
+    effect: Literal["block", "limit"] = Field(
+        description="block: contact not allowed; limit: allowed, with care (e.g. no threat).")
+    until: UtcInstant | None = Field(description="When this rule stops applying, if known.")
+
+
+class Decision(BaseModel):
+    allowed: bool
+    reasons: list[Reason]
+    next_allowed_at: UtcInstant | None = Field(
+        description="The earliest instant contact on this channel would be allowed, when waiting "
+                    "lifts every block; null when a person must act first (or when allowed).")
+    at: UtcInstant = Field(description="The instant decided for.")
+
+    @classmethod
+    def of(cls, decision: rules.Decision, at: datetime) -> Decision:
+        return cls(
+            allowed=decision.allowed,
+            reasons=[Reason(rule=r.rule, citation=r.citation, message=r.agent_text,
+                            effect=r.effect, until=r.until) for r in decision.reasons],
+            next_allowed_at=decision.next_allowed_at,
+            at=at,
+        )
+
+
+class Attempt(BaseModel):
+    id: int
+    violation: bool = Field(description="True when the rules would have blocked this attempt: "
+                                        "it is flagged for compliance review.")
+    rules: list[str] = Field(description="The rules that would have blocked it.")
+
+
+class Balance(BaseModel):
+    minor: int = Field(description="Integer minor units (cents).")
+    currency: str = Field(description="ISO 4217 code.")
+    formatted: str = Field(description="Decimal string in the major unit, e.g. 2480.19.")
+
+
+class Hold(BaseModel):
+    rule: str
+    since: UtcInstant
+    until: UtcInstant | None = Field(description="When it lapses by itself; null: until lifted.")
+    channels: list[str] | None = Field(description="Channels paused; null: every channel.")
+
+
+class TimeWindow(BaseModel):
+    start: str = Field(description="Local time HH:MM.")
+    end: str = Field(description="Local time HH:MM.")
+    channels: list[str] | None
+
+
+class Preferences(BaseModel):
+    language: str
+    opted_out_channels: list[str]
+    opted_out_destinations: list[str] = Field(
+        description="Phone numbers (E.164) and email addresses the borrower opted out of.")
+    inconvenient: list[TimeWindow] = Field(
+        description="Times the borrower named as inconvenient, in their local time.")
+    workplace_prohibited: bool
+
+
+class Account(BaseModel):
+    account_ref: str
+    status: Literal["open", "paid", "closed"]
+    currency: str
+    balance: Balance
+    holds: list[Hold] = Field(description="Holds on contact in force now.")
+    preferences: Preferences
+
+
+class FieldError(BaseModel):
+    pointer: str = Field(description="JSON pointer into the request body, e.g. #/channel.")
+    field: str
+    detail: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    model_config = ConfigDict(json_schema_extra={"additionalProperties": True})
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str = Field(description="Stable machine-readable code: " + ", ".join(CODES) + ".")
+    errors: list[FieldError] | None = Field(default=None,
+                                            description="Per field, for invalid_request.")
+
+
+class BulkDecisionAnswer(RootModel[list[Decision | Problem]]):
+    """In request order: for each item, exactly what the single endpoint would have answered."""
+
+
+# --- OpenAPI 3.1 ---------------------------------------------------------------------------------
+
+REQUESTS = (DecisionRequest, AttemptRequest, BulkDecisionRequest)
+ANSWERS = (Decision, Attempt, Account, Problem, BulkDecisionAnswer)
+REF = "#/components/schemas/{model}"
+
+
+def _json(name: str) -> dict:
+    return {"application/json": {"schema": {"$ref": REF.format(model=name)}}}
+
+
+def _problems(*statuses: int) -> dict:
+    described = {400: "Body not understood.", 401: "Missing, unknown or revoked API key.",
+                 404: "No such account for this key's agency.", 413: "Body too large.",
+                 415: "Wrong Content-Type.", 422: "Invalid fields: see errors.",
+                 429: "Rate limit of this API key reached."}
+    return {
+        str(s): {"description": described[s],
+                 "content": {PROBLEM_JSON: {"schema": {"$ref": REF.format(model="Problem")}}}}
+        for s in statuses
+    }
+
+
+CSV_DESCRIPTION = (
+    "Header `account_ref,channel,destination,at` (any order; extra columns ignored; a missing "
+    "column is a 400 before any row). Any size: rows are read and answered as a stream, in "
+    "order, as CSV with the columns " + ",".join(CSV_ANSWER_COLUMNS) + ". `line` is the input "
+    "line number; a bad row gets error_code and error and the other rows are still answered. "
+    "A complete answer ends with a row whose `line` is `end`; if the answer stops early, its "
+    "last row has `line` `abort` (or is missing): never take an answer without `end` as whole."
+)
+
+
+def openapi_document() -> dict:
+    _, top = models_json_schema(
+        [(m, "validation") for m in REQUESTS] + [(m, "serialization") for m in ANSWERS],
+        ref_template=REF,
+    )
+    schemas = top["$defs"]
+    security = [{"apiKey": []}]
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Borrower portal partner API",
+            "version": "1.0.0",
+            "description": "For dialers, SMS platforms and CRMs: may this borrower be contacted "
+                           "now, on this channel? Errors are RFC 9457 problem details "
+                           f"({PROBLEM_JSON}) with a stable `code`.",
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": security,
+        "paths": {
+            "/accounts/{account_ref}": {"get": {
+                "operationId": "getAccount",
+                "summary": "Status, balance, holds in force and contact preferences.",
+                "parameters": [{"name": "account_ref", "in": "path", "required": True,
+                                "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "The account.", "content": _json("Account")},
+                              **_problems(401, 404, 429)},
+            }},
+            "/contact-decisions": {"post": {
+                "operationId": "decideContact",
+                "summary": "May we contact this borrower now, on this channel?",
+                "requestBody": {"required": True, "content": _json("DecisionRequest")},
+                "responses": {"200": {"description": "The decision, with every reason.",
+                                      "content": _json("Decision")},
+                              **_problems(400, 401, 404, 413, 415, 422, 429)},
+            }},
+            "/contact-decisions/bulk": {"post": {
+                "operationId": "decideContactBulk",
+                "summary": f"Many decisions: a JSON array (up to {MAX_BULK_ITEMS}) or a CSV of "
+                           "any size, streamed.",
+                "requestBody": {"required": True, "content": {
+                    **_json("BulkDecisionRequest"),
+                    "text/csv": {"schema": {"type": "string", "description": CSV_DESCRIPTION}},
+                }},
+                "responses": {
+                    "200": {"description": "One answer per item, in order.", "content": {
+                        **_json("BulkDecisionAnswer"),
+                        "text/csv": {"schema": {"type": "string",
+                                                "description": CSV_DESCRIPTION}},
+                    }},
+                    **_problems(400, 401, 413, 415, 422, 429),
+                },
+            }},
+            "/contact-attempts": {"post": {
+                "operationId": "recordAttempt",
+                "summary": "Record an attempt that happened; flagged when the rules forbade it.",
+                "requestBody": {"required": True, "content": _json("AttemptRequest")},
+                "responses": {"201": {"description": "Recorded.", "content": _json("Attempt")},
+                              **_problems(400, 401, 404, 413, 415, 422, 429)},
+            }},
+            "/openapi.json": {"get": {
+                "operationId": "openapi",
+                "summary": "This document.",
+                "security": [],
+                "responses": {"200": {"description": "OpenAPI 3.1.",
+                                      "content": {"application/json": {}}}},
+            }},
+        },
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"apiKey": {
+                "type": "http", "scheme": "bearer",
+                "description": "A partner API key: Authorization: Bearer <key>. Keys are scoped "
+                               "to one agency's accounts and rate-limited per key.",
+            }},
+        },
+    }

@@ -1,0 +1,247 @@
+"""What the partner API does: find the key, find accounts only within the key's agency, decide,
+record attempts, and issue or revoke keys. No Flask request here, so the CLI can use it too."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import islice
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from portal.accounts.models import Account, Borrower, ContactKind, Creditor
+from portal.api import schemas
+from portal.api.models import Agency, ApiKey, Partner
+from portal.api.problems import AccountNotFound
+from portal.cases.service import Actor
+from portal.contact import operations as contact_operations
+from portal.contact import service as contact
+from portal.contact.models import ContactPreferences
+from portal.extensions import db
+from portal.operations import Refused, operation
+
+#: Rows decided together in a bulk request: their accounts are loaded with one query.
+BATCH = 500
+MAX_KEY_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The partner behind a presented key, as far as the API needs to know it."""
+
+    key_id: int
+    public_id: str
+    partner_id: int
+    agency_id: int
+    revoked: bool
+
+    def actor(self, source: str | None) -> Actor:
+        return Actor("partner", f"key:{self.public_id}", source)
+
+
+def key_digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
+
+
+def find_key(presented: str) -> Caller | None:
+    """The key with this text (compared by digest), revoked or not; None if there is none."""
+    if not presented or len(presented) > MAX_KEY_LENGTH:
+        return None
+    row = db.session.execute(
+        select(ApiKey.id, ApiKey.public_id, ApiKey.revoked_at, Partner.id, Partner.agency_id)
+        .join(Partner, ApiKey.partner_id == Partner.id)
+        .where(ApiKey.digest == key_digest(presented))
+    ).one_or_none()
+    if row is None:
+        return None
+    key_id, public_id, revoked_at, partner_id, agency_id = row
+    return Caller(key_id, public_id, partner_id, agency_id, revoked_at is not None)
+
+
+# --- accounts, scoped to the agency --------------------------------------------------------------
+
+
+def _accounts_query(agency_id: int):
+    return (
+        select(Account)
+        .join(Creditor, Account.creditor_id == Creditor.id)
+        .where(Creditor.agency_id == agency_id)
+    )
+
+
+def account_of(agency_id: int, reference: str) -> Account:
+    account = db.session.scalar(_accounts_query(agency_id).where(Account.reference == reference))
+    if account is None:
+        raise AccountNotFound(reference)
+    return account
+
+
+def accounts_of(agency_id: int, references: Iterable[str]) -> dict[str, Account]:
+    """Many accounts in one query, with what a decision reads about their borrowers."""
+    wanted = sorted(set(references))
+    if not wanted:
+        return {}
+    found = db.session.scalars(
+        _accounts_query(agency_id)
+        .where(Account.reference.in_(wanted))
+        .options(selectinload(Account.borrower).selectinload(Borrower.contact_points))
+    )
+    return {a.reference: a for a in found}
+
+
+def account_view(agency_id: int, reference: str) -> schemas.Account:
+    account = account_of(agency_id, reference)
+    balance = account.balance
+    holds = contact.live_holds(account.borrower_id, account.id)
+    data = contact.preferences_of(account.borrower_id)
+    points = {p.id: p for p in account.borrower.contact_points}
+    return schemas.Account(
+        account_ref=account.reference,
+        status=account.status,
+        currency=account.currency,
+        balance=schemas.Balance(minor=balance.minor, currency=balance.currency,
+                                formatted=format(balance.decimal, "f")),
+        holds=[schemas.Hold(rule=h.rule, since=h.started_at, until=h.until,
+                            channels=h.channels) for h in holds],
+        preferences=schemas.Preferences(
+            language=data.get("language") or account.borrower.preferred_language,
+            opted_out_channels=list(data.get("opted_out_channels", [])),
+            opted_out_destinations=[
+                points[i].value for i in data.get("opted_out_points", [])
+                if i in points and points[i].kind != ContactKind.ADDRESS
+            ],
+            inconvenient=[schemas.TimeWindow(start=w["start"], end=w["end"],
+                                             channels=w.get("channels") or None)
+                          for w in data.get("inconvenient", [])],
+            workplace_prohibited=bool(data.get("workplace_prohibited")),
+        ),
+    )
+
+
+# --- decisions -----------------------------------------------------------------------------------
+
+
+def decide(agency_id: int, request: schemas.DecisionRequest, now: datetime) -> schemas.Decision:
+    account = account_of(agency_id, request.account_ref)
+    at = request.at or now
+    return schemas.Decision.of(contact.decide(account, request.channel, request.destination, at),
+                               at)
+
+
+def decide_many(agency_id: int, items: Iterable[tuple[object, object]],
+                now: datetime) -> Iterator[tuple[object, schemas.Decision | Exception]]:
+    """Decide a stream of (tag, request or error) in order, BATCH at a time, yielding (tag,
+    decision or error). An error passes through; an account outside the agency is
+    AccountNotFound, exactly as for one decision. Memory stays flat however long the stream."""
+    items = iter(items)
+    while batch := list(islice(items, BATCH)):
+        wanted = [r.account_ref for _, r in batch if isinstance(r, schemas.DecisionRequest)]
+        accounts = accounts_of(agency_id, wanted)
+        # Loaded now so each decision finds them in the session instead of asking one by one.
+        preferences = list(db.session.scalars(select(ContactPreferences).where(
+            ContactPreferences.borrower_id.in_({a.borrower_id for a in accounts.values()}))))
+        answered: dict[tuple, schemas.Decision] = {}
+        for tag, request in batch:
+            if not isinstance(request, schemas.DecisionRequest):
+                yield tag, request
+                continue
+            account = accounts.get(request.account_ref)
+            if account is None:
+                yield tag, AccountNotFound(request.account_ref)
+                continue
+            at = request.at or now
+            same = (account.id, request.channel, request.destination, at)
+            if same not in answered:
+                answered[same] = schemas.Decision.of(
+                    contact.decide(account, request.channel, request.destination, at), at)
+            yield tag, answered[same]
+        del preferences
+        # A stream of millions of rows must not keep every account it saw.
+        db.session.expunge_all()
+
+
+def record_attempt(caller: Caller, request: schemas.AttemptRequest, now: datetime,
+                   source: str | None) -> schemas.Attempt:
+    account = account_of(caller.agency_id, request.account_ref)
+    attempt = contact_operations.record_attempt(
+        account, request.channel, request.destination, request.at or now, request.outcome,
+        caller.actor(source),
+    )
+    return schemas.Attempt(id=attempt.id, violation=attempt.violation,
+                           rules=list(attempt.violated_rules))
+
+
+# --- agencies, partners and keys -----------------------------------------------------------------
+
+
+def _agency(name: str) -> Agency:
+    agency = db.session.scalar(select(Agency).where(Agency.name == name))
+    if agency is None:
+        agency = Agency(name=name)
+        db.session.add(agency)
+        db.session.flush()
+    return agency
+
+
+def _partner(agency: Agency, name: str) -> Partner:
+    partner = db.session.scalar(
+        select(Partner).where(Partner.agency_id == agency.id, Partner.name == name))
+    if partner is None:
+        partner = Partner(agency_id=agency.id, name=name)
+        db.session.add(partner)
+        db.session.flush()
+    return partner
+
+
+def _add_key(partner: Partner, public_id: str, key: str) -> ApiKey:
+    row = ApiKey(partner_id=partner.id, public_id=public_id, digest=key_digest(key),
+                 created_at=datetime.now(UTC))
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def ensure_partner_key(agency_name: str, partner_name: str, public_id: str, key: str,
+                       creditors: Iterable[Creditor]) -> None:
+    """The agency, its creditors, its partner and this exact key, created if missing (for the
+    demo seed: runs inside the caller's transaction). A revoked key stays revoked."""
+    agency = _agency(agency_name)
+    for creditor in creditors:
+        if creditor.agency_id is None:
+            creditor.agency_id = agency.id
+    partner = _partner(agency, partner_name)
+    if db.session.scalar(select(ApiKey.id).where(ApiKey.digest == key_digest(key))) is None:
+        _add_key(partner, public_id, key)
+
+
+@operation
+def issue_key(agency_name: str, partner_name: str) -> tuple[str, str]:
+    """A new key for the partner (created with its agency if new): (public id, key text).
+    The key text is shown once; only its digest is kept."""
+    partner = _partner(_agency(agency_name), partner_name)
+    public_id = "k" + secrets.token_hex(5)
+    key = f"{public_id}.{secrets.token_urlsafe(32)}"
+    _add_key(partner, public_id, key)
+    return public_id, key
+
+
+@operation
+def revoke_key(public_id: str) -> None:
+    row = db.session.scalar(select(ApiKey).where(ApiKey.public_id == public_id))
+    if row is None:
+        raise Refused(f"no API key {public_id!r}")
+    if row.revoked_at is None:
+        row.revoked_at = datetime.now(UTC)
+
+
+@operation
+def attach_creditor(code: str, agency_name: str) -> None:
+    """Let the agency's partners see this creditor's accounts."""
+    creditor = db.session.scalar(select(Creditor).where(Creditor.code == code))
+    if creditor is None:
+        raise Refused(f"no creditor {code!r}")
+    creditor.agency_id = _agency(agency_name).id

@@ -1,0 +1,72 @@
+"""`flask --app portal worker`: run a job worker (start as many as you like, anywhere)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+import click
+import procrastinate
+from flask import Blueprint, current_app
+
+from portal.jobs.app import job_app
+from portal.outbox.delivery import TIMEOUT
+
+bp = Blueprint("jobs_cli", __name__, cli_group=None)
+
+#: How long a stopping worker lets running jobs go on before stopping them between two deliveries.
+GRACE = TIMEOUT + 5
+
+
+@bp.cli.command("worker")
+@click.option("--concurrency", default=1, show_default=True, help="Jobs run at once.")
+@click.option("--queue", "queues", multiple=True, help="Only these queues (default: all).")
+@click.option("--once", is_flag=True, help="Run what is queued now, then stop.")
+@click.option("--verbose", is_flag=True, help="Log every job, not only deliveries and problems.")
+def worker_command(concurrency: int, queues: tuple[str, ...], once: bool, verbose: bool) -> None:
+    """Run background jobs (webhook delivery every few seconds) until stopped.
+
+    SIGINT (Ctrl-C) or SIGTERM stops it gracefully: running jobs may finish, for a few seconds more
+    than one webhook's timeout. Further signals while it stops change nothing."""
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("procrastinate").setLevel(logging.INFO if verbose else logging.WARNING)
+    jobs = job_app(current_app._get_current_object())
+    click.echo(f"worker: {'draining the queue once' if once else 'running until stopped'}"
+               f" (queues: {', '.join(queues) or 'all'}, concurrency {concurrency})", err=True)
+    asyncio.run(_run(jobs, concurrency=concurrency, queues=list(queues) or None, wait=not once,
+                     shutdown_graceful_timeout=GRACE))
+
+
+async def _run(jobs: procrastinate.App, **options) -> None:
+    """procrastinate's worker, stopped by cancelling it (its documented graceful path) on the first
+    signal only: a second one (Ctrl-C reaches every process of `make run`, whose trap then sends
+    SIGTERM too) must not cut the shutdown short."""
+    loop = asyncio.get_running_loop()
+    stop_requested = asyncio.Event()
+
+    def request_stop() -> None:
+        stop_requested.set()
+
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.getsignal(sig) for sig in signals}
+    for sig in signals:
+        loop.add_signal_handler(sig, request_stop)
+    try:
+        async with jobs.open_async():
+            work = asyncio.create_task(jobs.run_worker_async(install_signal_handlers=False,
+                                                             **options))
+            stopper = asyncio.create_task(stop_requested.wait())
+            await asyncio.wait({work, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if not work.done():
+                click.echo("worker: stopping", err=True)
+                work.cancel()
+            stopper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await work
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+            signal.signal(sig, previous[sig])

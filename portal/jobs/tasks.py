@@ -1,0 +1,106 @@
+"""The job engine's tasks: delivering the outbox, and ending holds that lapse by themselves.
+
+- `outbox.sweep` is deferred by the workers every few seconds (a procrastinate periodic task; the
+  database lets only one worker defer each tick, and its queueing lock keeps at most one waiting).
+  It is what guarantees delivery: whatever is due is sent by the next sweep.
+- `outbox.deliver` does the same work on demand: `request_delivery()` defers it on the caller's own
+  connection, so it becomes visible to the workers exactly when the transaction that wrote the
+  outbox messages commits (and vanishes if it rolls back) — delivery within moments instead of
+  within a sweep interval. A batch that finds more due than it may take defers one more
+  `outbox.deliver`, so idle workers on other machines join in on a backlog.
+
+Each run is bounded in count and time, so a stopping worker is never held for long.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from procrastinate import exceptions
+from procrastinate.jobs import JobDeferrer
+from procrastinate.manager import JobManager
+from procrastinate.sync_psycopg_connector import SyncPsycopgConnector
+
+from portal.extensions import db
+from portal.outbox.delivery import deliver_one, due_count
+
+if TYPE_CHECKING:
+    import procrastinate
+    from flask import Flask
+    from procrastinate import JobContext
+
+log = logging.getLogger("portal.jobs")
+
+QUEUE = "outbox"
+DELIVER = "outbox.deliver"
+SWEEP = "outbox.sweep"
+#: Every 5 seconds (procrastinate's cron takes seconds as a sixth field).
+SWEEP_CRON = "*/5 * * * * *"
+#: At most this many deliveries, and about this many seconds, per job run.
+BATCH = 50
+BATCH_SECONDS = 5.0
+FAN_OUT_LOCK = "outbox.fan-out"
+END_HOLDS = "contact.end_lapsed_holds"
+#: Every minute: a lapsed hold's end is recorded (and announced) within a minute of it.
+HOLDS_CRON = "* * * * *"
+
+
+def register(jobs: procrastinate.App, flask_app: Flask) -> None:
+    """Define the tasks on this procrastinate App, bound to this Flask app."""
+
+    def run_batch(context: JobContext) -> int:
+        with flask_app.app_context():
+            if due_count(at_most=BATCH + 1) > BATCH:
+                _fan_out(jobs)
+            db.session.rollback()
+            sent = 0
+            deadline = time.monotonic() + BATCH_SECONDS
+            while sent < BATCH and time.monotonic() < deadline and not context.should_abort():
+                if deliver_one() is None:
+                    break
+                sent += 1
+            return sent
+
+    @jobs.periodic(cron=SWEEP_CRON, periodic_id="outbox")
+    @jobs.task(name=SWEEP, queue=QUEUE, queueing_lock=SWEEP, pass_context=True)
+    def sweep(context: JobContext, timestamp: int) -> int:
+        """Deliver what is due (every few seconds)."""
+        return run_batch(context)
+
+    @jobs.task(name=DELIVER, queue=QUEUE, pass_context=True)
+    def deliver_outbox(context: JobContext) -> int:
+        """Deliver what is due (now)."""
+        return run_batch(context)
+
+
+    @jobs.periodic(cron=HOLDS_CRON, periodic_id="holds")
+    @jobs.task(name=END_HOLDS, queue=QUEUE, queueing_lock=END_HOLDS)
+    def end_lapsed_holds(timestamp: int) -> int:
+        """Record the end of holds that lapsed by themselves (breathing space day 61)."""
+        from portal.contact.operations import end_lapsed_holds as end
+
+        with flask_app.app_context():
+            return end()
+
+
+def _fan_out(jobs: procrastinate.App) -> None:
+    try:
+        jobs.configure_task(DELIVER, queueing_lock=FAN_OUT_LOCK).defer()
+    except exceptions.AlreadyEnqueued:
+        pass  # one is already waiting for a free worker
+
+
+# A connector that is never opened: it only ever runs on a connection it is handed.
+_on_callers_connection = JobManager(connector=SyncPsycopgConnector())
+
+
+def request_delivery() -> int:
+    """Defer `outbox.deliver` inside the current database transaction (after `publish`): it is
+    committed, or rolled back, with the messages. Returns the job's id."""
+    from portal.jobs.app import job_app
+
+    driver_connection = db.session.connection().connection.driver_connection
+    job = job_app().configure_task(DELIVER).job
+    return JobDeferrer(_on_callers_connection, job, connection=driver_connection).defer()

@@ -1,0 +1,318 @@
+"""Every route declares who may open it, and every declaration holds for every kind of visitor.
+
+The routes are read from the app's URL map, so a route added later is checked without anyone
+remembering to add it here: without an access declaration it fails, and its declaration is then
+tried by an anonymous visitor, the borrower who owns the account, another borrower and each staff
+role, for each method it allows.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+import pytest
+
+from portal.api.views import PARTNER
+from portal.identity.roles import PERMISSIONS, allows
+from portal.web.access import BORROWER, PUBLIC
+
+#: Sample values for URL arguments: real demo data, so an allowed visitor gets a real page.
+SAMPLE_ARGS = {
+    "reference": "NWB-1001",
+    "account_ref": "NWB-1001",
+    "account_reference": "NWB-1001",
+}
+#: The borrower who owns the samples above, and one who does not.
+OWNER = ("DEMO-1001", "1985-04-12")
+OUTSIDER = ("DEMO-1002", "1979-07-30")
+#: For each sample value, one of the same shape that exists nowhere.
+MISSING_ARGS = {"NWB-1001": "NWB-0000"}
+#: What would betray the owner's account to someone else (names, amounts in en and es, contacts).
+OWNER_MARKERS = [
+    "Rivera", "Alex", "2,480.19", "2480,19", "830.00", "830,00", "Lumen", "LUM-1001",
+    "alex@", "a***@e***", "0147", "350 W 31st", "10001", "1985",
+]
+STAFF_USERS = {
+    "admin": "admin@demo.test",
+    "agent": "agent@demo.test",
+    "compliance": "compliance@demo.test",
+    "lender": "lender@northwind.test",
+}
+SIGN_IN_PAGES = {"/sign-in", "/staff/sign-in"}
+TESTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _collect_rules():
+    """The URL map, read once at collection time from an app that never touches a database."""
+    from portal import create_app
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://collect@127.0.0.1:1/never_opened",
+            "SERVER_NAME": None,
+        }
+    )
+    rules = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        view = app.view_functions[rule.endpoint]
+        methods = tuple(m for m in TESTED_METHODS if m in (rule.methods or ()))
+        rules.append((rule.rule, rule.endpoint, methods, getattr(view, "access", None)))
+    return sorted(rules)
+
+
+RULES = _collect_rules()
+
+
+def _fill(rule_text: str, arguments) -> str:
+    missing = sorted(a for a in arguments if a not in SAMPLE_ARGS)
+    if missing:
+        pytest.fail(
+            f"route {rule_text} takes {missing}: add a real demo value for each to SAMPLE_ARGS "
+            "in tests/test_access.py so its access rules are tested"
+        )
+    path = rule_text
+    for name in arguments:
+        start = path.index("<")
+        end = path.index(">", start)
+        assert path[start + 1:end].split(":")[-1] == name, rule_text
+        path = path[:start] + SAMPLE_ARGS[name] + path[end + 1:]
+    return path
+
+
+def _arguments(rule_text: str) -> list[str]:
+    names = []
+    rest = rule_text
+    while "<" in rest:
+        start = rest.index("<")
+        end = rest.index(">", start)
+        names.append(rest[start + 1:end].split(":")[-1])
+        rest = rest[end + 1:]
+    return names
+
+
+# --- every route declares its access -----------------------------------------------------------
+
+
+def test_the_collected_rules_are_the_apps_rules(app):
+    """The parametrized tests below cover exactly the app under test, nothing more or less."""
+    live = sorted(
+        (r.rule, r.endpoint) for r in app.url_map.iter_rules() if r.endpoint != "static"
+    )
+    assert [(rule, endpoint) for rule, endpoint, _m, _a in RULES] == live
+    assert any(access == BORROWER for *_rest, access in RULES)
+    assert any((access or "").startswith("staff:") for *_rest, access in RULES)
+
+
+KNOWN_ACCESS = {PUBLIC, BORROWER, PARTNER} | {
+    f"staff:{p}" for permissions in PERMISSIONS.values() for p in permissions
+}
+
+
+@pytest.mark.parametrize(
+    "endpoint", sorted({endpoint for _r, endpoint, _m, _a in RULES})
+)
+def test_every_view_declares_who_may_open_it(app, endpoint):
+    view = app.view_functions[endpoint]
+    access = getattr(view, "access", None)
+    assert access is not None, (
+        f"{endpoint} has no access declaration: decorate it with @public, @borrower_required "
+        "or @staff_required(permission), below the route decorator"
+    )
+    assert access in KNOWN_ACCESS, f"{endpoint}: unknown access {access!r}"
+
+
+# --- each visitor, each protected route, each method -------------------------------------------
+
+PROTECTED = [(r, e, m, a) for r, e, methods, a in RULES
+             if a and a not in (PUBLIC, PARTNER) for m in methods]
+PUBLIC_RULES = [(r, e, m) for r, e, methods, a in RULES if a == PUBLIC for m in methods]
+VISITORS = ["anonymous", "owner", "other borrower", *STAFF_USERS]
+
+
+def _expected(access: str, visitor: str, takes_account: bool) -> str:
+    """What `visitor` should get: 'sign-in', 'allowed', 403 or 404."""
+    if visitor == "anonymous":
+        return "sign-in"
+    if access == BORROWER:
+        if visitor == "owner":
+            return "allowed"
+        if visitor == "other borrower":
+            return "404" if takes_account else "allowed"
+        return "403"
+    permission = access.removeprefix("staff:")
+    if visitor in ("owner", "other borrower"):
+        return "403"
+    return "allowed" if allows(visitor, permission) else "403"
+
+
+def _become(visitor: str, person, staff_sign_in) -> None:
+    if visitor == "anonymous":
+        return
+    if visitor in ("owner", "other borrower"):
+        reference, born = OWNER if visitor == "owner" else OUTSIDER
+        page = person.sign_in(reference, born)
+        assert page.h1 == "Your accounts", page.text[:300]
+        return
+    page = staff_sign_in(person, STAFF_USERS[visitor])
+    assert page.status == 200 and "Sign out" in page.text, page.text[:300]
+
+
+def _send(person, method: str, path: str):
+    """One request, redirects not followed; non-GET requests carry a valid CSRF token."""
+    if method == "GET":
+        return person.client.get(path)
+    token = person.csrf_token()
+    return person.client.open(path, method=method, data={"csrf_token": token})
+
+
+def _text(response) -> str:
+    from bs4 import BeautifulSoup
+
+    return " ".join(BeautifulSoup(response.get_data(as_text=True), "html.parser").get_text(" ")
+                    .split())
+
+
+def _assert_no_owner_data(text: str, where: str) -> None:
+    leaked = [m for m in OWNER_MARKERS if m in text]
+    assert not leaked, f"{where} shows the owner's data: {leaked}"
+
+
+@pytest.mark.parametrize("visitor", VISITORS)
+@pytest.mark.parametrize(
+    ("rule", "endpoint", "method", "access"),
+    PROTECTED,
+    ids=[f"{m} {r}" for r, _e, m, _a in PROTECTED],
+)
+def test_protected_route(rule, endpoint, method, access, visitor, person, demo, staff_sign_in):
+    arguments = _arguments(rule)
+    takes_account = any(a in SAMPLE_ARGS for a in arguments)
+    path = _fill(rule, arguments)
+    _become(visitor, person, staff_sign_in)
+    expected = _expected(access, visitor, takes_account)
+
+    response = _send(person, method, path)
+    status = response.status_code
+    where = f"{method} {path} as {visitor}"
+    assert status < 500, f"{where}: {status}"
+
+    if expected == "sign-in":
+        assert status != 200, f"{where} was served to an anonymous visitor"
+        if status in (401, 403):
+            _assert_no_owner_data(_text(response), where)
+            return
+        assert status in (302, 303), f"{where}: {status}"
+        landing = urlsplit(response.headers["Location"]).path
+        assert landing in SIGN_IN_PAGES, f"{where} redirected to {landing}"
+        page = person.get(response.headers["Location"])
+        assert page.status == 200 and page.h1 in ("Sign in", "Staff sign-in"), page
+        _assert_no_owner_data(page.text, where)
+    elif expected == "403":
+        assert status == 403, f"{where}: expected 403, got {status}"
+        text = _text(response)
+        assert "You do not have access to this page." in text
+        _assert_no_owner_data(text, where)
+    elif expected == "404":
+        assert status == 404, f"{where}: expected 404, got {status}"
+        text = _text(response)
+        assert "We could not find that page." in text
+        _assert_no_owner_data(text, where)
+        # The same answer as for an account that does not exist at all.
+        missing = path
+        for sample, absent in MISSING_ARGS.items():
+            missing = missing.replace(sample, absent)
+        other = _send(person, method, missing)
+        assert other.status_code == 404
+        assert _text(other).replace("NWB-0000", "NWB-1001") == text
+    else:
+        assert status not in (401, 403, 404), f"{where}: refused with {status}"
+        if status in (301, 302, 303, 307, 308):
+            landing = urlsplit(response.headers["Location"]).path
+            assert landing not in SIGN_IN_PAGES, f"{where} sent an allowed visitor to sign in"
+        if method == "GET":
+            assert status == 200, f"{where}: expected 200, got {status}"
+            if takes_account:
+                assert "NWB-1001" in _text(response) and "Northwind Bank" in _text(response)
+
+
+@pytest.mark.parametrize(
+    ("rule", "endpoint", "method"),
+    PUBLIC_RULES,
+    ids=[f"{m} {r}" for r, _e, m in PUBLIC_RULES],
+)
+def test_public_route_answers_anonymous_visitors(rule, endpoint, method, person, demo):
+    path = _fill(rule, _arguments(rule))
+    response = _send(person, method, path)
+    assert response.status_code < 500, f"{method} {path}: {response.status_code}"
+    if method == "GET":
+        _assert_no_owner_data(_text(response), f"{method} {path}")
+
+
+# --- partner API routes: a key, not a person ----------------------------------------------------
+
+PARTNER_RULES = [(r, m) for r, _e, methods, a in RULES if a == PARTNER for m in methods]
+#: A body for each partner POST route, about the sample account.
+PARTNER_BODIES = {
+    "/api/v1/contact-decisions": {"account_ref": "NWB-1001", "channel": "letter"},
+    "/api/v1/contact-decisions/bulk": [{"account_ref": "NWB-1001", "channel": "letter"}],
+    "/api/v1/contact-attempts": {"account_ref": "NWB-1001", "channel": "letter",
+                                 "outcome": "delivered"},
+}
+KEY_HOLDERS = ["no key", "unknown key", "revoked key", "other agency's key", "the agency's key"]
+
+
+@pytest.fixture
+def partner_keys(db, demo):
+    from portal.api import service
+
+    revoked_id, revoked = db.run(service.issue_key, "Demo Collections", "Demo dialer")
+    db.run(service.revoke_key, revoked_id)
+    _, other = db.run(service.issue_key, "Other Collections", "Other dialer")
+    return {"unknown key": "not-a-key", "revoked key": revoked, "other agency's key": other,
+            "the agency's key": "demo-dialer-key"}
+
+
+def _partner_send(client, method: str, path: str, rule: str, key: str | None,
+                  missing: bool = False):
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    body = PARTNER_BODIES.get(rule) if method != "GET" else None
+    if method != "GET" and body is None:
+        pytest.fail(f"partner route {method} {rule}: add a sample body to PARTNER_BODIES")
+    if missing and body is not None:
+        body = json.loads(json.dumps(body).replace("NWB-1001", "NWB-0000"))
+    return client.open(path, method=method, json=body, headers=headers)
+
+
+@pytest.mark.parametrize("holder", KEY_HOLDERS)
+@pytest.mark.parametrize(("rule", "method"), PARTNER_RULES,
+                         ids=[f"{m} {r}" for r, m in PARTNER_RULES])
+def test_partner_route(rule, method, holder, client, partner_keys):
+    path = _fill(rule, _arguments(rule))
+    response = _partner_send(client, method, path, rule, partner_keys.get(holder))
+    where = f"{method} {path} with {holder}"
+    assert response.status_code < 500, f"{where}: {response.status_code}"
+    text = response.get_data(as_text=True)
+    if holder in ("no key", "unknown key", "revoked key"):
+        assert response.status_code == 401, f"{where}: {response.status_code}"
+        assert response.mimetype == "application/problem+json"
+        assert response.json["code"] == ("key_revoked" if holder == "revoked key"
+                                         else "unauthorized")
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+        _assert_no_owner_data(text, where)
+    elif holder == "other agency's key":
+        # Exactly the answer for an account that does not exist: existence is not revealed.
+        other = _partner_send(client, method, path.replace("NWB-1001", "NWB-0000"), rule,
+                              partner_keys[holder], missing=True)
+        assert response.status_code == other.status_code, where
+        assert text.replace("NWB-1001", "NWB-0000") == other.get_data(as_text=True), where
+        _assert_no_owner_data(text, where)
+        answer = response.json[0] if isinstance(response.json, list) else response.json
+        assert answer["status"] == 404 and answer["code"] == "account_not_found", where
+    else:
+        assert response.status_code in (200, 201), f"{where}: {response.status_code} {text}"
+        assert response.mimetype == "application/json"
+        if method == "GET" and "account_ref" in rule:
+            assert response.json["account_ref"] == "NWB-1001"
