@@ -103,9 +103,11 @@ def _register_blueprints(app: Flask) -> None:
     from portal.demo.cli import bp as demo_cli
     from portal.identity.views import bp as identity
     from portal.jobs.cli import bp as jobs_cli
+    from portal.outbox.cli import bp as webhooks_cli
     from portal.web.views import bp as web
 
-    for blueprint in (web, identity, accounts, contact, agency, cases_cli, demo_cli, jobs_cli):
+    for blueprint in (web, identity, accounts, contact, agency, cases_cli, demo_cli, jobs_cli,
+                      webhooks_cli):
         app.register_blueprint(blueprint)
     from portal.api import init_app as init_api
 

@@ -516,3 +516,26 @@ def test_a_backlog_is_shared_out_in_batches_until_it_is_gone(live, receivers, mo
     assert result.exit_code == 0, result.output + repr(result.exception)
     assert receiver.wait_for(5)
     assert sorted(receiver.ids()) == sorted(str(i) for i in ids)
+
+
+def test_endpoints_are_managed_from_the_command_line(app, db):
+    from portal.outbox.models import WebhookEndpoint
+    from portal.outbox.signing import sign, verify
+
+    runner = app.test_cli_runner()
+    added = runner.invoke(args=["webhooks", "add", "https://dialer.example/hooks",
+                                "--topic", "contact.hold.started",
+                                "--topic", "contact.hold.ended"])
+    assert added.exit_code == 0, added.output
+    secret = added.output.split("(shown once): ")[1].strip()
+    endpoint = db.scalar(select(WebhookEndpoint))
+    assert endpoint.topics == ["contact.hold.started", "contact.hold.ended"]
+    # The secret is what signs the webhooks (and it is stored encrypted, not as typed).
+    header = sign(secret, 1_700_000_000, b"{}")
+    assert verify(header, endpoint.secret, b"{}", now=1_700_000_000)
+
+    assert runner.invoke(args=["webhooks", "add", "ftp://x"]).exit_code != 0
+    assert "dialer.example" in runner.invoke(args=["webhooks", "list"]).output
+    assert runner.invoke(args=["webhooks", "disable", str(endpoint.id)]).exit_code == 0
+    assert db.scalar(select(WebhookEndpoint)).active is False
+    assert runner.invoke(args=["webhooks", "disable", "999999"]).exit_code != 0

@@ -1,0 +1,63 @@
+"""`flask --app portal webhooks add|list|disable`: the agency's webhook endpoints."""
+
+from __future__ import annotations
+
+import secrets
+
+import click
+from flask import Blueprint
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.operations import operation
+from portal.outbox.models import TOPICS, WebhookEndpoint
+
+bp = Blueprint("webhooks_cli", __name__, cli_group="webhooks")
+
+
+@operation
+def add_endpoint(url: str, topics: list[str]) -> tuple[WebhookEndpoint, str]:
+    secret = "whsec_" + secrets.token_urlsafe(32)
+    endpoint = WebhookEndpoint(url=url, secret=secret, topics=topics)
+    db.session.add(endpoint)
+    db.session.flush()
+    return endpoint, secret
+
+
+@bp.cli.command("add")
+@click.argument("url")
+@click.option("--topic", "topics", multiple=True, type=click.Choice(TOPICS),
+              help="A topic to send (repeat it); all topics when none is given.")
+def add_command(url: str, topics: tuple[str, ...]):
+    """Register URL to receive webhooks; prints the signing secret once."""
+    if not url.startswith(("https://", "http://")):
+        raise click.BadParameter("the URL must start with https:// (or http:// for testing)")
+    endpoint, secret = add_endpoint(url, list(topics or TOPICS))
+    click.echo(f"endpoint {endpoint.id}: {url}")
+    click.echo(f"signing secret (shown once): {secret}")
+
+
+@bp.cli.command("list")
+def list_command():
+    """Show every endpoint, its topics and whether it is active."""
+    for e in db.session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id)):
+        state = "active" if e.active else "disabled"
+        click.echo(f"{e.id}\t{state}\t{e.url}\t{','.join(e.topics)}")
+
+
+@operation
+def disable_endpoint(endpoint_id: int) -> bool:
+    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None:
+        return False
+    endpoint.active = False
+    return True
+
+
+@bp.cli.command("disable")
+@click.argument("endpoint_id", type=int)
+def disable_command(endpoint_id: int):
+    """Stop sending to an endpoint (what is owed to it stays recorded)."""
+    if not disable_endpoint(endpoint_id):
+        raise click.ClickException(f"no endpoint {endpoint_id}")
+    click.echo(f"endpoint {endpoint_id} disabled")
