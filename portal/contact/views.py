@@ -59,7 +59,9 @@ def _actor() -> Actor:
 def _point_label(point) -> str:
     if point.kind == ContactKind.ADDRESS:
         return _("Letters to %(city)s", city=point.city)
-    return masked(point)
+    if point.kind == ContactKind.EMAIL:
+        return _("Emails to %(address)s", address=masked(point))
+    return _("Calls and texts to %(number)s", number=masked(point))
 
 
 def _preferences_form(formdata=None) -> PreferencesForm:
