@@ -65,7 +65,8 @@ def main() -> None:
             upgrade(directory=str(ROOT / "migrations"))
             seed()
         client = app.test_client()
-        client.post("/sign-in", data={"reference": "DEMO-1001", "date_of_birth": "1985-04-12"})
+        client.post("/sign-in", data={"reference": "DEMO-1001", "dob_day": "12",
+                                          "dob_month": "4", "dob_year": "1985"})
         page = client.get("/sign-in/send-code").get_data(as_text=True)
         email = re.search(r'value="(\d+)"/?>\s*<label[^>]*>Email', page).group(1)
         client.post("/sign-in/send-code", data={"destination": email})

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 
 from portal.cases.models import CaseEvent
 from portal.identity.models import OneTimeCode, PortalSession, SignInFailure
+from tests.fixtures.client import dob
 
 ALEX = ("DEMO-1001", "1985-04-12")
 MARIA = ("DEMO-1002", "1979-07-30")
@@ -29,7 +30,7 @@ def _count(db, model) -> int:
 
 def _to_code_page(person, reference: str, date_of_birth: str):
     page = person.submit(person.get("/sign-in"),
-                         {"reference": reference, "date_of_birth": date_of_birth})
+                         {"reference": reference, **dob(date_of_birth)})
     assert page.h1 == "Get your sign-in code", page.text[:300]
     choice = page.soup.find("input", {"name": "destination"})
     page = person.submit(page, {"destination": choice["value"]})
@@ -76,9 +77,9 @@ def _multipart(parts: list[tuple[bytes, bytes, bytes | None]]) -> tuple[bytes, s
 
 def test_unknown_reference_and_wrong_birth_date_get_the_same_answer(person, demo, db):
     unknown = person.submit(person.get("/sign-in"),
-                            {"reference": "DEMO-9999", "date_of_birth": "1985-04-12"})
+                            {"reference": "DEMO-9999", **dob("1985-04-12")})
     wrong_date = person.submit(person.get("/sign-in"),
-                               {"reference": "DEMO-1001", "date_of_birth": "1985-04-13"})
+                               {"reference": "DEMO-1001", **dob("1985-04-13")})
 
     for page in (unknown, wrong_date):
         assert page.status == 422
@@ -100,10 +101,10 @@ def test_unknown_reference_and_wrong_birth_date_get_the_same_answer(person, demo
 
 def test_impossible_date_is_shown_next_to_the_field(person, demo, db):
     page = person.submit(person.get("/sign-in"),
-                         {"reference": "DEMO-1001", "date_of_birth": "1985-02-30"})
+                         {"reference": "DEMO-1001", **dob("1985-02-30")})
 
     assert page.status == 422
-    field = page.soup.find("input", {"name": "date_of_birth"})
+    field = page.soup.find("input", {"name": "dob_day"})
     described = (field.get("aria-describedby") or "").split()
     assert field.get("aria-invalid") == "true"
     error_ids = [i for i in described if i.endswith("-error")]
@@ -267,7 +268,7 @@ def test_guessing_another_borrowers_account_url_finds_nothing(person, demo):
 )
 def test_oversized_form_gets_a_413_page(person, demo, db, size, content_type):
     token = person.csrf_token()
-    fields = {"csrf_token": token, "reference": "A" * size, "date_of_birth": "1985-04-12"}
+    fields = {"csrf_token": token, "reference": "A" * size, **dob("1985-04-12")}
     if content_type.startswith("multipart/"):
         body, content_type = _multipart(
             [(k.encode(), v.encode(), None) for k, v in fields.items()])
@@ -323,7 +324,8 @@ def _assert_clear_refusal(response, expected: int) -> None:
 )
 def test_non_utf8_form_fields_are_refused_cleanly(person, demo, db, reference, expected):
     token = person.csrf_token().encode()
-    body = b"csrf_token=" + token + b"&reference=" + reference + b"&date_of_birth=1985-04-12"
+    body = (b"csrf_token=" + token + b"&reference=" + reference
+            + b"&dob_day=12&dob_month=4&dob_year=1985")
     response = person.client.post(
         "/sign-in", data=body, content_type="application/x-www-form-urlencoded")
 
@@ -340,7 +342,8 @@ def test_non_utf8_multipart_fields_are_refused_cleanly(person, demo, raw, expect
     token = person.csrf_token().encode()
     body, content_type = _multipart([
         (b"csrf_token", token, None), (b"reference", raw, None),
-        (b"date_of_birth", b"1985-04-12", None)])
+        (b"dob_day", b"12", None), (b"dob_month", b"4", None),
+        (b"dob_year", b"1985", None)])
     response = person.client.post("/sign-in", data=body, content_type=content_type)
 
     _assert_clear_refusal(response, expected)
@@ -439,7 +442,7 @@ def test_odd_staff_urls_never_fail(person, staff_sign_in, path, expected):
 
 def test_form_without_csrf_token_gets_a_clear_400(person, demo, db):
     response = person.client.post("/sign-in", data={
-        "reference": "DEMO-1001", "date_of_birth": "1985-04-12"})
+        "reference": "DEMO-1001", **dob("1985-04-12")})
 
     assert response.status_code == 400
     assert CSRF_MESSAGE in response.get_data(as_text=True)

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from portal.cases.models import CaseEvent
 from portal.identity.models import PortalSession, SignInFailure
 from portal.identity.views import SIGN_IN_LIMIT
+from tests.fixtures.client import dob
 
 ALEX = ("DEMO-1001", "1985-04-12")
 MARIA = ("DEMO-1002", "1979-07-30")
@@ -22,7 +23,7 @@ IDLE_NOTICE = "You were signed out after 15 minutes without activity."
 
 def _try(person, reference: str, date_of_birth: str, page=None):
     page = page if page is not None and page.h1 == "Sign in" else person.get("/sign-in")
-    return person.submit(page, {"reference": reference, "date_of_birth": date_of_birth},
+    return person.submit(page, {"reference": reference, **dob(date_of_birth)},
                          action="/sign-in")
 
 
@@ -135,9 +136,9 @@ def test_rate_limit_says_when_to_come_back(person, demo):
     token = person.csrf_token()
     for n in range(limit):
         person.client.post("/sign-in", data={
-            "csrf_token": token, "reference": f"NOPE-{n:04d}", "date_of_birth": "2001-01-01"})
+            "csrf_token": token, "reference": f"NOPE-{n:04d}", **dob("2001-01-01")})
     response = person.client.post("/sign-in", data={
-        "csrf_token": token, "reference": "NOPE-9999", "date_of_birth": "2001-01-01"})
+        "csrf_token": token, "reference": "NOPE-9999", **dob("2001-01-01")})
 
     assert response.status_code == 429
     assert 0 < int(response.headers["Retry-After"]) <= 600

@@ -67,9 +67,7 @@ def sign_in():
     status = 200
     if form.validate_on_submit():
         try:
-            borrower = service.check_identity(
-                form.reference.data, form.date_of_birth.data.isoformat()
-            )
+            borrower = service.check_identity(form.reference.data, form.date_of_birth.isoformat())
         except Refused as refusal:
             form.form_errors.append(refusal.message)
             status = refusal.status

@@ -50,7 +50,11 @@ def ask_for_code(page: Page, base_url: str, reference: str, date_of_birth: str,
     expect(page.locator("h1")).to_have_text("Sign in")
     check(page)
     page.get_by_label("Reference number").fill(reference)
-    page.get_by_label("Date of birth").fill(date_of_birth)
+    year, month, day = date_of_birth.split("-")
+    dob = page.get_by_role("group", name="Date of birth")
+    dob.get_by_label("Day").fill(day)
+    dob.get_by_label("Month").fill(month)
+    dob.get_by_label("Year").fill(year)
     page.get_by_role("button", name="Continue").click()
 
     expect(page.locator("h1")).to_have_text("Get your sign-in code")
