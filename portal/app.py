@@ -97,6 +97,7 @@ def _register_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from portal.accounts.views import bp as accounts
+    from portal.agency.cli import bp as agency_cli
     from portal.agency.views import bp as agency
     from portal.cases.cli import bp as cases_cli
     from portal.contact.views import bp as contact
@@ -107,7 +108,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.web.views import bp as web
 
     for blueprint in (web, identity, accounts, contact, agency, cases_cli, demo_cli, jobs_cli,
-                      webhooks_cli):
+                      webhooks_cli, agency_cli):
         app.register_blueprint(blueprint)
     from portal.api import init_app as init_api
 

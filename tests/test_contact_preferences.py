@@ -182,3 +182,26 @@ def test_a_lapsed_breathing_space_is_recorded_as_ended(make_person, demo, db):
     assert db.scalar(select(OutboxMessage).where(
         OutboxMessage.topic == "contact.hold.ended")).account_ref == "TCS-3001"
     assert isinstance(start, date)
+
+
+def test_agency_policy_rules_can_be_switched_off_but_not_the_law(app, make_person, demo, db):
+    wang = make_person()
+    wang.sign_in("DEMO-2001", "1990-09-02")
+    wang.submit(wang.get("/contact-preferences/"), {"blocked_channels": "sms"},
+                action="/contact-preferences/")
+    beijing_noon = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=1)).replace(
+        hour=12, minute=0)
+    assert blocked_by(decide(db, "JRF-2001", "sms", "+8613800138000", beijing_noon)) == [
+        "policy.channel-opt-out"]
+
+    runner = app.test_cli_runner()
+    off = runner.invoke(args=["agency", "set-policy", "policy.channel-opt-out", "off",
+                              "--agency", "Demo Collections"])
+    assert off.exit_code == 0, off.output
+    assert decide(db, "JRF-2001", "sms", "+8613800138000", beijing_noon).allowed
+    shown = runner.invoke(args=["agency", "policy", "--agency", "Demo Collections"]).output
+    assert "policy.channel-opt-out off" in " ".join(shown.split())
+
+    law = runner.invoke(args=["agency", "set-policy", "us.cease-communication", "off",
+                              "--agency", "Demo Collections"])
+    assert law.exit_code != 0

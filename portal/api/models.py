@@ -7,17 +7,10 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, LargeBinary, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.agency.models import Agency
 from portal.extensions import db
 
-
-class Agency(db.Model):
-    """A collection agency: its creditors' accounts are what its partners may see."""
-
-    __tablename__ = "agency"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+__all__ = ["Agency", "ApiKey", "Partner"]
 
 
 class Partner(db.Model):

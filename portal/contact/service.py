@@ -8,6 +8,7 @@ from sqlalchemy import or_, select
 
 from portal.accounts.models import Account, Borrower, ContactKind
 from portal.accounts.validation import period_end
+from portal.agency.models import Agency
 from portal.cases.kinds import EventKind
 from portal.cases.models import CaseEvent
 from portal.cases.service import Actor, record
@@ -158,6 +159,8 @@ def snapshot(account: Account, at: datetime) -> Snapshot:
                                      ContactAttempt.at <= at)
     )
     sent = account.validation_notice_sent_at
+    agency = (db.session.get(Agency, account.creditor.agency_id)
+              if account.creditor.agency_id else None)
     return Snapshot(
         jurisdiction=country,
         region=region,
@@ -172,6 +175,7 @@ def snapshot(account: Account, at: datetime) -> Snapshot:
                                  {p.id: p.value for p in borrower.contact_points}),
         attempts=tuple(Attempt(a.channel, a.destination, a.at, a.outcome) for a in attempts),
         validation_ends=period_end(sent.date()) if country == "US" and sent else None,
+        policy=dict(agency.contact_policy) if agency else {},
     )
 
 

@@ -1,0 +1,58 @@
+"""`flask --app portal agency policy|set-policy`: the agency's own contact policy switches."""
+
+from __future__ import annotations
+
+import click
+from flask import Blueprint
+from sqlalchemy import select
+
+from portal.agency.models import Agency
+from portal.contact.rulebook import RULES
+from portal.extensions import db
+from portal.operations import Refused, operation
+
+bp = Blueprint("agency_cli", __name__, cli_group="agency")
+POLICY_RULES = sorted(rule.id for rule in RULES.values() if rule.policy)
+
+
+def _agency(name: str) -> Agency:
+    agency = db.session.scalar(select(Agency).where(Agency.name == name))
+    if agency is None:
+        raise Refused(f"no agency named {name!r}")
+    return agency
+
+
+@operation
+def set_policy(agency_name: str, rule_id: str, enabled: bool) -> dict:
+    """Switch one policy rule for one agency; the law's rules cannot be switched."""
+    if rule_id not in POLICY_RULES:
+        raise Refused(f"{rule_id!r} is not an agency policy rule (law cannot be switched off)")
+    agency = _agency(agency_name)
+    agency.contact_policy = {**agency.contact_policy, rule_id: enabled}
+    return agency.contact_policy
+
+
+@bp.cli.command("set-policy")
+@click.argument("rule_id", type=click.Choice(POLICY_RULES))
+@click.argument("state", type=click.Choice(["on", "off"]))
+@click.option("--agency", "agency_name", required=True)
+def set_policy_command(rule_id: str, state: str, agency_name: str):
+    """Turn an agency policy rule on or off; it applies to the next decision."""
+    try:
+        set_policy(agency_name, rule_id, state == "on")
+    except Refused as refusal:
+        raise click.ClickException(refusal.message) from None
+    click.echo(f"{rule_id} is {state} for {agency_name}")
+
+
+@bp.cli.command("policy")
+@click.option("--agency", "agency_name", required=True)
+def policy_command(agency_name: str):
+    """Show each policy rule and whether it is on."""
+    try:
+        agency = _agency(agency_name)
+    except Refused as refusal:
+        raise click.ClickException(refusal.message) from None
+    for rule_id in POLICY_RULES:
+        state = "on" if agency.contact_policy.get(rule_id, True) else "off"
+        click.echo(f"{rule_id:36} {state}")
