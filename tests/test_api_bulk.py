@@ -319,9 +319,9 @@ def test_csv_is_read_and_answered_incrementally(client, demo):
 
 
 def test_csv_answer_that_breaks_off_says_so(client, demo, monkeypatch):
-    import portal.contact.service as contact
+    import portal.contact.bulk as bulk
 
-    real, calls = contact.decide, []
+    real, calls = bulk.decide_many, []
 
     def fails_later(*args, **kwargs):
         calls.append(1)
@@ -329,7 +329,8 @@ def test_csv_answer_that_breaks_off_says_so(client, demo, monkeypatch):
             raise RuntimeError("connection lost")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(contact, "decide", fails_later)
+    monkeypatch.setattr(bulk, "decide_many", fails_later)
+    monkeypatch.setattr(service, "BATCH", 1)  # the second row is the second batch
     data = _csv([{"account_ref": "TCS-3001", "channel": "letter"},
                  {"account_ref": "NWB-1001", "channel": "letter"}])
     answer = _upload(client, data)

@@ -205,3 +205,28 @@ def test_agency_policy_rules_can_be_switched_off_but_not_the_law(app, make_perso
     law = runner.invoke(args=["agency", "set-policy", "us.cease-communication", "off",
                               "--agency", "Demo Collections"])
     assert law.exit_code != 0
+
+
+def test_bulk_answers_follow_the_agencys_policy_too(app, client, make_person, demo, db):
+    wang = make_person()
+    wang.sign_in("DEMO-2001", "1990-09-02")
+    wang.submit(wang.get("/contact-preferences/"), {"blocked_channels": "sms"},
+                action="/contact-preferences/")
+    at = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=1)).replace(
+        hour=12, minute=0, second=0, microsecond=0).isoformat()
+    item = {"account_ref": "JRF-2001", "channel": "sms", "destination": "+8613800138000",
+            "at": at}
+    headers = {"Authorization": "Bearer demo-dialer-key"}
+
+    def both():
+        single = client.post("/api/v1/contact-decisions", json=item, headers=headers).get_json()
+        many = client.post("/api/v1/contact-decisions/bulk", json=[item],
+                           headers=headers).get_json()
+        return single, many[0]
+
+    single, many = both()
+    assert single == many and single["allowed"] is False
+    app.test_cli_runner().invoke(args=["agency", "set-policy", "policy.channel-opt-out", "off",
+                                       "--agency", "Demo Collections"])
+    single, many = both()
+    assert single == many and single["allowed"] is True

@@ -18,14 +18,16 @@ from portal.api import schemas
 from portal.api.models import Agency, ApiKey, Partner
 from portal.api.problems import AccountNotFound
 from portal.cases.service import Actor
+from portal.contact import bulk
 from portal.contact import operations as contact_operations
 from portal.contact import service as contact
-from portal.contact.models import ContactPreferences
 from portal.extensions import db
 from portal.operations import Refused, operation
 
 #: Rows decided together in a bulk request: their accounts are loaded with one query.
 BATCH = 500
+#: Decisions a bulk request keeps for its next batches, at most.
+MEMO_LIMIT = 100_000
 MAX_KEY_LENGTH = 200
 
 
@@ -93,6 +95,17 @@ def accounts_of(agency_id: int, references: Iterable[str]) -> dict[str, Account]
     return {a.reference: a for a in found}
 
 
+def account_ids_of(agency_id: int, references: Iterable[str]) -> dict[str, int]:
+    """Many accounts' ids in one query, by reference, within the agency."""
+    wanted = sorted(set(references))
+    if not wanted:
+        return {}
+    return dict(db.session.execute(
+        _accounts_query(agency_id).with_only_columns(Account.reference, Account.id)
+        .where(Account.reference.in_(wanted))
+    ).all())
+
+
 def account_view(agency_id: int, reference: str) -> schemas.Account:
     account = account_of(agency_id, reference)
     balance = account.balance
@@ -138,30 +151,37 @@ def decide_many(agency_id: int, items: Iterable[tuple[object, object]],
     decision or error). An error passes through; an account outside the agency is
     AccountNotFound, exactly as for one decision. Memory stays flat however long the stream."""
     items = iter(items)
+    memo = bulk.Memo()  # what one batch worked out serves the next ones too
+    agency = db.session.get(Agency, agency_id)
+    # The bulk module's memo assumes every policy rule is on; an agency that switched one off
+    # is decided account by account, the sure way.
+    own_policy = agency is not None and not all(agency.contact_policy.values())
     while batch := list(islice(items, BATCH)):
         wanted = [r.account_ref for _, r in batch if isinstance(r, schemas.DecisionRequest)]
-        accounts = accounts_of(agency_id, wanted)
-        # Loaded now so each decision finds them in the session instead of asking one by one.
-        preferences = list(db.session.scalars(select(ContactPreferences).where(
-            ContactPreferences.borrower_id.in_({a.borrower_id for a in accounts.values()}))))
+        ids = account_ids_of(agency_id, wanted)
+        asks = [bulk.Ask(ids[r.account_ref], r.channel, r.destination, r.at or now)
+                for _, r in batch
+                if isinstance(r, schemas.DecisionRequest) and r.account_ref in ids]
+        decisions = iter(
+            [contact.decide(db.session.get(Account, a.account_id), a.channel, a.destination, a.at)
+             for a in asks] if own_policy else bulk.decide_many(asks, memo))
         answered: dict[tuple, schemas.Decision] = {}
         for tag, request in batch:
             if not isinstance(request, schemas.DecisionRequest):
                 yield tag, request
                 continue
-            account = accounts.get(request.account_ref)
-            if account is None:
+            if request.account_ref not in ids:
                 yield tag, AccountNotFound(request.account_ref)
                 continue
             at = request.at or now
-            same = (account.id, request.channel, request.destination, at)
-            if same not in answered:
-                answered[same] = schemas.Decision.of(
-                    contact.decide(account, request.channel, request.destination, at), at)
-            yield tag, answered[same]
-        del preferences
+            decision = next(decisions)
+            if (decision, at) not in answered:
+                answered[(decision, at)] = schemas.Decision.of(decision, at)
+            yield tag, answered[(decision, at)]
         # A stream of millions of rows must not keep every account it saw.
         db.session.expunge_all()
+        if memo.size() > MEMO_LIMIT:
+            memo = bulk.Memo()
 
 
 def record_attempt(caller: Caller, request: schemas.AttemptRequest, now: datetime,

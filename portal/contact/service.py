@@ -150,7 +150,7 @@ def snapshot(account: Account, at: datetime) -> Snapshot:
             or_(ContactHold.account_id.is_(None), ContactHold.account_id == account.id),
             ContactHold.started_at <= at,
             or_(ContactHold.ended_at.is_(None), ContactHold.ended_at > at),
-        )
+        ).order_by(ContactHold.id)  # holds' reasons come in this order
     )
     prefs = db.session.get(ContactPreferences, borrower.id)
     attempts = db.session.scalars(
