@@ -36,11 +36,12 @@ sends its accounts to `service.decide` itself, so a new rule is never answered w
 from __future__ import annotations
 
 import json
+import select
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import islice
+from itertools import count, islice
 from operator import itemgetter
 from typing import NamedTuple
 
@@ -263,13 +264,13 @@ SELECT x.n, x.sent_on, x.shape, x.flags, x.holds, x.last_talk, x.preferences,
            SELECT json_agg(json_build_array(p.id, p.kind, p.label, encode(p.value_digest, 'hex'),
                                             p.time_zones, p.opted_out_at IS NOT NULL, p.country,
                                             p.region) ORDER BY p.id)
-           FROM contact_point p WHERE p.borrower_id = x.borrower_id)::text END,
+           FROM contact_point p WHERE p.borrower_id = x.borrower_id)::text END AS points,
        CASE WHEN x.look AND x.flags & 8 <> 0 THEN (
            SELECT json_agg(json_build_array(
                       c.channel, c.outcome, (extract(epoch FROM c.at) * 1000000)::bigint,
                       encode(c.destination_digest, 'hex'), encode(c.destination, 'hex')))
            FROM contact_attempt c WHERE c.account_id = x.id
-                AND c.at > x.at - %(lookback)s AND c.at <= x.at)::text END
+                AND c.at > x.at - %(lookback)s AND c.at <= x.at)::text END AS attempts
 FROM x
 """
 
@@ -362,16 +363,28 @@ class _Batch:
                 "recent": RECENT, "often": rules.US_CALLS_PER_WEEK}
 
 
-def _send(connection, batch: _Batch):
-    """Start PAIRS_SQL for the batch; in pipeline mode the server works on while we do not."""
+def _send(connection, batch: _Batch, table: str | None = None):
+    """Start PAIRS_SQL for the batch. Into a temporary table, in pipeline mode: the server then
+    reads the whole batch while we do something else (a result it streams would stall it)."""
     cursor = connection.cursor(binary=True)
-    cursor.execute(PAIRS_SQL, batch.params())
+    if table is None:
+        cursor.execute(PAIRS_SQL, batch.params())
+    else:
+        cursor.execute(f"CREATE TEMPORARY TABLE {table} ON COMMIT DROP AS {PAIRS_SQL}",
+                       batch.params())
+        # The query (a long list of ids) must reach the server whole before it can start.
+        while connection.pgconn.flush():
+            select.select([], [connection.pgconn.socket], [])
     return cursor
 
 
-def _receive(cursor, batch: _Batch) -> list[tuple]:
+def _receive(cursor, batch: _Batch, table: str | None = None) -> list[tuple]:
     """PAIRS_SQL's rows, one per pair, in the order of the batch's pairs."""
+    if table is not None:
+        cursor.execute(f"SELECT * FROM {table}")
     rows = cursor.fetchall()
+    if table is not None:
+        cursor.execute(f"DROP TABLE {table}")
     cursor.close()
     if len(rows) < len(batch.keys):
         found = {row[0] for row in rows}
@@ -591,13 +604,16 @@ def decide_stream(asks: Iterable[Ask], memo: Memo | None = None,
     if not batch.keys:
         return
     connection = _connection()
+    tables = (f"bulk_pairs_{id(batch)}_{n}" for n in count())
     with _memory(connection, size), connection.pipeline():
-        pending = _send(connection, batch)
+        table = next(tables)
+        pending = _send(connection, batch, table)
         while batch is not None:
-            rows = _receive(pending, batch)
+            rows = _receive(pending, batch, table)
             following = _Batch(list(islice(asks, size)))
             if following.keys:
-                pending = _send(connection, following)
+                table = next(tables)
+                pending = _send(connection, following, table)
             else:
                 following = None
             yield from _answer(memo, batch, rows, connection)
