@@ -85,6 +85,7 @@ LARGE = 5000
 #: the decisions both ways).
 FULL_READ = False
 DEFAULT_PREFERENCES = Preferences()
+NO_POLICY: frozenset[str] = frozenset()
 
 
 class Ask(NamedTuple):
@@ -111,6 +112,7 @@ class Memo:
     holds: dict = field(default_factory=dict)
     in_force: dict = field(default_factory=dict)
     combined: dict = field(default_factory=dict)
+    policies: dict = field(default_factory=dict)
 
     def size(self) -> int:
         """How much it holds: a caller may start afresh past some size."""
@@ -180,16 +182,21 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 #: The (account, instant) pairs asked about, numbered n = 1, 2, ... in the order asked.
 ASKED = """
-    SELECT q.n, (%(ats)s::timestamptz[])[q.k] AS at, a.id, a.borrower_id,
+    SELECT q.n, (%(ats)s::timestamptz[])[q.k] AS at, a.id, a.borrower_id, a.creditor_id,
            a.validation_notice_sent_at
     FROM unnest(%(ids)s::int[], %(at_index)s::int[]) WITH ORDINALITY AS q(account_id, k, n)
-    JOIN account a ON a.id = q.account_id
+    JOIN account a ON a.id = q.account_id AND a.id BETWEEN %(lo)s AND %(hi)s
 """
+#: The borrowers of the pairs lie in this range: a batch read in the order of the accounts (a
+#: whole book, say) then reads its own slice of each table, not all of it.
+BORROWERS = ("{0}.borrower_id BETWEEN (SELECT min(borrower_id) FROM r) "
+             "AND (SELECT max(borrower_id) FROM r)")
 #: One row per pair: the validation notice's date; the `shape` (country, state, home zone and
 #: every zone, when the borrower has exactly one mailing address with a zone, else NULL); the
 #: `flags`; the holds (rule, channels, end in microseconds since 1970); the last conversation of
-#: the last days; the preferences (JSON). Where the first look will not do (`look`, a guess that
-#: errs on the side of reading more), the contact points and attempts too, as JSON.
+#: the last days; the preferences and the agency's policy switches (JSON). Where the first look
+#: will not do (`look`, a guess that errs on the side of reading more), the contact points and
+#: attempts too, as JSON. Hash joins for a large batch, index look-ups for a small one.
 PAIRS_SQL = f"""
 WITH r AS MATERIALIZED ({ASKED}),
 x AS (
@@ -214,6 +221,7 @@ x AS (
            + CASE WHEN att.last_talk IS NOT NULL THEN 128 ELSE 0 END AS flags,
            held.holds, att.last_talk,
            CASE WHEN pf.data <> '{{}}' THEN pf.data::text END AS preferences,
+           CASE WHEN ag.contact_policy <> '{{}}' THEN ag.contact_policy::text END AS policy,
            pt.addresses IS DISTINCT FROM 1 OR pt.home IS NULL OR pt.opted_out OR held.ending
            OR jsonb_typeof(pf.data) <> 'object'
            OR coalesce(pf.data -> 'opted_out_points', '[]') <> '[]'
@@ -230,10 +238,14 @@ x AS (
                min(p.time_zones[1]) FILTER (WHERE p.kind = 'address') AS home,
                string_agg(array_to_string(p.time_zones, ' '), ' ') AS zones,
                bool_or(p.opted_out_at IS NOT NULL) AS opted_out
-        FROM contact_point p WHERE p.borrower_id IN (SELECT borrower_id FROM r)
+        FROM contact_point p
+        WHERE p.borrower_id IN (SELECT borrower_id FROM r) AND {BORROWERS.format('p')}
         GROUP BY p.borrower_id
     ) pt ON pt.borrower_id = r.borrower_id
     LEFT JOIN contact_preferences pf ON pf.borrower_id = r.borrower_id
+         AND {BORROWERS.format('pf')}
+    LEFT JOIN creditor cr ON cr.id = r.creditor_id
+    LEFT JOIN agency ag ON ag.id = cr.agency_id
     LEFT JOIN (
         SELECT r.n, string_agg(
                    concat_ws(%(sep)s, h.rule, coalesce(array_to_string(h.channels, ','), ''),
@@ -242,6 +254,7 @@ x AS (
                    %(rs)s ORDER BY h.id) AS holds,
                bool_or(coalesce(h.ended_at, h.until) IS NOT NULL) AS ending
         FROM r JOIN contact_hold h ON h.borrower_id = r.borrower_id
+             AND {BORROWERS.format('h')}
              AND (h.account_id IS NULL OR h.account_id = r.id)
              AND h.started_at <= r.at AND (h.ended_at IS NULL OR h.ended_at > r.at)
         GROUP BY r.n
@@ -255,20 +268,21 @@ x AS (
                count(*) FILTER (WHERE c.channel IN ('call', 'sms')) AS telephone,
                count(*) AS any
         FROM r JOIN contact_attempt c ON c.account_id = r.id
+             AND c.account_id BETWEEN %(lo)s AND %(hi)s
              AND c.at > r.at - %(lookback)s AND c.at <= r.at
         GROUP BY r.n
     ) att ON att.n = r.n
 )
-SELECT x.n, x.sent_on, x.shape, x.flags, x.holds, x.last_talk, x.preferences,
+SELECT x.n, x.sent_on, x.shape, x.flags, x.holds, x.last_talk, x.preferences, x.policy,
        CASE WHEN x.look THEN (
-           SELECT json_agg(json_build_array(p.id, p.kind, p.label, encode(p.value_digest, 'hex'),
-                                            p.time_zones, p.opted_out_at IS NOT NULL, p.country,
-                                            p.region) ORDER BY p.id)
+           SELECT coalesce(json_agg(json_build_array(
+                      p.id, p.kind, p.label, encode(p.value_digest, 'hex'), p.time_zones,
+                      p.opted_out_at IS NOT NULL, p.country, p.region) ORDER BY p.id), '[]')
            FROM contact_point p WHERE p.borrower_id = x.borrower_id)::text END AS points,
-       CASE WHEN x.look AND x.flags & 8 <> 0 THEN (
-           SELECT json_agg(json_build_array(
+       CASE WHEN x.look THEN (
+           SELECT coalesce(json_agg(json_build_array(
                       c.channel, c.outcome, (extract(epoch FROM c.at) * 1000000)::bigint,
-                      encode(c.destination_digest, 'hex'), encode(c.destination, 'hex')))
+                      encode(c.destination_digest, 'hex'), encode(c.destination, 'hex'))), '[]')
            FROM contact_attempt c WHERE c.account_id = x.id
                 AND c.at > x.at - %(lookback)s AND c.at <= x.at)::text END AS attempts
 FROM x
@@ -323,6 +337,7 @@ class _Detail:
     flags: int
     holds: tuple
     preferences: dict
+    policy: frozenset[str]
     points: list = field(default_factory=list)
     attempts: list = field(default_factory=list)
 
@@ -358,7 +373,9 @@ class _Batch:
             at_index = "{" + ",".join(["1"] * len(keys)) + "}"
         else:
             at_index = "{" + ",".join([str(instants[k[1]]) for k in keys]) + "}"
-        return {"ids": "{" + ",".join([str(k[0]) for k in keys]) + "}", "at_index": at_index,
+        ids = [k[0] for k in keys]
+        return {"ids": "{" + ",".join(map(str, ids)) + "}", "at_index": at_index,
+                "lo": min(ids), "hi": max(ids),
                 "ats": list(instants), "lookback": LOOKBACK, "sep": SEP, "rs": RS,
                 "recent": RECENT, "often": rules.US_CALLS_PER_WEEK}
 
@@ -395,19 +412,28 @@ def _receive(cursor, batch: _Batch, table: str | None = None) -> list[tuple]:
 
 
 @contextmanager
-def _memory(connection, pairs: int):
-    """More memory for the hash joins of a large batch, for as long as it is read."""
-    if pairs < LARGE:
-        yield
-        return
+def _settings(connection, pairs: int, alone: bool = True):
+    """More memory for the hash joins of a large batch, for as long as it is read; no JIT (the
+    planner, blind to how many rows each pair joins, overestimates the query a thousandfold and
+    would compile it for longer than it runs); and, when Python works beside the server (`alone`
+    False), one server process, not a parallel plan that would take every core."""
+    wanted = {"jit": "off"}
+    if pairs >= LARGE:
+        wanted["work_mem"] = "256MB"
+    if not alone:
+        wanted["max_parallel_workers_per_gather"] = "0"
     with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('work_mem'), set_config('work_mem', '256MB', true)")
-        before = cursor.fetchone()[0]
+        cursor.execute("SELECT " + ", ".join(["current_setting(%s), set_config(%s, %s, true)"]
+                                             * len(wanted)),
+                       [v for name, value in wanted.items() for v in (name, name, value)])
+        row = cursor.fetchone()
+    before = dict(zip(wanted, row[::2], strict=True))
     try:
         yield
     finally:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('work_mem', %s, true)", (before,))
+            cursor.execute("SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(before)),
+                           [v for item in before.items() for v in item])
             cursor.fetchone()
 
 
@@ -441,11 +467,23 @@ def _holds(memo: Memo, text: str) -> tuple[Hold, ...]:
     return found
 
 
+def _policy(memo: Memo, text: str | None) -> frozenset[str]:
+    """The agency's policy as the rules read it (`policy.get(rule, True)`): the rules it
+    switched off."""
+    if text is None:
+        return NO_POLICY
+    found = memo.policies.get(text)
+    if found is None:
+        found = memo.policies[text] = frozenset(
+            rule for rule, on in json.loads(text).items() if not on)
+    return found
+
+
 def _detail(memo: Memo, row: tuple) -> _Detail:
     """A second look at one pair, from what PAIRS_SQL read of it (points, attempts maybe)."""
-    _, sent_on, _, bits, holds, _, preferences, points, attempts = row
+    _, sent_on, _, bits, holds, _, preferences, policy, points, attempts = row
     detail = _Detail(sent_on, bits, _holds(memo, holds) if holds else (),
-                     json.loads(preferences) if preferences else {})
+                     json.loads(preferences) if preferences else {}, _policy(memo, policy))
     if points is not None:
         detail.points = json.loads(points)
     if attempts is not None:
@@ -457,6 +495,8 @@ def _detail(memo: Memo, row: tuple) -> _Detail:
 def _read_details(connection, batch: _Batch, keys: list, details: list[_Detail]) -> None:
     """Points, preferences and attempts of pairs PAIRS_SQL did not read in full."""
     args = batch.params(keys)
+    for detail in details:
+        detail.points, detail.attempts = [], []
     with connection.cursor() as cursor:
         cursor.execute(POINTS_SQL, args)
         for n, *point in cursor.fetchall():
@@ -524,17 +564,18 @@ def _zones(home: str, zones) -> tuple[str, ...]:
 def _decide(memo: Memo, ask: Ask, jurisdiction: str, region: str | None,
             points: tuple[ContactPointInfo, ...], holds: tuple[Hold, ...] = (),
             preferences: Preferences = DEFAULT_PREFERENCES, attempts: tuple[Attempt, ...] = (),
-            in_validation: bool = False) -> rules.Decision:
+            in_validation: bool = False, policy: frozenset[str] = NO_POLICY) -> rules.Decision:
     """rules.decide on a canonical snapshot, once per distinct one."""
     asked = _token(ask.destination)
     key = (ask.channel, asked, ask.at, ask.at.utcoffset(), jurisdiction, region, points, holds,
-           preferences, attempts, in_validation)
+           preferences, attempts, in_validation, policy)
     found = memo.decisions.get(key)
     if found is None:
         snapshot = Snapshot(
             jurisdiction=jurisdiction, region=region, contact_points=points, holds=holds,
             preferences=preferences, attempts=attempts,
             validation_ends=date.max if in_validation else None,
+            policy={rule: False for rule in policy},
         )
         found = memo.decisions[key] = rules.decide(snapshot, ask.channel, asked, ask.at)
     return found
@@ -563,15 +604,19 @@ def _with_holds(memo: Memo, in_force: tuple, base: rules.Decision) -> rules.Deci
     return found
 
 
-def _holds_apart(memo: Memo, ask: Ask, holds: tuple[Hold, ...]) -> tuple[tuple | None, bool]:
+def _holds_apart(memo: Memo, ask: Ask, holds: tuple[Hold, ...],
+                 policy: frozenset[str]) -> tuple[tuple | None, bool]:
     """(holds in force, or None; whether the canonical snapshot must carry the holds).
 
-    A hold not in force at `at` never is later (it started before `at`, and lifts for good);
-    with a hold without end in force, `next_allowed_at` is None whatever else blocks. Only holds
-    in force that all end need the rules to re-decide with them."""
+    A hold not in force at `at` never is later (it started before `at`, and lifts for good), nor
+    is one whose rule the agency switched off; with a hold without end in force,
+    `next_allowed_at` is None whatever else blocks. Only holds in force that all end need the
+    rules to re-decide with them."""
     if not holds:
         return None, False
     in_force = _in_force(memo, holds, ask)
+    if policy:
+        in_force = tuple((rule, block) for rule, block in in_force if rule not in policy)
     if not in_force:
         return None, False
     if any(block.until is None for _, block in in_force):
@@ -588,7 +633,7 @@ def decide_many(asks: Sequence[Ask], memo: Memo | None = None) -> list[rules.Dec
     if not batch.keys:
         return []
     connection = _connection()
-    with _memory(connection, len(batch.keys)):
+    with _settings(connection, len(batch.keys)):
         rows = _receive(_send(connection, batch), batch)
     return _answer(memo, batch, rows, connection)
 
@@ -605,7 +650,7 @@ def decide_stream(asks: Iterable[Ask], memo: Memo | None = None,
         return
     connection = _connection()
     tables = (f"bulk_pairs_{id(batch)}_{n}" for n in count())
-    with _memory(connection, size), connection.pipeline():
+    with _settings(connection, size, alone=False), connection.pipeline():
         table = next(tables)
         pending = _send(connection, batch, table)
         while batch is not None:
@@ -629,13 +674,14 @@ def _answer(memo: Memo, batch: _Batch, rows: list[tuple], connection) -> list[ru
     decisions, shapes, readers_of, validation = \
         memo.decisions, memo.shapes, memo.readers, memo.validation
     for i, ask in enumerate(asks):
-        _, sent_on, text, bits, holds, last_talk, preferences, _, _ = rows[pair_of[i]]
+        _, sent_on, text, bits, holds, last_talk, preferences, policy, _, _ = rows[pair_of[i]]
         if text is None or FULL_READ:
             second.append(i)
             continue
         shape = shapes.get(text) or _shape(memo, text)
         channel, at = ask.channel, ask.at
         attempts, in_force, wanted = (), None, DEFAULT_PREFERENCES
+        off = NO_POLICY if policy is None else _policy(memo, policy)
         if bits:
             readers = readers_of.get((shape.jurisdiction, shape.region)) \
                 or _readers(memo, shape.jurisdiction, shape.region)
@@ -654,7 +700,7 @@ def _answer(memo: Memo, batch: _Batch, rows: list[tuple], connection) -> list[ru
                 attempts = (Attempt("call", ELSEWHERE,
                                     _canonical_time(last_talk, at, shape.home), "conversation"),)
             if bits & HELD:
-                in_force, carry = _holds_apart(memo, ask, _holds(memo, holds))
+                in_force, carry = _holds_apart(memo, ask, _holds(memo, holds), off)
                 if carry:
                     second.append(i)
                     continue
@@ -670,13 +716,13 @@ def _answer(memo: Memo, batch: _Batch, rows: list[tuple], connection) -> list[ru
                                                                   shape.home)
         destination = ask.destination
         key = (channel, destination is None, destination == "", at, at.utcoffset(), text,
-               attempts, wanted is DEFAULT_PREFERENCES or preferences, in_validation)
+               attempts, wanted is DEFAULT_PREFERENCES or preferences, in_validation, off)
         base = decisions.get(key)
         if base is None:
             base = decisions[key] = _decide(
                 memo, ask, shape.jurisdiction, shape.region,
                 (ContactPointInfo("address", "", "home", shape.zones),),
-                preferences=wanted, attempts=attempts, in_validation=in_validation)
+                preferences=wanted, attempts=attempts, in_validation=in_validation, policy=off)
         answers[i] = _with_holds(memo, in_force, base) if in_force else base
     if not second:
         return answers
@@ -687,7 +733,7 @@ def _answer(memo: Memo, batch: _Batch, rows: list[tuple], connection) -> list[ru
         k = pair_of[i]
         if k not in details:
             details[k] = _detail(memo, rows[k])
-            if rows[k][7] is None:  # PAIRS_SQL did not guess: read it now
+            if rows[k][8] is None:  # PAIRS_SQL did not guess: read it now
                 unread.append(k)
     if unread:
         _read_details(connection, batch, [batch.keys[k] for k in unread],
@@ -750,10 +796,10 @@ def _own(memo: Memo, ask: Ask, detail: _Detail) -> rules.Decision | None:
         canonical = (ContactPointInfo("address", "", "home", _zones(home, real.zones())),) + (
             (ContactPointInfo("phone", asked, matched.label, (), matched.opted_out),)
             if matched else ())
-    in_force, carry = _holds_apart(memo, ask, detail.holds)
+    in_force, carry = _holds_apart(memo, ask, detail.holds, detail.policy)
     in_validation = _in_validation(memo, jurisdiction, detail.sent_on, ask.at, home)
-    base = _decide(memo, ask, jurisdiction, region, canonical,
-                   detail.holds if carry else (), preferences, attempts, in_validation)
+    base = _decide(memo, ask, jurisdiction, region, canonical, detail.holds if carry else (),
+                   preferences, attempts, in_validation, detail.policy)
     return _with_holds(memo, in_force, base) if in_force else base
 
 
