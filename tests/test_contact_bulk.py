@@ -266,3 +266,16 @@ def test_call_limits_are_counted_alike(db, place, zone, phone, attempts, rule):
     got, want = db.run(both_ways, account_id, asks)
     assert got == want
     assert rule in {r.rule for r in got[0].reasons if r.effect == "block"}
+
+
+def test_a_notice_older_than_the_span_has_its_validation_period_over():
+    """PAIRS_SQL forgets a notice sent more than SENT_SPAN before `at`: its period must be over
+    then in every zone (a local date is at most a day before the UTC date)."""
+    from datetime import date
+
+    from portal.accounts.validation import period_end
+
+    day = date(2020, 1, 1)
+    while day < date(2036, 1, 1):
+        assert (period_end(day) - day).days + 2 <= bulk.SENT_SPAN.days, day
+        day += timedelta(days=1)

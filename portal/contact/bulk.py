@@ -42,10 +42,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import count, islice
-from operator import itemgetter
 from typing import NamedTuple
 
-from portal.accounts.validation import period_end
+from portal.accounts.validation import PERIOD_DAYS, RECEIPT_BUSINESS_DAYS, period_end
 from portal.contact import localtime as lt
 from portal.contact import rules
 from portal.contact.snapshot import (
@@ -179,6 +178,10 @@ ATTEMPTED, TELEPHONED, CALLED_RECENTLY, CALLED_OFTEN, TALKED_RECENTLY = 8, 16, 3
 #: country or state contains).
 SEP, RS = "\x1f", "\x1e"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: A notice sent longer ago than this before `at` has a validation period over by then, in any
+#: zone: 5 business days fall within 14 calendar days (10 weekdays, at most 2 holidays), then 30
+#: days, then a day either way for the local date (tests/test_contact_bulk.py checks it).
+SENT_SPAN = timedelta(days=PERIOD_DAYS + 3 * RECEIPT_BUSINESS_DAYS + 2)
 
 #: The (account, instant) pairs asked about, numbered n = 1, 2, ... in the order asked.
 ASKED = """
@@ -191,7 +194,9 @@ ASKED = """
 #: whole book, say) then reads its own slice of each table, not all of it.
 BORROWERS = ("{0}.borrower_id BETWEEN (SELECT min(borrower_id) FROM r) "
              "AND (SELECT max(borrower_id) FROM r)")
-#: One row per pair: the validation notice's date; the `shape` (country, state, home zone and
+#: A row per group of pairs that look the same to the first look (`ns`, the pairs' numbers), a
+#: row of its own for a pair read in full. What is read: the validation notice's date, where the
+#: period may not be over (`SENT_SPAN`); the `shape` (country, state, home zone and
 #: every zone, when the borrower has exactly one mailing address with a zone, else NULL); the
 #: `flags`; the holds (rule, channels, end in microseconds since 1970); the last conversation of
 #: the last days; the preferences and the agency's policy switches (JSON). Where the first look
@@ -201,7 +206,8 @@ PAIRS_SQL = f"""
 WITH r AS MATERIALIZED ({ASKED}),
 x AS (
     SELECT r.n, r.id, r.borrower_id, r.at,
-           (r.validation_notice_sent_at AT TIME ZONE 'UTC')::date AS sent_on,
+           CASE WHEN r.validation_notice_sent_at >= r.at - %(sent_span)s
+                THEN (r.validation_notice_sent_at AT TIME ZONE 'UTC')::date END AS sent_on,
            CASE WHEN pt.addresses = 1 AND pt.home IS NOT NULL
                 THEN concat_ws(%(sep)s, pt.country, coalesce(pt.region, ''), pt.home, pt.zones)
            END AS shape,
@@ -273,19 +279,22 @@ x AS (
         GROUP BY r.n
     ) att ON att.n = r.n
 )
-SELECT x.n, x.sent_on, x.shape, x.flags, x.holds, x.last_talk, x.preferences, x.policy,
+SELECT array_agg(x.n) AS ns, x.sent_on, x.shape, x.flags, x.holds, x.last_talk, x.preferences,
+       x.policy,
        CASE WHEN x.look THEN (
            SELECT coalesce(json_agg(json_build_array(
                       p.id, p.kind, p.label, encode(p.value_digest, 'hex'), p.time_zones,
                       p.opted_out_at IS NOT NULL, p.country, p.region) ORDER BY p.id), '[]')
-           FROM contact_point p WHERE p.borrower_id = x.borrower_id)::text END AS points,
+           FROM contact_point p WHERE p.borrower_id = min(x.borrower_id))::text END AS points,
        CASE WHEN x.look THEN (
            SELECT coalesce(json_agg(json_build_array(
                       c.channel, c.outcome, (extract(epoch FROM c.at) * 1000000)::bigint,
                       encode(c.destination_digest, 'hex'), encode(c.destination, 'hex'))), '[]')
-           FROM contact_attempt c WHERE c.account_id = x.id
+           FROM contact_attempt c WHERE c.account_id = min(x.id)
                 AND c.at > x.at - %(lookback)s AND c.at <= x.at)::text END AS attempts
 FROM x
+GROUP BY x.at, x.sent_on, x.shape, x.flags, x.holds, x.last_talk, x.preferences, x.policy, x.look,
+         CASE WHEN x.look THEN x.n END
 """
 
 #: A second look where PAIRS_SQL did not guess it would be wanted: the same, by query.
@@ -361,6 +370,13 @@ class _Batch:
         self.pair_of = [self.index.setdefault((ask.account_id, ask.at), len(self.index))
                         for ask in asks]
         self.keys = list(self.index)
+        #: The asks about each pair, where some pair is asked about more than once (else the
+        #: i-th pair is the i-th ask's alone).
+        self.asks_of: list[list[int]] | None = None
+        if len(self.keys) < len(asks):
+            self.asks_of = [[] for _ in self.keys]
+            for i, k in enumerate(self.pair_of):
+                self.asks_of[k].append(i)
 
     def params(self, keys: list[tuple[int, datetime]] | None = None) -> dict:
         """The pairs as query parameters: the ids, and each one's index into the distinct
@@ -377,7 +393,7 @@ class _Batch:
         return {"ids": "{" + ",".join(map(str, ids)) + "}", "at_index": at_index,
                 "lo": min(ids), "hi": max(ids),
                 "ats": list(instants), "lookback": LOOKBACK, "sep": SEP, "rs": RS,
-                "recent": RECENT, "often": rules.US_CALLS_PER_WEEK}
+                "recent": RECENT, "often": rules.US_CALLS_PER_WEEK, "sent_span": SENT_SPAN}
 
 
 def _send(connection, batch: _Batch, table: str | None = None):
@@ -396,18 +412,17 @@ def _send(connection, batch: _Batch, table: str | None = None):
 
 
 def _receive(cursor, batch: _Batch, table: str | None = None) -> list[tuple]:
-    """PAIRS_SQL's rows, one per pair, in the order of the batch's pairs."""
+    """PAIRS_SQL's rows: every pair of the batch in one of them."""
     if table is not None:
         cursor.execute(f"SELECT * FROM {table}")
     rows = cursor.fetchall()
     if table is not None:
         cursor.execute(f"DROP TABLE {table}")
     cursor.close()
-    if len(rows) < len(batch.keys):
-        found = {row[0] for row in rows}
+    if sum(len(row[0]) for row in rows) < len(batch.keys):
+        found = {n for row in rows for n in row[0]}
         missing = next(k for n, k in enumerate(batch.keys, 1) if n not in found)
         raise LookupError(f"no account with id {missing[0]}")
-    rows.sort(key=itemgetter(0))  # mostly in order already
     return rows
 
 
@@ -666,82 +681,97 @@ def decide_stream(asks: Iterable[Ask], memo: Memo | None = None,
 
 
 def _answer(memo: Memo, batch: _Batch, rows: list[tuple], connection) -> list[rules.Decision]:
-    """Each ask's decision: from its shape and flags where it has nothing of its own (the first
-    look), else from everything about it (the second look)."""
-    asks, pair_of = batch.asks, batch.pair_of
+    """Each ask's decision: the first look decides a group of pairs that look the same to it at
+    once (each kind of ask about them once); a pair with something of its own, or read in full
+    by PAIRS_SQL, is decided from everything about it (the second look)."""
+    asks, asks_of = batch.asks, batch.asks_of
     answers: list = [None] * len(asks)
-    second: list[int] = []
-    decisions, shapes, readers_of, validation = \
-        memo.decisions, memo.shapes, memo.readers, memo.validation
-    for i, ask in enumerate(asks):
-        _, sent_on, text, bits, holds, last_talk, preferences, policy, _, _ = rows[pair_of[i]]
-        if text is None or FULL_READ:
-            second.append(i)
+    second: list[tuple[int, tuple]] = []  # (ask, its pair's row)
+    for row in rows:
+        ns = row[0]
+        if row[2] is None or row[8] is not None or FULL_READ:  # no shape, or read in full
+            for n in ns:
+                second.extend((i, row) for i in ((n - 1,) if asks_of is None else asks_of[n - 1]))
             continue
-        shape = shapes.get(text) or _shape(memo, text)
-        channel, at = ask.channel, ask.at
-        attempts, in_force, wanted = (), None, DEFAULT_PREFERENCES
-        off = NO_POLICY if policy is None else _policy(memo, policy)
-        if bits:
-            readers = readers_of.get((shape.jurisdiction, shape.region)) \
-                or _readers(memo, shape.jurisdiction, shape.region)
-            if readers.unknown or bits & OPTED_OUT:
-                second.append(i)
-                continue
-            if bits & PREFERENCES:
-                wanted = _preferences_of(memo, preferences)
-                if wanted is None:
-                    second.append(i)
-                    continue
-            if bits & ATTEMPTED and _attempts_may_count(readers, bits, channel):
-                if not _only_talk_counts(readers, bits, channel):
-                    second.append(i)
-                    continue
-                attempts = (Attempt("call", ELSEWHERE,
-                                    _canonical_time(last_talk, at, shape.home), "conversation"),)
-            if bits & HELD:
-                in_force, carry = _holds_apart(memo, ask, _holds(memo, holds), off)
-                if carry:
-                    second.append(i)
-                    continue
-        elif shape.unknown:
-            second.append(i)
-            continue
-        in_validation = False
-        if sent_on is not None and shape.jurisdiction == "US":
-            vkey = (sent_on, at, shape.home)
-            in_validation = validation.get(vkey)
-            if in_validation is None:
-                in_validation = validation[vkey] = _in_validation(memo, "US", sent_on, at,
-                                                                  shape.home)
-        destination = ask.destination
-        key = (channel, destination is None, destination == "", at, at.utcoffset(), text,
-               attempts, wanted is DEFAULT_PREFERENCES or preferences, in_validation, off)
-        base = decisions.get(key)
-        if base is None:
-            base = decisions[key] = _decide(
-                memo, ask, shape.jurisdiction, shape.region,
-                (ContactPointInfo("address", "", "home", shape.zones),),
-                preferences=wanted, attempts=attempts, in_validation=in_validation, policy=off)
-        answers[i] = _with_holds(memo, in_force, base) if in_force else base
+        kinds: dict[tuple, rules.Decision | None] = {}
+        for n in ns:
+            for i in ((n - 1,) if asks_of is None else asks_of[n - 1]):
+                ask = asks[i]
+                destination = ask.destination
+                kind = (ask.channel, destination is None, destination == "", ask.at.tzinfo)
+                decision = kinds.get(kind, ask)
+                if decision is ask:
+                    decision = kinds[kind] = _first_look(memo, ask, row)
+                if decision is None:
+                    second.append((i, row))
+                else:
+                    answers[i] = decision
     if not second:
         return answers
 
+    pair_of = batch.pair_of
     details: dict[int, _Detail] = {}
     unread: list[int] = []
-    for i in second:
+    for i, row in second:
         k = pair_of[i]
         if k not in details:
-            details[k] = _detail(memo, rows[k])
-            if rows[k][8] is None:  # PAIRS_SQL did not guess: read it now
+            details[k] = _detail(memo, row)
+            if row[8] is None:  # PAIRS_SQL did not guess: read it now
                 unread.append(k)
     if unread:
         _read_details(connection, batch, [batch.keys[k] for k in unread],
                       [details[k] for k in unread])
-    for i in second:
+    for i, _ in second:
         ask = asks[i]
         answers[i] = _own(memo, ask, details[pair_of[i]]) or _service_decide(ask)
     return answers
+
+
+def _first_look(memo: Memo, ask: Ask, row: tuple) -> rules.Decision | None:
+    """The decision for an ask about a pair with nothing of its own that the first look cannot
+    read (its row: the shape, flags and what they point to); None: read it in full."""
+    _, sent_on, text, bits, holds, last_talk, preferences, policy, _, _ = row
+    shape = memo.shapes.get(text) or _shape(memo, text)
+    channel, at = ask.channel, ask.at
+    attempts, in_force, wanted = (), None, DEFAULT_PREFERENCES
+    off = NO_POLICY if policy is None else _policy(memo, policy)
+    if bits:
+        readers = memo.readers.get((shape.jurisdiction, shape.region)) \
+            or _readers(memo, shape.jurisdiction, shape.region)
+        if readers.unknown or bits & OPTED_OUT:
+            return None
+        if bits & PREFERENCES:
+            wanted = _preferences_of(memo, preferences)
+            if wanted is None:
+                return None
+        if bits & ATTEMPTED and _attempts_may_count(readers, bits, channel):
+            if not _only_talk_counts(readers, bits, channel):
+                return None
+            attempts = (Attempt("call", ELSEWHERE,
+                                _canonical_time(last_talk, at, shape.home), "conversation"),)
+        if bits & HELD:
+            in_force, carry = _holds_apart(memo, ask, _holds(memo, holds), off)
+            if carry:
+                return None
+    elif shape.unknown:
+        return None
+    in_validation = False
+    if sent_on is not None and shape.jurisdiction == "US":
+        vkey = (sent_on, at, shape.home)
+        in_validation = memo.validation.get(vkey)
+        if in_validation is None:
+            in_validation = memo.validation[vkey] = _in_validation(memo, "US", sent_on, at,
+                                                                   shape.home)
+    destination = ask.destination
+    key = (channel, destination is None, destination == "", at, at.utcoffset(), text,
+           attempts, wanted is DEFAULT_PREFERENCES or preferences, in_validation, off)
+    base = memo.decisions.get(key)
+    if base is None:
+        base = memo.decisions[key] = _decide(
+            memo, ask, shape.jurisdiction, shape.region,
+            (ContactPointInfo("address", "", "home", shape.zones),),
+            preferences=wanted, attempts=attempts, in_validation=in_validation, policy=off)
+    return _with_holds(memo, in_force, base) if in_force else base
 
 
 def _own(memo: Memo, ask: Ask, detail: _Detail) -> rules.Decision | None:
