@@ -39,6 +39,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.extensions["portal.cipher"] = FieldCipher(app.config["FIELD_ENCRYPTION_KEYS"])
     app.extensions["portal.hasher"] = LookupHasher(app.config["LOOKUP_HASH_KEY"])
     _register_extensions(app)
+    _install_gateway(app)
     _register_blueprints(app)
     from portal.web.errors import register_error_pages
     from portal.web.security import register_security
@@ -76,6 +77,10 @@ def _flask_config(app: Flask, s: Settings) -> dict:
         "RATELIMIT_KEY_PREFIX": "portal",
         "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "portal" / "translations"),
         "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "STRIPE_SECRET_KEY": s.stripe_secret_key,
+        "STRIPE_PUBLISHABLE_KEY": s.stripe_publishable_key,
+        "STRIPE_WEBHOOK_SECRET": s.stripe_webhook_secret,
+        "STRIPE_API_BASE": s.stripe_api_base,
     }
 
 
@@ -95,6 +100,15 @@ def _register_extensions(app: Flask) -> None:
     import_all()
 
 
+def _install_gateway(app: Flask) -> None:
+    from portal.payments.gateway import StripeGateway, install
+
+    install(app, StripeGateway(
+        app.config["STRIPE_SECRET_KEY"], app.config["STRIPE_PUBLISHABLE_KEY"],
+        app.config["STRIPE_WEBHOOK_SECRET"], api_base=app.config["STRIPE_API_BASE"],
+    ))
+
+
 def _register_blueprints(app: Flask) -> None:
     from portal.accounts.views import bp as accounts
     from portal.agency.cli import bp as agency_cli
@@ -105,10 +119,12 @@ def _register_blueprints(app: Flask) -> None:
     from portal.identity.views import bp as identity
     from portal.jobs.cli import bp as jobs_cli
     from portal.outbox.cli import bp as webhooks_cli
+    from portal.payments.cli import bp as payments_cli
+    from portal.payments.views import bp as payments
     from portal.web.views import bp as web
 
-    for blueprint in (web, identity, accounts, contact, agency, cases_cli, demo_cli, jobs_cli,
-                      webhooks_cli, agency_cli):
+    for blueprint in (web, identity, accounts, contact, payments, agency, cases_cli, demo_cli,
+                      jobs_cli, webhooks_cli, agency_cli, payments_cli):
         app.register_blueprint(blueprint)
     from portal.api import init_app as init_api
 

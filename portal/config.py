@@ -20,6 +20,16 @@ def _read_or_create(path: Path, make: callable) -> str:
     return value
 
 
+#: The Stripe emulator (localstripe) that `make run` starts on this machine.
+EMULATOR = "http://127.0.0.1:8420"
+
+
+def _required(env, var: str) -> str:
+    if not env.get(var):
+        raise RuntimeError(f"{var} must be set with real Stripe keys")
+    return env[var]
+
+
 def _new_key() -> str:
     return "1:" + base64.b64encode(secrets.token_bytes(32)).decode()
 
@@ -36,6 +46,11 @@ class Settings:
     lookup_key: str
     trust_proxy_hops: int
     demo_mode: bool
+    stripe_secret_key: str
+    stripe_publishable_key: str
+    stripe_webhook_secret: str
+    #: Where the Stripe API is: None for Stripe itself; the emulator's address in demo mode.
+    stripe_api_base: str | None
 
     @property
     def production(self) -> bool:
@@ -55,6 +70,13 @@ class Settings:
                 raise RuntimeError(f"{var} must be set when PORTAL_ENV=production")
             return _read_or_create(secrets_dir / var.lower(), make)
 
+        # Real Stripe keys (test or live mode) when set without STRIPE_API_BASE; otherwise the
+        # emulator that `make run` starts (any sk_/pk_ key is accepted there).
+        real_stripe = bool(env.get("STRIPE_SECRET_KEY")) and not env.get("STRIPE_API_BASE")
+        if production and not real_stripe:
+            raise RuntimeError("STRIPE_SECRET_KEY must be set (and STRIPE_API_BASE not) "
+                               "when PORTAL_ENV=production")
+        api_base = None if real_stripe else env.get("STRIPE_API_BASE", EMULATOR)
         return cls(
             env=name,
             secret_key=secret("SECRET_KEY", lambda: secrets.token_urlsafe(48)),
@@ -64,6 +86,13 @@ class Settings:
             lookup_key=secret("LOOKUP_HASH_KEY", lambda: secrets.token_urlsafe(32)),
             trust_proxy_hops=int(env.get("TRUST_PROXY_HOPS", "0")),
             demo_mode=env.get("PORTAL_DEMO", "0" if production else "1") == "1",
+            stripe_secret_key=env.get("STRIPE_SECRET_KEY") or "sk_test_emulator",
+            stripe_publishable_key=(_required(env, "STRIPE_PUBLISHABLE_KEY") if real_stripe
+                                    else env.get("STRIPE_PUBLISHABLE_KEY") or "pk_test_emulator"),
+            stripe_webhook_secret=(_required(env, "STRIPE_WEBHOOK_SECRET") if real_stripe else
+                                   secret("STRIPE_WEBHOOK_SECRET",
+                                          lambda: "whsec_" + secrets.token_urlsafe(24))),
+            stripe_api_base=api_base.rstrip("/") if api_base else None,
         )
 
 

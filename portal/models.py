@@ -10,3 +10,4 @@ def import_all() -> None:
     import portal.identity.models  # noqa: F401
     import portal.messaging.models  # noqa: F401
     import portal.outbox.models  # noqa: F401
+    import portal.payments.models  # noqa: F401

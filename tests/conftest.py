@@ -19,12 +19,13 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "1:" + base64.b64encode(b"k" * 32).decode())
 os.environ.setdefault("LOOKUP_HASH_KEY", "test-lookup-key")
 os.environ.setdefault("PORTAL_DEMO", "1")
+os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_test_not_for_production")
 if not os.environ.get("XDG_RUNTIME_DIR"):
     runtime = Path(tempfile.gettempdir()) / f"portal-xdg-{os.getuid()}"
     runtime.mkdir(mode=0o700, exist_ok=True)
     os.environ["XDG_RUNTIME_DIR"] = str(runtime)
 
-pytest_plugins = ["tests.fixtures.client", "tests.fixtures.factories"]
+pytest_plugins = ["tests.fixtures.client", "tests.fixtures.factories", "tests.fixtures.stripe"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -69,27 +70,28 @@ def drop_database(server_url: str, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def make_app(database_url: str):
+def make_app(database_url: str, stripe_api_base: str | None = None):
     from portal import create_app
     from portal.config import sqlalchemy_url
 
-    return create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": sqlalchemy_url(database_url),
-            "SERVER_NAME": None,
-        }
-    )
+    overrides = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": sqlalchemy_url(database_url),
+        "SERVER_NAME": None,
+    }
+    if stripe_api_base:
+        overrides["STRIPE_API_BASE"] = stripe_api_base
+    return create_app(overrides)
 
 
 @pytest.fixture(scope="session")
-def app(server_url, worker):
+def app(server_url, worker, stripe_emulator):
     """The app on this worker's own database, migrated once."""
     from flask_migrate import upgrade
 
     name = f"portal_test_{worker}"
     url = fresh_database(server_url, name)
-    application = make_app(url)
+    application = make_app(url, stripe_emulator.url)
     with application.app_context():
         upgrade(directory=str(ROOT / "migrations"))
     yield application

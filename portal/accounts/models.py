@@ -14,10 +14,13 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     LargeBinary,
     String,
     func,
+    text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.crypto import Encrypted
@@ -36,6 +39,12 @@ class Creditor(db.Model):
     country: Mapped[str] = mapped_column(String(2))
     #: The agency the creditor placed its debts with; partner API keys see only its accounts.
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
+    #: Whether a borrower may pay more than the balance (most creditors say no).
+    allow_overpayment: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                    server_default="false")
+    #: The order a payment pays off the balance's parts, if the creditor's terms name one
+    #: (default: fees, then interest, then principal).
+    allocation_order: Mapped[list[str] | None] = mapped_column(ARRAY(String(20)))
 
 
 class Borrower(UserMixin, db.Model):
@@ -137,6 +146,8 @@ class Account(db.Model):
     last_payment_date: Mapped[date | None] = mapped_column(Date)
     validation_notice_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     placed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: When a card payment on it was charged back (staff see the flag on the case).
+    chargeback_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     borrower: Mapped[Borrower] = relationship(back_populates="accounts")
     creditor: Mapped[Creditor] = relationship()
@@ -174,6 +185,8 @@ class LedgerEntry(db.Model):
         CheckConstraint(
             "kind IN ('itemization','interest','fee','payment','credit','reversal')", name="kind"
         ),
+        Index("uq_ledger_entry_payment_posting", "payment_id", unique=True,
+              postgresql_where=text("kind = 'payment'")),
         CheckConstraint(
             "(kind IN ('payment','credit') AND amount_minor < 0)"
             " OR (kind IN ('itemization','interest','fee') AND amount_minor >= 0)"
@@ -191,6 +204,10 @@ class LedgerEntry(db.Model):
     effective_date: Mapped[date] = mapped_column(Date)
     description: Mapped[str] = mapped_column(String(200))
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"))
+    #: The card payment this entry posts or reverses (one posting per payment: a unique index).
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payment.id"), index=True)
+    #: How a payment (or its reversal) splits over fees, interest and principal, in minor units.
+    allocation: Mapped[dict | None] = mapped_column(JSONB)
 
     reverses: Mapped[LedgerEntry | None] = relationship(remote_side=[id])
 

@@ -12,6 +12,7 @@ from portal.accounts import service
 from portal.cases.service import history
 from portal.contact import service as contact
 from portal.money import Money
+from portal.payments.service import payments_of
 from portal.web.access import borrower_required
 from portal.web.i18n import long_date, money
 
@@ -34,6 +35,13 @@ EVENT_TEXT = {
     "contact.breathing_space_reported": _l("You told us you are in breathing space"),
     "contact.hold_started": _l("Contact paused"),
     "contact.hold_ended": _l("A pause on contact ended"),
+    "payment.submitted": _l("You submitted a card payment of %(amount)s"),
+    "payment.succeeded": _l("Your card payment of %(amount)s went through (receipt %(receipt)s)"),
+    "payment.failed": _l("A card payment of %(amount)s did not go through"),
+    "payment.refunded": _l("%(amount)s of a card payment was refunded to your card"),
+    "payment.charged_back": _l("Your bank reversed a card payment of %(amount)s"),
+    "account.paid_in_full": _l("This account was paid in full"),
+    "account.reopened": _l("This account has a balance again"),
 }
 
 #: How ledger entries read to a borrower, by kind.
@@ -53,6 +61,9 @@ def describe(event) -> str:
     if "%(" not in text:
         return text
     data = dict(event.data)
+    if event.kind.startswith("payment."):
+        minor = data.get("refunded_minor") or data.get("charged_back_minor") or data["amount_minor"]
+        data["amount"] = money(Money(minor, data["currency"]))
     if event.kind == "ledger.posted":
         data["what"] = ENTRY_TEXT[data["kind"]]
         data["amount"] = money(Money(abs(data["amount_minor"]), data["currency"]))
@@ -82,4 +93,5 @@ def detail(reference: str):
         entry_text=ENTRY_TEXT,
         holds=contact.live_holds(current_user.id, view.account.id),
         attempts=contact.attempts_of(view.account.id),
+        payments=payments_of(current_user.id, view.account.id),
     )

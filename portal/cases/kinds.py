@@ -48,6 +48,20 @@ class EventKind(StrEnum):
     HOLD_STARTED = "contact.hold_started"
     #: A contact hold ended (data: rule, key).
     HOLD_ENDED = "contact.hold_ended"
+    #: The borrower submitted a card payment; Stripe's webhook decides its outcome.
+    PAYMENT_SUBMITTED = "payment.submitted"
+    #: Stripe confirmed a card payment (data: payment, amount, allocation); posted to the ledger.
+    PAYMENT_SUCCEEDED = "payment.succeeded"
+    #: A card payment failed (data: payment, reason); nothing was posted.
+    PAYMENT_FAILED = "payment.failed"
+    #: A card payment was refunded in part or in full (a reversing ledger entry).
+    PAYMENT_REFUNDED = "payment.refunded"
+    #: The cardholder's bank charged a payment back (a reversing entry; staff are told).
+    PAYMENT_CHARGED_BACK = "payment.charged_back"
+    #: The balance reached zero: the account is paid and collection contact stops.
+    ACCOUNT_PAID = "account.paid_in_full"
+    #: A paid account owes again (a refund or chargeback reversed a payment).
+    ACCOUNT_REOPENED = "account.reopened"
 
 
 ACTOR_TYPES = ("borrower", "staff", "system", "partner")

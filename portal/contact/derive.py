@@ -75,6 +75,8 @@ def _start(fact: Fact, jurisdiction: str) -> DerivedHold | None:
         return hold("attorney", ATTORNEY_RULE.get(jurisdiction))
     if kind == "contact.bankruptcy_reported":
         return hold("bankruptcy", BANKRUPTCY_RULE.get(jurisdiction))
+    if kind == "account.paid_in_full":
+        return hold("paid-in-full", "policy.paid-in-full")
     if kind == "contact.breathing_space_reported":
         if data.get("kind") == "mental_health":
             return hold("breathing-space", "uk.mental-health-crisis")
@@ -89,6 +91,7 @@ END_EVENTS = {
     "contact.attorney_ended": "attorney",
     "contact.bankruptcy_ended": "bankruptcy",
     "contact.breathing_space_ended": "breathing-space",
+    "account.reopened": "paid-in-full",
 }
 
 

@@ -1,4 +1,5 @@
-"""The job engine's tasks: delivering the outbox, and ending holds that lapse by themselves.
+"""The job engine's tasks: delivering the outbox, ending holds that lapse by themselves, and
+reconciling card payments with Stripe.
 
 - `outbox.sweep` is deferred by the workers every few seconds (a procrastinate periodic task; the
   database lets only one worker defer each tick, and its queueing lock keeps at most one waiting).
@@ -45,6 +46,9 @@ FAN_OUT_LOCK = "outbox.fan-out"
 END_HOLDS = "contact.end_lapsed_holds"
 #: Every minute: a lapsed hold's end is recorded (and announced) within a minute of it.
 HOLDS_CRON = "* * * * *"
+RECONCILE_PAYMENTS = "payments.reconcile"
+#: Every minute: a payment stuck between our row and Stripe is resolved within minutes.
+RECONCILE_CRON = "* * * * *"
 
 
 def register(jobs: procrastinate.App, flask_app: Flask) -> None:
@@ -83,6 +87,15 @@ def register(jobs: procrastinate.App, flask_app: Flask) -> None:
 
         with flask_app.app_context():
             return end()
+
+    @jobs.periodic(cron=RECONCILE_CRON, periodic_id="payments")
+    @jobs.task(name=RECONCILE_PAYMENTS, queue="payments", queueing_lock=RECONCILE_PAYMENTS)
+    def reconcile_payments(timestamp: int) -> int:
+        """Ask Stripe about payments stuck after a crash, a timeout or a lost webhook."""
+        from portal.payments.service import reconcile
+
+        with flask_app.app_context():
+            return sum(reconcile().values())
 
 
 def _fan_out(jobs: procrastinate.App) -> None:

@@ -15,7 +15,7 @@ from portal.extensions import db
 #: Every topic an outgoing webhook can carry (CONTRACT.md).
 TOPICS = (
     "contact.hold.started", "contact.hold.ended",
-    "payment.succeeded", "payment.failed", "payment.refunded",
+    "payment.succeeded", "payment.failed", "payment.refunded", "payment.charged_back",
     "plan.proposed", "plan.accepted", "plan.broken",
     "dispute.opened", "dispute.resolved",
     "preferences.changed",

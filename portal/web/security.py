@@ -39,11 +39,22 @@ def register_security(app: Flask) -> None:
 
     @app.after_request
     def set_headers(response):
+        # A page that needs a third party (Stripe.js on the card page) names it in
+        # g.csp_sources; every other page allows only itself.
+        extra = g.get("csp_sources", {})
+
+        def sources(directive: str, *own: str) -> str:
+            return " ".join((*own, *extra.get(directive, ())))
+
+        script = sources("script-src", "'self'", f"'nonce-{_nonce()}'")
+        connect = sources("connect-src", "'self'")
+        frame = sources("frame-src") or "'none'"
         policy = (
             "default-src 'self'; "
-            f"script-src 'self' 'nonce-{_nonce()}'; "
+            f"script-src {script}; "
             "style-src 'self'; img-src 'self' data:; font-src 'self'; "
-            "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+            f"connect-src {connect}; frame-src {frame}; "
+            "form-action 'self'; frame-ancestors 'none'; "
             "base-uri 'none'; object-src 'none'"
         )
         headers = response.headers

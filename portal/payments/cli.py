@@ -1,0 +1,32 @@
+"""`flask --app portal payments ...`: wiring the Stripe emulator, and reconciling by hand."""
+
+from __future__ import annotations
+
+import click
+from flask import Blueprint, current_app
+
+from portal.payments import emulator, service
+
+bp = Blueprint("payments_cli", __name__, cli_group="payments")
+
+
+@bp.cli.command("connect-emulator")
+@click.option("--webhook-url", default="http://127.0.0.1:5000/payments/stripe/webhook",
+              show_default=True, help="Where the emulator should send its events.")
+@click.option("--wait", default=30.0, show_default=True, help="Seconds to wait for it to start.")
+def connect_emulator(webhook_url: str, wait: float) -> None:
+    """Wait for localstripe and register our webhook with it (demo mode only)."""
+    api_base = current_app.config["STRIPE_API_BASE"]
+    if not api_base:
+        raise click.ClickException("real Stripe keys are set: there is no emulator to connect")
+    emulator.wait_until_up(api_base, wait)
+    emulator.register_webhook(api_base, webhook_url, current_app.config["STRIPE_WEBHOOK_SECRET"])
+    click.echo(f"payments: Stripe emulator at {api_base} sends its webhooks to {webhook_url}",
+               err=True)
+
+
+@bp.cli.command("reconcile")
+def reconcile_command() -> None:
+    """Resolve payments stuck between our records and Stripe (the worker does this every minute)."""
+    counts = service.reconcile()
+    click.echo(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "nothing to do")

@@ -1,0 +1,190 @@
+"""The one module that talks to Stripe: an injected service, so tests and the emulator swap in.
+
+Every call that creates something carries an idempotency key derived from our own payment row,
+so a retried request can never charge twice at Stripe (localstripe ignores the keys; the
+reconciliation job covers that gap by looking the payment up before doing anything).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import stripe
+from flask import Flask, current_app
+
+log = logging.getLogger("portal.payments")
+
+EXTENSION = "portal.payments.gateway"
+#: Seconds before a Stripe call counts as timed out (the borrower is waiting).
+TIMEOUT = 20
+
+
+class GatewayError(Exception):
+    """Stripe could not be reached or answered with an error that is not about the card."""
+
+
+class CardDeclined(Exception):
+    """The card was refused; `message` is Stripe's text for the cardholder."""
+
+    def __init__(self, message: str, code: str | None, intent: IntentResult | None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.intent = intent
+
+
+class InvalidWebhook(Exception):
+    """A webhook whose signature or timestamp does not verify, or whose body is not an event."""
+
+
+@dataclass(frozen=True)
+class IntentResult:
+    """What we keep of a PaymentIntent."""
+
+    id: str
+    status: str
+    client_secret: str | None
+    charge_id: str | None
+    amount: int
+    currency: str
+    payment_id: str | None  # our payment's public id, from the metadata
+    failure_message: str | None
+    card_brand: str | None = None
+    card_last4: str | None = None
+
+
+def _charge_of(intent) -> tuple[str | None, object | None]:
+    charge = intent["latest_charge"] if "latest_charge" in intent else None
+    if charge is None:
+        return None, None
+    if isinstance(charge, str):
+        return charge, None
+    return charge["id"], charge
+
+
+def intent_result(intent) -> IntentResult:
+    """Our view of a PaymentIntent object (from the API or from a webhook event)."""
+    charge_id, charge = _charge_of(intent)
+    error = intent["last_payment_error"] if "last_payment_error" in intent else None
+    metadata = intent["metadata"] if "metadata" in intent and intent["metadata"] else {}
+    brand = last4 = None
+    details = charge["payment_method_details"] if charge is not None and \
+        "payment_method_details" in charge else None
+    if details and "card" in details:
+        brand, last4 = details["card"]["brand"], details["card"]["last4"]
+    return IntentResult(
+        id=intent["id"], status=intent["status"],
+        client_secret=intent["client_secret"] if "client_secret" in intent else None,
+        charge_id=charge_id, amount=int(intent["amount"]), currency=str(intent["currency"]).upper(),
+        payment_id=metadata["payment_id"] if "payment_id" in metadata else None,
+        failure_message=(error["message"] if error and "message" in error else None),
+        card_brand=brand, card_last4=last4,
+    )
+
+
+class StripeGateway:
+    """Stripe (or localstripe, its emulator, when `api_base` is set) behind four verbs."""
+
+    def __init__(self, secret_key: str, publishable_key: str, webhook_secret: str,
+                 api_base: str | None = None, js_url: str | None = None):
+        addresses = {"api": api_base} if api_base else {}
+        self.client = stripe.StripeClient(
+            secret_key, base_addresses=addresses, max_network_retries=0,
+            http_client=stripe.RequestsClient(timeout=TIMEOUT),
+        )
+        self.publishable_key = publishable_key
+        self.webhook_secret = webhook_secret
+        self.api_base = api_base
+        #: Where the browser loads Stripe.js from (the emulator serves a stand-in).
+        self.js_url = js_url or (f"{api_base}/js.stripe.com/v3/" if api_base
+                                 else "https://js.stripe.com/v3/")
+
+    # --- the browser collects the card with a SetupIntent ------------------------------------
+
+    def create_setup_intent(self, attempt_key: str, payment_key: str) -> tuple[str, str]:
+        """A SetupIntent for the card form; returns (id, client_secret)."""
+        intent = self._call(self.client.v1.setup_intents.create,
+                            {"usage": "on_session", "metadata": {"payment_id": payment_key}},
+                            idempotency_key=f"{attempt_key}:setup")
+        return intent["id"], intent["client_secret"]
+
+    def card_of_setup(self, setup_intent_id: str) -> str | None:
+        """The PaymentMethod a succeeded SetupIntent collected, or None if it did not succeed."""
+        intent = self._call(self.client.v1.setup_intents.retrieve, setup_intent_id)
+        if intent["status"] != "succeeded" or not intent["payment_method"]:
+            return None
+        method = intent["payment_method"]
+        return method if isinstance(method, str) else method["id"]
+
+    # --- the server charges it -------------------------------------------------------------
+
+    def charge(self, payment_key: str, amount: int, currency: str,
+               payment_method: str) -> IntentResult:
+        """Create and confirm a PaymentIntent for our payment; CardDeclined if refused."""
+        params = {
+            "amount": amount, "currency": currency.lower(), "payment_method": payment_method,
+            "confirm": True, "metadata": {"payment_id": payment_key},
+        }
+        try:
+            intent = self.client.v1.payment_intents.create(
+                params, options={"idempotency_key": f"{payment_key}:intent"})
+        except stripe.CardError as exc:
+            error = exc.error
+            failed = None
+            if error is not None and getattr(error, "payment_intent", None):
+                failed = intent_result(error.payment_intent)
+            raise CardDeclined(exc.user_message or "Your card was declined.",
+                               exc.code, failed) from None
+        except stripe.StripeError as exc:
+            raise GatewayError(_describe(exc)) from None
+        return intent_result(intent)
+
+    def retrieve_intent(self, intent_id: str) -> IntentResult:
+        return intent_result(self._call(self.client.v1.payment_intents.retrieve, intent_id))
+
+    def find_intent(self, payment_key: str, created_after: int) -> IntentResult | None:
+        """The PaymentIntent made for our payment, if any (a crash may have lost its id)."""
+        params = {"limit": 100}
+        if not self.api_base:  # the emulator knows no `created` filter
+            params["created"] = {"gte": created_after}
+        page = self._call(self.client.v1.payment_intents.list, params)
+        for intent in page.auto_paging_iter():
+            metadata = intent["metadata"] if "metadata" in intent else None
+            if metadata and "payment_id" in metadata and metadata["payment_id"] == payment_key:
+                return intent_result(intent)
+        return None
+
+    # --- webhooks ------------------------------------------------------------------------
+
+    def verify_event(self, payload: bytes, signature: str | None) -> dict:
+        """The event as a plain dict, if its Stripe-Signature verifies (default 5 minute window)."""
+        if not signature:
+            raise InvalidWebhook("no Stripe-Signature header")
+        try:
+            event = stripe.Webhook.construct_event(payload, signature, self.webhook_secret)
+        except (stripe.SignatureVerificationError, ValueError) as exc:
+            raise InvalidWebhook(type(exc).__name__) from None
+        return event.to_dict()
+
+    def _call(self, method, *args, idempotency_key: str | None = None):
+        options = {"idempotency_key": idempotency_key} if idempotency_key else None
+        try:
+            return method(*args, options=options) if options else method(*args)
+        except stripe.StripeError as exc:
+            raise GatewayError(_describe(exc)) from None
+
+
+def _describe(exc: Exception) -> str:
+    """Stripe's error without anything of the card or the person in it."""
+    code = getattr(exc, "code", None)
+    return f"{type(exc).__name__}{f' ({code})' if code else ''}"
+
+
+def gateway() -> StripeGateway:
+    """The app's gateway (tests install another with `install`)."""
+    return current_app.extensions[EXTENSION]
+
+
+def install(app: Flask, service: StripeGateway) -> None:
+    app.extensions[EXTENSION] = service

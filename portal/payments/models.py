@@ -1,0 +1,85 @@
+"""A payment as we know it, and each Stripe event we have applied (once)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, String, Uuid, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.accounts.models import Account
+from portal.crypto import Encrypted
+from portal.extensions import db
+from portal.money import Money
+from portal.payments.rules import PaymentStatus
+
+
+class Payment(db.Model):
+    """One attempt to pay an account by card; written before Stripe is called, so nothing is lost.
+
+    Its amount is fixed when the borrower chooses it; later steps read it from here, never from
+    the browser."""
+
+    __tablename__ = "payment"
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        CheckConstraint("refunded_minor >= 0 AND charged_back_minor >= 0"
+                        " AND refunded_minor + charged_back_minor <= amount_minor",
+                        name="reversals_within_amount"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    #: In URLs, in Stripe's metadata and in idempotency keys: never guessable, never reused.
+    public_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("borrower.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    #: full | installment | other: what the borrower chose to pay.
+    choice: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default=PaymentStatus.CREATED, index=True)
+    setup_intent_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    setup_client_secret: Mapped[str | None] = mapped_column(Encrypted("payment.setup_secret"))
+    #: The SetupIntent a refused card left behind (the next one's idempotency key names it).
+    replaced_setup_intent_id: Mapped[str | None] = mapped_column(String(100))
+    payment_intent_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    #: For 3-D Secure: Stripe.js needs it to show the bank's check.
+    intent_client_secret: Mapped[str | None] = mapped_column(Encrypted("payment.intent_secret"))
+    charge_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    card_brand: Mapped[str | None] = mapped_column(String(20))
+    card_last4: Mapped[str | None] = mapped_column(String(4))
+    failure_message: Mapped[str | None] = mapped_column(String(300))
+    refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    charged_back_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    chargeback_id: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    succeeded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    account: Mapped[Account] = relationship()
+
+    @property
+    def money(self) -> Money:
+        return Money(self.amount_minor, self.currency)
+
+    @property
+    def receipt_number(self) -> str:
+        return f"R-{self.id:08d}"
+
+    @property
+    def stripe_reference(self) -> str | None:
+        return self.charge_id or self.payment_intent_id
+
+
+class StripeEvent(db.Model):
+    """A Stripe webhook event we applied: its id is the key that makes every repeat a no-op."""
+
+    __tablename__ = "stripe_event"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    type: Mapped[str] = mapped_column(String(100))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payment.id"), index=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: applied | ignored: what it changed.
+    outcome: Mapped[str] = mapped_column(String(20))

@@ -1,0 +1,145 @@
+"""Receipts: one set of facts, shown as a page, emailed, and downloadable as a PDF."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from fpdf import FPDF
+
+from portal.accounts.models import Borrower, ContactKind
+from portal.contact import service as contact
+from portal.extensions import db
+from portal.messaging import service as messaging
+from portal.money import Money
+from portal.payments import ledger
+from portal.payments.models import Payment
+from portal.web.i18n import LANGUAGES
+
+log = logging.getLogger("portal.payments")
+
+#: Holds under which the portal sends the borrower nothing it need not send.
+SILENCING_RULES = {"us.cease-communication"}
+
+
+@dataclass(frozen=True)
+class Receipt:
+    number: str
+    amount: Money
+    paid_at: datetime  # in the borrower's own zone
+    account_ref: str
+    creditor: str
+    remaining: Money
+    stripe_reference: str
+    card: str | None
+    refunded: Money
+    charged_back: Money
+
+
+def _zone(borrower: Borrower) -> ZoneInfo:
+    address = borrower.mailing_address
+    return ZoneInfo(address.time_zones[0] if address and address.time_zones else "UTC")
+
+
+def receipt_of(payment: Payment) -> Receipt:
+    borrower = db.session.get(Borrower, payment.borrower_id)
+    account = payment.account
+    card = (f"{(payment.card_brand or 'card').title()} •••• {payment.card_last4}"
+            if payment.card_last4 else None)
+    return Receipt(
+        number=payment.receipt_number, amount=payment.money,
+        paid_at=payment.succeeded_at.astimezone(_zone(borrower)),
+        account_ref=account.reference, creditor=account.creditor.name,
+        remaining=ledger.balance_of(account.id, account.currency),
+        stripe_reference=payment.stripe_reference or "", card=card,
+        refunded=Money(payment.refunded_minor, payment.currency),
+        charged_back=Money(payment.charged_back_minor, payment.currency),
+    )
+
+
+def lines(receipt: Receipt, locale: str) -> list[tuple[str, str]]:
+    when = format_datetime(receipt.paid_at, "long", tzinfo=receipt.paid_at.tzinfo, locale=locale)
+    rows = [
+        (_("Receipt number"), receipt.number),
+        (_("Amount paid"), receipt.amount.format(locale)),
+        (_("Paid on"), when),
+        (_("Account"), receipt.account_ref),
+        (_("Creditor"), receipt.creditor),
+        (_("Balance after this payment"), receipt.remaining.format(locale)),
+        (_("Card processor reference"), receipt.stripe_reference),
+    ]
+    if receipt.card:
+        rows.insert(3, (_("Paid with"), receipt.card))
+    if receipt.refunded:
+        rows.append((_("Refunded"), receipt.refunded.format(locale)))
+    return rows
+
+
+def _destination(borrower: Borrower) -> str | None:
+    """The email on file, unless the borrower opted out of email or asked us to stop."""
+    preferences = contact.preferences_of(borrower.id)
+    if "email" in preferences.get("opted_out_channels", []):
+        return None
+    if any(h.rule in SILENCING_RULES for h in contact.live_holds(borrower.id, None)):
+        return None
+    opted_out = set(preferences.get("opted_out_points", []))
+    for point in borrower.contact_points:
+        if point.kind == ContactKind.EMAIL and point.id not in opted_out \
+                and point.opted_out_at is None:
+            return point.value
+    return None
+
+
+def email_receipt(payment: Payment) -> bool:
+    """Email the receipt in the payment's transaction; failing to send never undoes the payment."""
+    borrower = db.session.get(Borrower, payment.borrower_id)
+    to = _destination(borrower)
+    if to is None:
+        return False
+    locale = LANGUAGES.get(borrower.preferred_language, "en")
+    with force_locale(locale):
+        receipt = receipt_of(payment)
+        body = "\n".join(f"{label}: {value}" for label, value in lines(receipt, locale))
+        body += "\n\n" + _("We never charge a fee for paying online.")
+        subject = _("Your payment receipt %(number)s", number=receipt.number)
+    try:
+        messaging.send(channel="email", destination=to, subject=subject, body=body,
+                       kind="payment_receipt")
+    except messaging.DeliveryUnavailable:
+        log.warning("payment %s: receipt email not sent (no delivery configured)", payment.id)
+        return False
+    return True
+
+
+def _latin1(text: str) -> str:
+    """The PDF's built-in font covers Latin-1; other characters would break it."""
+    return text.encode("latin-1", "replace").decode("latin-1")
+
+
+def pdf_of(receipt: Receipt, locale: str) -> bytes:
+    """The receipt as a one-page PDF (amounts with ISO codes: its built-in font lacks signs)."""
+    document = FPDF(format="A4")
+    document.set_compression(False)  # a one-page text PDF: small either way, and searchable
+    document.set_title(_latin1(_("Payment receipt") + " " + receipt.number))
+    document.set_creator("Borrower portal")
+    document.add_page()
+    document.set_font("helvetica", "B", 18)
+    document.cell(0, 12, _latin1(_("Payment receipt")), new_x="LMARGIN", new_y="NEXT")
+    document.set_font("helvetica", size=11)
+    plain = {_("Amount paid"): str(receipt.amount),
+             _("Paid on"): receipt.paid_at.strftime("%Y-%m-%d %H:%M %Z"),
+             _("Balance after this payment"): str(receipt.remaining),
+             _("Refunded"): str(receipt.refunded)}
+    for label, value in lines(receipt, locale):
+        document.set_font("helvetica", "B", 11)
+        document.cell(70, 8, _latin1(label))
+        document.set_font("helvetica", size=11)
+        document.cell(0, 8, _latin1(plain.get(label, value)), new_x="LMARGIN", new_y="NEXT")
+    document.ln(6)
+    document.multi_cell(0, 6, _latin1(_("We never charge a fee for paying online.")))
+    return bytes(document.output())

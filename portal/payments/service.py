@@ -1,0 +1,531 @@
+"""Card payments: each step one transaction, the payment row locked, Stripe called between them.
+
+A payment row is committed before Stripe is called, so a crash between the two leaves a record
+that `reconcile` resolves against Stripe. Stripe's signed webhooks decide the outcome; each
+event is applied once (its id is a unique key), and applying is order-free: a refund that
+arrives before the success it refunds applies the success first.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from werkzeug.exceptions import NotFound
+
+from portal.accounts.models import Account, AccountStatus, Borrower
+from portal.cases.kinds import EventKind
+from portal.cases.service import Actor, record
+from portal.contact import service as contact
+from portal.extensions import db
+from portal.money import Money, MoneyError
+from portal.operations import Refused, operation
+from portal.outbox.service import publish
+from portal.payments import ledger, rules
+from portal.payments.gateway import CardDeclined, GatewayError, IntentResult, gateway
+from portal.payments.models import Payment, StripeEvent
+from portal.payments.rules import PaymentStatus as S
+
+log = logging.getLogger("portal.payments")
+
+#: Statuses whose money may still reach the ledger: counted against the balance left to pay.
+IN_FLIGHT = (S.SUBMITTING, S.PENDING, S.REQUIRES_ACTION)
+SYSTEM = Actor.system("stripe-webhook")
+
+
+class UnknownPayment(Exception):
+    """A Stripe event about a PaymentIntent or charge that is not one of ours."""
+
+
+# --- the borrower's steps ------------------------------------------------------------------------
+
+
+def _own_account(borrower_id: int, reference: str, *, lock: bool = False) -> Account:
+    query = select(Account).where(Account.borrower_id == borrower_id,
+                                  Account.reference == reference)
+    account = db.session.scalar(query.with_for_update() if lock else query)
+    if account is None:
+        raise NotFound()
+    return account
+
+
+def _in_flight(account_id: int, other_than: int | None = None) -> int:
+    query = select(func.coalesce(func.sum(Payment.amount_minor), 0)).where(
+        Payment.account_id == account_id, Payment.status.in_([str(s) for s in IN_FLIGHT]))
+    if other_than is not None:
+        query = query.where(Payment.id != other_than)
+    return int(db.session.scalar(query))
+
+
+@dataclass(frozen=True)
+class PayOptions:
+    """What the pay page offers for one account."""
+
+    account: Account
+    balance: Money
+    in_flight: Money
+    limits: rules.AmountLimits
+
+
+def options_for(borrower_id: int, reference: str) -> PayOptions:
+    account = _own_account(borrower_id, reference)
+    balance = ledger.balance_of(account.id, account.currency)
+    waiting = _in_flight(account.id)
+    payable = max(balance.minor - waiting, 0)
+    return PayOptions(account, balance, Money(waiting, account.currency),
+                      rules.limits(payable, account.currency, account.creditor.allow_overpayment))
+
+
+AMOUNT_MESSAGES = {
+    "nothing_owed": lambda o: _("There is nothing left to pay on this account."),
+    "not_positive": lambda o: _("Enter an amount greater than zero."),
+    "below_minimum": lambda o: _("The smallest payment we can take is %(amount)s.",
+                                 amount=o["minimum"]),
+    "above_balance": lambda o: _("You can pay at most %(amount)s.", amount=o["maximum"]),
+}
+
+
+@operation
+def start_payment(borrower_id: int, reference: str, choice: str, amount_text: str | None,
+                  fmt) -> Payment:
+    """The borrower chose what to pay: check it against the balance and keep it (no charge yet).
+
+    `fmt` formats Money for the messages (the view's locale)."""
+    account = _own_account(borrower_id, reference, lock=True)
+    if account.status != AccountStatus.OPEN:
+        raise Refused(_("This account is not open for payments."))
+    balance = ledger.balance_of(account.id, account.currency)
+    payable = balance.minor - _in_flight(account.id)
+    if choice == "full":
+        amount = payable
+    elif choice == "other":
+        try:
+            amount = Money.parse(amount_text or "", account.currency).minor
+        except MoneyError:
+            raise Refused(_("Enter the amount as a number, like 50.00.")) from None
+    else:
+        raise Refused(_("Choose how much to pay."))
+    if payable <= 0 < balance.minor:
+        raise Refused(_("A payment for the rest of this balance is already being processed."))
+    problem = rules.check_amount(amount, payable, account.currency,
+                                 account.creditor.allow_overpayment)
+    if problem:
+        bounds = rules.limits(payable, account.currency, account.creditor.allow_overpayment)
+        raise Refused(AMOUNT_MESSAGES[problem]({
+            "minimum": fmt(Money(bounds.minimum, account.currency)),
+            "maximum": fmt(Money(bounds.maximum or 0, account.currency)),
+        }))
+    payment = Payment(borrower_id=borrower_id, account_id=account.id, amount_minor=amount,
+                      currency=account.currency, choice=choice, status=S.CREATED)
+    db.session.add(payment)
+    db.session.flush()
+    return payment
+
+
+def own_payment(borrower_id: int, public_id: str, *, lock: bool = False) -> Payment:
+    """The borrower's own payment, or 404 (a guessed or another borrower's id finds nothing)."""
+    try:
+        key = uuid.UUID(str(public_id))
+    except ValueError:
+        raise NotFound() from None
+    query = select(Payment).where(Payment.public_id == key, Payment.borrower_id == borrower_id)
+    payment = db.session.scalar(query.with_for_update() if lock else query)
+    if payment is None:
+        raise NotFound()
+    return payment
+
+
+def ensure_setup_intent(payment: Payment) -> str:
+    """The client secret the card form needs; made at Stripe once per payment."""
+    if payment.setup_client_secret:
+        return payment.setup_client_secret
+    # A new SetupIntent after a refused card: the key names the one it replaces.
+    attempt = f"{payment.public_id}:after:{payment.replaced_setup_intent_id or 'none'}"
+    intent_id, secret = gateway().create_setup_intent(attempt, str(payment.public_id))
+    _keep_setup_intent(payment.id, intent_id, secret)
+    return secret
+
+
+@operation
+def _keep_setup_intent(payment_id: int, intent_id: str, secret: str) -> None:
+    payment = db.session.get(Payment, payment_id, with_for_update=True)
+    if payment.setup_intent_id is None:
+        payment.setup_intent_id, payment.setup_client_secret = intent_id, secret
+
+
+@operation
+def _claim(borrower_id: int, public_id: str) -> Payment | None:
+    """Move a payment to `submitting`, once: a double click or a second tab finds it taken."""
+    payment = own_payment(borrower_id, public_id, lock=True)
+    if payment.status != S.CREATED:
+        return None
+    account = db.session.get(Account, payment.account_id, with_for_update=True)
+    payable = ledger.balance_of(account.id, account.currency).minor - _in_flight(account.id)
+    if account.status != AccountStatus.OPEN or rules.check_amount(
+            payment.amount_minor, payable, payment.currency,
+            account.creditor.allow_overpayment):
+        payment.status = S.CANCELED
+        payment.failure_message = _("The balance changed since you chose this amount. "
+                                    "Nothing was charged; please choose again.")
+        return None
+    payment.status = S.SUBMITTING
+    payment.updated_at = datetime.now(UTC)
+    return payment
+
+
+def submit(borrower_id: int, public_id: str, actor: Actor) -> Payment:
+    """Charge the card the browser collected; whatever happens, the payment row says where it is."""
+    claimed = _claim(borrower_id, public_id)
+    if claimed is None:  # already submitted (or no longer payable): show where it stands
+        return own_payment(borrower_id, public_id)
+    key = str(claimed.public_id)
+    try:
+        method = gateway().card_of_setup(claimed.setup_intent_id) \
+            if claimed.setup_intent_id else None
+    except GatewayError as exc:
+        log.warning("payment %s: setup intent not readable: %s", claimed.id, exc)
+        method = None
+    if method is None:
+        return _unclaim(claimed.id, _("Your card details were not confirmed. Please try again."))
+    try:
+        result = gateway().charge(key, claimed.amount_minor, claimed.currency, method)
+    except CardDeclined as exc:
+        return _declined(claimed.id, exc, actor)
+    except GatewayError as exc:
+        # Stripe may or may not have charged: stay `submitting`; reconciliation finds out.
+        log.warning("payment %s: charge outcome unknown: %s", claimed.id, exc)
+        return own_payment(borrower_id, public_id)
+    return _submitted(claimed.id, result, actor)
+
+
+@operation
+def _unclaim(payment_id: int, message: str) -> Payment:
+    payment = db.session.get(Payment, payment_id, with_for_update=True)
+    if payment.status == S.SUBMITTING:
+        payment.status, payment.failure_message = S.CREATED, message
+        # The card form starts again with a fresh SetupIntent (a refused one cannot be reused).
+        payment.replaced_setup_intent_id = payment.setup_intent_id
+        payment.setup_intent_id = payment.setup_client_secret = None
+    return payment
+
+
+@operation
+def _submitted(payment_id: int, result: IntentResult, actor: Actor) -> Payment:
+    payment = db.session.get(Payment, payment_id, with_for_update=True)
+    _adopt(payment, result)
+    record(actor, EventKind.PAYMENT_SUBMITTED, borrower_id=payment.borrower_id,
+           account_id=payment.account_id, data=_facts(payment))
+    if payment.status in (S.SUBMITTING, S.PENDING):
+        # A success still waits for the webhook; a 3-D Secure check waits for the borrower.
+        _move(payment, S.REQUIRES_ACTION if result.status == "requires_action" else S.PENDING)
+    if result.status == "requires_payment_method":
+        _fail(payment, result.failure_message, actor)
+    return payment
+
+
+@operation
+def _declined(payment_id: int, exc: CardDeclined, actor: Actor) -> Payment:
+    payment = db.session.get(Payment, payment_id, with_for_update=True)
+    if exc.intent is not None:
+        _adopt(payment, exc.intent)
+    _fail(payment, exc.message, actor)
+    return payment
+
+
+# --- what Stripe tells us ------------------------------------------------------------------------
+
+
+def _adopt(payment: Payment, result: IntentResult) -> None:
+    """Keep Stripe's ids on our row (the first we hear of them may be a webhook)."""
+    payment.payment_intent_id = payment.payment_intent_id or result.id
+    payment.charge_id = result.charge_id or payment.charge_id
+    if result.client_secret and result.status == "requires_action":
+        payment.intent_client_secret = result.client_secret
+    payment.card_brand = result.card_brand or payment.card_brand
+    payment.card_last4 = result.card_last4 or payment.card_last4
+
+
+def _move(payment: Payment, status: S) -> bool:
+    if payment.status == status or not rules.can_move(payment.status, status):
+        return False
+    payment.status = status
+    payment.updated_at = datetime.now(UTC)
+    return True
+
+
+def _facts(payment: Payment) -> dict:
+    return {"payment": str(payment.public_id), "receipt": payment.receipt_number,
+            "amount_minor": payment.amount_minor, "currency": payment.currency,
+            "stripe_reference": payment.stripe_reference}
+
+
+def _announce(topic: str, payment: Payment, event, **extra) -> None:
+    publish(topic, {"account_ref": payment.account.reference, **_facts(payment), **extra},
+            account_ref=payment.account.reference, case_event_id=event.id)
+
+
+def _fail(payment: Payment, message: str | None, actor: Actor) -> None:
+    if not _move(payment, S.FAILED):
+        return
+    payment.failure_message = (message or _("The payment did not go through."))[:300]
+    event = record(actor, EventKind.PAYMENT_FAILED, borrower_id=payment.borrower_id,
+                   account_id=payment.account_id,
+                   data=dict(_facts(payment), reason=payment.failure_message))
+    _announce("payment.failed", payment, event, reason=payment.failure_message)
+
+
+def _succeed(payment: Payment, actor: Actor, at: datetime) -> None:
+    """Post the payment once: the status says whether it was, the ledger's unique index backs it."""
+    if payment.status == S.SUCCEEDED or not _move(payment, S.SUCCEEDED):
+        return
+    payment.succeeded_at, payment.failure_message = at, None
+    entry = ledger.post_payment(payment, actor, at)
+    event = record(actor, EventKind.PAYMENT_SUCCEEDED, borrower_id=payment.borrower_id,
+                   account_id=payment.account_id,
+                   data=dict(_facts(payment), allocation=entry.allocation))
+    _announce("payment.succeeded", payment, event, allocation=entry.allocation)
+    from portal.payments.receipts import email_receipt  # receipts read the service: import late
+
+    email_receipt(payment)
+    _settle(payment, actor)
+
+
+def _settle(payment: Payment, actor: Actor) -> None:
+    account = db.session.get(Account, payment.account_id)
+    if ledger.settle_status(account, actor):
+        contact.reconcile(db.session.get(Borrower, payment.borrower_id), actor)
+
+
+def _find(intent_id: str | None, public_id: str | None = None,
+          charge_id: str | None = None) -> Payment:
+    """Our payment, locked, by PaymentIntent id, our own id in its metadata, or charge id."""
+    conditions = []
+    if intent_id:
+        conditions.append(Payment.payment_intent_id == intent_id)
+    if charge_id:
+        conditions.append(Payment.charge_id == charge_id)
+    for condition in conditions:
+        payment = db.session.scalar(select(Payment).where(condition).with_for_update())
+        if payment is not None:
+            return payment
+    if public_id:
+        try:
+            key = uuid.UUID(public_id)
+        except ValueError:
+            raise UnknownPayment(intent_id or charge_id) from None
+        payment = db.session.scalar(
+            select(Payment).where(Payment.public_id == key).with_for_update())
+        if payment is not None and payment.payment_intent_id in (None, intent_id):
+            return payment
+    raise UnknownPayment(intent_id or charge_id)
+
+
+def apply_intent(result: IntentResult, actor: Actor, at: datetime | None = None) -> Payment:
+    """Bring our payment in line with a PaymentIntent as Stripe reports it."""
+    payment = _find(result.id, result.payment_id)
+    if result.amount != payment.amount_minor or result.currency != payment.currency:
+        log.error("payment %s: Stripe reports %s %s, we asked for %s %s", payment.id,
+                  result.amount, result.currency, payment.amount_minor, payment.currency)
+        raise UnknownPayment(result.id)
+    _adopt(payment, result)
+    at = at or datetime.now(UTC)
+    if result.status == "succeeded":
+        _succeed(payment, actor, at)
+    elif result.status in ("requires_payment_method", "canceled"):
+        _fail(payment, result.failure_message, actor)
+    elif result.status == "requires_action":
+        _move(payment, S.REQUIRES_ACTION)
+    elif result.status == "processing":
+        _move(payment, S.PENDING)
+    return payment
+
+
+def apply_refund(charge: dict, actor: Actor, at: datetime | None = None) -> Payment:
+    """A refund (cumulative `amount_refunded` on the charge): reverse what is not yet reversed."""
+    payment = _find(charge.get("payment_intent"), charge.get("metadata", {}).get("payment_id"),
+                    charge.get("id"))
+    at = at or datetime.now(UTC)
+    payment.charge_id = payment.charge_id or charge.get("id")
+    _succeed(payment, actor, at)  # a refunded charge had succeeded, whatever arrived first
+    if payment.status != S.SUCCEEDED:
+        raise UnknownPayment(charge.get("id"))
+    room = payment.amount_minor - payment.refunded_minor - payment.charged_back_minor
+    amount = min(int(charge.get("amount_refunded", 0)) - payment.refunded_minor, room)
+    if amount <= 0:
+        return payment
+    payment.refunded_minor += amount
+    ledger.post_reversal(payment, amount, "refund", actor, at)
+    event = record(actor, EventKind.PAYMENT_REFUNDED, borrower_id=payment.borrower_id,
+                   account_id=payment.account_id,
+                   data=dict(_facts(payment), refunded_minor=amount))
+    _announce("payment.refunded", payment, event, refunded_minor=amount,
+              refunded_total_minor=payment.refunded_minor)
+    _settle(payment, actor)
+    return payment
+
+
+def apply_chargeback(dispute: dict, actor: Actor, at: datetime | None = None) -> Payment:
+    """The cardholder's bank took the money back: reverse it, flag the account, tell staff."""
+    payment = _find(dispute.get("payment_intent"), None, dispute.get("charge"))
+    at = at or datetime.now(UTC)
+    if payment.chargeback_id is not None:
+        return payment  # one dispute per charge at Stripe: this one is already applied
+    _succeed(payment, actor, at)
+    if payment.status != S.SUCCEEDED:
+        raise UnknownPayment(dispute.get("charge"))
+    room = payment.amount_minor - payment.refunded_minor - payment.charged_back_minor
+    amount = min(int(dispute.get("amount", 0)), room)
+    payment.chargeback_id = dispute.get("id")
+    payment.account.chargeback_at = at
+    if amount > 0:
+        payment.charged_back_minor += amount
+        ledger.post_reversal(payment, amount, "chargeback", actor, at)
+    event = record(actor, EventKind.PAYMENT_CHARGED_BACK, borrower_id=payment.borrower_id,
+                   account_id=payment.account_id,
+                   data=dict(_facts(payment), charged_back_minor=amount,
+                             reason=dispute.get("reason")))
+    _announce("payment.charged_back", payment, event, charged_back_minor=amount,
+              reason=dispute.get("reason"))
+    _settle(payment, actor)
+    return payment
+
+
+#: What each Stripe event type does; any other type is acknowledged and ignored.
+HANDLERS = {
+    "payment_intent.succeeded": "intent",
+    "payment_intent.payment_failed": "intent",
+    "payment_intent.processing": "intent",
+    "payment_intent.requires_action": "intent",
+    "payment_intent.canceled": "intent",
+    "charge.refunded": "refund",
+    "charge.dispute.created": "chargeback",
+}
+
+
+@operation
+def handle_event(event: dict) -> str:
+    """Apply one verified Stripe event, once: 'applied', 'duplicate' or 'ignored'.
+
+    Raises UnknownPayment (nothing written, the event not marked as seen) for an event about a
+    payment we do not know, so Stripe's retry can still apply it if it raced our own write."""
+    from portal.payments.gateway import intent_result
+
+    kind = event.get("type")
+    handler = HANDLERS.get(kind)
+    inserted = db.session.execute(
+        insert(StripeEvent).values(id=event["id"], type=kind or "", received_at=datetime.now(UTC),
+                                   outcome="applied" if handler else "ignored")
+        .on_conflict_do_nothing(index_elements=["id"]).returning(StripeEvent.id)
+    ).scalar()
+    if inserted is None:
+        return "duplicate"
+    if handler is None:
+        return "ignored"
+    obj = event["data"]["object"]
+    at = datetime.fromtimestamp(int(event.get("created") or datetime.now(UTC).timestamp()), UTC)
+    if handler == "intent":
+        payment = apply_intent(intent_result(obj), SYSTEM, at)
+    elif handler == "refund":
+        payment = apply_refund(obj, SYSTEM, at)
+    else:
+        payment = apply_chargeback(obj, SYSTEM, at)
+    db.session.get(StripeEvent, event["id"]).payment_id = payment.id
+    return "applied"
+
+
+# --- reconciliation ------------------------------------------------------------------------------
+
+#: How long each state may last before the job asks Stripe what happened.
+STALE = {S.CREATED: timedelta(hours=1), S.SUBMITTING: timedelta(minutes=2),
+         S.PENDING: timedelta(minutes=5), S.REQUIRES_ACTION: timedelta(hours=1)}
+RECONCILER = Actor.system("payments-reconcile")
+
+
+def stale_payments(now: datetime) -> list[int]:
+    ids = []
+    for status, age in STALE.items():
+        ids.extend(db.session.scalars(select(Payment.id).where(
+            Payment.status == str(status), Payment.updated_at < now - age)))
+    db.session.rollback()
+    return ids
+
+
+def reconcile(now: datetime | None = None) -> dict[str, int]:
+    """Resolve payments stuck between our row and Stripe (a crash, a timeout, a lost webhook)."""
+    now = now or datetime.now(UTC)
+    counts: dict[str, int] = {}
+    for payment_id in stale_payments(now):
+        try:
+            outcome = _reconcile_one(payment_id, now)
+        except GatewayError as exc:
+            log.warning("payment %s: reconciliation postponed: %s", payment_id, exc)
+            outcome = "postponed"
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
+
+
+def _reconcile_one(payment_id: int, now: datetime) -> str:
+    payment = db.session.get(Payment, payment_id)
+    status, key, intent_id = payment.status, str(payment.public_id), payment.payment_intent_id
+    created = int(payment.created_at.timestamp()) - 60
+    db.session.rollback()
+    if status == S.CREATED:
+        return _abandon(payment_id, S.CREATED)
+    # Ask Stripe before touching anything (a network call never holds a row lock).
+    result = gateway().retrieve_intent(intent_id) if intent_id else \
+        gateway().find_intent(key, created)
+    if result is None:
+        return _abandon(payment_id, S.SUBMITTING)
+    _apply_found(result, now)
+    return "resolved"
+
+
+@operation
+def _apply_found(result: IntentResult, now: datetime) -> None:
+    apply_intent(result, RECONCILER, now)
+
+
+@operation
+def _abandon(payment_id: int, expected: S) -> str:
+    """Stripe has no charge for it: the payment never happened (nothing to post or refund)."""
+    payment = db.session.get(Payment, payment_id, with_for_update=True)
+    if payment.status != expected:
+        return "changed"
+    payment.status = S.CANCELED
+    payment.failure_message = _("This payment was not completed. Nothing was charged.")
+    payment.updated_at = datetime.now(UTC)
+    return "canceled"
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """What the status page says about a payment."""
+
+    state: str  # checking | action | succeeded | failed | canceled
+    message: str | None
+    balance: Money
+    needs_action: bool
+    client_secret: str | None
+
+
+def status_view(payment: Payment) -> StatusView:
+    status = payment.status
+    state = {S.SUCCEEDED: "succeeded", S.FAILED: "failed", S.CANCELED: "canceled",
+             S.REQUIRES_ACTION: "action"}.get(status, "checking")
+    action = status == S.REQUIRES_ACTION and bool(payment.intent_client_secret)
+    return StatusView(state, payment.failure_message,
+                      ledger.balance_of(payment.account_id, payment.currency), action,
+                      payment.intent_client_secret if action else None)
+
+
+def payments_of(borrower_id: int, account_id: int, limit: int = 20) -> list[Payment]:
+    return list(db.session.scalars(
+        select(Payment).where(Payment.borrower_id == borrower_id, Payment.account_id == account_id,
+                              Payment.status.not_in([str(S.CREATED), str(S.CANCELED)]))
+        .order_by(Payment.created_at.desc()).limit(limit)
+    ))
