@@ -208,9 +208,7 @@ x AS (
     SELECT r.n, r.id, r.borrower_id, r.at,
            CASE WHEN r.validation_notice_sent_at >= r.at - %(sent_span)s
                 THEN (r.validation_notice_sent_at AT TIME ZONE 'UTC')::date END AS sent_on,
-           CASE WHEN pt.addresses = 1 AND pt.home IS NOT NULL
-                THEN concat_ws(%(sep)s, pt.country, coalesce(pt.region, ''), pt.home, pt.zones)
-           END AS shape,
+           CASE WHEN pt.addresses = 1 THEN pt.place || %(sep)s || pt.zones END AS shape,
            CASE WHEN pt.opted_out THEN 1 ELSE 0 END
            + CASE WHEN pf.borrower_id IS NOT NULL AND NOT (
                  jsonb_typeof(pf.data) = 'object'
@@ -228,20 +226,21 @@ x AS (
            held.holds, att.last_talk,
            CASE WHEN pf.data <> '{{}}' THEN pf.data::text END AS preferences,
            CASE WHEN ag.contact_policy <> '{{}}' THEN ag.contact_policy::text END AS policy,
-           pt.addresses IS DISTINCT FROM 1 OR pt.home IS NULL OR pt.opted_out OR held.ending
-           OR jsonb_typeof(pf.data) <> 'object'
-           OR coalesce(pf.data -> 'opted_out_points', '[]') <> '[]'
-           OR coalesce(pf.data -> 'workplace_prohibited', 'false') NOT IN ('false', 'null')
+           pt.addresses IS DISTINCT FROM 1 OR pt.place IS NULL OR pt.opted_out OR held.ending
+           OR (pf.data IS NOT NULL AND (
+               jsonb_typeof(pf.data) <> 'object'
+               OR coalesce(pf.data -> 'opted_out_points', '[]') <> '[]'
+               OR coalesce(pf.data -> 'workplace_prohibited', 'false') NOT IN ('false', 'null')))
            OR att.recent_calls >= %(often)s
-           OR (pt.country = 'CN' AND att.recent_calls > 0)
-           OR (pt.country = 'US' AND pt.region = 'MA' AND att.telephone > 0) AS look
+           OR (starts_with(pt.place, 'CN' || %(sep)s) AND att.recent_calls > 0)
+           OR (starts_with(pt.place, 'US' || %(sep)s || 'MA' || %(sep)s) AND att.telephone > 0)
+           AS look
     FROM r
     LEFT JOIN (
         SELECT p.borrower_id,
                count(*) FILTER (WHERE p.kind = 'address') AS addresses,
-               min(p.country) FILTER (WHERE p.kind = 'address') AS country,
-               min(p.region) FILTER (WHERE p.kind = 'address') AS region,
-               min(p.time_zones[1]) FILTER (WHERE p.kind = 'address') AS home,
+               min(p.country || %(sep)s || coalesce(p.region, '') || %(sep)s || p.time_zones[1])
+                   FILTER (WHERE p.kind = 'address') AS place,
                string_agg(array_to_string(p.time_zones, ' '), ' ') AS zones,
                bool_or(p.opted_out_at IS NOT NULL) AS opted_out
         FROM contact_point p
