@@ -33,14 +33,21 @@ translations: $(VENV)/.installed
 	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations -D messages \
 		--omit-header --ignore-obsolete
 
-# The job worker (webhook delivery) runs alongside the web server, as its own process, and stops
-# with it: Ctrl-C reaches both; the trap also stops the worker (SIGTERM) when the server ends by
-# itself, and waits for the worker to finish the job in hand.
+# The job worker (webhook delivery, payment reconciliation) runs alongside the web server, as its
+# own process, and so does the Stripe emulator (localstripe) unless real Stripe keys are set: Ctrl-C
+# reaches them all; the trap also stops them (SIGTERM) when the server ends by itself, and waits
+# for the worker to finish the job in hand.
 run: setup
 	$(FLASK) db upgrade
 	$(FLASK) demo seed
-	$(FLASK) worker & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	pids=""; \
+	if [ -z "$$STRIPE_SECRET_KEY" ] || [ -n "$$STRIPE_API_BASE" ]; then \
+	  $(BIN)/localstripe --port 8420 --from-scratch >instance/localstripe.log 2>&1 & \
+	  pids="$$!"; \
+	  $(FLASK) payments connect-emulator || { kill $$pids; exit 1; }; \
+	fi; \
+	$(FLASK) worker & pids="$$pids $$!"; \
+	trap 'kill $$pids 2>/dev/null; wait $$pids 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 test: setup

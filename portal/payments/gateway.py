@@ -87,11 +87,12 @@ class StripeGateway:
     """Stripe (or localstripe, its emulator, when `api_base` is set) behind four verbs."""
 
     def __init__(self, secret_key: str, publishable_key: str, webhook_secret: str,
-                 api_base: str | None = None, js_url: str | None = None):
+                 api_base: str | None = None, js_url: str | None = None,
+                 timeout: float = TIMEOUT):
         addresses = {"api": api_base} if api_base else {}
         self.client = stripe.StripeClient(
             secret_key, base_addresses=addresses, max_network_retries=0,
-            http_client=stripe.RequestsClient(timeout=TIMEOUT),
+            http_client=stripe.RequestsClient(timeout=timeout),
         )
         self.publishable_key = publishable_key
         self.webhook_secret = webhook_secret

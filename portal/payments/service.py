@@ -189,7 +189,8 @@ def submit(borrower_id: int, public_id: str, actor: Actor) -> Payment:
             if claimed.setup_intent_id else None
     except GatewayError as exc:
         log.warning("payment %s: setup intent not readable: %s", claimed.id, exc)
-        method = None
+        return _unclaim(claimed.id, _("We could not reach our card processor. Nothing was "
+                                      "charged. Please try again."), keep_card=True)
     if method is None:
         return _unclaim(claimed.id, _("Your card details were not confirmed. Please try again."))
     try:
@@ -204,10 +205,12 @@ def submit(borrower_id: int, public_id: str, actor: Actor) -> Payment:
 
 
 @operation
-def _unclaim(payment_id: int, message: str) -> Payment:
+def _unclaim(payment_id: int, message: str, keep_card: bool = False) -> Payment:
     payment = db.session.get(Payment, payment_id, with_for_update=True)
     if payment.status == S.SUBMITTING:
         payment.status, payment.failure_message = S.CREATED, message
+        if keep_card:
+            return payment
         # The card form starts again with a fresh SetupIntent (a refused one cannot be reused).
         payment.replaced_setup_intent_id = payment.setup_intent_id
         payment.setup_intent_id = payment.setup_client_secret = None

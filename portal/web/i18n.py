@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import request, session
+from flask import has_request_context, request, session
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 
@@ -28,6 +28,8 @@ def language_code() -> str:
 
 
 def select_locale() -> str:
+    if not has_request_context():  # a job or a command: the default language
+        return LANGUAGES["en"]
     return LANGUAGES[language_code()]
 
 
