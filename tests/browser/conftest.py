@@ -6,13 +6,17 @@ Never `playwright install`: these tests use the system browser at /usr/bin/chrom
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
 import threading
+import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from flask import Flask
 
 from tests.conftest import ROOT, drop_database, fresh_database, make_app
 
@@ -42,11 +46,17 @@ class _ClientAddress:
         return self.app(environ, start_response)
 
 
+@dataclass(frozen=True)
+class LiveApp:
+    url: str
+    app: Flask
+
+
 @pytest.fixture(scope="session")
-def live_server(server_url, worker):
+def live_app(server_url, worker, stripe_emulator):
     """The app on a database of its own, migrated and seeded with the demo data, served over
-    HTTP from a thread. Yields the base URL; the database is dropped afterwards, even when
-    setting up failed."""
+    HTTP from a thread, with this worker's localstripe as its Stripe. Yields the URL and the
+    app; the database is dropped afterwards, even when setting up failed."""
     from flask_migrate import upgrade
     from werkzeug.serving import make_server
 
@@ -54,7 +64,7 @@ def live_server(server_url, worker):
     from portal.extensions import db
 
     name = f"portal_browser_{worker}"
-    app = make_app(fresh_database(server_url, name))
+    app = make_app(fresh_database(server_url, name), stripe_emulator.url)
     try:
         with app.app_context():
             upgrade(directory=str(ROOT / "migrations"))
@@ -66,7 +76,7 @@ def live_server(server_url, worker):
         thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
         thread.start()
         try:
-            yield f"http://127.0.0.1:{server.server_port}"
+            yield LiveApp(f"http://127.0.0.1:{server.server_port}", app)
         finally:
             server.shutdown()
             thread.join(timeout=10)
@@ -75,6 +85,36 @@ def live_server(server_url, worker):
         with app.app_context():
             db.engine.dispose()
         drop_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app):
+    """The live app's base URL."""
+    return live_app.url
+
+
+@pytest.fixture
+def stripe_webhook(live_app, stripe_emulator):
+    """localstripe's webhook pointed at the live server for this test, and muted afterwards.
+
+    Only for the test: this worker's localstripe is its own, but the worker also runs the other
+    tests, whose real PaymentIntents make localstripe send events too. Sent to the live server
+    while such a test holds the shared database session open, they would be handled, in the
+    server's thread, on that test's connection. localstripe keeps webhooks in memory and can
+    not delete one, so muting re-registers the hook with an empty list of events."""
+    from portal.payments.emulator import HOOK_ID, register_webhook
+
+    url = f"{live_app.url}/payments/stripe/webhook"
+    secret = live_app.app.config["STRIPE_WEBHOOK_SECRET"]
+    register_webhook(stripe_emulator.url, url, secret)
+    try:
+        yield url
+    finally:
+        mute = urllib.request.Request(
+            f"{stripe_emulator.url}/_config/webhooks/{HOOK_ID}", method="POST",
+            data=json.dumps({"url": url, "secret": secret, "events": []}).encode())
+        with urllib.request.urlopen(mute, timeout=5):  # noqa: S310 loopback
+            pass
 
 
 @pytest.fixture(scope="session")
