@@ -8,10 +8,11 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from portal.accounts.models import Account, Borrower, ContactPoint, Creditor
+from portal.agency.models import Agency
 from portal.cases.kinds import EventKind
 from portal.cases.service import Actor, record
 from portal.contact import bulk, service
@@ -103,6 +104,12 @@ def account_state(draw):
          draw(st.sampled_from(OUTCOMES + ("conversation", "no_answer"))))
         for _ in range(draw(st.integers(0, 14)))
     ]
+    # The agency's policy switches: none, or some rules off (the CLI refuses the law's, the
+    # engine would still honour them).
+    state["policy"] = draw(st.none() | st.dictionaries(
+        st.sampled_from(["policy.channel-opt-out", "policy.hardship-review",
+                         "policy.dispute-outside-validation", "uk.contact-reasonable",
+                         "us.inconvenient-hours"]), st.booleans(), max_size=3))
     destinations = st.none() | st.just("") | st.sampled_from(values)
     later = st.builds(lambda h: at + timedelta(hours=h), st.integers(1, 80))
     state["asks"] = draw(st.lists(
@@ -116,6 +123,11 @@ def write(state) -> int:
     n = next(numbers)
     session = database.session
     creditor = Creditor(code=f"BULK{n}", name="Bulk test", country="US")
+    if state.get("policy") is not None:
+        agency = Agency(name=f"Bulk agency {n}", contact_policy=state["policy"])
+        session.add(agency)
+        session.flush()
+        creditor.agency_id = agency.id
     borrower = Borrower(reference=f"BULK-{n}", given_name="Pat", family_name="Doe",
                         display_name="Pat Doe", date_of_birth="1980-01-01",
                         date_of_birth_digest=lookup_digest("1980-01-01", "borrower.date_of_birth"))
@@ -183,6 +195,11 @@ def both_ways(account_id: int, asks, stream: bool = False):
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(state=account_state(),
        way=st.sampled_from(["first look", "full read", "large batch", "stream"]))
+# Found by a longer run: a borrower without contact points, five calls (one answered) at `at`.
+@example(state={"at": NIGHTS[0], "points": [], "sent": None, "holds": [], "preferences": None,
+                "attempts": [("call", None, NIGHTS[0], "no_answer")] * 4
+                + [("call", None, NIGHTS[0], "conversation")],
+                "policy": None, "asks": [("call", None, NIGHTS[0])]}, way="first look")
 def test_bulk_decides_exactly_what_one_decision_decides(db, monkeypatch, state, way):
     """Both ways on the same rows; the bulk way as it is, or reading every account in full,
     or with the memory of a large batch, or as a stream of small batches."""

@@ -152,19 +152,13 @@ def decide_many(agency_id: int, items: Iterable[tuple[object, object]],
     AccountNotFound, exactly as for one decision. Memory stays flat however long the stream."""
     items = iter(items)
     memo = bulk.Memo()  # what one batch worked out serves the next ones too
-    agency = db.session.get(Agency, agency_id)
-    # The bulk module's memo assumes every policy rule is on; an agency that switched one off
-    # is decided account by account, the sure way.
-    own_policy = agency is not None and not all(agency.contact_policy.values())
     while batch := list(islice(items, BATCH)):
         wanted = [r.account_ref for _, r in batch if isinstance(r, schemas.DecisionRequest)]
         ids = account_ids_of(agency_id, wanted)
         asks = [bulk.Ask(ids[r.account_ref], r.channel, r.destination, r.at or now)
                 for _, r in batch
                 if isinstance(r, schemas.DecisionRequest) and r.account_ref in ids]
-        decisions = iter(
-            [contact.decide(db.session.get(Account, a.account_id), a.channel, a.destination, a.at)
-             for a in asks] if own_policy else bulk.decide_many(asks, memo))
+        decisions = iter(bulk.decide_many(asks, memo))
         answered: dict[tuple, schemas.Decision] = {}
         for tag, request in batch:
             if not isinstance(request, schemas.DecisionRequest):
