@@ -116,6 +116,8 @@ def _register_blueprints(app: Flask) -> None:
     from portal.cases.cli import bp as cases_cli
     from portal.contact.views import bp as contact
     from portal.demo.cli import bp as demo_cli
+    from portal.disputes.views import bp as disputes
+    from portal.disputes.views import staff_bp as staff_disputes
     from portal.identity.views import bp as identity
     from portal.jobs.cli import bp as jobs_cli
     from portal.outbox.cli import bp as webhooks_cli
@@ -123,8 +125,9 @@ def _register_blueprints(app: Flask) -> None:
     from portal.payments.views import bp as payments
     from portal.web.views import bp as web
 
-    for blueprint in (web, identity, accounts, contact, payments, agency, cases_cli, demo_cli,
-                      jobs_cli, webhooks_cli, agency_cli, payments_cli):
+    for blueprint in (web, identity, accounts, contact, payments, disputes, agency,
+                      staff_disputes, cases_cli, demo_cli, jobs_cli, webhooks_cli, agency_cli,
+                      payments_cli):
         app.register_blueprint(blueprint)
     from portal.api import init_app as init_api
 

@@ -31,9 +31,17 @@ class FieldCipher:
         self.current = max(self._keys)
 
     def encrypt(self, plaintext: str, purpose: str) -> bytes:
+        return self.encrypt_bytes(plaintext.encode(), purpose)
+
+    def encrypt_bytes(self, data: bytes, purpose: str) -> bytes:
         nonce = os.urandom(12)
-        sealed = self._keys[self.current].encrypt(nonce, plaintext.encode(), purpose.encode())
+        sealed = self._keys[self.current].encrypt(nonce, data, purpose.encode())
         return bytes([FORMAT_VERSION, self.current]) + nonce + sealed
+
+    def decrypt_bytes(self, blob: bytes, purpose: str) -> bytes:
+        if len(blob) < 14 or blob[0] != FORMAT_VERSION or blob[1] not in self._keys:
+            raise ValueError("unreadable encrypted file")
+        return self._keys[blob[1]].decrypt(blob[2:14], blob[14:], purpose.encode())
 
     def decrypt(self, blob: bytes, purpose: str) -> str:
         if len(blob) < 14 or blob[0] != FORMAT_VERSION or blob[1] not in self._keys:

@@ -7,6 +7,7 @@ def import_all() -> None:
     import portal.api.models  # noqa: F401
     import portal.cases.models  # noqa: F401
     import portal.contact.models  # noqa: F401
+    import portal.disputes.models  # noqa: F401
     import portal.identity.models  # noqa: F401
     import portal.messaging.models  # noqa: F401
     import portal.outbox.models  # noqa: F401

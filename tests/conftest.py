@@ -78,6 +78,8 @@ def make_app(database_url: str, stripe_api_base: str | None = None):
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": sqlalchemy_url(database_url),
         "SERVER_NAME": None,
+        # Evidence files of this app's tests, never in the instance folder.
+        "EVIDENCE_DIR": tempfile.mkdtemp(prefix="portal-evidence-"),
     }
     if stripe_api_base:
         overrides["STRIPE_API_BASE"] = stripe_api_base

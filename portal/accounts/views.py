@@ -12,6 +12,7 @@ from portal.accounts import service
 from portal.cases.service import history
 from portal.contact import service as contact
 from portal.money import Money
+from portal.disputes.service import disputes_of
 from portal.payments.service import payments_of
 from portal.web.access import borrower_required
 from portal.web.i18n import long_date, money
@@ -42,6 +43,14 @@ EVENT_TEXT = {
     "payment.charged_back": _l("Your bank reversed a card payment of %(amount)s"),
     "account.paid_in_full": _l("This account was paid in full"),
     "account.reopened": _l("This account has a balance again"),
+    "account.closed": _l("This account was closed"),
+    "dispute.opened": _l("You disputed this debt (dispute %(dispute)s)"),
+    "dispute.review_started": _l("We started reviewing your dispute %(dispute)s"),
+    "dispute.documents_requested": _l("We asked the creditor for documents about dispute "
+                                      "%(dispute)s"),
+    "dispute.verification_sent": _l("We sent you verification for dispute %(dispute)s"),
+    "dispute.resolved": _l("Your dispute %(dispute)s was resolved"),
+    "dispute.withdrawn": _l("You withdrew dispute %(dispute)s"),
 }
 
 #: How ledger entries read to a borrower, by kind.
@@ -94,4 +103,5 @@ def detail(reference: str):
         holds=contact.live_holds(current_user.id, view.account.id),
         attempts=contact.attempts_of(view.account.id),
         payments=payments_of(current_user.id, view.account.id),
+        disputes=disputes_of(current_user.id, view.account.id), today=_today(),
     )

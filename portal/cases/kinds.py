@@ -62,6 +62,20 @@ class EventKind(StrEnum):
     ACCOUNT_PAID = "account.paid_in_full"
     #: A paid account owes again (a refund or chargeback reversed a payment).
     ACCOUNT_REOPENED = "account.reopened"
+    #: The borrower disputed the debt or part of it (data: dispute, reasons, holds started).
+    DISPUTE_OPENED = "dispute.opened"
+    #: Staff began reviewing a dispute.
+    DISPUTE_REVIEW_STARTED = "dispute.review_started"
+    #: Staff asked the creditor for documents (an outbox message to the lender).
+    DISPUTE_DOCUMENTS_REQUESTED = "dispute.documents_requested"
+    #: Verification (proof of the debt) was sent to the borrower: the dispute hold is lifted.
+    DISPUTE_VERIFICATION_SENT = "dispute.verification_sent"
+    #: The dispute was decided (data: outcome upheld|not_upheld, action, note).
+    DISPUTE_RESOLVED = "dispute.resolved"
+    #: The borrower withdrew the dispute: the holds it started are lifted.
+    DISPUTE_WITHDRAWN = "dispute.withdrawn"
+    #: The account was closed (an upheld dispute, a recall): collection ends.
+    ACCOUNT_CLOSED = "account.closed"
 
 
 ACTOR_TYPES = ("borrower", "staff", "system", "partner")

@@ -60,6 +60,28 @@ def breathing_space_end(start: date) -> datetime:
     return lt.at_local(start + timedelta(days=BREATHING_SPACE_DAYS + 1), time(0), "Europe/London")
 
 
+def _dispute_holds(fact: Fact) -> list[DerivedHold]:
+    """A dispute names its own holds (the service chose the rules): one per key."""
+    scope = fact.data.get("account_id", fact.account_id)
+    return [DerivedHold(f"dispute:{fact.data['dispute']}:{key}", rule, scope, None, fact.at, None,
+                        fact.id)
+            for key, rule in sorted(fact.data.get("holds", {}).items())]
+
+
+def _starts(fact: Fact, jurisdiction: str) -> list[DerivedHold]:
+    if fact.kind == "dispute.opened":
+        return _dispute_holds(fact)
+    started = _start(fact, jurisdiction)
+    return [started] if started is not None else []
+
+
+def _ends(fact: Fact) -> list[str]:
+    """The keys of the holds an event ends."""
+    if fact.kind in END_EVENTS:
+        return [END_EVENTS[fact.kind]]
+    return [f"dispute:{fact.data['dispute']}:{key}" for key in fact.data.get("ends_holds", [])]
+
+
 def _start(fact: Fact, jurisdiction: str) -> DerivedHold | None:
     kind, data = fact.kind, fact.data
     scope = data.get("account_id", fact.account_id)
@@ -77,6 +99,8 @@ def _start(fact: Fact, jurisdiction: str) -> DerivedHold | None:
         return hold("bankruptcy", BANKRUPTCY_RULE.get(jurisdiction))
     if kind == "account.paid_in_full":
         return hold("paid-in-full", "policy.paid-in-full")
+    if kind == "account.closed":
+        return hold("closed", "policy.account-closed")
     if kind == "contact.breathing_space_reported":
         if data.get("kind") == "mental_health":
             return hold("breathing-space", "uk.mental-health-crisis")
@@ -104,17 +128,17 @@ def derive(facts: list[Fact], jurisdiction: str) -> Derived:
         if fact.kind == "preferences.changed":
             preferences = dict(fact.data.get("preferences", {}))
             continue
-        started = _start(fact, jurisdiction)
-        if started is not None:
-            slot = (started.key, started.account_id)
+        started = _starts(fact, jurisdiction)
+        for hold in started:
+            slot = (hold.key, hold.account_id)
             if slot not in holds or not holds[slot].live(fact.at):
                 if slot in holds:
                     history.append(holds[slot])
-                holds[slot] = started
+                holds[slot] = hold
+        if started:
             continue
-        ended_key = END_EVENTS.get(fact.kind)
-        if ended_key is not None:
-            scope = fact.data.get("account_id", fact.account_id)
+        scope = fact.data.get("account_id", fact.account_id)
+        for ended_key in _ends(fact):
             slot = (ended_key, scope)
             current = holds.get(slot)
             if current is not None and current.live(fact.at):

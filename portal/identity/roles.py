@@ -5,11 +5,12 @@ from __future__ import annotations
 VIEW_CASES = "view_cases"
 VIEW_PORTFOLIO = "view_portfolio"
 MANAGE_STAFF = "manage_staff"
+WORK_DISPUTES = "work_disputes"
 
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset({VIEW_CASES, MANAGE_STAFF}),
-    "agent": frozenset({VIEW_CASES}),
-    "compliance": frozenset({VIEW_CASES}),
+    "admin": frozenset({VIEW_CASES, MANAGE_STAFF, WORK_DISPUTES}),
+    "agent": frozenset({VIEW_CASES, WORK_DISPUTES}),
+    "compliance": frozenset({VIEW_CASES, WORK_DISPUTES}),
     "lender": frozenset({VIEW_PORTFOLIO}),
 }
 

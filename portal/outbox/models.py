@@ -17,7 +17,7 @@ TOPICS = (
     "contact.hold.started", "contact.hold.ended",
     "payment.succeeded", "payment.failed", "payment.refunded", "payment.charged_back",
     "plan.proposed", "plan.accepted", "plan.broken",
-    "dispute.opened", "dispute.resolved",
+    "dispute.opened", "dispute.resolved", "dispute.documents_requested",
     "preferences.changed",
 )
 

@@ -1,0 +1,1 @@
+"""Disputing a debt: evidence, the validation clock, holds, and staff verification."""

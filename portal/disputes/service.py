@@ -1,0 +1,414 @@
+"""Disputes: the borrower's, and staff's answers to them; each step one transaction.
+
+Files are checked before anything is written; they are written to disk just before the
+transaction that records them, and removed again if it does not commit, so nothing of a refused
+dispute is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from werkzeug.exceptions import NotFound
+
+from portal.accounts.models import (
+    Account,
+    AccountStatus,
+    Borrower,
+    ContactKind,
+    EntryKind,
+    LedgerEntry,
+)
+from portal.accounts.validation import period_end
+from portal.agency.models import Agency
+from portal.cases.kinds import EventKind
+from portal.cases.service import Actor, record
+from portal.contact import service as contact
+from portal.disputes import evidence, rules, storage
+from portal.disputes.models import Dispute, EvidenceFile
+from portal.disputes.rules import DisputeStatus as D
+from portal.extensions import db
+from portal.messaging import service as messaging
+from portal.money import Money, MoneyError
+from portal.operations import Refused, operation
+from portal.outbox.service import publish
+from portal.payments.ledger import balance_of
+
+log = logging.getLogger("portal.disputes")
+
+DETAILS_MAX = 2000
+NOTE_MAX = 1000
+DELIVERIES = ("portal_email", "mail")
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def within_validation(account: Account, today: date) -> bool:
+    """Whether today falls inside the account's validation period (US accounts only)."""
+    sent = account.validation_notice_sent_at
+    country, _region = contact.jurisdiction_of(account.borrower)
+    return country == "US" and sent is not None and today <= period_end(sent.date())
+
+
+def _own_account(borrower_id: int, reference: str) -> Account:
+    account = db.session.scalar(select(Account).where(
+        Account.borrower_id == borrower_id, Account.reference == reference).with_for_update())
+    if account is None:
+        raise NotFound()
+    return account
+
+
+def number_to_id(number: str) -> int:
+    text = str(number).strip().upper()
+    if not text.startswith("D-") or not text[2:].isdigit() or len(text) > 14:
+        raise NotFound()
+    return int(text[2:])
+
+
+def _stored(cleaned: list[evidence.Cleaned]) -> list[tuple[evidence.Cleaned, str]]:
+    return [(c, storage.write(c.data)) for c in cleaned]
+
+
+def _checked(files: list[tuple[str | None, bytes]]) -> list[evidence.Cleaned]:
+    try:
+        return evidence.check_all(files)
+    except evidence.Refused as refusal:
+        raise Refused(_(refusal.message)) from None
+
+
+def _with_files(files, write):
+    """Check the files, store them, run `write(stored)`; take the files back if it fails."""
+    stored = _stored(_checked(files))
+    try:
+        return write(stored)
+    except BaseException:
+        storage.remove([name for _c, name in stored])
+        raise
+
+
+def _file_rows(dispute: Dispute, stored, kind: str, by: str) -> None:
+    now = datetime.now(UTC)
+    for cleaned, name in stored:
+        db.session.add(EvidenceFile(
+            dispute_id=dispute.id, kind=kind, stored_name=name, display_name=cleaned.name,
+            content_type=cleaned.content_type, size=len(cleaned.data),
+            sha256=hashlib.sha256(cleaned.data).hexdigest(), uploaded_by=by, created_at=now))
+
+
+# --- the borrower's side -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DisputeForm:
+    """What the borrower said, as the view parsed it."""
+
+    reasons: list[str]
+    details: str
+    part: str | None  # None: the whole debt; else the amount disputed, as typed
+    wants_original_creditor: bool
+
+
+def open_dispute(borrower_id: int, reference: str, said: DisputeForm,
+                 files: list[tuple[str | None, bytes]], actor: Actor) -> Dispute:
+    """Write the dispute, its files, its case event, its holds and its webhook, all at once."""
+    return _with_files(files, lambda stored: _open(borrower_id, reference, said, stored, actor))
+
+
+@operation
+def _open(borrower_id: int, reference: str, said: DisputeForm, stored, actor: Actor) -> Dispute:
+    account = _own_account(borrower_id, reference)
+    reasons = [r for r in rules.REASONS if r in set(said.reasons)]
+    if not reasons or len(reasons) != len(set(said.reasons)):
+        raise Refused(_("Choose at least one reason from the list."))
+    details = (said.details or "").strip()
+    if len(details) > DETAILS_MAX:
+        raise Refused(_("Please keep your explanation under %(n)d characters.", n=DETAILS_MAX))
+    if "other" in reasons and not details:
+        raise Refused(_("Tell us in a few words what is wrong."))
+    balance = balance_of(account.id, account.currency)
+    disputed = None
+    if said.part is not None:
+        try:
+            disputed = Money.parse(said.part, account.currency)
+        except MoneyError:
+            raise Refused(_("Enter the amount you dispute as a number, like 50.00.")) from None
+        if disputed.minor <= 0 or disputed.minor > max(balance.minor, 0):
+            raise Refused(_("The amount you dispute must be more than zero and no more than the "
+                            "balance."))
+    today = _today()
+    inside = within_validation(account, today)
+    country, _region = contact.jurisdiction_of(account.borrower)
+    agency = (db.session.get(Agency, account.creditor.agency_id)
+              if account.creditor.agency_id else None)
+    policy_on = agency is None or agency.contact_policy.get(
+        "policy.dispute-outside-validation", True)
+    holds = rules.hold_rules(country, set(reasons), inside, policy_on)
+    now = datetime.now(UTC)
+    dispute = Dispute(
+        borrower_id=borrower_id, account_id=account.id, reasons=reasons, details=details or None,
+        disputed_minor=disputed.minor if disputed else None, currency=account.currency,
+        wants_original_creditor=said.wants_original_creditor, status=D.RECEIVED,
+        within_validation=inside, holds=holds, opened_at=now)
+    db.session.add(dispute)
+    db.session.flush()
+    _file_rows(dispute, stored, "evidence", "borrower")
+    event = record(actor, EventKind.DISPUTE_OPENED, borrower_id=borrower_id,
+                   account_id=account.id, at=now,
+                   data={"dispute": dispute.number, "account_id": account.id, "reasons": reasons,
+                         "holds": holds, "within_validation": inside, "files": len(stored),
+                         "disputed_minor": dispute.disputed_minor, "currency": account.currency,
+                         "wants_original_creditor": said.wants_original_creditor})
+    contact.reconcile(account.borrower, actor)
+    publish("dispute.opened", _message(dispute, account), account_ref=account.reference,
+            case_event_id=event.id)
+    _confirm_by_email(account.borrower, dispute)
+    return dispute
+
+
+def _message(dispute: Dispute, account: Account, **extra) -> dict:
+    return {"account_ref": account.reference, "dispute": dispute.number,
+            "status": dispute.status, "reasons": dispute.reasons,
+            "within_validation": dispute.within_validation,
+            "holds": sorted(dispute.holds.values()), "disputed_minor": dispute.disputed_minor,
+            "currency": dispute.currency, **extra}
+
+
+def _email_of(borrower: Borrower) -> str | None:
+    return next((p.value for p in borrower.contact_points
+                 if p.kind == ContactKind.EMAIL and p.opted_out_at is None), None)
+
+
+def _confirm_by_email(borrower: Borrower, dispute: Dispute) -> None:
+    """The confirmation email; if it cannot be sent the dispute stands all the same."""
+    to = _email_of(borrower)
+    if to is None:
+        return
+    try:
+        with db.session.begin_nested():
+            messaging.send(channel="email", destination=to,
+                           subject=_("We received your dispute %(number)s", number=dispute.number),
+                           body=_("We received your dispute %(number)s about account "
+                                  "%(account)s. Sign in to the portal to follow it.",
+                                  number=dispute.number, account=dispute.account.reference),
+                           kind="dispute_received")
+    except Exception:  # noqa: BLE001  the dispute must not depend on the mail
+        log.warning("dispute %s: confirmation email not sent", dispute.id, exc_info=False)
+
+
+def own_dispute(borrower_id: int, number: str, lock: bool = False) -> Dispute:
+    """The borrower's own dispute, or 404 (another borrower's number finds nothing)."""
+    query = select(Dispute).where(Dispute.id == number_to_id(number),
+                                  Dispute.borrower_id == borrower_id)
+    dispute = db.session.scalar(query.with_for_update() if lock else query)
+    if dispute is None:
+        raise NotFound()
+    return dispute
+
+
+def disputes_of(borrower_id: int, account_id: int) -> list[Dispute]:
+    return list(db.session.scalars(select(Dispute).where(
+        Dispute.borrower_id == borrower_id, Dispute.account_id == account_id)
+        .order_by(Dispute.opened_at.desc())))
+
+
+def _move(dispute: Dispute, status: D) -> None:
+    if not rules.can_move(dispute.status, status):
+        raise Refused(_("This dispute has already been closed."), status=409)
+    dispute.status = status
+
+
+def _ending(dispute: Dispute, kind: EventKind, actor: Actor, keys: list[str], **data):
+    """Record an event that ends some of the dispute's holds, and bring holds in line."""
+    event = record(actor, kind, borrower_id=dispute.borrower_id, account_id=dispute.account_id,
+                   data={"dispute": dispute.number, "account_id": dispute.account_id,
+                         "ends_holds": [k for k in keys if k in dispute.holds], **data})
+    contact.reconcile(db.session.get(Borrower, dispute.borrower_id), actor)
+    return event
+
+
+@operation
+def withdraw(borrower_id: int, number: str, actor: Actor) -> Dispute:
+    dispute = own_dispute(borrower_id, number, lock=True)
+    _move(dispute, D.WITHDRAWN)
+    dispute.withdrawn_at = datetime.now(UTC)
+    event = _ending(dispute, EventKind.DISPUTE_WITHDRAWN, actor, list(dispute.holds))
+    publish("dispute.resolved", _message(dispute, dispute.account, outcome="withdrawn"),
+            account_ref=dispute.account.reference, case_event_id=event.id)
+    return dispute
+
+
+# --- staff's side --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    dispute: Dispute
+    days_open: int
+    overdue: bool
+
+
+def queue(today: date | None = None, limit: int = 200) -> list[QueueRow]:
+    """Open disputes, oldest first."""
+    today = today or _today()
+    open_states = [str(s) for s in rules.OPEN]
+    rows = db.session.scalars(select(Dispute).where(Dispute.status.in_(open_states))
+                              .order_by(Dispute.opened_at, Dispute.id).limit(limit))
+    return [QueueRow(d, rules.days_open(d.opened_at.date(), today),
+                     rules.overdue(d.opened_at.date(), today)) for d in rows]
+
+
+def _staff_dispute(number: str, lock: bool = False) -> Dispute:
+    query = select(Dispute).where(Dispute.id == number_to_id(number))
+    dispute = db.session.scalar(query.with_for_update() if lock else query)
+    if dispute is None:
+        raise NotFound()
+    return dispute
+
+
+@operation
+def open_for_staff(number: str, actor: Actor, role: str) -> Dispute:
+    """Staff open a dispute: its evidence is personal data, so the view is recorded."""
+    dispute = _staff_dispute(number)
+    record(actor, EventKind.STAFF_VIEWED, borrower_id=dispute.borrower_id,
+           account_id=dispute.account_id, data={"view": "dispute", "dispute": dispute.number,
+                                                "role": role})
+    return dispute
+
+
+@operation
+def start_review(number: str, actor: Actor) -> Dispute:
+    dispute = _staff_dispute(number, lock=True)
+    if dispute.status == D.RECEIVED:
+        _move(dispute, D.UNDER_REVIEW)
+        record(actor, EventKind.DISPUTE_REVIEW_STARTED, borrower_id=dispute.borrower_id,
+               account_id=dispute.account_id, data={"dispute": dispute.number})
+    return dispute
+
+
+@operation
+def request_documents(number: str, note: str, actor: Actor) -> Dispute:
+    """Ask the creditor for the documents that verify the debt (a message to the lender)."""
+    dispute = _staff_dispute(number, lock=True)
+    if dispute.status not in rules.OPEN:
+        raise Refused(_("This dispute has already been closed."), status=409)
+    if dispute.status == D.RECEIVED:
+        _move(dispute, D.UNDER_REVIEW)
+    dispute.documents_requested_at = datetime.now(UTC)
+    note = (note or "").strip()[:NOTE_MAX]
+    event = record(actor, EventKind.DISPUTE_DOCUMENTS_REQUESTED, borrower_id=dispute.borrower_id,
+                   account_id=dispute.account_id, data={"dispute": dispute.number, "note": note})
+    account = dispute.account
+    publish("dispute.documents_requested",
+            _message(dispute, account, creditor=account.creditor.code, note=note,
+                     original_creditor_requested=dispute.wants_original_creditor),
+            account_ref=account.reference, case_event_id=event.id)
+    return dispute
+
+
+def record_verification(number: str, document: tuple[str | None, bytes], delivery: str,
+                        actor: Actor) -> Dispute:
+    """Verification sent: the document is kept, the borrower told, the dispute hold lifted."""
+    if delivery not in DELIVERIES:
+        raise Refused(_("Choose how the verification was sent."))
+    return _with_files([document], lambda stored: _verified(number, stored, delivery, actor))
+
+
+@operation
+def _verified(number: str, stored, delivery: str, actor: Actor) -> Dispute:
+    dispute = _staff_dispute(number, lock=True)
+    _move(dispute, D.VERIFICATION_SENT)
+    dispute.verification_sent_at = datetime.now(UTC)
+    dispute.verification_delivery = delivery
+    _file_rows(dispute, stored, "verification", f"staff:{actor.id}")
+    _ending(dispute, EventKind.DISPUTE_VERIFICATION_SENT, actor, ["dispute"], delivery=delivery)
+    if delivery == "portal_email":
+        borrower = db.session.get(Borrower, dispute.borrower_id)
+        to = _email_of(borrower)
+        if to:
+            try:
+                with db.session.begin_nested():
+                    messaging.send(
+                        channel="email", destination=to,
+                        subject=_("Verification for your dispute %(number)s",
+                                  number=dispute.number),
+                        body=_("We have sent verification of the debt for your dispute "
+                               "%(number)s. Sign in to the portal to read it.",
+                               number=dispute.number),
+                        kind="dispute_verification")
+            except Exception:  # noqa: BLE001  the verification is recorded regardless
+                log.warning("dispute %s: verification email not sent", dispute.id)
+    return dispute
+
+
+OUTCOMES = ("upheld", "not_upheld")
+ACTIONS = ("adjust", "close", "none")
+
+
+@operation
+def resolve(number: str, outcome: str, action: str, amount: str | None, note: str,
+            actor: Actor) -> Dispute:
+    """Decide the dispute. Upheld: credit the disputed amount, or close the account with a credit
+    for all of it. Not upheld: with the reason, told to the borrower."""
+    dispute = _staff_dispute(number, lock=True)
+    note = (note or "").strip()
+    if outcome not in OUTCOMES or action not in ACTIONS:
+        raise Refused(_("Choose an outcome from the list."))
+    if outcome == "not_upheld" and not note:
+        raise Refused(_("Give the reason the dispute was not upheld; the borrower will read it."))
+    if len(note) > NOTE_MAX:
+        raise Refused(_("Please keep the note under %(n)d characters.", n=NOTE_MAX))
+    _move(dispute, D.RESOLVED)
+    account = db.session.get(Account, dispute.account_id, with_for_update=True)
+    now = datetime.now(UTC)
+    credit = None
+    if outcome == "upheld" and action != "none":
+        balance = balance_of(account.id, account.currency)
+        if action == "close":
+            credit = balance.minor
+        else:
+            try:
+                credit = (Money.parse(amount, account.currency).minor if amount
+                          else dispute.disputed_minor)
+            except MoneyError:
+                raise Refused(_("Enter the adjustment as a number, like 50.00.")) from None
+            if not credit or credit <= 0 or credit > balance.minor:
+                raise Refused(_("The adjustment must be more than zero and no more than the "
+                                "balance."))
+        if credit > 0:
+            entry = LedgerEntry(account_id=account.id, kind=EntryKind.CREDIT, amount_minor=-credit,
+                                currency=account.currency, posted_at=now,
+                                effective_date=now.date(),
+                                description=f"Dispute {dispute.number} upheld")
+            db.session.add(entry)
+            db.session.flush()
+            record(actor, EventKind.LEDGER_POSTED, borrower_id=account.borrower_id,
+                   account_id=account.id, data={"entry": entry.id, "kind": "credit",
+                                                "amount_minor": -credit,
+                                                "currency": account.currency})
+    dispute.outcome, dispute.resolution_note, dispute.resolved_at = outcome, note or None, now
+    event = _ending(dispute, EventKind.DISPUTE_RESOLVED, actor, list(dispute.holds),
+                    outcome=outcome, action=action, credit_minor=credit, note=note or None)
+    if outcome == "upheld" and action == "close" and account.status != AccountStatus.CLOSED:
+        account.status = AccountStatus.CLOSED
+        record(actor, EventKind.ACCOUNT_CLOSED, borrower_id=account.borrower_id,
+               account_id=account.id, data={"reason": "dispute_upheld",
+                                            "dispute": dispute.number})
+        contact.reconcile(db.session.get(Borrower, account.borrower_id), actor)
+    publish("dispute.resolved", _message(dispute, account, outcome=outcome, action=action,
+                                         credit_minor=credit),
+            account_ref=account.reference, case_event_id=event.id)
+    return dispute
+
+
+def file_of(dispute: Dispute, file_id: int) -> tuple[EvidenceFile, bytes]:
+    found = next((f for f in dispute.files if f.id == file_id), None)
+    if found is None:
+        raise NotFound()
+    return found, storage.read(found.stored_name)

@@ -1,0 +1,231 @@
+"""The borrower's dispute pages, and the staff disputes queue and dispute view."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from portal.accounts.service import account_of
+from portal.cases.service import Actor, history
+from portal.contact import service as contact
+from portal.disputes import evidence, service
+from portal.disputes.forms import (
+    REASON_CHOICES,
+    ConfirmForm,
+    DisputeForm,
+    DocumentsForm,
+    ResolveForm,
+    VerificationForm,
+)
+from portal.disputes.rules import OPEN
+from portal.identity.roles import WORK_DISPUTES
+from portal.operations import Refused
+from portal.web.access import borrower_required, staff_required
+
+bp = Blueprint("disputes", __name__)
+staff_bp = Blueprint("staff_disputes", __name__, url_prefix="/staff/disputes")
+
+STATUS_NAMES = {
+    "received": _l("Received"), "under_review": _l("Under review"),
+    "verification_sent": _l("Verification sent"), "resolved": _l("Resolved"),
+    "withdrawn": _l("Withdrawn"),
+}
+
+
+@bp.app_template_filter("dispute_status")
+def dispute_status(status: str) -> str:
+    return str(STATUS_NAMES.get(status, status))
+
+
+@bp.app_template_filter("dispute_reason")
+def dispute_reason(reason: str) -> str:
+    return str(next((c.label for c in REASON_CHOICES if c.value == reason), reason))
+
+#: The largest upload a dispute form may carry: ten files of 10 MB, and the form around them.
+UPLOAD_LIMIT = evidence.MAX_FILES * evidence.MAX_BYTES + 256 * 1024
+
+
+def _today():
+    return datetime.now(UTC).date()
+
+
+def _files(field: str = "files") -> list[tuple[str | None, bytes]]:
+    """The uploaded files, read no further than one byte past the limit each."""
+    found = []
+    for upload in request.files.getlist(field):
+        if not upload or not upload.filename:
+            continue  # the empty input of a form sent without a file
+        found.append((upload.filename, upload.stream.read(evidence.MAX_BYTES + 1)))
+    return found
+
+
+def _attachment(record, data: bytes):
+    response = make_response(data)
+    response.headers["Content-Type"] = record.content_type
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="evidence-{record.id}.{evidence.EXTENSIONS[record.content_type]}"')
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- the borrower ------------------------------------------------------------------------------
+
+
+@bp.route("/accounts/<reference>/dispute", methods=["GET", "POST"])
+@borrower_required
+def new(reference: str):
+    view = account_of(current_user, reference, _today())
+    form = DisputeForm()
+    error = None
+    if request.method == "POST":
+        request.max_content_length = UPLOAD_LIMIT
+    if form.validate_on_submit():
+        said = service.DisputeForm(
+            reasons=form.reasons.data or [], details=form.details.data or "",
+            part=form.part_amount.data if form.scope.data == "part" else None,
+            wants_original_creditor=bool(form.original_creditor.data))
+        actor = Actor("borrower", str(current_user.id), request.remote_addr)
+        try:
+            dispute = service.open_dispute(current_user.id, reference, said, _files(), actor)
+        except Refused as refusal:
+            error = refusal.message
+        else:
+            flash(_("We received your dispute %(number)s.", number=dispute.number), "success")
+            return redirect(url_for("disputes.show", number=dispute.number), 303)
+    elif form.errors:
+        error = next(iter(form.errors.values()))[0]
+    return render_template("disputes/new.html", view=view, form=form, error=error,
+                           limits=evidence), 422 if error else 200
+
+
+@bp.get("/disputes/<number>")
+@borrower_required
+def show(number: str):
+    dispute = service.own_dispute(current_user.id, number)
+    view = account_of(current_user, dispute.account.reference, _today())
+    return render_template("disputes/show.html", dispute=dispute, view=view,
+                           holds=contact.live_holds(current_user.id, dispute.account_id),
+                           form=ConfirmForm(), open_states=OPEN)
+
+
+@bp.post("/disputes/<number>/withdraw")
+@borrower_required
+def withdraw(number: str):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    actor = Actor("borrower", str(current_user.id), request.remote_addr)
+    try:
+        service.withdraw(current_user.id, number, actor)
+    except Refused as refusal:
+        flash(refusal.message, "error")
+    else:
+        flash(_("You withdrew your dispute. Any pause it started has ended."), "success")
+    return redirect(url_for("disputes.show", number=number), 303)
+
+
+@bp.get("/disputes/<number>/files/<int:file_id>")
+@borrower_required
+def file(number: str, file_id: int):
+    dispute = service.own_dispute(current_user.id, number)
+    return _attachment(*service.file_of(dispute, file_id))
+
+
+# --- staff ---------------------------------------------------------------------------------------
+
+
+def _staff_actor() -> Actor:
+    return Actor("staff", str(current_user.id), request.remote_addr)
+
+
+@staff_bp.get("")
+@staff_required(WORK_DISPUTES)
+def queue():
+    return render_template("disputes/queue.html", rows=service.queue(_today()))
+
+
+@staff_bp.get("/<number>")
+@staff_required(WORK_DISPUTES)
+def case(number: str):
+    dispute = service.open_for_staff(number, _staff_actor(), current_user.role)
+    from portal.accounts.service import view_of
+
+    return render_template(
+        "disputes/staff_case.html", dispute=dispute, view=view_of(dispute.account, _today()),
+        events=history(dispute.borrower_id, dispute.account_id),
+        confirm=ConfirmForm(), documents=DocumentsForm(), verification=VerificationForm(),
+        resolution=ResolveForm(), open_states=OPEN)
+
+
+def _staff_action(number: str, run):
+    try:
+        run()
+    except Refused as refusal:
+        flash(refusal.message, "error")
+    else:
+        flash(_("Saved."), "success")
+    return redirect(url_for("staff_disputes.case", number=number), 303)
+
+
+@staff_bp.post("/<number>/review")
+@staff_required(WORK_DISPUTES)
+def review(number: str):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    return _staff_action(number, lambda: service.start_review(number, _staff_actor()))
+
+
+@staff_bp.post("/<number>/documents")
+@staff_required(WORK_DISPUTES)
+def documents(number: str):
+    form = DocumentsForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return _staff_action(number, lambda: service.request_documents(number, form.note.data or "",
+                                                                   _staff_actor()))
+
+
+@staff_bp.post("/<number>/verification")
+@staff_required(WORK_DISPUTES)
+def verification(number: str):
+    request.max_content_length = UPLOAD_LIMIT
+    form = VerificationForm()
+    if not form.validate_on_submit():
+        abort(400)
+    files = _files("document")
+    if len(files) != 1:
+        flash(_("Attach the verification document (one PDF or image)."), "error")
+        return redirect(url_for("staff_disputes.case", number=number), 303)
+    return _staff_action(number, lambda: service.record_verification(
+        number, files[0], form.delivery.data, _staff_actor()))
+
+
+@staff_bp.post("/<number>/resolve")
+@staff_required(WORK_DISPUTES)
+def resolve(number: str):
+    form = ResolveForm()
+    if not form.validate_on_submit():
+        flash(_("Choose an outcome from the list."), "error")
+        return redirect(url_for("staff_disputes.case", number=number), 303)
+    return _staff_action(number, lambda: service.resolve(
+        number, form.outcome.data, form.action.data or "none", form.amount.data,
+        form.note.data or "", _staff_actor()))
+
+
+@staff_bp.get("/<number>/files/<int:file_id>")
+@staff_required(WORK_DISPUTES)
+def staff_file(number: str, file_id: int):
+    dispute = service.open_for_staff(number, _staff_actor(), current_user.role)
+    return _attachment(*service.file_of(dispute, file_id))
