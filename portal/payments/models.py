@@ -65,7 +65,9 @@ class Payment(db.Model):
 
     @property
     def receipt_number(self) -> str:
-        return f"R-{self.id:08d}"
+        """Unguessable and not a count of the portal's payments (64 bits of the public id)."""
+        digits = self.public_id.hex[:16].upper()
+        return f"R-{digits[:8]}-{digits[8:]}"
 
     @property
     def stripe_reference(self) -> str | None:

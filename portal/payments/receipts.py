@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_time
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from fpdf import FPDF
@@ -63,7 +63,10 @@ def receipt_of(payment: Payment) -> Receipt:
 
 
 def lines(receipt: Receipt, locale: str) -> list[tuple[str, str]]:
-    when = format_datetime(receipt.paid_at, "long", tzinfo=receipt.paid_at.tzinfo, locale=locale)
+    zone = receipt.paid_at.tzinfo
+    when = (f"{format_date(receipt.paid_at, 'long', locale=locale)}, "
+            f"{format_time(receipt.paid_at, 'short', tzinfo=zone, locale=locale)} "
+            f"{receipt.paid_at.tzname()}")
     rows = [
         (_("Receipt number"), receipt.number),
         (_("Amount paid"), receipt.amount.format(locale)),

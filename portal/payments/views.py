@@ -128,6 +128,9 @@ def _status_page(payment):
         js_url=gateway().js_url))
     if payment.status in SETTLED:
         response.headers["HX-Trigger"] = "payment-settled"
+    if view.needs_action and template == "payments/_status.html":
+        # The bank's check needs Stripe.js, which a swapped-in fragment does not run: reload.
+        response.headers["HX-Refresh"] = "true"
     return response
 
 
