@@ -11,8 +11,8 @@ from flask_login import current_user
 from portal.accounts import service
 from portal.cases.service import history
 from portal.contact import service as contact
-from portal.money import Money
 from portal.disputes.service import disputes_of
+from portal.money import Money
 from portal.payments.service import payments_of
 from portal.web.access import borrower_required
 from portal.web.i18n import long_date, money
