@@ -81,6 +81,8 @@ def _flask_config(app: Flask, s: Settings) -> dict:
         "STRIPE_PUBLISHABLE_KEY": s.stripe_publishable_key,
         "STRIPE_WEBHOOK_SECRET": s.stripe_webhook_secret,
         "STRIPE_API_BASE": s.stripe_api_base,
+        "EVIDENCE_DIR": s.evidence_dir,
+        "EVIDENCE_SCANNER": s.evidence_scanner,
     }
 
 

@@ -51,6 +51,10 @@ class Settings:
     stripe_webhook_secret: str
     #: Where the Stripe API is: None for Stripe itself; the emulator's address in demo mode.
     stripe_api_base: str | None
+    #: Where dispute evidence is kept (encrypted); default instance/evidence, outside the web root.
+    evidence_dir: str | None = None
+    #: "module:function" of a malware scanner for uploads; None: no scanner.
+    evidence_scanner: str | None = None
 
     @property
     def production(self) -> bool:
@@ -93,6 +97,8 @@ class Settings:
                                    secret("STRIPE_WEBHOOK_SECRET",
                                           lambda: "whsec_" + secrets.token_urlsafe(24))),
             stripe_api_base=api_base.rstrip("/") if api_base else None,
+            evidence_dir=env.get("EVIDENCE_DIR") or None,
+            evidence_scanner=env.get("EVIDENCE_SCANNER") or None,
         )
 
 

@@ -304,3 +304,26 @@ def test_replaying_the_record_gives_the_dispute_holds(alex, db):
 
     derived, stored = db.run(replay)
     assert derived == stored and len(stored) == 3
+
+
+def test_the_malware_scanner_hook_refuses_what_it_flags(app, alex, db):
+    import io
+
+    from portal.disputes.scanning import EICAR
+
+    from PIL import Image
+
+    photo = io.BytesIO()
+    Image.new("RGB", (40, 40), "white").save(photo, format="JPEG", comment=EICAR)
+    infected = photo.getvalue()
+    app.config["EVIDENCE_SCANNER"] = "portal.disputes.scanning:eicar_only"
+    try:
+        page = _send(alex, files=[(io.BytesIO(infected), "photo.jpg")])
+        assert page.status == 422 and "did not pass our virus check" in page.text
+        assert db.scalar(select(func.count()).select_from(Dispute)) == 0
+        clean = _send(alex, files=[(io.BytesIO(sample_pdf()), "statement.pdf")])
+        assert clean.status == 200, clean.text[:300]
+    finally:
+        app.config["EVIDENCE_SCANNER"] = None
+    # Off by default: the same file is not scanned at all.
+    assert _send(alex, files=[(io.BytesIO(infected), "photo.jpg")]).status == 200

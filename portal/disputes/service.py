@@ -29,7 +29,7 @@ from portal.agency.models import Agency
 from portal.cases.kinds import EventKind
 from portal.cases.service import Actor, record
 from portal.contact import service as contact
-from portal.disputes import evidence, rules, storage
+from portal.disputes import evidence, rules, scanning, storage
 from portal.disputes.models import Dispute, EvidenceFile
 from portal.disputes.rules import DisputeStatus as D
 from portal.extensions import db
@@ -78,9 +78,16 @@ def _stored(cleaned: list[evidence.Cleaned]) -> list[tuple[evidence.Cleaned, str
 
 def _checked(files: list[tuple[str | None, bytes]]) -> list[evidence.Cleaned]:
     try:
-        return evidence.check_all(files)
+        cleaned = evidence.check_all(files)
     except evidence.Refused as refusal:
         raise Refused(_(refusal.message)) from None
+    for name_and_data, accepted in zip(files, cleaned, strict=True):
+        try:  # the scanner sees what the borrower sent, before our cleaning
+            scanning.scan(name_and_data[1], accepted.content_type)
+        except scanning.ScanFailed:
+            raise Refused(_("A file did not pass our virus check, so nothing was sent. Check "
+                            "the file, or send a photo of the document instead.")) from None
+    return cleaned
 
 
 def _with_files(files, write):
