@@ -309,9 +309,9 @@ def test_replaying_the_record_gives_the_dispute_holds(alex, db):
 def test_the_malware_scanner_hook_refuses_what_it_flags(app, alex, db):
     import io
 
-    from portal.disputes.scanning import EICAR
-
     from PIL import Image
+
+    from portal.disputes.scanning import EICAR
 
     photo = io.BytesIO()
     Image.new("RGB", (40, 40), "white").save(photo, format="JPEG", comment=EICAR)
