@@ -65,10 +65,11 @@ def sniff(data: bytes) -> str | None:
 def safe_name(name: str | None, content_type: str) -> str:
     """A display name without any path, refused if it tries to name one (or hides a NUL)."""
     raw = name or ""
-    if "\x00" in raw or "/" in raw or "\\" in raw or ".." in raw:
+    text = unicodedata.normalize("NFKC", raw).strip()
+    # Both spellings: NFKC turns a fullwidth solidus or a small full stop into "/" or ".".
+    if any("\x00" in t or "/" in t or "\\" in t or ".." in t for t in (raw, text)):
         raise Refused("bad_name", "A file name may not contain a folder path. Rename the file "
                                   "and try again.")
-    text = unicodedata.normalize("NFKC", raw).strip()
     text = "".join(c for c in text if unicodedata.category(c)[0] not in "CZ" or c == " ")
     stem = text.rsplit(".", 1)[0][:80].strip() or "evidence"
     return f"{stem}.{EXTENSIONS[content_type]}"
@@ -150,16 +151,61 @@ def _check_image(data: bytes, content_type: str) -> bytes:
 
 
 def _refuse_trailing(data: bytes, content_type: str, image) -> None:
-    """Bytes after the image's own end are another file riding along (a polyglot)."""
+    """Bytes after the image's own end are another file riding along (a polyglot). The end is
+    found by walking the format's structure: searching for the last end marker would let a file
+    that ends with one more marker (a ZIP, then IEND or FF D9) through."""
     if content_type == PNG:
-        end = data.rfind(b"IEND")
-        extra = data[end + 8:] if end >= 0 else b""
+        end = _png_end(data)
     else:
-        end = data.rfind(b"\xff\xd9")
-        extra = data[end + 2:] if end >= 0 else b""
+        end = _jpeg_end(data, 0)
+        while end is not None and data.startswith(b"\xff\xd8\xff", end):
+            end = _jpeg_end(data, end)  # the further pictures of a multi-picture (MPF) photo
+    extra = data[end:] if end is not None else b""
     if extra.strip(b"\x00\r\n "):
         raise Refused("polyglot", "This file contains something besides the image. Save the "
                                   "image again (for example, take a screenshot) and retry.")
+
+
+def _png_end(data: bytes) -> int | None:
+    """Where the PNG's IEND chunk ends (chunk by chunk from the signature), or None."""
+    position = 8
+    while position + 12 <= len(data):
+        length = int.from_bytes(data[position:position + 4], "big")
+        kind = data[position + 4:position + 8]
+        position += 12 + length
+        if kind == b"IEND":
+            return position
+    return None
+
+
+def _jpeg_end(data: bytes, start: int) -> int | None:
+    """Where the JPEG that starts at `start` ends (segment by segment, through the entropy-coded
+    data after each scan, to its EOI marker), or None."""
+    position = start + 2
+    while position + 1 < len(data):
+        if data[position] != 0xFF:
+            return None
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        if marker == 0xD9:
+            return position + 2
+        if marker == 0x01 or 0xD0 <= marker <= 0xD7:
+            position += 2
+            continue
+        position += 2 + int.from_bytes(data[position + 2:position + 4], "big")
+        if marker == 0xDA:  # a scan: entropy-coded bytes up to the next real marker
+            while True:
+                position = data.find(b"\xff", position)
+                if position < 0 or position + 1 >= len(data):
+                    return None
+                follower = data[position + 1]
+                if follower == 0x00 or 0xD0 <= follower <= 0xD7 or follower == 0xFF:
+                    position += 1 if follower == 0xFF else 2
+                    continue
+                break
+    return None
 
 
 def check(name: str | None, data: bytes) -> Cleaned:
