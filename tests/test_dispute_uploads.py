@@ -202,13 +202,13 @@ def test_a_backslash_that_survives_the_multipart_parser_is_refused(borrower, db,
 def good_dispute(borrower, db, app):
     """A dispute with a PDF and a phone photo (with its location), sent through the form."""
     before = evidence_folder(app)
-    photo = jpeg(photo_exif())
-    page = send(borrower, [("My statement.pdf", sample_pdf(PDF_TEXT)), ("IMG_0001.JPG", photo)])
+    photo, statement = jpeg(photo_exif()), sample_pdf(PDF_TEXT)  # (the PDF carries its time)
+    page = send(borrower, [("My statement.pdf", statement), ("IMG_0001.JPG", photo)])
     assert page.status == 200, page.text[:300]
     number = re.search(r"D-\d{6}", page.h1).group(0)
     assert f"We received your dispute {number}." in page.text
     files = db.scalars(select(EvidenceFile).order_by(EvidenceFile.id))
-    return {"number": number, "files": files, "photo": photo,
+    return {"number": number, "files": files, "photo": photo, "statement": statement,
             "written": evidence_folder(app) - before}
 
 
@@ -244,7 +244,7 @@ def test_the_borrower_downloads_each_file_as_an_attachment(good_dispute, borrowe
         f'attachment; filename="evidence-{pdf_row.id}.pdf"')
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "no-store" in response.headers["Cache-Control"]
-    assert response.data == sample_pdf(PDF_TEXT)
+    assert response.data == good_dispute["statement"]
 
     response = borrower.client.get(f"/disputes/{number}/files/{jpeg_row.id}")
     assert response.status_code == 200
@@ -301,7 +301,7 @@ def test_staff_who_work_disputes_download_and_the_view_is_recorded(good_dispute,
 
     response = agent.client.get(f"/staff/disputes/{number}/files/{pdf_row.id}")
 
-    assert response.status_code == 200 and response.data == sample_pdf(PDF_TEXT)
+    assert response.status_code == 200 and response.data == good_dispute["statement"]
     assert response.headers["Content-Type"] == "application/pdf"
     assert response.headers["Content-Disposition"].startswith("attachment;")
     assert len(db.scalars(viewed)) == before + 2
