@@ -6,12 +6,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from portal.accounts.models import Account, LedgerEntry
 from portal.cases.models import CaseEvent
 from portal.outbox.models import OutboxMessage
-from portal.payments.models import Payment
+from portal.payments import service
+from portal.payments.models import Payment, StripeEvent
 from tests.fixtures.stripe import event
 
 OWNER = ("DEMO-1001", "1985-04-12")
@@ -31,6 +32,18 @@ def _balance(db, reference: str) -> int:
 
 def _payment(db, public_id) -> Payment:
     return db.scalar(select(Payment).where(Payment.public_id == public_id))
+
+
+def _apply(db, **options) -> dict:
+    """What the worker does: apply the events the webhook kept (each in its own transaction)."""
+    return db.run(service.apply_received, **options)
+
+
+def _queued_jobs(db) -> list[tuple[str, str | None]]:
+    """The jobs waiting for a worker, with their queueing locks."""
+    return [tuple(r) for r in db.execute(text(
+        "SELECT task_name, queueing_lock FROM procrastinate_jobs WHERE status = 'todo'"
+        " AND task_name LIKE 'payments.%' ORDER BY id")).all()]
 
 
 def _start(person, amount: str | None = "50.00", reference: str = "LUM-1001"):
@@ -85,7 +98,18 @@ def test_pay_50_dollars_with_a_card(alex, db, stripe_emulator, post_event):
     assert _balance(db, "LUM-1001") == 83000  # nothing posted before Stripe's webhook
 
     (response,) = _deliver(post_event, stripe_emulator, payment)
-    assert response.status_code == 200 and response.json == {"received": "applied"}
+    # Kept, and a worker woken in the same transaction; nothing is posted until it applies it.
+    assert response.status_code == 200 and response.json == {"received": "queued"}
+    assert _queued_jobs(db) == [("payments.apply_events", "payments.apply_events")]
+    kept = db.scalar(select(StripeEvent).where(StripeEvent.payment_id == payment.id))
+    assert (kept.status, kept.type, kept.attempts) == ("received", "payment_intent.succeeded", 0)
+    assert kept.payload["data"]["object"]["id"] == payment.payment_intent_id
+    assert _balance(db, "LUM-1001") == 83000
+    assert _apply(db) == {"applied": 1}
+    kept = db.scalar(select(StripeEvent).where(StripeEvent.payment_id == payment.id))
+    assert (kept.status, kept.attempts, kept.error) == ("applied", 1, None)
+    assert kept.applied_at is not None
+    assert _apply(db) == {}  # nothing left
 
     page = alex.get(f"/payments/{public_id}")
     assert page.h1 == "Thank you: your payment went through"
@@ -123,10 +147,16 @@ def test_the_same_webhook_ten_times_posts_once(alex, db, stripe_emulator, post_e
     _card_and_submit(alex, page, stripe_emulator)
     payment = _payment(db, public_id)
     answers = _deliver(post_event, stripe_emulator, payment, times=10, event_id="evt_same_ten")
-    assert [r.json["received"] for r in answers] == ["applied"] + ["duplicate"] * 9
-    # Ten more deliveries of the same fact under new event ids change nothing either.
+    assert [r.json["received"] for r in answers] == ["queued"] + ["duplicate"] * 9
+    assert _apply(db) == {"applied": 1}
+    assert _deliver(post_event, stripe_emulator, payment, event_id="evt_same_ten")[0].json == {
+        "received": "duplicate"}  # a repeat after it was applied, too
+    # Ten more deliveries of the same fact under new event ids change nothing either; the burst
+    # finds one job waiting for a worker (its queueing lock) and adds none.
     for _ in range(10):
-        _deliver(post_event, stripe_emulator, payment)
+        assert _deliver(post_event, stripe_emulator, payment)[0].json == {"received": "queued"}
+    assert _queued_jobs(db) == [("payments.apply_events", "payments.apply_events")]
+    assert _apply(db) == {"applied": 10}
     assert _balance(db, "LUM-1001") == 83000 - 2500
     assert db.scalar(select(func.count()).select_from(LedgerEntry).where(
         LedgerEntry.payment_id == payment.id)) == 1
@@ -144,6 +174,7 @@ def test_a_card_declined_at_the_charge_shows_why_and_posts_nothing(alex, db, str
     assert payment.status == "failed"
     # Stripe's own payment_failed webhook later changes nothing.
     _deliver(post_event, stripe_emulator, payment)
+    assert _apply(db) == {"applied": 1}
     assert _balance(db, "LUM-1001") == 83000
     assert db.scalar(select(func.count()).select_from(LedgerEntry).where(
         LedgerEntry.payment_id == payment.id)) == 0
@@ -173,6 +204,7 @@ def test_double_click_on_pay_charges_once(alex, db, stripe_emulator, post_event)
     payment = _payment(db, public_id)
     assert len(stripe_emulator.intents_for(public_id)) == 1
     _deliver(post_event, stripe_emulator, payment)
+    assert _apply(db) == {"applied": 1}
     assert _balance(db, "LUM-1001") == 83000 - 3000
 
 
@@ -197,6 +229,7 @@ def test_3d_secure_waits_for_the_bank_then_posts(alex, db, stripe_emulator, post
     assert page.soup.find(id="card-action")["data-client-secret"] == payment.intent_client_secret
     stripe_emulator.authenticate(payment.payment_intent_id, payment.intent_client_secret)
     _deliver(post_event, stripe_emulator, payment)
+    assert _apply(db) == {"applied": 1}
     assert _payment(db, public_id).status == "succeeded"
     assert _balance(db, "LUM-1001") == 83000 - 6000
 
@@ -214,7 +247,8 @@ def test_the_webhook_can_arrive_before_the_browser_returns(db, demo, make_paymen
         "amount": 7000, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True,
         "metadata": {"payment_id": str(payment.public_id)}}).to_dict()
     # Stripe's webhook lands while our own request is still waiting for Stripe's answer.
-    assert post_event(event("payment_intent.succeeded", intent)).json["received"] == "applied"
+    assert post_event(event("payment_intent.succeeded", intent)).json["received"] == "queued"
+    assert _apply(db) == {"applied": 1}
     # Then our request records Stripe's answer: the success stands, nothing is posted twice.
     db.run(service._submitted, payment.id, intent_result(intent), Actor.system("test"))
     assert _payment(db, payment.public_id).status == "succeeded"
@@ -229,6 +263,7 @@ def test_paid_in_full_stops_collection_and_a_refund_restores_it(alex, db, stripe
     payment = _payment(db, public_id)
     assert payment.amount_minor == 83000
     _deliver(post_event, stripe_emulator, payment)
+    assert _apply(db) == {"applied": 1}
     account = db.scalar(select(Account).where(Account.reference == "LUM-1001"))
     assert account.status == "paid"
     decision = client.post("/api/v1/contact-decisions", json={
@@ -243,6 +278,7 @@ def test_paid_in_full_stops_collection_and_a_refund_restores_it(alex, db, stripe
               payment.payment_intent_id, "amount": 83000, "amount_refunded": 10000,
               "refunded": False, "currency": "usd"}
     assert post_event(event("charge.refunded", charge)).status_code == 200
+    assert _apply(db) == {"applied": 1}
     assert _balance(db, "LUM-1001") == 10000
     account = db.scalar(select(Account).where(Account.reference == "LUM-1001"))
     assert account.status == "open"
@@ -264,6 +300,7 @@ def test_a_chargeback_reverses_the_payment_and_flags_the_account(db, demo, make_
                "reason": "fraudulent", "status": "needs_response", "currency": "usd"}
     for _ in range(3):
         assert post_event(event("charge.dispute.created", dispute)).status_code == 200
+    assert _apply(db) == {"applied": 3}  # one dispute per charge: only the first takes money
     assert _balance(db, "NWB-1001") == 248019
     account = db.scalar(select(Account).where(Account.reference == "NWB-1001"))
     assert account.chargeback_at is not None
@@ -322,6 +359,13 @@ def test_webhooks_that_do_not_verify_are_refused(db, demo, make_payment, post_ev
     tampered = dict(intent, amount=1)
     assert post_event(event("payment_intent.succeeded", tampered)).status_code == 404
     assert post_event(event("customer.created", {"id": "cus_1"})).json["received"] == "ignored"
+    malformed = event("payment_intent.succeeded", {"id": payment.payment_intent_id})
+    assert post_event(malformed).status_code == 400
+    assert post_event(event("charge.refunded", "ch_x")).status_code == 400
+    # Only the ignored one was kept, and no worker was woken for it.
+    assert db.scalars(select(StripeEvent.status)) == ["ignored"]
+    assert _queued_jobs(db) == []
+    assert _apply(db) == {}
     assert _balance(db, "LUM-1001") == 83000
     assert _payment(db, payment.public_id).status == "pending"
 
@@ -337,5 +381,105 @@ def test_a_refund_before_the_success_it_refunds_gives_the_same_ledger(db, demo, 
     assert post_event(event("charge.refunded", charge)).status_code == 200
     assert post_event(event("payment_intent.succeeded", intent)).status_code == 200
     assert post_event(event("charge.refunded", dict(charge, amount_refunded=5000))).json[
-        "received"] == "applied"
+        "received"] == "queued"
+    assert _apply(db) == {"applied": 3}  # oldest first: the refund, then the success, again
     assert _balance(db, "LUM-1001") == 83000 - 20000 + 5000
+
+
+def test_an_event_that_fails_to_apply_is_kept_undone_and_retried(db, demo, make_payment,
+                                                                 post_event, monkeypatch):
+    from datetime import UTC, datetime, timedelta
+
+    from portal.payments import ledger
+
+    payment = make_payment("LUM-1001", 4000, "pending")
+    intent = {"id": payment.payment_intent_id, "object": "payment_intent", "amount": 4000,
+              "currency": "usd", "status": "succeeded", "latest_charge": "ch_flaky",
+              "metadata": {"payment_id": str(payment.public_id)}}
+    assert post_event(event("payment_intent.succeeded", intent)).json == {"received": "queued"}
+    real_post = ledger.post_payment
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the ledger is not there today")
+
+    monkeypatch.setattr(ledger, "post_payment", broken)
+    now = datetime.now(UTC)
+    assert _apply(db, now=now) == {"failed": 1}
+    kept = db.scalar(select(StripeEvent).where(StripeEvent.payment_id == payment.id))
+    assert (kept.status, kept.error, kept.attempts) == ("failed", "RuntimeError", 1)
+    assert kept.next_attempt_at == now + timedelta(seconds=30)
+    # Whatever the attempt wrote before it failed is undone with it: the payment is as it was.
+    assert _payment(db, payment.public_id).status == "pending"
+    assert _balance(db, "LUM-1001") == 83000
+    assert _apply(db, now=now + timedelta(seconds=29)) == {}  # not due yet
+    assert _apply(db, now=now + timedelta(seconds=30)) == {"failed": 1}
+    assert db.scalar(select(StripeEvent.next_attempt_at).where(
+        StripeEvent.id == kept.id)) == now + timedelta(seconds=90)  # then 60 s later, and so on
+
+    monkeypatch.setattr(ledger, "post_payment", real_post)
+    assert _apply(db, now=now + timedelta(seconds=90)) == {"applied": 1}
+    kept = db.scalar(select(StripeEvent).where(StripeEvent.id == kept.id))
+    assert (kept.status, kept.error, kept.attempts, kept.next_attempt_at) == (
+        "applied", None, 3, None)
+    assert _payment(db, payment.public_id).status == "succeeded"
+    assert _balance(db, "LUM-1001") == 83000 - 4000
+    assert service.retry_delay(20) == timedelta(hours=1)  # at most hourly, never given up
+
+
+def test_an_event_whose_payment_is_gone_by_the_time_it_applies_is_kept_as_failed(
+        db, demo, make_payment, post_event):
+    from datetime import UTC, datetime, timedelta
+
+    # The endpoint finds the payment by our id in the metadata (it has no PaymentIntent yet)...
+    payment = make_payment("LUM-1001", 7000, "submitting", intent_id=None)
+    db.execute(Payment.__table__.update().where(Payment.id == payment.id)
+               .values(payment_intent_id=None))
+    intent = {"id": "pi_another_one", "object": "payment_intent", "amount": 7000,
+              "currency": "usd", "status": "succeeded", "latest_charge": "ch_another_one",
+              "metadata": {"payment_id": str(payment.public_id)}}
+    evt = event("payment_intent.succeeded", intent)
+    assert post_event(evt).json == {"received": "queued"}
+    # ...but before the worker gets to it, the payment has become another PaymentIntent's.
+    db.execute(Payment.__table__.update().where(Payment.id == payment.id)
+               .values(payment_intent_id="pi_the_real_one"))
+    now = datetime.now(UTC)
+    assert _apply(db, now=now) == {"failed": 1}
+    kept = db.scalar(select(StripeEvent).where(StripeEvent.id == evt["id"]))
+    assert (kept.status, kept.error, kept.attempts) == ("failed", "UnknownPayment", 1)
+    assert kept.payload == evt  # never lost: kept verbatim, retried later
+    assert _apply(db, now=now + timedelta(hours=2)) == {"failed": 1}
+    assert db.scalar(select(StripeEvent.attempts).where(StripeEvent.id == evt["id"])) == 2
+    assert _balance(db, "LUM-1001") == 83000
+    # Stripe's retry of it, meanwhile, is a duplicate: the one kept is the one retried.
+    assert post_event(evt).json == {"received": "duplicate"}
+
+
+def test_events_are_applied_oldest_first(db, demo, make_payment, post_event, monkeypatch):
+    payments = [make_payment("LUM-1001", 1000 + n, "pending") for n in range(3)]
+    events = [event("payment_intent.succeeded", {
+        "id": p.payment_intent_id, "object": "payment_intent", "amount": p.amount_minor,
+        "currency": "usd", "status": "succeeded", "latest_charge": f"ch_order_{p.id}",
+        "metadata": {}}) for p in payments]
+    for evt in events:
+        assert post_event(evt).json == {"received": "queued"}
+    seen = []
+    real = service.apply_event
+    monkeypatch.setattr(service, "apply_event", lambda e: seen.append(e["id"]) or real(e))
+    assert _apply(db, limit=2) == {"applied": 2, "more": 1}
+    assert _apply(db) == {"applied": 1}
+    assert seen == [e["id"] for e in events]
+
+
+def test_received_events_are_applied_from_the_command_line(app, db, demo, make_payment,
+                                                          post_event):
+    payment = make_payment("LUM-1001", 2500, "pending")
+    intent = {"id": payment.payment_intent_id, "object": "payment_intent", "amount": 2500,
+              "currency": "usd", "status": "succeeded", "latest_charge": "ch_cli",
+              "metadata": {}}
+    assert post_event(event("payment_intent.succeeded", intent)).json == {"received": "queued"}
+    result = app.test_cli_runner().invoke(args=["payments", "apply-events"])
+    assert result.exit_code == 0, result.output
+    assert "applied: 1" in result.output
+    assert _payment(db, payment.public_id).status == "succeeded"
+    again = app.test_cli_runner().invoke(args=["payments", "apply-events", "--retry-failed"])
+    assert again.exit_code == 0 and "nothing to apply" in again.output

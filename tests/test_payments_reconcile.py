@@ -106,7 +106,8 @@ def test_stripe_timing_out_on_create_leaves_a_payment_the_job_resolves(
     assert payment.status == "succeeded" and payment.payment_intent_id == intent["id"]
     assert _balance(db, "LUM-1001") == 83000 - 4500
     # Stripe's webhook for it, arriving late, changes nothing; nor does another run of the job.
-    assert post_event(event("payment_intent.succeeded", intent)).status_code == 200
+    assert post_event(event("payment_intent.succeeded", intent)).json == {"received": "queued"}
+    assert db.run(service.apply_received) == {"applied": 1}
     assert db.run(service.reconcile, datetime.now(UTC) + LATER) == {}
     assert _balance(db, "LUM-1001") == 83000 - 4500
 

@@ -2,7 +2,8 @@
 step the ledger says what really happened at Stripe, to the cent, and each payment is posted once.
 
 The truth lives in the state machine: which charges succeeded, how much of each was refunded or
-charged back. Events reach the real webhook endpoint, signed by the stripe library's own scheme.
+charged back. Events reach the real webhook endpoint, signed by the stripe library's own scheme,
+and are applied as the worker applies them (`apply_received`) once the endpoint has kept them.
 Each example runs inside a savepoint of its own, rolled back when it ends, so every example starts
 from the demo data: LUM-1001 owing USD 830.00.
 """
@@ -30,6 +31,7 @@ from portal.accounts.models import Account, EntryKind, LedgerEntry
 from portal.extensions import db as database
 from portal.money import Money
 from portal.payments.models import Payment
+from portal.payments.service import apply_received
 from tests.fixtures.stripe import event
 
 REFERENCE = "LUM-1001"
@@ -152,9 +154,11 @@ def test_webhooks_and_the_browser_in_any_order_keep_the_ledger_true(
             return sum(t.amount for t in self.truth.values() if t.status == "pending")
 
         def deliver(self, evt: dict) -> None:
+            """The endpoint keeps the event; the worker applies it (this one, and only it)."""
             response = post_event(evt)
             assert response.status_code == 200, (response.status_code, response.data)
-            assert response.json == {"received": "applied"}, (evt["type"], response.json)
+            assert response.json == {"received": "queued"}, (evt["type"], response.json)
+            assert db.run(apply_received) == {"applied": 1}, evt["type"]
             self.delivered.append(evt)
 
         def succeeds(self, truth: Truth) -> None:
@@ -271,6 +275,7 @@ def test_webhooks_and_the_browser_in_any_order_keep_the_ledger_true(
             response = post_event(evt)
             assert response.status_code == 200
             assert response.json == {"received": "duplicate"}, evt["type"]
+            assert db.run(apply_received) == {}  # nothing kept, nothing to apply
 
         @precondition(lambda self: self.bounced)
         @rule(data=st.data())

@@ -1,5 +1,5 @@
-"""The job engine's tasks: delivering the outbox, ending holds that lapse by themselves, and
-reconciling card payments with Stripe.
+"""The job engine's tasks: delivering the outbox, ending holds that lapse by themselves, applying
+the Stripe events the webhook received, and reconciling card payments with Stripe.
 
 - `outbox.sweep` is deferred by the workers every few seconds (a procrastinate periodic task; the
   database lets only one worker defer each tick, and its queueing lock keeps at most one waiting).
@@ -9,6 +9,11 @@ reconciling card payments with Stripe.
   outbox messages commits (and vanishes if it rolls back) — delivery within moments instead of
   within a sweep interval. A batch that finds more due than it may take defers one more
   `outbox.deliver`, so idle workers on other machines join in on a backlog.
+
+- `payments.apply_events` applies the Stripe events the webhook endpoint kept: the endpoint defers
+  it on its own connection with a queueing lock (`request_stripe_events()`), so a burst of events
+  finds one job waiting and adds none; `payments.sweep_events`, every 2 seconds, is the guarantee
+  (for an event committed just after a job had looked, or a failed one whose retry falls due).
 
 Each run is bounded in count and time, so a stopping worker is never held for long.
 """
@@ -49,6 +54,14 @@ HOLDS_CRON = "* * * * *"
 RECONCILE_PAYMENTS = "payments.reconcile"
 #: Every minute: a payment stuck between our row and Stripe is resolved within minutes.
 RECONCILE_CRON = "* * * * *"
+APPLY_EVENTS = "payments.apply_events"
+SWEEP_EVENTS = "payments.sweep_events"
+#: Every 2 seconds: what the on-demand job missed is applied within a few seconds.
+EVENTS_CRON = "*/2 * * * * *"
+EVENTS_QUEUE = "stripe-events"
+#: At most this many events, and about this many seconds, per job run.
+EVENTS_BATCH = 200
+EVENTS_SECONDS = 5.0
 
 
 def register(jobs: procrastinate.App, flask_app: Flask) -> None:
@@ -97,6 +110,36 @@ def register(jobs: procrastinate.App, flask_app: Flask) -> None:
         with flask_app.app_context():
             return sum(reconcile().values())
 
+    def apply_events(context: JobContext) -> int:
+        from portal.payments.service import apply_received
+
+        with flask_app.app_context():
+            counts = apply_received(EVENTS_BATCH, seconds=EVENTS_SECONDS,
+                                    should_stop=context.should_abort)
+            if counts.get("more"):  # a backlog: one more job, for this or another worker
+                _defer_once(jobs, APPLY_EVENTS)
+            return counts.get("applied", 0)
+
+    @jobs.periodic(cron=EVENTS_CRON, periodic_id="stripe-events")
+    @jobs.task(name=SWEEP_EVENTS, queue=EVENTS_QUEUE, queueing_lock=SWEEP_EVENTS,
+               pass_context=True)
+    def sweep_events(context: JobContext, timestamp: int) -> int:
+        """Apply the Stripe events still waiting, and the failed ones due again (every 2 s)."""
+        return apply_events(context)
+
+    @jobs.task(name=APPLY_EVENTS, queue=EVENTS_QUEUE, queueing_lock=APPLY_EVENTS,
+               pass_context=True)
+    def apply_stripe_events(context: JobContext) -> int:
+        """Apply the Stripe events the webhook just received (now)."""
+        return apply_events(context)
+
+
+def _defer_once(jobs: procrastinate.App, name: str) -> None:
+    try:
+        jobs.configure_task(name).defer()
+    except exceptions.AlreadyEnqueued:
+        pass  # one is already waiting for a free worker
+
 
 def _fan_out(jobs: procrastinate.App) -> None:
     try:
@@ -117,3 +160,20 @@ def request_delivery() -> int:
     driver_connection = db.session.connection().connection.driver_connection
     job = job_app().configure_task(DELIVER).job
     return JobDeferrer(_on_callers_connection, job, connection=driver_connection).defer()
+
+
+def request_stripe_events() -> None:
+    """Defer `payments.apply_events` inside the current database transaction (after the webhook
+    kept an event): visible to the workers when it commits. Its queueing lock allows one waiting
+    job: when there is one, it will find this event too (or the next sweep will), so nothing is
+    added. A savepoint keeps the refused insert from aborting the caller's transaction."""
+    from portal.jobs.app import job_app
+
+    job = job_app().configure_task(APPLY_EVENTS).job
+    try:
+        with db.session.begin_nested():
+            # Asked for inside the nested transaction, the connection has its SAVEPOINT.
+            driver_connection = db.session.connection().connection.driver_connection
+            JobDeferrer(_on_callers_connection, job, connection=driver_connection).defer()
+    except exceptions.AlreadyEnqueued:
+        pass

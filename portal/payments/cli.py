@@ -1,4 +1,5 @@
-"""`flask --app portal payments ...`: wiring the Stripe emulator, and reconciling by hand."""
+"""`flask --app portal payments ...`: wiring the Stripe emulator; applying the received Stripe
+events and reconciling, by hand."""
 
 from __future__ import annotations
 
@@ -30,3 +31,20 @@ def reconcile_command() -> None:
     """Resolve payments stuck between our records and Stripe (the worker does this every minute)."""
     counts = service.reconcile()
     click.echo(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "nothing to do")
+
+
+@bp.cli.command("apply-events")
+@click.option("--limit", default=1000, show_default=True, help="At most this many events.")
+@click.option("--retry-failed", is_flag=True,
+              help="Try failed events now, not at their retry time.")
+def apply_events_command(limit: int, retry_failed: bool) -> None:
+    """Apply the Stripe events the webhook received (the worker does this within moments)."""
+    if retry_failed:
+        click.echo(f"{service.retry_failed_now()} failed events due now", err=True)
+    counts = service.apply_received(limit)
+    left = service.pending_events()
+    click.echo(", ".join(f"{k}: {v}" for k, v in sorted(counts.items()) if k != "more")
+               or "nothing to apply")
+    if left:
+        click.echo("still waiting: " + ", ".join(f"{k}: {v}" for k, v in sorted(left.items())),
+                   err=True)

@@ -1,11 +1,24 @@
-"""A payment as we know it, and each Stripe event we have applied (once)."""
+"""A payment as we know it, and each Stripe event we received: kept once, applied once."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, String, Uuid, func
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Uuid,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import Account
@@ -74,14 +87,40 @@ class Payment(db.Model):
         return self.charge_id or self.payment_intent_id
 
 
+class EventStatus(StrEnum):
+    RECEIVED = "received"  # verified and kept; the worker has yet to apply it
+    APPLIED = "applied"
+    IGNORED = "ignored"  # a type we do not act on
+    FAILED = "failed"  # applying raised; retried at next_attempt_at
+
+
+#: What the worker still has to apply.
+PENDING = (EventStatus.RECEIVED, EventStatus.FAILED)
+
+
 class StripeEvent(db.Model):
-    """A Stripe webhook event we applied: its id is the key that makes every repeat a no-op."""
+    """A verified Stripe webhook event, kept by the endpoint and applied by the worker. Its id is
+    the key that makes every repeat a no-op; its payload is the event exactly as verified."""
 
     __tablename__ = "stripe_event"
+    __table_args__ = (
+        CheckConstraint("status IN ('received', 'applied', 'ignored', 'failed')", name="status"),
+        # The worker's queue: only what is still to apply, oldest first.
+        Index("ix_stripe_event_pending", "received_at",
+              postgresql_where=text("status IN ('received', 'failed')")),
+    )
 
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
     type: Mapped[str] = mapped_column(String(100))
+    #: The payment the endpoint found it to be about (set again when it is applied).
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payment.id"), index=True)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    #: applied | ignored: what it changed.
-    outcome: Mapped[str] = mapped_column(String(20))
+    #: received | applied | ignored | failed.
+    status: Mapped[str] = mapped_column(String(20))
+    #: The verified event (events applied before the inbox existed have none).
+    payload: Mapped[dict | None] = mapped_column(JSONB)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: The class of the error of the last failed attempt (never its message: it may quote data).
+    error: Mapped[str | None] = mapped_column(String(100))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

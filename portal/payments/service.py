@@ -1,20 +1,22 @@
 """Card payments: each step one transaction, the payment row locked, Stripe called between them.
 
 A payment row is committed before Stripe is called, so a crash between the two leaves a record
-that `reconcile` resolves against Stripe. Stripe's signed webhooks decide the outcome; each
-event is applied once (its id is a unique key), and applying is order-free: a refund that
-arrives before the success it refunds applies the success first.
+that `reconcile` resolves against Stripe. Stripe's signed webhooks decide the outcome: the endpoint
+only keeps each event (its id is the primary key, so a repeat is a no-op) and the worker applies
+it, once, oldest first; applying is order-free: a refund that arrives before the success it
+refunds applies the success first.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from werkzeug.exceptions import NotFound
 
@@ -27,8 +29,14 @@ from portal.money import Money, MoneyError
 from portal.operations import Refused, operation
 from portal.outbox.service import publish
 from portal.payments import ledger, rules
-from portal.payments.gateway import CardDeclined, GatewayError, IntentResult, gateway
-from portal.payments.models import Payment, StripeEvent
+from portal.payments.gateway import (
+    CardDeclined,
+    GatewayError,
+    IntentResult,
+    gateway,
+    intent_result,
+)
+from portal.payments.models import PENDING, EventStatus, Payment, StripeEvent
 from portal.payments.rules import PaymentStatus as S
 
 log = logging.getLogger("portal.payments")
@@ -410,35 +418,191 @@ HANDLERS = {
 }
 
 
+def _text_or_none(value) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise TypeError("an id that is not text")
+    return value
+
+
+def _keys_of(handler: str, obj) -> tuple[str | None, str | None, str | None, IntentResult | None]:
+    """What `_find` will look the event's payment up by: (PaymentIntent id, our public id,
+    charge id), and the PaymentIntent itself for the intent events. Raises KeyError, TypeError or
+    ValueError for an object of the wrong shape."""
+    if not isinstance(obj, dict):
+        raise TypeError("the event's object is not an object")
+    if handler == "intent":
+        result = intent_result(obj)
+        return _text_or_none(result.id), _text_or_none(result.payment_id), None, result
+    if handler == "refund":
+        metadata = obj.get("metadata") or {}
+        if not isinstance(metadata, dict):
+            raise TypeError("metadata that is not an object")
+        return (_text_or_none(obj.get("payment_intent")), _text_or_none(metadata.get("payment_id")),
+                _text_or_none(obj.get("id")), None)
+    return _text_or_none(obj.get("payment_intent")), None, _text_or_none(obj.get("charge")), None
+
+
+def _known_payment(handler: str, obj) -> int:
+    """The id of the payment an event is about, in one indexed query and without a lock: the same
+    match as `_find` (PaymentIntent id, charge id, or our id in the metadata while the payment has
+    no other PaymentIntent). UnknownPayment if none, or if Stripe reports another amount."""
+    intent_id, public_id, charge_id, result = _keys_of(handler, obj)
+    conditions = []
+    if intent_id:
+        conditions.append(Payment.payment_intent_id == intent_id)
+    if charge_id:
+        conditions.append(Payment.charge_id == charge_id)
+    if public_id:
+        try:
+            key = uuid.UUID(public_id)
+        except ValueError:
+            key = None
+        if key is not None:
+            no_other = Payment.payment_intent_id.is_(None)
+            if intent_id:
+                no_other = or_(no_other, Payment.payment_intent_id == intent_id)
+            conditions.append(and_(Payment.public_id == key, no_other))
+    if not conditions:
+        raise UnknownPayment(intent_id or charge_id)
+    query = select(Payment.id, Payment.amount_minor, Payment.currency).where(or_(*conditions))
+    if intent_id:  # as `_find`: the PaymentIntent's own payment first
+        query = query.order_by(case((Payment.payment_intent_id == intent_id, 0), else_=1))
+    found = db.session.execute(query.limit(1)).first()
+    if found is None:
+        raise UnknownPayment(intent_id or charge_id)
+    if result is not None and (result.amount, result.currency) != (found.amount_minor,
+                                                                    found.currency):
+        log.error("payment %s: Stripe reports %s %s, we asked for %s %s", found.id,
+                  result.amount, result.currency, found.amount_minor, found.currency)
+        raise UnknownPayment(intent_id)
+    return found.id
+
+
 @operation
-def handle_event(event: dict) -> str:
-    """Apply one verified Stripe event, once: 'applied', 'duplicate' or 'ignored'.
+def receive_event(event: dict) -> str:
+    """Keep one verified Stripe event for the worker: 'queued', 'duplicate' or 'ignored'.
 
-    Raises UnknownPayment (nothing written, the event not marked as seen) for an event about a
-    payment we do not know, so Stripe's retry can still apply it if it raced our own write."""
-    from portal.payments.gateway import intent_result
+    Cheap and quick, as Stripe asks of an endpoint: one indexed query checks that the event is
+    about one of our payments, one insert keeps it (its id is the primary key: a repeat is a
+    'duplicate'), and a job deferred in the same transaction wakes a worker, which applies it
+    (`apply_received`). Raises UnknownPayment (nothing kept) for an event about a payment we do
+    not know, so that Stripe's retry can still deliver it if it raced our own write; KeyError,
+    TypeError or ValueError for one of the wrong shape."""
+    from portal.jobs.tasks import request_stripe_events  # the jobs import the service: late
 
-    kind = event.get("type")
-    handler = HANDLERS.get(kind)
+    event_id, kind = event["id"], event.get("type")
+    if not event_id or len(event_id) > 100:
+        raise ValueError("an event id we cannot keep")
+    handler = HANDLERS.get(kind) if isinstance(kind, str) else None
+    try:
+        payment_id = _known_payment(handler, event["data"]["object"]) if handler else None
+    except UnknownPayment:
+        if db.session.get(StripeEvent, event_id) is not None:
+            return "duplicate"  # kept already (its payment is not found now: it waits as failed)
+        raise
     inserted = db.session.execute(
-        insert(StripeEvent).values(id=event["id"], type=kind or "", received_at=datetime.now(UTC),
-                                   outcome="applied" if handler else "ignored")
+        insert(StripeEvent).values(
+            id=event_id, type=kind[:100] if isinstance(kind, str) else "", payment_id=payment_id,
+            received_at=datetime.now(UTC), payload=event, attempts=0,
+            status=EventStatus.RECEIVED if handler else EventStatus.IGNORED)
         .on_conflict_do_nothing(index_elements=["id"]).returning(StripeEvent.id)
     ).scalar()
     if inserted is None:
         return "duplicate"
     if handler is None:
         return "ignored"
+    request_stripe_events()
+    return "queued"
+
+
+def apply_event(event: dict) -> Payment:
+    """Apply one event of a handled type (in the caller's transaction); the payment it changed."""
+    handler = HANDLERS[event["type"]]
     obj = event["data"]["object"]
     at = datetime.fromtimestamp(int(event.get("created") or datetime.now(UTC).timestamp()), UTC)
     if handler == "intent":
-        payment = apply_intent(intent_result(obj), SYSTEM, at)
-    elif handler == "refund":
-        payment = apply_refund(obj, SYSTEM, at)
-    else:
-        payment = apply_chargeback(obj, SYSTEM, at)
-    db.session.get(StripeEvent, event["id"]).payment_id = payment.id
+        return apply_intent(intent_result(obj), SYSTEM, at)
+    if handler == "refund":
+        return apply_refund(obj, SYSTEM, at)
+    return apply_chargeback(obj, SYSTEM, at)
+
+
+#: A failed event is tried again after 30 s, then 1, 2, 4... minutes, at most hourly, and never
+#: dropped: it stays `failed`, with its error's class, for as long as it does not apply.
+FIRST_RETRY = timedelta(seconds=30)
+LAST_RETRY = timedelta(hours=1)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LAST_RETRY)
+
+
+def _due(now: datetime):
+    return and_(StripeEvent.status.in_([str(s) for s in PENDING]), or_(
+        StripeEvent.status == EventStatus.RECEIVED, StripeEvent.next_attempt_at <= now))
+
+
+@operation
+def _apply_next(now: datetime) -> str | None:
+    """Claim the oldest event due (skipping those other workers hold) and apply it, in one
+    transaction: 'applied', 'failed', or None when nothing is due."""
+    row = db.session.scalar(
+        select(StripeEvent).where(_due(now))
+        .order_by(StripeEvent.received_at, StripeEvent.id).limit(1)
+        .with_for_update(skip_locked=True))
+    if row is None:
+        return None
+    row.attempts += 1
+    try:
+        with db.session.begin_nested():  # a failure undoes its own writes, not the claim
+            payment = apply_event(row.payload)
+    except Exception as exc:  # noqa: BLE001 any error: kept as failed, retried later, never lost
+        row.status, row.error = EventStatus.FAILED, type(exc).__name__[:100]
+        row.next_attempt_at = now + retry_delay(row.attempts)
+        log.warning("stripe event %s (%s): not applied (%s), attempt %d; again after %s",
+                    row.id, row.type, row.error, row.attempts, row.next_attempt_at.isoformat())
+        return "failed"
+    row.status, row.error, row.next_attempt_at = EventStatus.APPLIED, None, None
+    row.payment_id, row.applied_at = payment.id, now
     return "applied"
+
+
+def apply_received(limit: int = 100, *, now: datetime | None = None,
+                   seconds: float | None = None, should_stop=None) -> dict[str, int]:
+    """Apply the events the webhook kept, oldest first, each in a transaction of its own, and the
+    failed ones whose retry is due; at most `limit` (and about `seconds`). Several workers may run
+    it at once. Returns the counts ('applied', 'failed'; 'more' when it stopped at its limit)."""
+    counts: dict[str, int] = {}
+    deadline = time.monotonic() + seconds if seconds is not None else None
+    for _turn in range(limit):
+        if (deadline is not None and time.monotonic() > deadline) or \
+                (should_stop is not None and should_stop()):
+            counts["more"] = 1
+            return counts
+        outcome = _apply_next(now or datetime.now(UTC))
+        if outcome is None:
+            return counts
+        counts[outcome] = counts.get(outcome, 0) + 1
+    counts["more"] = 1
+    return counts
+
+
+def pending_events() -> dict[str, int]:
+    """How many events wait to be applied ('received') or to be retried ('failed')."""
+    rows = db.session.execute(select(StripeEvent.status, func.count()).where(
+        StripeEvent.status.in_([str(s) for s in PENDING])).group_by(StripeEvent.status)).all()
+    db.session.rollback()
+    return {str(status): int(count) for status, count in rows}
+
+
+@operation
+def retry_failed_now() -> int:
+    """Make every failed event due at once (by hand, after fixing what made it fail)."""
+    return db.session.execute(
+        StripeEvent.__table__.update().where(StripeEvent.status == EventStatus.FAILED)
+        .values(next_attempt_at=datetime.now(UTC))).rowcount
 
 
 # --- reconciliation ------------------------------------------------------------------------------

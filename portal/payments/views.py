@@ -173,7 +173,9 @@ def receipt_pdf(payment_id: str):
 @public
 @csrf.exempt
 def stripe_webhook():
-    """Stripe's signed events: verified, applied once, answered 2xx only when safely recorded."""
+    """Stripe's signed events: verified, checked to be about one of our payments, and kept, in one
+    quick transaction that also wakes a worker to apply them (`service.apply_received`). Answered
+    2xx only once the event is safely kept, as Stripe asks: quickly, before the work is done."""
     payload = request.get_data(cache=False)
     try:
         event = gateway().verify_event(payload, request.headers.get("Stripe-Signature"))
@@ -183,7 +185,7 @@ def stripe_webhook():
     if not isinstance(event.get("id"), str) or not isinstance(event.get("data"), dict):
         return jsonify(error="not an event"), 400
     try:
-        outcome = service.handle_event(event)
+        outcome = service.receive_event(event)
     except service.UnknownPayment as exc:
         log.warning("stripe webhook %s (%s): no such payment %s", event["id"],
                     event.get("type"), exc)

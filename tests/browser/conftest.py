@@ -6,6 +6,8 @@ Never `playwright install`: these tests use the system browser at /usr/bin/chrom
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import random
@@ -93,23 +95,79 @@ def live_server(live_app):
     return live_app.url
 
 
+class JobWorker:
+    """procrastinate's own worker (as `flask --app portal worker` runs it) in a thread of this
+    process, on the live app's database, for the queue that applies Stripe's events: the webhook
+    endpoint only keeps them, and this is what applies them, woken by the job the endpoint defers
+    (or by the periodic sweep)."""
+
+    def __init__(self, app: Flask, queues: list[str]):
+        self.app = app
+        self.queues = queues
+        self.ready = threading.Event()
+        self.error: BaseException | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.task: asyncio.Task | None = None
+        self.thread = threading.Thread(target=self._run, name="job-worker", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._work())
+        except BaseException as error:  # reported by `stop`, in the test's thread
+            self.error = error
+        finally:
+            self.ready.set()
+
+    async def _work(self) -> None:
+        from portal.jobs.app import job_app
+
+        jobs = job_app(self.app)
+        async with jobs.open_async():
+            self.loop = asyncio.get_running_loop()
+            self.task = asyncio.create_task(jobs.run_worker_async(
+                queues=self.queues, install_signal_handlers=False, shutdown_graceful_timeout=5))
+            self.ready.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+    def start(self) -> None:
+        self.thread.start()
+        assert self.ready.wait(30), "the job worker did not start"
+        if self.error:
+            raise self.error
+
+    def stop(self) -> None:
+        if self.loop is not None and self.task is not None:
+            self.loop.call_soon_threadsafe(self.task.cancel)
+        self.thread.join(timeout=30)
+        assert not self.thread.is_alive(), "the job worker did not stop"
+        if self.error:
+            raise self.error
+
+
 @pytest.fixture
 def stripe_webhook(live_app, stripe_emulator):
-    """localstripe's webhook pointed at the live server for this test, and muted afterwards.
+    """localstripe's webhook pointed at the live server for this test, a job worker applying
+    what it receives, and both stopped afterwards.
 
     Only for the test: this worker's localstripe is its own, but the worker also runs the other
     tests, whose real PaymentIntents make localstripe send events too. Sent to the live server
     while such a test holds the shared database session open, they would be handled, in the
-    server's thread, on that test's connection. localstripe keeps webhooks in memory and can
-    not delete one, so muting re-registers the hook with an empty list of events."""
+    server's thread, on that test's connection (and so would the job worker's jobs, which is why
+    it runs only for this test, too). localstripe keeps webhooks in memory and can not delete
+    one, so muting re-registers the hook with an empty list of events."""
+    from portal.jobs.tasks import EVENTS_QUEUE
     from portal.payments.emulator import HOOK_ID, register_webhook
 
     url = f"{live_app.url}/payments/stripe/webhook"
     secret = live_app.app.config["STRIPE_WEBHOOK_SECRET"]
+    worker = JobWorker(live_app.app, [EVENTS_QUEUE])
+    worker.start()
     register_webhook(stripe_emulator.url, url, secret)
     try:
         yield url
     finally:
+        worker.stop()
         mute = urllib.request.Request(
             f"{stripe_emulator.url}/_config/webhooks/{HOOK_ID}", method="POST",
             data=json.dumps({"url": url, "secret": secret, "events": []}).encode())

@@ -1,6 +1,7 @@
 """A borrower pays part of a balance by card in a real browser, on a 360 px phone screen, with
 localstripe's stand-in for Stripe.js collecting the card and localstripe's own signed webhook
-reaching the live server; and a declined card, which must leave the balance alone."""
+reaching the live server, where a job worker applies it; and a declined card, which must leave the
+balance alone."""
 
 from __future__ import annotations
 
@@ -124,8 +125,23 @@ def test_a_declined_card_shows_why_and_posts_nothing(browser, live_server, strip
     assert unexpected == [], "\n".join(unexpected)
 
 
-def test_pay_50_dollars_by_card_and_read_the_receipt(browser, live_server, stripe_webhook,
-                                                     signed_in, screenshot):
+def applied_events(app) -> list[tuple[str, float]]:
+    """The live app's Stripe events the worker applied: type, and seconds from kept to applied."""
+    from sqlalchemy import select
+
+    from portal.extensions import db
+    from portal.payments.models import StripeEvent
+
+    with app.app_context():
+        rows = db.session.execute(select(StripeEvent.type, StripeEvent.received_at,
+                                         StripeEvent.applied_at, StripeEvent.status)).all()
+        db.session.rollback()
+    return [(kind, (applied - received).total_seconds()) for kind, received, applied, status
+            in rows if status == "applied"]
+
+
+def test_pay_50_dollars_by_card_and_read_the_receipt(browser, live_app, live_server,
+                                                     stripe_webhook, signed_in, screenshot):
     context, problems = watched_context(browser, signed_in)
     page = context.new_page()
     try:
@@ -140,7 +156,8 @@ def test_pay_50_dollars_by_card_and_read_the_receipt(browser, live_server, strip
         assert_fits_phone(page)
         screenshot(page, "card-360")
 
-        # The status page asks again (htmx) until localstripe's webhook has reached us.
+        # The status page asks again (htmx) until localstripe's webhook has reached us and the
+        # job worker has applied it.
         polls: list[str] = []
         page.on("request", lambda r: r.headers.get("hx-request") == "true"
                 and STATUS_URL.search(r.url) and polls.append(r.url))
@@ -161,7 +178,7 @@ def test_pay_50_dollars_by_card_and_read_the_receipt(browser, live_server, strip
         assert status["Amount paid"] == "$50.00"
         assert status["Account"] == f"Lumen Lending · {ACCOUNT}"
         assert status["Balance now"] == "$780.00"
-        assert re.fullmatch(r"R-\d{8}", status["Receipt number"]), status
+        assert re.fullmatch(r"R-[0-9A-F]{8}-[0-9A-F]{8}", status["Receipt number"]), status
         assert_fits_phone(page)
         screenshot(page, "status-360")
 
@@ -182,3 +199,7 @@ def test_pay_50_dollars_by_card_and_read_the_receipt(browser, live_server, strip
     finally:
         context.close()
     assert problems == [], "\n".join(problems)
+    # The success was applied by the job worker, moments after the endpoint kept it.
+    applied = dict(applied_events(live_app.app))
+    assert "payment_intent.succeeded" in applied, applied
+    assert applied["payment_intent.succeeded"] < 10, applied
