@@ -27,7 +27,7 @@ HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"
 PDF_ACTIVE = (b"/JavaScript", b"/JS", b"/Launch", b"/EmbeddedFile", b"/RichMedia", b"/XFA",
               b"/AA", b"/SubmitForm", b"/ImportData", b"/GoToE")
 #: Bytes that mean another format is hiding inside (HTML, SVG, scripts, ZIP/JAR/Office).
-FOREIGN = (re.compile(rb"<\s*(html|script|svg|body|iframe|!doctype|\?xml)", re.I),
+FOREIGN = (re.compile(rb"<\s*(html|script|svg|body|iframe|!doctype)", re.I),
            re.compile(rb"PK\x03\x04"))
 
 

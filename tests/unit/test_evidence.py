@@ -460,3 +460,19 @@ def test_a_turned_heic_keeps_how_it_looks():
     image = _assert_no_metadata(cleaned)
     assert image.size == shown.size == (20, 40)
     assert image.getpixel((10, 5))[2] > 150 and image.getpixel((10, 35))[0] > 150
+
+
+def test_a_pdf_with_xmp_metadata_is_not_mistaken_for_a_polyglot():
+    """Word and Acrobat write an XML metadata packet into PDFs; it is not markup riding along."""
+    from fpdf import FPDF
+
+    document = FPDF()
+    document.set_compression(False)
+    document.add_page()
+    document.set_xmp_metadata('<?xml version="1.0" encoding="UTF-8"?><x:xmpmeta '
+                              'xmlns:x="adobe:ns:meta/"></x:xmpmeta>')
+    document.set_font("helvetica", size=12)
+    document.cell(0, 10, "Statement")
+    data = bytes(document.output())
+    assert b"<?xml" in data
+    assert evidence.check("statement.pdf", data).content_type == "application/pdf"
