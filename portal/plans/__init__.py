@@ -1,1 +1,1 @@
-"""Payment plans, settlements and hardship plans: proposed, decided by creditor policy, run on autopay."""
+"""Payment plans, settlements and hardship plans: proposed, decided by policy, run on autopay."""

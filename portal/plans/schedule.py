@@ -1,4 +1,4 @@
-"""A plan's schedule: dates and amounts that always add up to the plan's total, to the cent. Pure."""
+"""A plan's schedule: dates and amounts that always add up to the total, to the cent. Pure."""
 
 from __future__ import annotations
 
