@@ -27,12 +27,14 @@ SAMPLE_ARGS = {
     #: A dispute of the owner's on NWB-1001 with one evidence file (the `sample_dispute` fixture).
     "number": "D-900001",
     "file_id": "900001",
+    #: An approved plan proposal of the owner's on NWB-1001 (the `sample_plan` fixture).
+    "plan_number": "P-900001",
 }
 #: The borrower who owns the samples above, and one who does not.
 OWNER = ("DEMO-1001", "1985-04-12")
 OUTSIDER = ("DEMO-1002", "1979-07-30")
 #: For each sample value, one of the same shape that exists nowhere.
-MISSING_ARGS = {"NWB-1001": "NWB-0000", "D-900001": "D-900000",
+MISSING_ARGS = {"NWB-1001": "NWB-0000", "D-900001": "D-900000", "P-900001": "P-900000",
                 "6c1f0f0e-0000-4000-8000-000000001001": "6c1f0f0e-0000-4000-8000-000000000000"}
 #: What would betray the owner's account to someone else (names, amounts in en and es, contacts).
 OWNER_MARKERS = [
@@ -197,6 +199,11 @@ def sample_payment(demo, make_payment):
 
 
 @pytest.fixture
+def sample_plan(demo, make_plan):
+    return make_plan("NWB-1001", plan_id=900001)
+
+
+@pytest.fixture
 def sample_dispute(demo, make_dispute):
     return make_dispute("NWB-1001", dispute_id=900001, file_id=900001)
 
@@ -208,7 +215,7 @@ def sample_dispute(demo, make_dispute):
     ids=[f"{m} {r}" for r, _e, m, _a in PROTECTED],
 )
 def test_protected_route(rule, endpoint, method, access, visitor, person, demo, staff_sign_in,
-                         sample_payment, sample_dispute):
+                         sample_payment, sample_dispute, sample_plan):
     arguments = _arguments(rule)
     takes_account = any(a in SAMPLE_ARGS for a in arguments)
     path = _fill(rule, arguments)

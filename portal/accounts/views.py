@@ -14,6 +14,7 @@ from portal.contact import service as contact
 from portal.disputes.service import disputes_of
 from portal.money import Money
 from portal.payments.service import payments_of
+from portal.plans.service import plans_of
 from portal.web.access import borrower_required
 from portal.web.i18n import long_date, money
 
@@ -51,6 +52,15 @@ EVENT_TEXT = {
     "dispute.verification_sent": _l("We sent you verification for dispute %(dispute)s"),
     "dispute.resolved": _l("Your dispute %(dispute)s was resolved"),
     "dispute.withdrawn": _l("You withdrew dispute %(dispute)s"),
+    "plan.proposed": _l("You proposed plan %(plan)s"),
+    "plan.review_requested": _l("You asked a person to review plan %(plan)s"),
+    "plan.decided": _l("We decided on plan %(plan)s"),
+    "plan.accepted": _l("You accepted plan %(plan)s"),
+    "plan.installment_paid": _l("An installment of plan %(plan)s was paid"),
+    "plan.installment_failed": _l("An installment of plan %(plan)s could not be charged"),
+    "plan.broken": _l("Plan %(plan)s ended after a missed payment"),
+    "plan.completed": _l("Plan %(plan)s is complete"),
+    "plan.changed": _l("You changed plan %(plan)s"),
 }
 
 #: How ledger entries read to a borrower, by kind.
@@ -104,4 +114,5 @@ def detail(reference: str):
         attempts=contact.attempts_of(view.account.id),
         payments=payments_of(current_user.id, view.account.id),
         disputes=disputes_of(current_user.id, view.account.id), today=_today(),
+        plans=plans_of(current_user.id, view.account.id),
     )

@@ -76,6 +76,26 @@ class EventKind(StrEnum):
     DISPUTE_WITHDRAWN = "dispute.withdrawn"
     #: The account was closed (an upheld dispute, a recall): collection ends.
     ACCOUNT_CLOSED = "account.closed"
+    #: The borrower proposed a plan and the rules decided it (data: plan, figures, decision);
+    #: a hardship request starts the `policy.hardship-review` hold.
+    PLAN_PROPOSED = "plan.proposed"
+    #: The borrower asked a person to review an automatic decision.
+    PLAN_REVIEW_REQUESTED = "plan.review_requested"
+    #: Staff decided a referred proposal (approve, counter, decline; with the reason).
+    PLAN_DECIDED = "plan.decided"
+    #: The borrower accepted a plan (data: schedule, autopay, consent): the
+    #: `policy.plan-in-good-standing` hold starts.
+    PLAN_ACCEPTED = "plan.accepted"
+    #: An installment was paid (by autopay or by hand).
+    INSTALLMENT_PAID = "plan.installment_paid"
+    #: An installment's charge failed (a retry is scheduled within the grace period).
+    INSTALLMENT_FAILED = "plan.installment_failed"
+    #: An installment stayed unpaid past the grace period: the plan's hold ends.
+    PLAN_BROKEN = "plan.broken"
+    #: Every installment paid; a settlement settles the account.
+    PLAN_COMPLETED = "plan.completed"
+    #: The borrower cancelled autopay or the plan, or changed its payment day.
+    PLAN_CHANGED = "plan.changed"
 
 
 ACTOR_TYPES = ("borrower", "staff", "system", "partner")

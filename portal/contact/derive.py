@@ -68,9 +68,20 @@ def _dispute_holds(fact: Fact) -> list[DerivedHold]:
             for key, rule in sorted(fact.data.get("holds", {}).items())]
 
 
+def _named_holds(fact: Fact) -> list[DerivedHold]:
+    """Holds an event names itself (plans): [{"key", "rule", "channels", "days"}]."""
+    scope = fact.data.get("account_id", fact.account_id)
+    return [DerivedHold(h["key"], h["rule"], scope,
+                        frozenset(h["channels"]) if h.get("channels") else None, fact.at,
+                        fact.at + timedelta(days=h["days"]) if h.get("days") else None, fact.id)
+            for h in fact.data.get("hold_starts", [])]
+
+
 def _starts(fact: Fact, jurisdiction: str) -> list[DerivedHold]:
     if fact.kind == "dispute.opened":
         return _dispute_holds(fact)
+    if fact.data.get("hold_starts"):
+        return _named_holds(fact)
     started = _start(fact, jurisdiction)
     return [started] if started is not None else []
 
@@ -79,6 +90,8 @@ def _ends(fact: Fact) -> list[str]:
     """The keys of the holds an event ends."""
     if fact.kind in END_EVENTS:
         return [END_EVENTS[fact.kind]]
+    if fact.data.get("hold_ends"):
+        return list(fact.data["hold_ends"])
     return [f"dispute:{fact.data['dispute']}:{key}" for key in fact.data.get("ends_holds", [])]
 
 
@@ -135,8 +148,6 @@ def derive(facts: list[Fact], jurisdiction: str) -> Derived:
                 if slot in holds:
                     history.append(holds[slot])
                 holds[slot] = hold
-        if started:
-            continue
         scope = fact.data.get("account_id", fact.account_id)
         for ended_key in _ends(fact):
             slot = (ended_key, scope)

@@ -6,11 +6,12 @@ VIEW_CASES = "view_cases"
 VIEW_PORTFOLIO = "view_portfolio"
 MANAGE_STAFF = "manage_staff"
 WORK_DISPUTES = "work_disputes"
+WORK_PLANS = "work_plans"
 
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset({VIEW_CASES, MANAGE_STAFF, WORK_DISPUTES}),
-    "agent": frozenset({VIEW_CASES, WORK_DISPUTES}),
-    "compliance": frozenset({VIEW_CASES, WORK_DISPUTES}),
+    "admin": frozenset({VIEW_CASES, MANAGE_STAFF, WORK_DISPUTES, WORK_PLANS}),
+    "agent": frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS}),
+    "compliance": frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS}),
     "lender": frozenset({VIEW_PORTFOLIO}),
 }
 

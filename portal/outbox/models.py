@@ -16,7 +16,8 @@ from portal.extensions import db
 TOPICS = (
     "contact.hold.started", "contact.hold.ended",
     "payment.succeeded", "payment.failed", "payment.refunded", "payment.charged_back",
-    "plan.proposed", "plan.accepted", "plan.broken",
+    "plan.proposed", "plan.accepted", "plan.broken", "plan.decided", "plan.completed",
+    "plan.installment_paid", "plan.installment_failed", "plan.changed",
     "dispute.opened", "dispute.resolved", "dispute.documents_requested",
     "preferences.changed",
 )

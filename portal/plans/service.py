@@ -1,0 +1,419 @@
+"""Plans: propose (decided at once by the creditor's policy), ask for a person, accept, and staff
+decisions; each one transaction with its case event, its holds and its webhook."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from werkzeug.exceptions import NotFound
+
+from portal.accounts.models import Account, AccountStatus, Borrower
+from portal.cases.kinds import EventKind
+from portal.cases.service import Actor, record
+from portal.contact import service as contact
+from portal.extensions import db
+from portal.money import Money, MoneyError
+from portal.operations import Refused, operation
+from portal.outbox.service import publish
+from portal.payments.ledger import balance_of
+from portal.plans import affordability, policy, schedule
+from portal.plans.models import (
+    CreditorPlanPolicy,
+    Installment,
+    InstallmentStatus,
+    PaymentPlan,
+    PlanStatus,
+)
+
+HARDSHIP_REASONS = ("job_loss", "illness", "bereavement", "other")
+#: How long `policy.hardship-review` pauses contact while a person looks (COMPLIANCE.md).
+HARDSHIP_REVIEW_DAYS = 14
+#: A person answers a referred proposal within this many days (shown to the borrower).
+REVIEW_DAYS = 5
+#: The latest a first payment may be (from today).
+FIRST_DUE_WITHIN_DAYS = 31
+#: Plan holds: collection calls and texts pause; the plan's own reminders go by email.
+GOOD_STANDING_CHANNELS = ["call", "sms"]
+DECIDED_STATES = (PlanStatus.APPROVED, PlanStatus.COUNTERED, PlanStatus.REFERRED,
+                  PlanStatus.DECLINED)
+
+
+def policy_of(creditor_id: int) -> policy.PlanPolicy:
+    row = db.session.get(CreditorPlanPolicy, creditor_id)
+    if row is None:
+        return policy.PlanPolicy()
+    data = dict(row.data)
+    floors = tuple(policy.SettlementFloor(**f) for f in data.pop("settlement_floors", []))
+    return policy.PlanPolicy(**data, **({"settlement_floors": floors} if floors else {}))
+
+
+@operation
+def set_policy(creditor_id: int, values: dict, actor: Actor) -> policy.PlanPolicy:
+    """Replace a creditor's plan policy (checked by building it)."""
+    try:
+        floors = tuple(policy.SettlementFloor(**f) for f in values.get("settlement_floors", []))
+        built = policy.PlanPolicy(**{k: v for k, v in values.items()
+                                     if k != "settlement_floors"},
+                                  **({"settlement_floors": floors} if floors else {}))
+    except TypeError as exc:
+        raise Refused(f"not a plan policy field: {exc}") from None
+    row = db.session.get(CreditorPlanPolicy, creditor_id)
+    data = asdict(built)
+    now = datetime.now(UTC)
+    if row is None:
+        db.session.add(CreditorPlanPolicy(creditor_id=creditor_id, data=data, updated_at=now,
+                                          updated_by=f"{actor.type}:{actor.id}"))
+    else:
+        row.data, row.updated_at, row.updated_by = data, now, f"{actor.type}:{actor.id}"
+    return built
+
+
+def _age_days(account: Account, today: date) -> int:
+    start = account.charge_off_date or account.itemization_date
+    return max((today - start).days, 0)
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What the borrower typed in the calculator, as the view read it (amounts as text)."""
+
+    kind: str
+    monthly: str | None = None
+    months: str | None = None
+    settlement: str | None = None
+    first_due: date | None = None
+    pause_days: str | None = None
+    hardship_reason: str | None = None
+    hardship_details: str | None = None
+    budget: dict | None = None  # {"income": "2400", ...} in major units, as typed
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The calculator's answer: the proposal, its schedule and the decision it would get."""
+
+    proposal: policy.Proposal
+    dues: list[schedule.Due]
+    decision: policy.Decision
+    suggestion: affordability.Suggestion | None
+    budget: affordability.Budget | None
+    first_due: date
+
+
+def _amount(text: str | None, currency: str, what: str) -> int | None:
+    if text is None or not str(text).strip():
+        return None
+    try:
+        value = Money.parse(text, currency).minor
+    except MoneyError:
+        raise Refused(_("Enter %(what)s as a number, like 50.00.", what=what)) from None
+    if value < 0:
+        raise Refused(_("Enter %(what)s as a number, like 50.00.", what=what))
+    return value
+
+
+def _count(text: str | None, what: str, largest: int) -> int | None:
+    if text is None or not str(text).strip():
+        return None
+    if not str(text).strip().isdigit() or not 0 < int(text) <= largest:
+        raise Refused(_("Enter %(what)s as a whole number from 1 to %(n)d.", what=what, n=largest))
+    return int(text)
+
+
+def _budget(ask: Ask, currency: str) -> affordability.Budget | None:
+    if not ask.budget or not any(str(v or "").strip() for v in ask.budget.values()):
+        return None
+    parts = {c: _amount(ask.budget.get(c), currency, _("each budget amount")) or 0
+             for c in affordability.CATEGORIES}
+    return affordability.Budget(**parts)
+
+
+def preview(account: Account, ask: Ask, today: date) -> Preview:
+    """Read the calculator, build the schedule and decide, without writing anything."""
+    rules = policy_of(account.creditor_id)
+    balance = balance_of(account.id, account.currency).minor
+    currency = account.currency
+    if ask.kind not in tuple(policy.Kind):
+        raise Refused(_("Choose the kind of plan."))
+    first_due = ask.first_due or today + timedelta(days=7)
+    if not today <= first_due <= today + timedelta(days=FIRST_DUE_WITHIN_DAYS):
+        raise Refused(_("Choose a first payment date within the next %(n)d days.",
+                        n=FIRST_DUE_WITHIN_DAYS))
+    budget = _budget(ask, currency)
+    suggestion = (affordability.suggest(budget, balance, rules.max_months,
+                                        rules.minimum_monthly(balance)) if budget else None)
+    kind = policy.Kind(ask.kind)
+    monthly = _amount(ask.monthly, currency, _("the monthly amount"))
+    months = _count(ask.months, _("the number of months"), 120)
+    settlement = _amount(ask.settlement, currency, _("the settlement offer"))
+    pause = _count(ask.pause_days, _("the days to pause"), 365)
+    if kind == policy.Kind.INSTALLMENTS and not (monthly or months):
+        if suggestion and suggestion.monthly:
+            monthly = suggestion.monthly
+        else:
+            raise Refused(_("Enter a monthly amount or a number of months."))
+    if kind == policy.Kind.SETTLEMENT and not settlement:
+        raise Refused(_("Enter the amount you can pay once."))
+    if kind == policy.Kind.HARDSHIP and ask.hardship_reason not in HARDSHIP_REASONS:
+        raise Refused(_("Tell us what has happened: choose a reason."))
+    if monthly is not None and monthly > balance:
+        monthly = balance
+    proposal = policy.Proposal(kind, balance, monthly=monthly, months=months,
+                               settlement=settlement, pause_days=pause,
+                               affordable=suggestion.available if suggestion else None)
+    decision = policy.decide(rules, proposal, _age_days(account, today))
+    return Preview(proposal, _dues(proposal, first_due), decision, suggestion, budget, first_due)
+
+
+def _dues(p: policy.Proposal, first_due: date) -> list[schedule.Due]:
+    if p.balance <= 0:
+        return []
+    if p.kind == policy.Kind.SETTLEMENT:
+        return schedule.lump(min(p.settlement, p.balance), first_due) if p.settlement else []
+    if p.kind == policy.Kind.HARDSHIP:
+        start = first_due + timedelta(days=p.pause_days or 0)
+        if p.monthly:
+            return schedule.by_amount(p.balance, p.monthly, start)
+        return []
+    if p.monthly:
+        return schedule.by_amount(p.balance, p.monthly, first_due)
+    return schedule.by_count(p.balance, p.months, first_due)
+
+
+def _own_account(borrower_id: int, reference: str) -> Account:
+    account = db.session.scalar(select(Account).where(
+        Account.borrower_id == borrower_id, Account.reference == reference).with_for_update())
+    if account is None:
+        raise NotFound()
+    return account
+
+
+def _decision_data(decision: policy.Decision, by: str) -> dict:
+    return {"outcome": str(decision.outcome), "by": by,
+            "reasons": [{"code": r.code, "figures": r.figures} for r in decision.reasons],
+            "counter": _proposal_data(decision.counter) if decision.counter else None}
+
+
+def _proposal_data(p: policy.Proposal) -> dict:
+    return {"kind": str(p.kind), "monthly": p.monthly, "months": p.months,
+            "settlement": p.settlement, "pause_days": p.pause_days}
+
+
+def _message(plan: PaymentPlan, **extra) -> dict:
+    return {"account_ref": plan.account.reference, "plan": plan.number, "kind": plan.kind,
+            "status": plan.status, "total_minor": plan.total_minor, "currency": plan.currency,
+            "monthly_minor": plan.monthly_minor, "months": plan.months, **extra}
+
+
+def _status_of(outcome: policy.Outcome) -> PlanStatus:
+    return PlanStatus(str(outcome))
+
+
+@operation
+def propose(borrower_id: int, reference: str, ask: Ask, actor: Actor) -> PaymentPlan:
+    account = _own_account(borrower_id, reference)
+    if account.status != AccountStatus.OPEN:
+        raise Refused(_("This account is not open for a plan."))
+    if ask.hardship_details and len(ask.hardship_details) > 2000:
+        raise Refused(_("Please keep your explanation under %(n)d characters.", n=2000))
+    today = datetime.now(UTC).date()
+    seen = preview(account, ask, today)
+    p, now = seen.proposal, datetime.now(UTC)
+    total = min(p.settlement, p.balance) if p.kind == policy.Kind.SETTLEMENT else p.balance
+    monthly = seen.dues[0].amount if seen.dues and p.kind != policy.Kind.SETTLEMENT else None
+    plan = PaymentPlan(
+        borrower_id=borrower_id, account_id=account.id, kind=str(p.kind),
+        status=_status_of(seen.decision.outcome), currency=account.currency,
+        balance_minor=p.balance, total_minor=total, monthly_minor=monthly,
+        months=len(seen.dues) or None, pause_days=p.pause_days, first_due=seen.first_due,
+        hardship_reason=ask.hardship_reason if p.kind == policy.Kind.HARDSHIP else None,
+        hardship_details=(ask.hardship_details or "").strip() or None,
+        budget=json.dumps(asdict(seen.budget)) if seen.budget else None,
+        decision=_decision_data(seen.decision, "rules"), decided_at=now, created_at=now)
+    db.session.add(plan)
+    db.session.flush()
+    holds = []
+    if p.kind == policy.Kind.HARDSHIP:
+        holds.append({"key": f"plan:{plan.number}:hardship", "rule": "policy.hardship-review",
+                      "days": HARDSHIP_REVIEW_DAYS})
+    event = record(actor, EventKind.PLAN_PROPOSED, borrower_id=borrower_id,
+                   account_id=account.id, at=now,
+                   data={"plan": plan.number, "account_id": account.id,
+                         "proposal": _proposal_data(p), "decision": plan.decision,
+                         "budget_checked": seen.budget is not None, "hold_starts": holds})
+    if holds:
+        contact.reconcile(account.borrower, actor)
+    publish("plan.proposed", _message(plan, outcome=plan.decision["outcome"]),
+            account_ref=account.reference, case_event_id=event.id)
+    return plan
+
+
+def own_plan(borrower_id: int, number: str, lock: bool = False) -> PaymentPlan:
+    query = select(PaymentPlan).where(PaymentPlan.id == _id_of(number),
+                                      PaymentPlan.borrower_id == borrower_id)
+    plan = db.session.scalar(query.with_for_update() if lock else query)
+    if plan is None:
+        raise NotFound()
+    return plan
+
+
+def _id_of(number: str) -> int:
+    text = str(number).strip().upper()
+    if not text.startswith("P-") or not text[2:].isdigit() or len(text) > 14:
+        raise NotFound()
+    return int(text[2:])
+
+
+def plans_of(borrower_id: int, account_id: int) -> list[PaymentPlan]:
+    return list(db.session.scalars(select(PaymentPlan).where(
+        PaymentPlan.borrower_id == borrower_id, PaymentPlan.account_id == account_id)
+        .order_by(PaymentPlan.created_at.desc())))
+
+
+@operation
+def request_review(borrower_id: int, number: str, actor: Actor) -> PaymentPlan:
+    """A person looks again at an automatic decision (PIPL art. 24; CONC 7.3)."""
+    plan = own_plan(borrower_id, number, lock=True)
+    if plan.status not in DECIDED_STATES or plan.decision.get("by") != "rules":
+        raise Refused(_("This proposal is already with a person, or already settled."),
+                      status=409)
+    plan.status, plan.review_requested_at = PlanStatus.REFERRED, datetime.now(UTC)
+    record(actor, EventKind.PLAN_REVIEW_REQUESTED, borrower_id=borrower_id,
+           account_id=plan.account_id, data={"plan": plan.number,
+                                             "was": plan.decision["outcome"]})
+    return plan
+
+
+@operation
+def accept_counter(borrower_id: int, number: str, actor: Actor) -> PaymentPlan:
+    """One tap: the counter-offer becomes an approved proposal of its own."""
+    plan = own_plan(borrower_id, number, lock=True)
+    counter = plan.decision.get("counter")
+    if plan.status != PlanStatus.COUNTERED or not counter:
+        raise Refused(_("There is no offer to accept on this proposal."), status=409)
+    p = policy.Proposal(policy.Kind(counter["kind"]), plan.balance_minor,
+                        monthly=counter["monthly"], months=counter["months"],
+                        settlement=counter["settlement"])
+    dues = _dues(p, plan.first_due)
+    plan.status = PlanStatus.APPROVED
+    plan.total_minor = (min(p.settlement, p.balance) if p.kind == policy.Kind.SETTLEMENT
+                        else p.balance)
+    plan.monthly_minor = dues[0].amount if p.kind != policy.Kind.SETTLEMENT else None
+    plan.months = len(dues)
+    plan.decision = dict(plan.decision, outcome="approved", accepted_counter=True)
+    record(actor, EventKind.PLAN_DECIDED, borrower_id=borrower_id, account_id=plan.account_id,
+           data={"plan": plan.number, "outcome": "approved", "by": "borrower accepted counter"})
+    return plan
+
+
+CONSENT = ("I authorise {creditor}, through the agency, to charge my card {amount} on the "
+           "{day} of each month from {first} until {last} ({count} payments, {total} in all) "
+           "for account {account}. I can cancel autopay or change the payment date at any "
+           "time in the portal; cancelling autopay does not cancel the plan.")
+
+
+def schedule_of(plan: PaymentPlan) -> list[schedule.Due]:
+    if plan.installments:
+        return [schedule.Due(i.number, i.due_on, i.amount_minor) for i in plan.installments]
+    if plan.kind == "settlement":
+        return schedule.lump(plan.total_minor, plan.first_due)
+    start = plan.first_due + timedelta(days=plan.pause_days or 0)
+    if plan.monthly_minor:
+        return schedule.by_amount(plan.total_minor, plan.monthly_minor, start)
+    return []
+
+
+@operation
+def accept(borrower_id: int, number: str, autopay: bool, consent_text: str | None,
+           actor: Actor) -> PaymentPlan:
+    """The plan starts: installments written, the good-standing hold in force, the webhook."""
+    plan = own_plan(borrower_id, number, lock=True)
+    if plan.status != PlanStatus.APPROVED:
+        raise Refused(_("Only an approved plan can be accepted."), status=409)
+    dues = schedule_of(plan)
+    if not dues:
+        raise Refused(_("This plan has no payments to schedule; a person will contact you."))
+    if autopay and not plan.payment_method_id:
+        raise Refused(_("Save a card first, or choose to pay each installment yourself."))
+    now = datetime.now(UTC)
+    plan.status, plan.accepted_at, plan.autopay = PlanStatus.ACTIVE, now, autopay
+    if autopay:
+        plan.consent_text, plan.consent_source = consent_text, actor.source
+    for due in dues:
+        db.session.add(Installment(plan_id=plan.id, number=due.number, due_on=due.on,
+                                   amount_minor=due.amount, status=InstallmentStatus.SCHEDULED))
+    holds = [{"key": f"plan:{plan.number}", "rule": "policy.plan-in-good-standing",
+              "channels": GOOD_STANDING_CHANNELS}]
+    ends = [f"plan:{p.number}:hardship" for p in [plan]] if plan.kind == "hardship" else []
+    event = record(actor, EventKind.PLAN_ACCEPTED, borrower_id=borrower_id,
+                   account_id=plan.account_id, at=now,
+                   data={"plan": plan.number, "account_id": plan.account_id, "autopay": autopay,
+                         "schedule": [[d.on.isoformat(), d.amount] for d in dues],
+                         "hold_starts": holds, "hold_ends": ends})
+    contact.reconcile(db.session.get(Borrower, borrower_id), actor)
+    publish("plan.accepted", _message(plan, autopay=autopay,
+                                      schedule=[[d.on.isoformat(), d.amount] for d in dues]),
+            account_ref=plan.account.reference, case_event_id=event.id)
+    return plan
+
+
+# --- staff ---------------------------------------------------------------------------------------
+
+
+def referred(limit: int = 200) -> list[PaymentPlan]:
+    """Proposals waiting for a person, oldest first."""
+    return list(db.session.scalars(
+        select(PaymentPlan).where(PaymentPlan.status == PlanStatus.REFERRED)
+        .order_by(PaymentPlan.created_at, PaymentPlan.id).limit(limit)))
+
+
+def staff_plan(number: str, lock: bool = False) -> PaymentPlan:
+    query = select(PaymentPlan).where(PaymentPlan.id == _id_of(number))
+    plan = db.session.scalar(query.with_for_update() if lock else query)
+    if plan is None:
+        raise NotFound()
+    return plan
+
+
+@operation
+def staff_decide(number: str, outcome: str, monthly: str | None, months: str | None,
+                 settlement: str | None, note: str, actor: Actor) -> PaymentPlan:
+    """A person approves, counters (with the plan offered) or declines (with the reason)."""
+    plan = staff_plan(number, lock=True)
+    if plan.status != PlanStatus.REFERRED:
+        raise Refused(_("This proposal is not waiting for a decision."), status=409)
+    note = (note or "").strip()[:1000]
+    if outcome not in ("approved", "countered", "declined"):
+        raise Refused(_("Choose approve, counter or decline."))
+    if outcome == "declined" and not note:
+        raise Refused(_("Give the reason; the borrower will read it."))
+    counter = None
+    if outcome == "countered":
+        p = policy.Proposal(policy.Kind(plan.kind if plan.kind != "hardship" else "installments"),
+                            plan.balance_minor,
+                            monthly=_amount(monthly, plan.currency, _("the monthly amount")),
+                            months=_count(months, _("the number of months"), 120),
+                            settlement=_amount(settlement, plan.currency,
+                                               _("the settlement offer")))
+        if not (p.monthly or p.months or p.settlement):
+            raise Refused(_("Give the plan you offer: a monthly amount, months or a settlement."))
+        counter = _proposal_data(p)
+    plan.status = PlanStatus(outcome)
+    plan.decision = {"outcome": outcome, "by": f"staff:{actor.id}", "note": note or None,
+                     "reasons": [{"code": "staff_decision", "figures": {}}], "counter": counter,
+                     "rules": plan.decision}
+    plan.decided_at = datetime.now(UTC)
+    ends = [f"plan:{plan.number}:hardship"] if plan.kind == "hardship" else []
+    event = record(actor, EventKind.PLAN_DECIDED, borrower_id=plan.borrower_id,
+                   account_id=plan.account_id,
+                   data={"plan": plan.number, "account_id": plan.account_id, "outcome": outcome,
+                         "note": note or None, "counter": counter, "hold_ends": ends})
+    if ends:
+        contact.reconcile(db.session.get(Borrower, plan.borrower_id), actor)
+    publish("plan.decided", _message(plan, outcome=outcome, note=note or None),
+            account_ref=plan.account.reference, case_event_id=event.id)
+    return plan
