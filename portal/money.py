@@ -41,7 +41,8 @@ class Money:
             value = Decimal(str(text).strip())
         except InvalidOperation as exc:
             raise MoneyError(f"not an amount: {text!r}") from exc
-        if not value.is_finite():
+        # No amount has 25 digits; an exponent like 1e999999 would overflow the arithmetic.
+        if not value.is_finite() or abs(value.adjusted()) > 24:
             raise MoneyError(f"not an amount: {text!r}")
         scaled = value.scaleb(minor_digits(currency))
         if scaled != scaled.to_integral_value():

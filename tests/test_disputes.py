@@ -227,9 +227,13 @@ def test_not_upheld_needs_a_reason_the_borrower_can_read(alex, db, make_person, 
     number = _number(_send(alex))
     staff = make_person()
     staff_sign_in(staff, "agent@demo.test")
+    page = _resolve(staff, number, {"outcome": "not_upheld", "note": "We hold your agreement."})
+    assert "Record the verification sent" in page.text  # 1006.38(d)(2): verification first
+    assert _dispute(db, number).status == "received"
+    _verify(staff, number)
     page = _resolve(staff, number, {"outcome": "not_upheld", "note": ""})
     assert "Give the reason" in page.text
-    assert _dispute(db, number).status == "received"
+    assert _dispute(db, number).status == "verification_sent"
     _resolve(staff, number, {"outcome": "not_upheld", "note": "We hold your signed agreement."})
     assert "We hold your signed agreement." in alex.get(f"/disputes/{number}").text
 
@@ -327,3 +331,63 @@ def test_the_malware_scanner_hook_refuses_what_it_flags(app, alex, db):
         app.config["EVIDENCE_SCANNER"] = None
     # Off by default: the same file is not scanned at all.
     assert _send(alex, files=[(io.BytesIO(infected), "photo.jpg")]).status == 200
+
+
+def test_uk_and_policy_holds_wait_for_the_resolution_not_the_verification(
+        make_person, demo, db, staff_sign_in):
+    oliver = make_person()
+    oliver.sign_in("DEMO-3001", "1978-01-23")
+    number = _number(_send(oliver, "TCS-3001", {"reasons": "already_paid"}))
+    staff = make_person()
+    staff_sign_in(staff, "agent@demo.test")
+    _verify(staff, number)
+    assert _live_rules(db, "TCS-3001") == ["uk.dispute"]  # CONC 7.14: until resolved
+    _resolve(staff, number, {"outcome": "not_upheld", "note": "Our records show no payment."})
+    assert _live_rules(db, "TCS-3001") == []
+
+
+def test_an_upheld_identity_theft_keeps_collection_stopped(alex, db, make_person, staff_sign_in):
+    number = _number(_send(alex, fields={"reasons": "identity_theft"}))
+    staff = make_person()
+    staff_sign_in(staff, "compliance@demo.test")
+    _resolve(staff, number, {"outcome": "upheld", "action": "none", "note": "Not theirs."})
+    assert _live_rules(db, "NWB-1001") == ["us.identity-theft"]
+
+
+def test_an_adjustment_that_clears_the_balance_marks_the_account_paid(alex, db, make_person,
+                                                                      staff_sign_in):
+    number = _number(_send(alex, "LUM-1001", {"reasons": "already_paid", "details": "Paid."}))
+    staff = make_person()
+    staff_sign_in(staff, "agent@demo.test")
+    _resolve(staff, number, {"outcome": "upheld", "action": "adjust", "amount": "830.00"})
+    account = db.scalar(select(Account).where(Account.reference == "LUM-1001"))
+    assert account.status == "paid"
+    assert "policy.paid-in-full" in blocked_by(db, "LUM-1001", "letter", None)
+
+
+def test_the_validation_period_is_judged_on_the_borrowers_own_date(db, demo):
+    from portal.disputes.service import local_today
+
+    def check():
+        borrower = db.database.session.scalar(
+            select(Borrower).where(Borrower.reference == "DEMO-1001"))
+        # 01:30 UTC on 2 March is still 1 March in New York and Los Angeles.
+        return local_today(borrower, datetime(2027, 3, 2, 1, 30, tzinfo=UTC))
+
+    assert db.run(check).isoformat() == "2027-03-01"
+
+
+def test_absurd_numbers_and_amounts_are_refused_plainly(alex, db, make_person, staff_sign_in):
+    assert alex.client.get("/disputes/D-999999999999").status_code == 404
+    page = _send(alex, fields={"scope": "part", "part_amount": "1e999999"})
+    assert page.status == 422 and "as a number" in page.text
+    staff = make_person()
+    staff_sign_in(staff, "agent@demo.test")
+    assert staff.client.get("/staff/disputes/D-999999999999").status_code == 404
+
+
+def test_strangers_cannot_send_large_bodies_to_the_upload_forms(client, demo):
+    body = b"x" * (2 * 1024 * 1024)
+    response = client.post("/accounts/NWB-1001/dispute", data=body,
+                           headers={"Content-Type": "application/octet-stream"})
+    assert response.status_code == 413

@@ -25,7 +25,7 @@ EXTENSIONS = {PDF: "pdf", JPEG: "jpg", PNG: "png", HEIC: "heic"}
 HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
 #: PDF names that make a document do something when opened (or carry other files).
 PDF_ACTIVE = (b"/JavaScript", b"/JS", b"/Launch", b"/EmbeddedFile", b"/RichMedia", b"/XFA",
-              b"/AA", b"/SubmitForm", b"/ImportData", b"/GoToE")
+              b"/AA", b"/SubmitForm", b"/ImportData", b"/GoToE", b"/GoToR")
 #: Bytes that mean another format is hiding inside (HTML, SVG, scripts, ZIP/JAR/Office).
 FOREIGN = (re.compile(rb"<\s*(html|script|svg|body|iframe|!doctype)", re.I),
            re.compile(rb"PK\x03\x04"))
@@ -89,6 +89,14 @@ def _check_pdf(data: bytes) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             reader = PdfReader(io.BytesIO(data), strict=False)
+            # An action run on opening (a web address to call, another file) is refused; opening
+            # at a page ([page /Fit], or a plain GoTo) is what most PDFs do and is fine.
+            opening = reader.trailer["/Root"].get("/OpenAction")
+            opening = opening.get_object() if opening is not None else None
+            if hasattr(opening, "get") and opening.get("/S") not in (None, "/GoTo"):
+                raise Refused("active_pdf", "This PDF contains scripts or attachments, "
+                                            "which we cannot accept. Print it to a new PDF, "
+                                            "or send a photo instead.")
             # Names inside compressed object streams are invisible to the byte scan above.
             for object_id in _object_ids(reader):
                 text = repr(reader.get_object(object_id)).encode("latin-1", "replace")

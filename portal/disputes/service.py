@@ -11,6 +11,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -37,17 +38,27 @@ from portal.messaging import service as messaging
 from portal.money import Money, MoneyError
 from portal.operations import Refused, operation
 from portal.outbox.service import publish
-from portal.payments.ledger import balance_of
+from portal.payments.ledger import balance_of, settle_status
 
 log = logging.getLogger("portal.disputes")
 
 DETAILS_MAX = 2000
+#: The holds that verification sent lifts (the others wait for the resolution).
+LIFTED_BY_VERIFICATION = {"us.dispute-pending-verification"}
 NOTE_MAX = 1000
 DELIVERIES = ("portal_email", "mail")
 
 
 def _today() -> date:
     return datetime.now(UTC).date()
+
+
+def local_today(borrower: Borrower, now: datetime | None = None) -> date:
+    """The borrower's own date: the earliest among the zones they may be in (a dispute sent at
+    20:30 in New York on the last day is inside the period, though it is tomorrow in UTC)."""
+    now = now or datetime.now(UTC)
+    zones = {z for p in borrower.contact_points for z in (p.time_zones or [])}
+    return min((now.astimezone(ZoneInfo(z)).date() for z in zones), default=now.date())
 
 
 def within_validation(account: Account, today: date) -> bool:
@@ -67,7 +78,7 @@ def _own_account(borrower_id: int, reference: str) -> Account:
 
 def number_to_id(number: str) -> int:
     text = str(number).strip().upper()
-    if not text.startswith("D-") or not text[2:].isdigit() or len(text) > 14:
+    if not text.startswith("D-") or not text[2:].isdigit() or not 0 < int(text[2:]) < 2**31:
         raise NotFound()
     return int(text[2:])
 
@@ -149,7 +160,7 @@ def _open(borrower_id: int, reference: str, said: DisputeForm, stored, actor: Ac
         if disputed.minor <= 0 or disputed.minor > max(balance.minor, 0):
             raise Refused(_("The amount you dispute must be more than zero and no more than the "
                             "balance."))
-    today = _today()
+    today = local_today(account.borrower)
     inside = within_validation(account, today)
     country, _region = contact.jurisdiction_of(account.borrower)
     agency = (db.session.get(Agency, account.creditor.agency_id)
@@ -334,7 +345,10 @@ def _verified(number: str, stored, delivery: str, actor: Actor) -> Dispute:
     dispute.verification_sent_at = datetime.now(UTC)
     dispute.verification_delivery = delivery
     _file_rows(dispute, stored, "verification", f"staff:{actor.id}")
-    _ending(dispute, EventKind.DISPUTE_VERIFICATION_SENT, actor, ["dispute"], delivery=delivery)
+    # Only Regulation F's hold ends with verification; the UK's and the agency's end when the
+    # dispute is resolved (COMPLIANCE.md), identity theft when the review concludes.
+    lifted = [k for k, rule in dispute.holds.items() if rule in LIFTED_BY_VERIFICATION]
+    _ending(dispute, EventKind.DISPUTE_VERIFICATION_SENT, actor, lifted, delivery=delivery)
     if delivery == "portal_email":
         borrower = db.session.get(Borrower, dispute.borrower_id)
         to = _email_of(borrower)
@@ -371,6 +385,11 @@ def resolve(number: str, outcome: str, action: str, amount: str | None, note: st
         raise Refused(_("Give the reason the dispute was not upheld; the borrower will read it."))
     if len(note) > NOTE_MAX:
         raise Refused(_("Please keep the note under %(n)d characters.", n=NOTE_MAX))
+    if outcome == "not_upheld" and dispute.verification_sent_at is None and \
+            "us.dispute-pending-verification" in dispute.holds.values():
+        # 1006.38(d)(2): collection resumes only after verification is sent.
+        raise Refused(_("Record the verification sent to the borrower before deciding that the "
+                        "dispute is not upheld."), status=409)
     _move(dispute, D.RESOLVED)
     account = db.session.get(Account, dispute.account_id, with_for_update=True)
     now = datetime.now(UTC)
@@ -400,13 +419,20 @@ def resolve(number: str, outcome: str, action: str, amount: str | None, note: st
                                                 "amount_minor": -credit,
                                                 "currency": account.currency})
     dispute.outcome, dispute.resolution_note, dispute.resolved_at = outcome, note or None, now
-    event = _ending(dispute, EventKind.DISPUTE_RESOLVED, actor, list(dispute.holds),
+    ending = list(dispute.holds)
+    if outcome == "upheld" and action != "close" and "identity-theft" in dispute.holds:
+        # The review found the debt is not the borrower's: collecting it stays stopped.
+        ending.remove("identity-theft")
+    event = _ending(dispute, EventKind.DISPUTE_RESOLVED, actor, ending,
                     outcome=outcome, action=action, credit_minor=credit, note=note or None)
     if outcome == "upheld" and action == "close" and account.status != AccountStatus.CLOSED:
         account.status = AccountStatus.CLOSED
         record(actor, EventKind.ACCOUNT_CLOSED, borrower_id=account.borrower_id,
                account_id=account.id, data={"reason": "dispute_upheld",
                                             "dispute": dispute.number})
+        contact.reconcile(db.session.get(Borrower, account.borrower_id), actor)
+    elif credit and settle_status(account, actor):
+        # An adjustment that clears the balance: paid, and collection stops.
         contact.reconcile(db.session.get(Borrower, account.borrower_id), actor)
     publish("dispute.resolved", _message(dispute, account, outcome=outcome, action=action,
                                          credit_minor=credit),

@@ -31,7 +31,7 @@ from portal.disputes.forms import (
     VerificationForm,
 )
 from portal.disputes.rules import OPEN
-from portal.identity.roles import WORK_DISPUTES
+from portal.identity.roles import WORK_DISPUTES, allows
 from portal.operations import Refused
 from portal.web.access import borrower_required, staff_required
 
@@ -68,7 +68,11 @@ def _body_limit(endpoint, values):
     """Lift the app's body limit for the forms that carry files. This must run before every
     before_request hook: one reads the form, and that fixes the request's limit (set in the
     view, it came too late, and any file over the app's 1 MB got a 413)."""
-    if endpoint in ("disputes.new", "staff_disputes.verification") and request.method == "POST":
+    if endpoint not in ("disputes.new", "staff_disputes.verification") or \
+            request.method != "POST" or not current_user.is_authenticated:
+        return  # anyone else keeps the app's small limit: no 100 MB bodies from strangers
+    if endpoint == "disputes.new" and current_user.is_borrower or \
+            current_user.is_staff and allows(current_user.role, WORK_DISPUTES):
         request.max_content_length = UPLOAD_LIMIT
 
 

@@ -476,3 +476,46 @@ def test_a_pdf_with_xmp_metadata_is_not_mistaken_for_a_polyglot():
     data = bytes(document.output())
     assert b"<?xml" in data
     assert evidence.check("statement.pdf", data).content_type == "application/pdf"
+
+
+@pytest.mark.parametrize(("action", "accepted"), [
+    (None, True),
+    ({"/S": "/GoTo", "/D": "page"}, True),
+    ({"/S": "/URI", "/URI": "https://tracker.example/open"}, False),
+    ({"/S": "/GoToR", "/F": "other.pdf"}, False),
+])
+def test_a_pdf_that_acts_when_opened_is_refused(action, accepted):
+    import io
+
+    from pypdf import PdfWriter
+    from pypdf.generic import (
+        ArrayObject,
+        DictionaryObject,
+        NameObject,
+        NumberObject,
+        TextStringObject,
+    )
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(200, 200)
+    if action is not None:
+        opening = DictionaryObject()
+        for key, value in action.items():
+            if value == "page":
+                opening[NameObject(key)] = ArrayObject([page.indirect_reference,
+                                                       NameObject("/Fit")])
+            elif value.startswith("/"):
+                opening[NameObject(key)] = NameObject(value)
+            else:
+                opening[NameObject(key)] = TextStringObject(value)
+        writer._root_object[NameObject("/OpenAction")] = opening
+    else:
+        writer._root_object[NameObject("/OpenAction")] = ArrayObject(
+            [page.indirect_reference, NameObject("/Fit"), NumberObject(0)])
+    out = io.BytesIO()
+    writer.write(out)
+    if accepted:
+        assert evidence.check("statement.pdf", out.getvalue()).content_type == PDF
+    else:
+        with pytest.raises(Refused):
+            evidence.check("statement.pdf", out.getvalue())
