@@ -1,6 +1,7 @@
 """Stripe webhooks under load: signed `payment_intent.succeeded` events posted to the app running
 under gunicorn (2 sync workers) from a second process, against the floor of the same server
-answering a trivial signed POST.
+answering a trivial signed POST; and a job worker applying what the endpoint keeps, as in
+production, with the time until every event is applied reported too.
 
     .venv/bin/python bench/webhooks.py                    # embedded PostgreSQL, 3,000 events
     .venv/bin/python bench/webhooks.py --payments 5000 --accounts 1000
@@ -17,10 +18,16 @@ in this module's app factory, never in the production app.
 A second process signs every event before the clock starts (the stripe library's own scheme) and
 posts them over `--connections` keep-alive connections, in `--rounds` rounds of floor then real
 endpoint, the same events and the same count to each. Every real event is a distinct payment's
-succeeded PaymentIntent, so each request does the whole job: the event row, the payment row
-locked, the ledger entry with its allocation, the case events, the outbox message and the receipt
-email (captured: demo mode). Afterwards every payment must be succeeded with exactly one ledger
-entry, or the run fails. Everything listens on 127.0.0.1; the database is dropped at the end.
+succeeded PaymentIntent. The endpoint checks the payment is ours, keeps the event and defers a job
+in the same transaction, and answers; `--apply-workers` processes of `flask --app portal worker
+--queue stripe-events` (running throughout, as in production) do the whole job for each: the
+payment row locked, the ledger entry with its allocation, the case events, the outbox message and
+the receipt email (captured: demo mode). The worker runs during the real rounds, competing for
+the same two cores; each floor round starts only once it has applied everything before, so the
+floor is measured on a quiet machine. Reported: the endpoint's rate against the floor's (the
+target), and the applied rate: events over the time from the first one kept to the last one
+applied. Afterwards every payment must be succeeded with exactly one ledger entry and every event
+applied, or the run fails. Everything listens on 127.0.0.1; the database is dropped at the end.
 """
 
 from __future__ import annotations
@@ -198,6 +205,7 @@ def post_all(port: int, path: str, signed: list[tuple[bytes, str]], connections:
     closes one, as gunicorn's sync workers do); wall time, latencies and statuses."""
     latencies: list[list[float]] = [[] for _ in range(connections)]
     statuses: list[dict[int, int]] = [{} for _ in range(connections)]
+    answers: list[list[str]] = [[] for _ in range(connections)]
     errors: list[str] = []
     start_gate = threading.Barrier(connections + 1)
 
@@ -220,6 +228,8 @@ def post_all(port: int, path: str, signed: list[tuple[bytes, str]], connections:
                 status, answer = -1, repr(exc).encode()
             latencies[k].append(time.perf_counter() - began)
             statuses[k][status] = statuses[k].get(status, 0) + 1
+            if status == 200:
+                answers[k].append(json.loads(answer).get("received", "?"))
             if status != 200 and len(errors) < 5:
                 errors.append(f"{status}: {answer[:200]!r}")
         conn.close()
@@ -237,7 +247,7 @@ def post_all(port: int, path: str, signed: list[tuple[bytes, str]], connections:
         for status, count in part.items():
             merged[status] = merged.get(status, 0) + count
     return {"wall": wall, "latencies": [x for part in latencies for x in part],
-            "statuses": merged, "errors": errors}
+            "statuses": merged, "errors": errors, "answers": [a for part in answers for a in part]}
 
 
 def load_process(pipe, port: int, secret: str, connections: int) -> None:
@@ -313,7 +323,9 @@ def verify(intents: list[dict]) -> list[str]:
         LedgerEntry.amount_minor), 0)).where(LedgerEntry.payment_id.in_(ids)))),
         sum(i["amount"] for i in intents))
     expect("stripe events applied", s.scalar(select(func.count()).where(
-        StripeEvent.payment_id.in_(ids), StripeEvent.outcome == "applied")), n)
+        StripeEvent.payment_id.in_(ids), StripeEvent.status == "applied")), n)
+    expect("stripe events not applied", s.scalar(select(func.count()).where(
+        StripeEvent.status != "applied")), 0)
     expect("case events payment.succeeded", s.scalar(select(func.count()).where(
         CaseEvent.kind == "payment.succeeded")), n)
     expect("outbox payment.succeeded", s.scalar(select(func.count()).where(
@@ -325,6 +337,39 @@ def verify(intents: list[dict]) -> list[str]:
     expect("bench accounts no longer open", paid, 0)
     s.rollback()
     return problems
+
+
+def applied_facts(event_ids: list[str], timeout: float) -> dict:
+    """Wait until the worker has applied these events; then the span from the first kept to the
+    last applied, and each one's wait (kept to applied)."""
+    from sqlalchemy import func, select
+
+    from portal.extensions import db
+    from portal.payments.models import StripeEvent
+
+    chosen = StripeEvent.id.in_(event_ids)
+    until = time.monotonic() + timeout
+    while True:
+        left = db.session.scalar(select(func.count()).where(
+            chosen, StripeEvent.status != "applied"))
+        db.session.rollback()
+        if not left:
+            break
+        if time.monotonic() > until:
+            raise RuntimeError(f"{left} events not applied after {timeout:.0f} s")
+        time.sleep(0.1)
+    rows = db.session.execute(select(StripeEvent.received_at, StripeEvent.applied_at)
+                              .where(chosen)).all()
+    db.session.rollback()
+    span = (max(a for _, a in rows) - min(r for r, _ in rows)).total_seconds()
+    return {"span": span, "waits": [(a - r).total_seconds() for r, a in rows]}
+
+
+def start_workers(count: int, env: dict, log) -> list[subprocess.Popen]:
+    """`flask --app portal worker --queue stripe-events`, `count` processes."""
+    return [subprocess.Popen([str(ROOT / ".venv" / "bin" / "flask"), "--app", "portal", "worker",
+                              "--queue", "stripe-events"], cwd=ROOT, env=env, stdout=log,
+                             stderr=log) for _ in range(count)]
 
 
 def report(name: str, result: dict) -> tuple[float, float, float]:
@@ -343,6 +388,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=4, help="concurrent connections")
     parser.add_argument("--rounds", type=int, default=5, help="floor/real rounds, interleaved")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--apply-workers", type=int, default=1,
+                        help="job worker processes applying the kept events")
     parser.add_argument("--max-seconds", type=float, default=240,
                         help="per batch, under Stripe's 300 s signature tolerance: requests "
                              "not sent by then fail the run")
@@ -375,6 +422,7 @@ def main() -> None:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     gunicorn = loader = None
+    workers: list[subprocess.Popen] = []
     finished = False
     log = tempfile.NamedTemporaryFile(prefix="bench-webhooks-", suffix=".log", delete=False)
     try:
@@ -401,6 +449,7 @@ def main() -> None:
              "--bind", f"127.0.0.1:{port}", "--timeout", "60", "bench.webhooks:bench_app()"],
             cwd=ROOT, env=env, stdout=log, stderr=log)
         wait_for(port, gunicorn)
+        workers = start_workers(args.apply_workers, env, log)
 
         secret = os.environ["STRIPE_WEBHOOK_SECRET"]
         ours, theirs = multiprocessing.get_context("spawn").Pipe()
@@ -414,13 +463,22 @@ def main() -> None:
                 raise RuntimeError("the load process did not answer in time")
             return ours.recv()
 
+        def check_workers() -> None:
+            for process in workers:
+                if process.poll() is not None:
+                    raise RuntimeError(f"a job worker exited with {process.returncode}")
+
         # Warm-up, untimed: every worker's connection pool, the code paths, the caches.
         for path in (FLOOR_PATH, REAL_PATH):
-            result = batch(path, [envelope(i) for i in warm])
+            events = [envelope(i) for i in warm]
+            result = batch(path, events)
             if result["statuses"] != {200: len(warm)}:
                 raise RuntimeError(f"warm-up of {path}: {result['statuses']} {result['errors']}")
+        with app.app_context():
+            applied_facts([e["id"] for e in events], args.max_seconds)
+        check_workers()
 
-        results = {"floor": [], "real": []}
+        results = {"floor": [], "real": [], "applied": []}
         chunks = [timed[r::args.rounds] for r in range(args.rounds)]
         for chunk in chunks:
             events = [envelope(i) for i in chunk]
@@ -428,6 +486,14 @@ def main() -> None:
                 result = batch(path, events)
                 if result["statuses"] != {200: len(events)}:
                     raise RuntimeError(f"{kind}: {result['statuses']} {result['errors']}")
+                if kind == "real":
+                    answers = set(result["answers"])
+                    if answers != {"queued"}:
+                        raise RuntimeError(f"real: answered {answers}, not only 'queued'")
+                    with app.app_context():  # and the next floor round starts on a quiet machine
+                        results["applied"].append(
+                            applied_facts([e["id"] for e in events], args.max_seconds))
+                    check_workers()
                 results[kind].append(result)
 
         def merged(parts: list[dict]) -> dict:
@@ -436,7 +502,7 @@ def main() -> None:
 
         print(f"\n{args.payments:,} signed payment_intent.succeeded events, {args.accounts:,} "
               f"accounts, gunicorn {args.workers} sync workers, {args.connections} connections, "
-              f"{args.rounds} rounds (floor then real)")
+              f"{args.rounds} rounds (floor then real), {args.apply_workers} job worker(s)")
         rates = [(len(f["latencies"]) / f["wall"], len(r["latencies"]) / r["wall"])
                  for f, r in zip(results["floor"], results["real"], strict=True)]
         print("  rounds (floor, real, ratio): " + "; ".join(
@@ -449,6 +515,15 @@ def main() -> None:
         print(f"  ratio real/floor: {ratio:.1%} (median of rounds "
               f"{statistics.median(r / f for f, r in rates):.1%}); target >= {TARGET:.0%}: "
               f"{'met' if ratio >= TARGET else 'NOT met'}")
+        spans = [a["span"] for a in results["applied"]]
+        waits = [w for a in results["applied"] for w in a["waits"]]
+        applied_rate = args.payments / sum(spans)
+        per_round = "; ".join(f"{len(c) / t:.0f}/s" for c, t in zip(chunks, spans, strict=True))
+        print(f"  applied by the worker: {applied_rate:.1f}/s (first kept to last applied, per "
+              f"round: {per_round}"
+              f"), {applied_rate / real_rate:.1%} of the endpoint's rate; kept to applied p50 "
+              f"{percentile(waits, 50):.2f} s, p99 {percentile(waits, 99):.2f} s, max "
+              f"{max(waits):.2f} s")
 
         with app.app_context():
             problems = verify(intents)
@@ -459,7 +534,8 @@ def main() -> None:
             print("verification FAILED:\n  " + "\n  ".join(problems))
             raise SystemExit(1)
         print(f"verification OK: {len(intents):,} payments succeeded, one ledger entry, one "
-              "applied event, one case event, one outbox message and one receipt each")
+              "applied event, one case event, one outbox message and one receipt each; no event "
+              "left unapplied")
         finished = True
     finally:
         if loader is not None and loader.is_alive():
@@ -470,6 +546,14 @@ def main() -> None:
             loader.join(10)
             if loader.is_alive():
                 loader.kill()
+        for process in workers:
+            process.send_signal(signal.SIGTERM)
+        for process in workers:
+            try:
+                process.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
         if gunicorn is not None:
             gunicorn.send_signal(signal.SIGTERM)
             try:

@@ -9,6 +9,7 @@ refunds applies the success first.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from werkzeug.exceptions import NotFound
 
@@ -444,77 +445,103 @@ def _keys_of(handler: str, obj) -> tuple[str | None, str | None, str | None, Int
     return _text_or_none(obj.get("payment_intent")), None, _text_or_none(obj.get("charge")), None
 
 
-def _known_payment(handler: str, obj) -> int:
-    """The id of the payment an event is about, in one indexed query and without a lock: the same
-    match as `_find` (PaymentIntent id, charge id, or our id in the metadata while the payment has
-    no other PaymentIntent). UnknownPayment if none, or if Stripe reports another amount."""
-    intent_id, public_id, charge_id, result = _keys_of(handler, obj)
-    conditions = []
-    if intent_id:
-        conditions.append(Payment.payment_intent_id == intent_id)
-    if charge_id:
-        conditions.append(Payment.charge_id == charge_id)
-    if public_id:
-        try:
-            key = uuid.UUID(public_id)
-        except ValueError:
-            key = None
-        if key is not None:
-            no_other = Payment.payment_intent_id.is_(None)
-            if intent_id:
-                no_other = or_(no_other, Payment.payment_intent_id == intent_id)
-            conditions.append(and_(Payment.public_id == key, no_other))
-    if not conditions:
+#: One statement for the endpoint: find the payment as `_find` does (PaymentIntent id, charge id,
+#: or our id in the metadata while the payment has no other PaymentIntent; the PaymentIntent's own
+#: payment first), without a lock; keep the event if it is ours and Stripe reports our amount (for
+#: a PaymentIntent); and see whether a job to apply events is already waiting. Fixed text, so the
+#: driver prepares it once per connection.
+_KEEP = text("""
+WITH found AS (
+    SELECT id, amount_minor, currency FROM payment
+    WHERE payment_intent_id = CAST(:intent_id AS varchar)
+       OR charge_id = CAST(:charge_id AS varchar)
+       OR (public_id = CAST(:public_id AS uuid)
+           AND (payment_intent_id IS NULL OR payment_intent_id = CAST(:intent_id AS varchar)))
+    ORDER BY (payment_intent_id = CAST(:intent_id AS varchar)) IS NOT TRUE
+    LIMIT 1
+), kept AS (
+    INSERT INTO stripe_event (id, type, payment_id, received_at, payload, attempts, status)
+    SELECT CAST(:event_id AS varchar), CAST(:type AS varchar), found.id, clock_timestamp(),
+           CAST(:payload AS jsonb), 0, 'received'
+    FROM found
+    WHERE CAST(:amount AS bigint) IS NULL
+       OR (found.amount_minor = CAST(:amount AS bigint)
+           AND found.currency = CAST(:currency AS varchar))
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id
+)
+SELECT found.id, found.amount_minor, found.currency, (SELECT id FROM kept) AS kept,
+       EXISTS (SELECT 1 FROM procrastinate_jobs
+               WHERE queueing_lock = CAST(:lock AS varchar) AND status = 'todo') AS waiting
+FROM found
+""")
+
+
+def _keep(event: dict, kind: str, handler: str) -> tuple[str, bool]:
+    """Keep an event about one of our payments (`_KEEP`): ('queued' | 'duplicate', whether a
+    job to apply events already waits). Raises UnknownPayment."""
+    from portal.jobs.tasks import APPLY_EVENTS  # the jobs import the service: late
+
+    intent_id, public_id, charge_id, result = _keys_of(handler, event["data"]["object"])
+    try:
+        key = str(uuid.UUID(public_id)) if public_id else None
+    except ValueError:
+        key = None
+    if not (intent_id or charge_id or key):
+        raise UnknownPayment(None)
+    row = db.session.execute(_KEEP, {
+        "intent_id": intent_id, "charge_id": charge_id, "public_id": key,
+        "event_id": event["id"], "type": kind, "payload": json.dumps(event),
+        "amount": result.amount if result else None,
+        "currency": result.currency if result else None, "lock": APPLY_EVENTS,
+    }).first()
+    if row is None:
         raise UnknownPayment(intent_id or charge_id)
-    query = select(Payment.id, Payment.amount_minor, Payment.currency).where(or_(*conditions))
-    if intent_id:  # as `_find`: the PaymentIntent's own payment first
-        query = query.order_by(case((Payment.payment_intent_id == intent_id, 0), else_=1))
-    found = db.session.execute(query.limit(1)).first()
-    if found is None:
-        raise UnknownPayment(intent_id or charge_id)
-    if result is not None and (result.amount, result.currency) != (found.amount_minor,
-                                                                    found.currency):
-        log.error("payment %s: Stripe reports %s %s, we asked for %s %s", found.id,
-                  result.amount, result.currency, found.amount_minor, found.currency)
+    if result is not None and (result.amount, result.currency) != (row.amount_minor,
+                                                                    row.currency):
+        log.error("payment %s: Stripe reports %s %s, we asked for %s %s", row.id,
+                  result.amount, result.currency, row.amount_minor, row.currency)
         raise UnknownPayment(intent_id)
-    return found.id
+    return ("queued" if row.kept is not None else "duplicate"), bool(row.waiting)
 
 
 @operation
 def receive_event(event: dict) -> str:
     """Keep one verified Stripe event for the worker: 'queued', 'duplicate' or 'ignored'.
 
-    Cheap and quick, as Stripe asks of an endpoint: one indexed query checks that the event is
-    about one of our payments, one insert keeps it (its id is the primary key: a repeat is a
-    'duplicate'), and a job deferred in the same transaction wakes a worker, which applies it
-    (`apply_received`). Raises UnknownPayment (nothing kept) for an event about a payment we do
-    not know, so that Stripe's retry can still deliver it if it raced our own write; KeyError,
-    TypeError or ValueError for one of the wrong shape."""
+    Cheap and quick, as Stripe asks of an endpoint: one statement checks that the event is about
+    one of our payments (an indexed lookup), keeps it (its id is the primary key: a repeat is a
+    'duplicate') and sees whether a job to apply events is waiting; if none is, one is deferred
+    in the same transaction (`request_stripe_events`), so a worker applies it (`apply_received`)
+    as soon as it commits. A burst finds a job waiting and adds none; an event committed just
+    after that job had looked is applied by the next one, or by the sweep every 2 seconds.
+    Raises UnknownPayment (nothing kept) for an event about a payment we do not know, so that
+    Stripe's retry can still deliver it if it raced our own write; KeyError, TypeError or
+    ValueError for one of the wrong shape."""
     from portal.jobs.tasks import request_stripe_events  # the jobs import the service: late
 
     event_id, kind = event["id"], event.get("type")
     if not event_id or len(event_id) > 100:
         raise ValueError("an event id we cannot keep")
     handler = HANDLERS.get(kind) if isinstance(kind, str) else None
+    if handler is None:
+        inserted = db.session.execute(
+            insert(StripeEvent).values(
+                id=event_id, type=kind[:100] if isinstance(kind, str) else "",
+                received_at=datetime.now(UTC), payload=event, attempts=0,
+                status=EventStatus.IGNORED)
+            .on_conflict_do_nothing(index_elements=["id"]).returning(StripeEvent.id)
+        ).scalar()
+        return "ignored" if inserted is not None else "duplicate"
     try:
-        payment_id = _known_payment(handler, event["data"]["object"]) if handler else None
+        outcome, job_waiting = _keep(event, kind, handler)
     except UnknownPayment:
         if db.session.get(StripeEvent, event_id) is not None:
             return "duplicate"  # kept already (its payment is not found now: it waits as failed)
         raise
-    inserted = db.session.execute(
-        insert(StripeEvent).values(
-            id=event_id, type=kind[:100] if isinstance(kind, str) else "", payment_id=payment_id,
-            received_at=datetime.now(UTC), payload=event, attempts=0,
-            status=EventStatus.RECEIVED if handler else EventStatus.IGNORED)
-        .on_conflict_do_nothing(index_elements=["id"]).returning(StripeEvent.id)
-    ).scalar()
-    if inserted is None:
-        return "duplicate"
-    if handler is None:
-        return "ignored"
-    request_stripe_events()
-    return "queued"
+    if outcome == "queued" and not job_waiting:
+        request_stripe_events()
+    return outcome
 
 
 def apply_event(event: dict) -> Payment:
