@@ -391,3 +391,27 @@ def test_strangers_cannot_send_large_bodies_to_the_upload_forms(client, demo):
     response = client.post("/accounts/NWB-1001/dispute", data=body,
                            headers={"Content-Type": "application/octet-stream"})
     assert response.status_code == 413
+
+
+def test_a_reconcile_that_read_the_record_before_a_new_hold_leaves_that_hold_alone(
+        alex, db, monkeypatch):
+    """Two transactions at once: one reads the record, the other commits a dispute and its hold,
+    then the first compares. The hold it has not seen the start of is not its to end."""
+    from portal.cases.service import Actor
+
+    number = _number(_send(alex))
+    seen_before = contact._facts
+
+    def record_without_the_dispute(borrower_id):
+        return [f for f in seen_before(borrower_id) if f.kind != "dispute.opened"]
+
+    monkeypatch.setattr(contact, "_facts", record_without_the_dispute)
+
+    def late_reconcile():
+        borrower = db.database.session.scalar(
+            select(Borrower).where(Borrower.reference == "DEMO-1001"))
+        contact.reconcile(borrower, Actor.system("test"))
+
+    db.run(late_reconcile)
+    assert f"dispute:{number}:dispute" in db.scalars(
+        select(ContactHold.key).where(ContactHold.ended_at.is_(None)))

@@ -66,7 +66,8 @@ def reconcile(borrower: Borrower, actor: Actor, now: datetime | None = None) -> 
     """Bring the stored holds and preferences in line with what the case record implies."""
     now = now or datetime.now(UTC)
     country, _region = jurisdiction_of(borrower)
-    derived = derive(_facts(borrower.id), country)
+    facts = _facts(borrower.id)
+    derived = derive(facts, country)
     live_rows = {
         (h.key, h.account_id, h.started_by_event_id): h
         for h in db.session.scalars(
@@ -92,7 +93,12 @@ def reconcile(borrower: Borrower, actor: Actor, now: datetime | None = None) -> 
             _announce(borrower, row, "contact.hold.started", event)
         elif not hold.live(now) and row is not None:
             _end(borrower, row, hold.ended_at or hold.until or now, hold.ended_by, actor)
+    known = {f.id for f in facts}
     for row in live_rows.values():  # stored but no longer implied at all
+        if row.started_by_event_id not in known:
+            # Started by an event committed after we read the record (a concurrent action):
+            # its own transaction reconciles it; ending it here would undo it.
+            continue
         _end(borrower, row, now, None, actor)
     _store_preferences(borrower.id, derived.preferences, now)
 
