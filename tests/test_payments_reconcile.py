@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.accounts.models import Account, LedgerEntry
+from portal.cases.models import CaseEvent
 from portal.payments import service
 from portal.payments.gateway import StripeGateway, install
 from portal.payments.models import Payment
@@ -169,3 +170,50 @@ def test_stripe_unreachable_before_the_charge_keeps_the_card_and_charges_nothing
     page = alex.submit(page, action="/submit")  # Stripe is back: the same card, one charge
     assert page.h1 == "We are confirming your payment", page.text[:300]
     assert len(stripe_emulator.intents_for(public_id)) == 1
+
+
+def test_a_bank_check_left_unfinished_stops_blocking_the_balance(alex, db, stripe_emulator,
+                                                                 post_event):
+    page, public_id = _to_card_page(alex, "830.00")  # the whole balance, with a 3-D Secure card
+    stripe_emulator.confirm_card(page.soup.find(id="card-form")["data-client-secret"],
+                                 "4000002500003155")
+    page = alex.submit(page, action="/submit")
+    assert page.h1 == "Your bank needs to confirm it is you"
+    # Back from the bank, the page waits for Stripe instead of opening the check again.
+    back = alex.get(f"/payments/{public_id}?after=bank")
+    assert back.h1 == "We are confirming your payment"
+    assert back.soup.find(id="card-action") is None
+    assert "after=bank" in back.soup.find(id="payment-status")["hx-get"]
+    # An hour on, the unfinished check no longer blocks paying: it is closed, not charged.
+    assert db.run(service.reconcile, datetime.now(UTC) + timedelta(hours=2)) == {"canceled": 1}
+    assert _payment(db, public_id).status == "canceled"
+    assert "already being processed" not in alex.get("/accounts/LUM-1001/pay").text
+    kinds = db.scalars(select(CaseEvent.kind).where(CaseEvent.kind == "payment.canceled"))
+    assert kinds == ["payment.canceled"]
+    # If the borrower finishes the check after all, the charge is posted, not lost.
+    payment = _payment(db, public_id)
+    stripe_emulator.authenticate(payment.payment_intent_id, payment.intent_client_secret)
+    intent = stripe_emulator.intent(payment.payment_intent_id)
+    assert post_event(event("payment_intent.succeeded", intent)).status_code == 200
+    db.run(service.apply_received)
+    assert _payment(db, public_id).status == "succeeded"
+    assert _balance(db, "LUM-1001") == 0
+
+
+def test_a_receipt_that_cannot_be_made_never_holds_up_the_payment(alex, db, stripe_emulator,
+                                                                   post_event, monkeypatch):
+    from portal.payments import receipts
+
+    def broken(payment):
+        raise RuntimeError("template missing")
+
+    monkeypatch.setattr(receipts, "email_receipt", broken)
+    page, public_id = _to_card_page(alex, "25.00")
+    stripe_emulator.confirm_card(page.soup.find(id="card-form")["data-client-secret"])
+    alex.submit(page, action="/submit")
+    payment = _payment(db, public_id)
+    intent = stripe_emulator.intent(payment.payment_intent_id)
+    assert post_event(event("payment_intent.succeeded", intent)).status_code == 200
+    db.run(service.apply_received)
+    assert _payment(db, public_id).status == "succeeded"
+    assert _balance(db, "LUM-1001") == 83000 - 2500

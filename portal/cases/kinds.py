@@ -56,6 +56,9 @@ class EventKind(StrEnum):
     PAYMENT_FAILED = "payment.failed"
     #: A card payment was refunded in part or in full (a reversing ledger entry).
     PAYMENT_REFUNDED = "payment.refunded"
+    #: A payment ended without a charge (abandoned, the balance changed, the bank's check left
+    #: unfinished); nothing was posted.
+    PAYMENT_CANCELED = "payment.canceled"
     #: The cardholder's bank charged a payment back (a reversing entry; staff are told).
     PAYMENT_CHARGED_BACK = "payment.charged_back"
     #: The balance reached zero: the account is paid and collection contact stops.

@@ -181,6 +181,7 @@ def _claim(borrower_id: int, public_id: str) -> Payment | None:
         payment.status = S.CANCELED
         payment.failure_message = _("The balance changed since you chose this amount. "
                                     "Nothing was charged; please choose again.")
+        _record_canceled(payment, Actor("borrower", str(borrower_id), None), "balance_changed")
         return None
     payment.status = S.SUBMITTING
     payment.updated_at = datetime.now(UTC)
@@ -291,10 +292,19 @@ def _fail(payment: Payment, message: str | None, actor: Actor) -> None:
     _announce("payment.failed", payment, event, reason=payment.failure_message)
 
 
+def _lock_account(payment: Payment) -> None:
+    """Two payments of one account applied at once must not both allocate against the same
+    outstanding fees: the account row queues them (always after the payment row, as `_claim`)."""
+    db.session.execute(select(Account.id).where(Account.id == payment.account_id)
+                       .with_for_update())
+
+
 def _succeed(payment: Payment, actor: Actor, at: datetime) -> None:
     """Post the payment once: the status says whether it was, the ledger's unique index backs it."""
-    if payment.status == S.SUCCEEDED or not _move(payment, S.SUCCEEDED):
+    if payment.status == S.SUCCEEDED or not rules.can_move(payment.status, S.SUCCEEDED):
         return
+    _lock_account(payment)
+    _move(payment, S.SUCCEEDED)
     payment.succeeded_at, payment.failure_message = at, None
     entry = ledger.post_payment(payment, actor, at)
     event = record(actor, EventKind.PAYMENT_SUCCEEDED, borrower_id=payment.borrower_id,
@@ -303,7 +313,11 @@ def _succeed(payment: Payment, actor: Actor, at: datetime) -> None:
     _announce("payment.succeeded", payment, event, allocation=entry.allocation)
     from portal.payments.receipts import email_receipt  # receipts read the service: import late
 
-    email_receipt(payment)
+    try:
+        with db.session.begin_nested():  # a receipt that cannot be made never holds up a payment
+            email_receipt(payment)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("payment %s: receipt email not sent: %s", payment.id, type(exc).__name__)
     _settle(payment, actor)
 
 
@@ -670,6 +684,16 @@ def _reconcile_one(payment_id: int, now: datetime) -> str:
     db.session.rollback()
     if status == S.CREATED:
         return _abandon(payment_id, S.CREATED)
+    if status == S.REQUIRES_ACTION:
+        # The bank's check was left unfinished for an hour: stop counting it against the
+        # balance. Stripe never charged it; if the borrower finishes it after all, the
+        # webhook posts it (canceled may still become succeeded).
+        result = gateway().retrieve_intent(intent_id) if intent_id else None
+        if result is not None and result.status not in ("requires_action",
+                                                         "requires_confirmation"):
+            _apply_found(result, now)
+            return "resolved"
+        return _abandon(payment_id, S.REQUIRES_ACTION)
     # Ask Stripe before touching anything (a network call never holds a row lock).
     result = gateway().retrieve_intent(intent_id) if intent_id else \
         gateway().find_intent(key, created)
@@ -693,7 +717,15 @@ def _abandon(payment_id: int, expected: S) -> str:
     payment.status = S.CANCELED
     payment.failure_message = _("This payment was not completed. Nothing was charged.")
     payment.updated_at = datetime.now(UTC)
+    _record_canceled(payment, RECONCILER, f"stale_{expected}")
     return "canceled"
+
+
+def _record_canceled(payment: Payment, actor: Actor, why: str) -> None:
+    """A payment that ended without a charge is on the record too (it was on the borrower's
+    screen); a charge that still succeeds later is posted all the same."""
+    record(actor, EventKind.PAYMENT_CANCELED, borrower_id=payment.borrower_id,
+           account_id=payment.account_id, data=dict(_facts(payment), reason=why))
 
 
 @dataclass(frozen=True)
@@ -707,11 +739,14 @@ class StatusView:
     client_secret: str | None
 
 
-def status_view(payment: Payment) -> StatusView:
+def status_view(payment: Payment, back_from_bank: bool = False) -> StatusView:
+    """`back_from_bank`: the borrower has just done the bank's check; until Stripe's webhook says
+    how it went, the page waits (it does not open the check again)."""
     status = payment.status
     state = {S.SUCCEEDED: "succeeded", S.FAILED: "failed", S.CANCELED: "canceled",
-             S.REQUIRES_ACTION: "action"}.get(status, "checking")
-    action = status == S.REQUIRES_ACTION and bool(payment.intent_client_secret)
+             S.REQUIRES_ACTION: "checking" if back_from_bank else "action"}.get(status,
+                                                                                 "checking")
+    action = state == "action" and bool(payment.intent_client_secret)
     return StatusView(state, payment.failure_message,
                       ledger.balance_of(payment.account_id, payment.currency), action,
                       payment.intent_client_secret if action else None)

@@ -118,7 +118,7 @@ def submit(payment_id: str):
 
 
 def _status_page(payment):
-    view = service.status_view(payment)
+    view = service.status_view(payment, back_from_bank=request.args.get("after") == "bank")
     if view.needs_action:
         _allow_stripe_js()
     template = "payments/_status.html" if request.headers.get("HX-Target") == "payment-status" \

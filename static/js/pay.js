@@ -51,7 +51,8 @@
     var bank = Stripe(action.getAttribute("data-publishable-key"));
     bank.confirmCardPayment(action.getAttribute("data-client-secret")).then(function (result) {
       if (result.error) showError(result);
-      window.location.assign(action.getAttribute("data-status-url"));
+      // Back from the bank: the status page now waits for Stripe instead of asking again.
+      window.location.assign(action.getAttribute("data-status-url") + "?after=bank");
     });
   }
 })();
