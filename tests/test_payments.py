@@ -483,3 +483,22 @@ def test_received_events_are_applied_from_the_command_line(app, db, demo, make_p
     assert _payment(db, payment.public_id).status == "succeeded"
     again = app.test_cli_runner().invoke(args=["payments", "apply-events", "--retry-failed"])
     assert again.exit_code == 0 and "nothing to apply" in again.output
+
+
+def test_an_old_receipt_shows_the_balance_that_payment_left(db, demo, make_payment, person):
+    first = make_payment("LUM-1001", 10000, "succeeded")
+    make_payment("LUM-1001", 5000, "succeeded")
+    person.sign_in("DEMO-1001", "1985-04-12")
+    receipt = person.get(f"/payments/{first.public_id}/receipt")
+    assert "$730.00" in receipt.text and "$680.00" not in receipt.text
+
+
+def test_an_ignored_event_is_kept_without_its_personal_data(db, demo, post_event):
+    from portal.payments.models import StripeEvent
+
+    customer = {"id": "cus_1", "object": "customer", "name": "Alex Rivera",
+                "email": "alex@example.com", "address": {"line1": "350 W 31st St"}}
+    evt = event("customer.created", customer)
+    assert post_event(evt).json["received"] == "ignored"
+    kept = db.scalar(select(StripeEvent).where(StripeEvent.id == evt["id"]))
+    assert kept.payload == {} and "Rivera" not in str(kept.payload)

@@ -46,6 +46,23 @@ def _zone(borrower: Borrower) -> ZoneInfo:
     return ZoneInfo(address.time_zones[0] if address and address.time_zones else "UTC")
 
 
+def _balance_after(payment: Payment) -> Money:
+    """The balance as this payment left it (entries up to its own), not today's."""
+    from sqlalchemy import func, select
+
+    from portal.accounts.models import LedgerEntry
+
+    entry = db.session.scalar(select(LedgerEntry).where(
+        LedgerEntry.payment_id == payment.id, LedgerEntry.kind == "payment"))
+    if entry is None:
+        return ledger.balance_of(payment.account_id, payment.currency)
+    total = db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_minor), 0)).where(
+        LedgerEntry.account_id == payment.account_id,
+        (LedgerEntry.posted_at < entry.posted_at)
+        | ((LedgerEntry.posted_at == entry.posted_at) & (LedgerEntry.id <= entry.id))))
+    return Money(int(total), payment.currency)
+
+
 def receipt_of(payment: Payment) -> Receipt:
     borrower = db.session.get(Borrower, payment.borrower_id)
     account = payment.account
@@ -55,7 +72,7 @@ def receipt_of(payment: Payment) -> Receipt:
         number=payment.receipt_number, amount=payment.money,
         paid_at=payment.succeeded_at.astimezone(_zone(borrower)),
         account_ref=account.reference, creditor=account.creditor.name,
-        remaining=ledger.balance_of(account.id, account.currency),
+        remaining=_balance_after(payment),
         stripe_reference=payment.stripe_reference or "", card=card,
         refunded=Money(payment.refunded_minor, payment.currency),
         charged_back=Money(payment.charged_back_minor, payment.currency),

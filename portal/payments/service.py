@@ -542,7 +542,9 @@ def receive_event(event: dict) -> str:
         inserted = db.session.execute(
             insert(StripeEvent).values(
                 id=event_id, type=kind[:100] if isinstance(kind, str) else "",
-                received_at=datetime.now(UTC), payload=event, attempts=0,
+                # Kept for its id only: an ignored event (customer.*, ...) may carry a
+                # person's name and address, which we have no reason to store.
+                received_at=datetime.now(UTC), payload={}, attempts=0,
                 status=EventStatus.IGNORED)
             .on_conflict_do_nothing(index_elements=["id"]).returning(StripeEvent.id)
         ).scalar()

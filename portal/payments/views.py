@@ -63,8 +63,13 @@ def _allow_stripe_js() -> None:
     js = urlsplit(gateway().js_url)
     origin = f"{js.scheme}://{js.netloc}"
     api = gateway().api_base or "https://api.stripe.com"
-    g.csp_sources = {"script-src": [origin], "connect-src": [api, origin],
-                     "frame-src": [origin, "https://hooks.stripe.com"]}
+    sources = {"script-src": [origin], "connect-src": [api, origin],
+               "frame-src": [origin, "https://hooks.stripe.com"]}
+    if not gateway().api_base:  # real Stripe.js loads from, and frames, its own subdomains
+        sources["script-src"].append("https://*.js.stripe.com")
+        sources["frame-src"].append("https://*.js.stripe.com")
+        sources["connect-src"].append("https://m.stripe.network")
+    g.csp_sources = sources
 
 
 @bp.route("/accounts/<reference>/pay", methods=["GET", "POST"])
