@@ -125,13 +125,14 @@ def _register_blueprints(app: Flask) -> None:
     from portal.outbox.cli import bp as webhooks_cli
     from portal.payments.cli import bp as payments_cli
     from portal.payments.views import bp as payments
+    from portal.plans.cli import bp as plans_cli
     from portal.plans.views import bp as plans
     from portal.plans.views import staff_bp as staff_plans
     from portal.web.views import bp as web
 
     for blueprint in (web, identity, accounts, contact, payments, disputes, plans, agency,
                       staff_disputes, staff_plans, cases_cli, demo_cli, jobs_cli, webhooks_cli,
-                      agency_cli, payments_cli):
+                      agency_cli, payments_cli, plans_cli):
         app.register_blueprint(blueprint)
     from portal.api import init_app as init_api
 

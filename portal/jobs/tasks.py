@@ -10,6 +10,10 @@ the Stripe events the webhook received, and reconciling card payments with Strip
   within a sweep interval. A batch that finds more due than it may take defers one more
   `outbox.deliver`, so idle workers on other machines join in on a backlog.
 
+- `plans.charge_due`, every 5 minutes, charges the plan installments due by autopay (each row
+  locked, one charge per installment attempt), marks installments paid once their payments
+  succeeded, breaks plans past their grace days and sends the reminders due.
+
 - `payments.apply_events` applies the Stripe events the webhook endpoint kept: the endpoint defers
   it on its own connection with a queueing lock (`request_stripe_events()`), so a burst of events
   finds one job waiting and adds none; `payments.sweep_events`, every 2 seconds, is the guarantee
@@ -62,6 +66,10 @@ EVENTS_QUEUE = "stripe-events"
 #: At most this many events, and about this many seconds, per job run.
 EVENTS_BATCH = 200
 EVENTS_SECONDS = 5.0
+CHARGE_PLANS = "plans.charge_due"
+#: Every 5 minutes: installments due today are charged early in the day, reminders go when the
+#: contact rules first allow them.
+PLANS_CRON = "*/5 * * * *"
 
 
 def register(jobs: procrastinate.App, flask_app: Flask) -> None:
@@ -109,6 +117,15 @@ def register(jobs: procrastinate.App, flask_app: Flask) -> None:
 
         with flask_app.app_context():
             return sum(reconcile().values())
+
+    @jobs.periodic(cron=PLANS_CRON, periodic_id="plans")
+    @jobs.task(name=CHARGE_PLANS, queue="payments", queueing_lock=CHARGE_PLANS)
+    def charge_plans(timestamp: int) -> int:
+        """Charge the plan installments due (autopay), settle, break overdue plans, remind."""
+        from portal.plans.charging import charge_due
+
+        with flask_app.app_context():
+            return sum(charge_due().values())
 
     def apply_events(context: JobContext) -> int:
         from portal.payments.service import apply_received

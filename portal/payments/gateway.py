@@ -156,6 +156,56 @@ class StripeGateway:
                 return intent_result(intent)
         return None
 
+    # --- autopay: a customer, a card saved for later, charged off-session ----------------------
+
+    def create_customer(self, borrower_key: str) -> str:
+        """A Stripe Customer for one of our borrowers (the key is made from our borrower id)."""
+        customer = self._call(self.client.v1.customers.create,
+                              {"metadata": {"borrower": borrower_key}},
+                              idempotency_key=f"{borrower_key}:customer")
+        return customer["id"]
+
+    def create_off_session_setup(self, customer: str, setup_key: str) -> tuple[str, str]:
+        """A SetupIntent saving a card for charges without the cardholder present (autopay);
+        returns (id, client_secret)."""
+        intent = self._call(self.client.v1.setup_intents.create,
+                            {"usage": "off_session", "customer": customer,
+                             "metadata": {"setup": setup_key}},
+                            idempotency_key=f"{setup_key}:setup")
+        return intent["id"], intent["client_secret"]
+
+    def attach(self, payment_method: str, customer: str) -> None:
+        """Attach the card to the customer (a confirmed SetupIntent may not have; localstripe's
+        does not), unless it already is."""
+        method = self._call(self.client.v1.payment_methods.retrieve, payment_method)
+        owner = method["customer"] if "customer" in method else None
+        if (owner if isinstance(owner, str) or owner is None else owner["id"]) == customer:
+            return
+        self._call(self.client.v1.payment_methods.attach, payment_method,
+                   {"customer": customer})
+
+    def charge_off_session(self, payment_key: str, amount: int, currency: str, customer: str,
+                           payment_method: str, idempotency_key: str) -> IntentResult:
+        """Charge a saved card with the cardholder absent; CardDeclined if refused."""
+        params = {
+            "amount": amount, "currency": currency.lower(), "customer": customer,
+            "payment_method": payment_method, "off_session": True, "confirm": True,
+            "metadata": {"payment_id": payment_key},
+        }
+        try:
+            intent = self.client.v1.payment_intents.create(
+                params, options={"idempotency_key": idempotency_key})
+        except stripe.CardError as exc:
+            error = exc.error
+            failed = None
+            if error is not None and getattr(error, "payment_intent", None):
+                failed = intent_result(error.payment_intent)
+            raise CardDeclined(exc.user_message or "Your card was declined.",
+                               exc.code, failed) from None
+        except stripe.StripeError as exc:
+            raise GatewayError(_describe(exc)) from None
+        return intent_result(intent)
+
     # --- webhooks ------------------------------------------------------------------------
 
     def verify_event(self, payload: bytes, signature: str | None) -> dict:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, RadioField, SelectChoice, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import Length, Optional
 
 AMOUNT = {"inputmode": "decimal", "autocomplete": "off"}
@@ -49,6 +57,11 @@ class PlanForm(FlaskForm):
 
 class AcceptForm(FlaskForm):
     autopay_consent = BooleanField(_l("I agree to the recurring payments above"))
+
+
+class DayForm(FlaskForm):
+    day = SelectField(_l("New payment day (of each month)"),
+                      choices=[SelectChoice(str(d), str(d)) for d in range(1, 29)])
 
 
 class ConfirmForm(FlaskForm):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -15,12 +16,15 @@ from portal.cases.service import Actor
 from portal.identity.roles import WORK_PLANS
 from portal.money import Money
 from portal.operations import Refused
-from portal.plans import service
-from portal.plans.forms import AcceptForm, ConfirmForm, DecisionForm, PlanForm
+from portal.payments.gateway import GatewayError, gateway
+from portal.payments.views import _allow_stripe_js
+from portal.plans import autopay, charging, service
+from portal.plans.forms import AcceptForm, ConfirmForm, DayForm, DecisionForm, PlanForm
 from portal.plans.models import PlanStatus
 from portal.web.access import borrower_required, staff_required
 from portal.web.i18n import long_date, money
 
+log = logging.getLogger("portal.plans")
 bp = Blueprint("plans", __name__)
 staff_bp = Blueprint("staff_plans", __name__, url_prefix="/staff/plans")
 
@@ -133,8 +137,9 @@ def calculator(reference: str):
 def show(plan_number: str):
     plan = service.own_plan(current_user.id, plan_number)
     return render_template("plans/show.html", plan=plan, dues=service.schedule_of(plan),
-                           describe=describe, form=ConfirmForm(),
-                           review_days=service.REVIEW_DAYS)
+                           describe=describe, form=ConfirmForm(), day_form=DayForm(),
+                           review_days=service.REVIEW_DAYS,
+                           payable=charging.payable_installment(plan))
 
 
 @bp.post("/plans/<plan_number>/review")
@@ -199,6 +204,95 @@ def accept(plan_number: str):
     return render_template("plans/accept.html", plan=plan, dues=dues, form=form, error=error,
                            consent=consent_text(plan, dues) if dues else ""), \
         422 if error else 200
+
+
+@bp.app_template_global("active_plan")
+def active_plan(account):
+    """The borrower's active plan on this account and the installment payable by hand now
+    (for the pay page), or (None, None)."""
+    plan = charging.active_plan(account.id, current_user.id)
+    return (plan, charging.payable_installment(plan)) if plan else (None, None)
+
+
+@bp.route("/plans/<plan_number>/card", methods=["GET", "POST"])
+@borrower_required
+def card(plan_number: str):
+    """Save a card for autopay: Stripe.js confirms a SetupIntent in the browser (the card number
+    never reaches us); the form then posts and the card is kept on the plan."""
+    plan = service.own_plan(current_user.id, plan_number)
+    back = "plans.accept" if plan.status == PlanStatus.APPROVED else "plans.show"
+    form = ConfirmForm()
+    error = None
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        try:
+            autopay.save_card(current_user.id, plan_number, _actor())
+        except (Refused, GatewayError) as problem:
+            error = problem.message if isinstance(problem, Refused) else _(
+                "We could not reach our card processor. Please try again.")
+        else:
+            flash(_("Your card is saved for autopay."), "success")
+            return redirect(url_for(back, plan_number=plan_number), 303)
+    try:
+        secret = autopay.card_secret(current_user.id, plan_number)
+    except Refused as refusal:
+        flash(refusal.message, "error")
+        return redirect(url_for("plans.show", plan_number=plan_number), 303)
+    except GatewayError as exc:
+        log.warning("plan %s: card form unavailable: %s", plan_number, exc)
+        flash(_("Saving a card is not available right now. Please try again later."), "error")
+        return redirect(url_for(back, plan_number=plan_number), 303)
+    plan = service.own_plan(current_user.id, plan_number)
+    _allow_stripe_js()
+    return render_template("plans/card.html", plan=plan, client_secret=secret, form=form,
+                           error=error, back=back, publishable_key=gateway().publishable_key,
+                           js_url=gateway().js_url), 422 if error else 200
+
+
+@bp.post("/plans/<plan_number>/day")
+@borrower_required
+def change_day(plan_number: str):
+    form = DayForm()
+    if not form.validate_on_submit():
+        service.own_plan(current_user.id, plan_number)  # someone else's plan: 404, not a hint
+        flash(_("Choose a day from 1 to %(n)d.", n=autopay.LAST_DAY), "error")
+        return redirect(url_for("plans.show", plan_number=plan_number), 303)
+    try:
+        autopay.change_day(current_user.id, plan_number, form.day.data, _actor())
+    except Refused as refusal:
+        flash(refusal.message, "error")
+    else:
+        flash(_("Your payment date has changed."), "success")
+    return redirect(url_for("plans.show", plan_number=plan_number), 303)
+
+
+@bp.post("/plans/<plan_number>/autopay/cancel")
+@borrower_required
+def cancel_autopay(plan_number: str):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        autopay.cancel_autopay(current_user.id, plan_number, _actor())
+    except Refused as refusal:
+        flash(refusal.message, "error")
+    else:
+        flash(_("Autopay is off. Your plan goes on: pay each installment yourself."), "success")
+    return redirect(url_for("plans.show", plan_number=plan_number), 303)
+
+
+@bp.post("/plans/<plan_number>/pay-installment")
+@borrower_required
+def pay_installment(plan_number: str):
+    """Pay the next installment by hand: a card payment for its amount, then the card page."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        payment = charging.start_installment_payment(current_user.id, plan_number)
+    except Refused as refusal:
+        flash(refusal.message, "error")
+        return redirect(url_for("plans.show", plan_number=plan_number), 303)
+    return redirect(url_for("payments.card", payment_id=payment.public_id), 303)
 
 
 # --- staff ---------------------------------------------------------------------------------------

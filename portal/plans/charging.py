@@ -1,0 +1,565 @@
+"""Paying a plan: an installment paid by hand (a card payment for it, through the payments pages)
+or charged by autopay (the `plans.charge_due` job), and what follows from each payment's outcome:
+the installment paid or failed (retried after 3 days, the borrower told), the plan completed
+(a settlement settles the account) or, past the creditor's grace days, broken; and a reminder a
+few days before each due date, sent only where the contact rules allow it.
+
+The job claims each installment with its row locked (SKIP LOCKED: another worker takes the next
+one), writes the Payment row and commits before Stripe is called, and charges it with the
+idempotency key `installment:<id>:attempt:<n>`, so a retried request never charges twice and a
+crash leaves a row the payments reconciliation resolves. The ledger is posted by Stripe's webhook
+through the payments service, as for any card payment; an installment is paid once its payment
+has succeeded there (`settle_installments`, every run).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import and_, func, or_, select
+
+from portal.accounts.models import (
+    Account,
+    AccountStatus,
+    Borrower,
+    ContactKind,
+    EntryKind,
+    LedgerEntry,
+)
+from portal.cases.kinds import EventKind
+from portal.cases.service import Actor, record
+from portal.contact import service as contact
+from portal.extensions import db
+from portal.messaging import service as messaging
+from portal.money import Money
+from portal.operations import Refused, operation
+from portal.outbox.service import publish
+from portal.payments import allocation, ledger, rules
+from portal.payments import service as payments
+from portal.payments.gateway import CardDeclined, GatewayError, IntentResult, gateway
+from portal.payments.models import Payment
+from portal.payments.rules import PaymentStatus as S
+from portal.plans.models import Installment, InstallmentStatus, PaymentPlan, PlanStatus
+from portal.plans.service import _message, own_plan, policy_of
+
+log = logging.getLogger("portal.plans")
+
+I = InstallmentStatus  # noqa: E741 short, as the payments code writes S
+#: A failed charge is tried again this many days later.
+RETRY_DAYS = 3
+#: A reminder goes this many days before a due date (on the first run that may send it).
+REMIND_DAYS = 3
+JOB = Actor.system("plans-charge-due")
+#: A payment that may still take money: an installment linked to one is not charged again.
+BUSY = (S.CREATED, S.SUBMITTING, S.PENDING, S.REQUIRES_ACTION)
+IN_FLIGHT = (S.SUBMITTING, S.PENDING, S.REQUIRES_ACTION)
+#: A reminder may go even though this rule holds: it pauses collection calls and texts for a
+#: plan in good standing, never the plan's own reminders.
+OWN_HOLD = "policy.plan-in-good-standing"
+
+
+def _in_flight(account_id: int) -> int:
+    return int(db.session.scalar(select(func.coalesce(func.sum(Payment.amount_minor), 0)).where(
+        Payment.account_id == account_id, Payment.status.in_([str(s) for s in IN_FLIGHT]))))
+
+
+def _payable(account: Account) -> int:
+    return ledger.balance_of(account.id, account.currency).minor - _in_flight(account.id)
+
+
+def next_unpaid(plan: PaymentPlan) -> Installment | None:
+    return next((i for i in plan.installments if i.status != I.PAID), None)
+
+
+def _busy(installment: Installment) -> bool:
+    if installment.status == I.PROCESSING:
+        return True
+    if installment.payment_id is None:
+        return False
+    return db.session.get(Payment, installment.payment_id).status in BUSY
+
+
+def payable_installment(plan: PaymentPlan) -> Installment | None:
+    """The installment the borrower can pay by hand now: the next unpaid one, unless a payment
+    for it is already under way."""
+    if plan.status != PlanStatus.ACTIVE:
+        return None
+    installment = next_unpaid(plan)
+    if installment is None or installment.status == I.PROCESSING:
+        return None
+    if installment.payment_id is not None:
+        status = db.session.get(Payment, installment.payment_id).status
+        if status in IN_FLIGHT:
+            return None
+    return installment
+
+
+def active_plan(account_id: int, borrower_id: int) -> PaymentPlan | None:
+    return db.session.scalar(select(PaymentPlan).where(
+        PaymentPlan.account_id == account_id, PaymentPlan.borrower_id == borrower_id,
+        PaymentPlan.status == PlanStatus.ACTIVE).order_by(PaymentPlan.id.desc()).limit(1))
+
+
+# --- by hand ---------------------------------------------------------------------------------
+
+
+@operation
+def start_installment_payment(borrower_id: int, number: str) -> Payment:
+    """A card payment for the plan's next installment (no charge yet: the card page follows).
+    The same checks as any payment the borrower starts: an open account, an amount the balance
+    allows; the payment is linked to the installment, which is paid once the payment succeeds."""
+    plan = own_plan(borrower_id, number, lock=True)
+    if plan.status != PlanStatus.ACTIVE:
+        raise Refused(_("This plan is not active."), status=409)
+    account = db.session.get(Account, plan.account_id, with_for_update=True)
+    if account.status != AccountStatus.OPEN:
+        raise Refused(_("This account is not open for payments."))
+    installment = next_unpaid(plan)
+    if installment is None:
+        raise Refused(_("Every installment of this plan is paid."), status=409)
+    if installment.payment_id is not None:
+        earlier = db.session.get(Payment, installment.payment_id)
+        if earlier.status == S.CREATED and earlier.borrower_id == borrower_id:
+            return earlier  # the card page it was started for, again
+        if earlier.status in IN_FLIGHT:
+            raise Refused(_("A payment for this installment is already being processed."),
+                          status=409)
+    if installment.status == I.PROCESSING:
+        raise Refused(_("A payment for this installment is already being processed."),
+                      status=409)
+    payable = _payable(account)
+    amount = min(installment.amount_minor, payable)
+    if rules.check_amount(amount, payable, account.currency, account.creditor.allow_overpayment):
+        raise Refused(_("This installment cannot be paid by card now; please contact us."))
+    payment = Payment(borrower_id=borrower_id, account_id=account.id, amount_minor=amount,
+                      currency=account.currency, choice="installment", status=S.CREATED)
+    db.session.add(payment)
+    db.session.flush()
+    installment.payment_id = payment.id
+    return payment
+
+
+# --- the job ---------------------------------------------------------------------------------
+
+
+def charge_due(today: date | None = None, now: datetime | None = None) -> dict[str, int]:
+    """One run of `plans.charge_due`: settle what Stripe decided, charge what is due, break the
+    plans past their grace days, send the reminders due. `today` (the date installments are due
+    by) and `now` (the instant the contact rules are asked about) move the clock in tests; what
+    happens is recorded at the time it happens."""
+    now = now or datetime.now(UTC)
+    today = today or now.date()
+    counts: Counter[str] = Counter()
+    counts.update(settle_installments(now, today))
+    for installment_id in due_installments(today):
+        claim = _claim(installment_id, today)
+        if claim is None:
+            counts["skipped"] += 1
+            continue
+        counts[_charge(claim, today)] += 1
+    counts.update(settle_installments(now, today))
+    counts["broken"] += break_overdue(today)
+    counts["reminded"] += remind(today, now)
+    return {k: v for k, v in counts.items() if v}
+
+
+def _due_condition(today: date):
+    return and_(Installment.due_on <= today, or_(
+        Installment.status == I.SCHEDULED,
+        and_(Installment.status == I.FAILED, Installment.next_attempt_on <= today)))
+
+
+def _autopay_plan():
+    return and_(PaymentPlan.status == PlanStatus.ACTIVE, PaymentPlan.autopay.is_(True),
+                PaymentPlan.payment_method_id.is_not(None))
+
+
+def due_installments(today: date) -> list[int]:
+    ids = list(db.session.scalars(
+        select(Installment.id).join(PaymentPlan, PaymentPlan.id == Installment.plan_id)
+        .where(_autopay_plan(), _due_condition(today))
+        .order_by(Installment.due_on, Installment.id)))
+    db.session.rollback()
+    return ids
+
+
+@dataclass(frozen=True)
+class Claim:
+    installment_id: int
+    attempt: int
+    payment_id: int
+    payment_key: str
+    amount: int
+    currency: str
+    customer: str
+    payment_method: str
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"installment:{self.installment_id}:attempt:{self.attempt}"
+
+
+@operation
+def _claim(installment_id: int, today: date) -> Claim | None:
+    """Take one due installment (its plan, then itself, locked; skipped if another worker holds
+    either) and write its Payment row, committed before Stripe is asked."""
+    plan_id = db.session.scalar(select(Installment.plan_id).where(Installment.id == installment_id))
+    plan = db.session.scalar(select(PaymentPlan).where(PaymentPlan.id == plan_id, _autopay_plan())
+                             .with_for_update(skip_locked=True))
+    if plan is None:
+        return None
+    installment = db.session.scalar(
+        select(Installment).where(Installment.id == installment_id, _due_condition(today))
+        .with_for_update(skip_locked=True))
+    if installment is None or _busy(installment):
+        return None
+    account = db.session.get(Account, plan.account_id, with_for_update=True)
+    payable = _payable(account)
+    amount = min(installment.amount_minor, payable)
+    if account.status != AccountStatus.OPEN or amount <= 0:
+        return None
+    installment.attempts += 1
+    installment.status = I.PROCESSING
+    now = datetime.now(UTC)
+    payment = Payment(borrower_id=plan.borrower_id, account_id=account.id, amount_minor=amount,
+                      currency=account.currency, choice="installment", status=S.SUBMITTING,
+                      created_at=now, updated_at=now)
+    db.session.add(payment)
+    db.session.flush()
+    installment.payment_id = payment.id
+    return Claim(installment.id, installment.attempts, payment.id, str(payment.public_id),
+                 amount, payment.currency, plan.stripe_customer_id, plan.payment_method_id)
+
+
+def _charge(claim: Claim, today: date) -> str:
+    try:
+        result = gateway().charge_off_session(claim.payment_key, claim.amount, claim.currency,
+                                              claim.customer, claim.payment_method,
+                                              claim.idempotency_key)
+    except CardDeclined as exc:
+        _failed(claim, _declined_result(claim, exc.intent, exc.message), today)
+        return "failed"
+    except GatewayError as exc:
+        # Stripe may or may not have charged: the payment stays `submitting` and the payments
+        # reconciliation finds out; the installment follows its payment (settle_installments).
+        log.warning("installment %s: charge outcome unknown: %s", claim.installment_id, exc)
+        return "unknown"
+    if result.status in ("succeeded", "processing"):
+        _submitted(claim, result)
+        return "charged"
+    # Anything else needs the cardholder (authentication), who is not here: a failed attempt.
+    _failed(claim, _declined_result(claim, result, _(
+        "Your bank asked to confirm this payment. Please pay it yourself in the portal.")), today)
+    return "failed"
+
+
+def _declined_result(claim: Claim, intent: IntentResult | None, message: str) -> IntentResult:
+    if intent is not None:
+        return replace(intent, status="requires_payment_method", failure_message=message)
+    return IntentResult(id=None, status="requires_payment_method", client_secret=None,
+                        charge_id=None, amount=claim.amount, currency=claim.currency,
+                        payment_id=claim.payment_key, failure_message=message)
+
+
+@operation
+def _submitted(claim: Claim, result: IntentResult) -> None:
+    """Stripe took the charge: the payment waits for its webhook, as every card payment does."""
+    payment = db.session.get(Payment, claim.payment_id, with_for_update=True)
+    payment.payment_intent_id = payment.payment_intent_id or result.id
+    payment.charge_id = result.charge_id or payment.charge_id
+    payment.card_brand = result.card_brand or payment.card_brand
+    payment.card_last4 = result.card_last4 or payment.card_last4
+    if payment.status == S.SUBMITTING:
+        payment.status, payment.updated_at = S.PENDING, datetime.now(UTC)
+    record(JOB, EventKind.PAYMENT_SUBMITTED, borrower_id=payment.borrower_id,
+           account_id=payment.account_id,
+           data={"payment": str(payment.public_id), "amount_minor": payment.amount_minor,
+                 "currency": payment.currency, "stripe_reference": payment.stripe_reference,
+                 "installment": claim.installment_id, "attempt": claim.attempt})
+
+
+@operation
+def _failed(claim: Claim, result: IntentResult, today: date) -> None:
+    installment = db.session.get(Installment, claim.installment_id)
+    plan = db.session.get(PaymentPlan, installment.plan_id, with_for_update=True)
+    db.session.refresh(installment, with_for_update=True)
+    payments.apply_intent(result, JOB)  # the payment failed: its own event and webhook
+    if installment.status == I.PROCESSING:
+        _installment_failed(plan, installment, today, result.failure_message)
+
+
+def _installment_failed(plan: PaymentPlan, installment: Installment, today: date,
+                        reason: str | None) -> None:
+    installment.status = I.FAILED
+    installment.next_attempt_on = today + timedelta(days=RETRY_DAYS)
+    facts = {"installment": installment.number, "due_on": installment.due_on.isoformat(),
+             "amount_minor": installment.amount_minor, "attempt": installment.attempts,
+             "next_attempt_on": installment.next_attempt_on.isoformat(), "reason": reason}
+    event = record(JOB, EventKind.INSTALLMENT_FAILED, borrower_id=plan.borrower_id,
+                   account_id=plan.account_id, data={"plan": plan.number, **facts})
+    publish("plan.installment_failed", _message(plan, **facts),
+            account_ref=plan.account.reference, case_event_id=event.id)
+    _tell(plan, "plan_installment_failed",
+          lambda amount, due: (
+              _("Your plan payment of %(amount)s did not go through", amount=amount),
+              _("We could not take %(amount)s from your card for plan %(plan)s (due "
+                "%(due)s). We will try again on %(retry)s. You can also pay it yourself in the "
+                "portal, or change the card.", amount=amount, plan=plan.number, due=due,
+                retry=_long(installment.next_attempt_on))),
+          installment)
+
+
+# --- what Stripe decided ---------------------------------------------------------------------
+
+
+def settle_installments(now: datetime | None = None,
+                        today: date | None = None) -> dict[str, int]:
+    """Installments whose payment Stripe has decided: a success pays the installment (and may
+    complete the plan); an autopay charge that failed later fails it; one never charged (the
+    reconciliation cancelled it) is due again."""
+    now = now or datetime.now(UTC)
+    today = today or now.date()
+    ids = list(db.session.scalars(
+        select(Installment.id).join(Payment, Payment.id == Installment.payment_id)
+        .join(PaymentPlan, PaymentPlan.id == Installment.plan_id)
+        .where(PaymentPlan.status.in_([PlanStatus.ACTIVE, PlanStatus.BROKEN]),
+               Installment.status != I.PAID,
+               or_(Payment.status == S.SUCCEEDED,
+                   and_(Installment.status == I.PROCESSING,
+                        Payment.status.in_([S.FAILED, S.CANCELED]))))
+        .order_by(Installment.plan_id, Installment.number)))
+    db.session.rollback()
+    counts: Counter[str] = Counter()
+    for installment_id in ids:
+        outcome = _settle_one(installment_id, now, today)
+        if outcome:
+            counts[outcome] += 1
+    return dict(counts)
+
+
+@operation
+def _settle_one(installment_id: int, now: datetime, today: date) -> str | None:
+    plan_id = db.session.scalar(select(Installment.plan_id).where(Installment.id == installment_id))
+    plan = db.session.scalar(select(PaymentPlan).where(PaymentPlan.id == plan_id)
+                             .with_for_update(skip_locked=True))
+    installment = db.session.scalar(select(Installment).where(Installment.id == installment_id)
+                                    .with_for_update(skip_locked=True))
+    if plan is None or installment is None or installment.status == I.PAID:
+        return None
+    payment = db.session.get(Payment, installment.payment_id)
+    if payment.status == S.SUCCEEDED:
+        installment.status = I.PAID
+        installment.paid_at = payment.succeeded_at or datetime.now(UTC)
+        installment.next_attempt_on = None
+        facts = {"installment": installment.number, "due_on": installment.due_on.isoformat(),
+                 "amount_minor": payment.amount_minor, "payment": str(payment.public_id)}
+        event = record(JOB, EventKind.INSTALLMENT_PAID, borrower_id=plan.borrower_id,
+                       account_id=plan.account_id, data={"plan": plan.number, **facts})
+        publish("plan.installment_paid", _message(plan, **facts),
+                account_ref=plan.account.reference, case_event_id=event.id)
+        if plan.status == PlanStatus.ACTIVE and all(i.status == I.PAID
+                                                    for i in plan.installments):
+            _complete(plan)
+            return "completed"
+        return "paid"
+    if installment.status != I.PROCESSING:
+        return None
+    if payment.status == S.FAILED:
+        _installment_failed(plan, installment, today, payment.failure_message)
+        return "failed"
+    # Never charged: due again at the next run, as it was.
+    installment.status = I.FAILED if installment.next_attempt_on else I.SCHEDULED
+    return "requeued"
+
+
+def _complete(plan: PaymentPlan) -> None:
+    """Every installment paid. A settlement's remainder is credited (the creditor agreed to
+    accept less), so the account reaches zero and is paid: `policy.paid-in-full` follows."""
+    now = datetime.now(UTC)  # what happens is recorded when it happens, whatever the job's clock
+    plan.status, plan.ended_at = PlanStatus.COMPLETED, now
+    account = db.session.get(Account, plan.account_id, with_for_update=True)
+    credited = 0
+    if plan.kind == "settlement":
+        credited = max(ledger.balance_of(account.id, account.currency).minor, 0)
+        if credited:
+            _credit(account, credited, f"Settlement of plan {plan.number}: the rest waived",
+                    now)
+    event = record(JOB, EventKind.PLAN_COMPLETED, borrower_id=plan.borrower_id,
+                   account_id=plan.account_id, at=now,
+                   data={"plan": plan.number, "account_id": plan.account_id,
+                         "credited_minor": credited, "hold_ends": [f"plan:{plan.number}"]})
+    publish("plan.completed", _message(plan, credited_minor=credited),
+            account_ref=account.reference, case_event_id=event.id)
+    ledger.settle_status(account, JOB, now)
+    contact.reconcile(db.session.get(Borrower, plan.borrower_id), JOB, now)
+
+
+def _credit(account: Account, amount: int, why: str, now: datetime) -> None:
+    entries = list(db.session.scalars(select(LedgerEntry).where(
+        LedgerEntry.account_id == account.id).order_by(LedgerEntry.posted_at, LedgerEntry.id)))
+    order = tuple(account.creditor.allocation_order or allocation.DEFAULT_ORDER)
+    parts = allocation.allocate(amount, ledger.outstanding(entries), order)
+    entry = LedgerEntry(account_id=account.id, kind=EntryKind.CREDIT, amount_minor=-amount,
+                        currency=account.currency, posted_at=now, effective_date=now.date(),
+                        description=why[:200], allocation=parts)
+    db.session.add(entry)
+    db.session.flush()
+    record(JOB, EventKind.LEDGER_POSTED, borrower_id=account.borrower_id, account_id=account.id,
+           data={"entry": entry.id, "kind": str(entry.kind), "amount_minor": entry.amount_minor,
+                 "currency": entry.currency, "payment": None}, at=now)
+    db.session.expire(account, ["ledger"])
+
+
+# --- broken plans ----------------------------------------------------------------------------
+
+
+def break_overdue(today: date) -> int:
+    """Active plans with an installment unpaid past the creditor's grace days are broken: the
+    plan's hold ends, so collection contact may resume."""
+    rows = db.session.execute(
+        select(PaymentPlan.id, Account.creditor_id, func.min(Installment.due_on))
+        .join(Installment, Installment.plan_id == PaymentPlan.id)
+        .join(Account, Account.id == PaymentPlan.account_id)
+        .where(PaymentPlan.status == PlanStatus.ACTIVE, Installment.status != I.PAID,
+               Installment.due_on < today)
+        .group_by(PaymentPlan.id, Account.creditor_id)).all()
+    db.session.rollback()
+    broken = 0
+    for plan_id, creditor_id, oldest in rows:
+        grace = policy_of(creditor_id).grace_days
+        db.session.rollback()
+        if today > oldest + timedelta(days=grace) and _break(plan_id, today, grace):
+            broken += 1
+    return broken
+
+
+@operation
+def _break(plan_id: int, today: date, grace: int) -> bool:
+    plan = db.session.scalar(select(PaymentPlan).where(PaymentPlan.id == plan_id)
+                             .with_for_update(skip_locked=True))
+    if plan is None or plan.status != PlanStatus.ACTIVE:
+        return False
+    late = [i for i in plan.installments if i.status != I.PAID
+            and today > i.due_on + timedelta(days=grace)]
+    if not late or any(_busy(i) for i in late):
+        return False  # a payment for it is still with Stripe: its outcome decides
+    missed = late[0]
+    now = datetime.now(UTC)
+    plan.status, plan.ended_at = PlanStatus.BROKEN, now
+    facts = {"installment": missed.number, "due_on": missed.due_on.isoformat(),
+             "grace_days": grace}
+    event = record(JOB, EventKind.PLAN_BROKEN, borrower_id=plan.borrower_id,
+                   account_id=plan.account_id, at=now,
+                   data={"plan": plan.number, "account_id": plan.account_id, **facts,
+                         "hold_ends": [f"plan:{plan.number}"]})
+    publish("plan.broken", _message(plan, **facts), account_ref=plan.account.reference,
+            case_event_id=event.id)
+    contact.reconcile(db.session.get(Borrower, plan.borrower_id), JOB, now)
+    _tell(plan, "plan_broken",
+          lambda amount, due: (
+              _("Your payment plan %(plan)s has ended", plan=plan.number),
+              _("The payment of %(amount)s due on %(due)s for plan %(plan)s was not made "
+                "within %(days)d days, so the plan has ended. You can propose a new plan in the "
+                "portal at any time.", amount=amount, due=due, plan=plan.number, days=grace)),
+          missed)
+    return True
+
+
+# --- reminders -------------------------------------------------------------------------------
+
+
+def remind(today: date, now: datetime) -> int:
+    """A reminder a few days before each due date, when the contact rules allow an email then
+    (the plan's own hold covers calls and texts only); otherwise a later run tries again."""
+    ids = list(db.session.scalars(
+        select(Installment.id).join(PaymentPlan, PaymentPlan.id == Installment.plan_id)
+        .where(PaymentPlan.status == PlanStatus.ACTIVE, Installment.status == I.SCHEDULED,
+               Installment.reminded_at.is_(None), Installment.due_on >= today,
+               Installment.due_on <= today + timedelta(days=REMIND_DAYS))
+        .order_by(Installment.due_on, Installment.id)))
+    db.session.rollback()
+    return sum(1 for i in ids if _remind_one(i, today, now))
+
+
+def may_email(account: Account, address: str, now: datetime) -> bool:
+    """Whether the contact rules let the portal email the borrower about their plan now."""
+    decision = contact.decide(account, "email", address, now)
+    blockers = [r for r in decision.reasons if r.effect == "block"]
+    return decision.allowed or all(r.rule == OWN_HOLD for r in blockers)
+
+
+@operation
+def _remind_one(installment_id: int, today: date, now: datetime) -> bool:
+    installment = db.session.scalar(select(Installment).where(
+        Installment.id == installment_id, Installment.reminded_at.is_(None),
+        Installment.status == I.SCHEDULED).with_for_update(skip_locked=True))
+    if installment is None:
+        return False
+    plan = installment.plan
+    borrower = db.session.get(Borrower, plan.borrower_id)
+    address = _email_of(borrower)
+    if address is None or not may_email(plan.account, address, now):
+        return False
+    installment.reminded_at = now
+    if plan.autopay:
+        def words(amount, due):
+            return (_("Your plan payment of %(amount)s is due on %(due)s", amount=amount,
+                      due=due),
+                    _("We will charge %(amount)s to your saved card on %(due)s for plan "
+                      "%(plan)s. To change the date or cancel autopay, open your plan in the "
+                      "portal.", amount=amount, due=due, plan=plan.number))
+    else:
+        def words(amount, due):
+            return (_("Your plan payment of %(amount)s is due on %(due)s", amount=amount,
+                      due=due),
+                    _("Please pay %(amount)s by %(due)s for plan %(plan)s: open your plan in "
+                      "the portal and choose Pay the next installment.", amount=amount, due=due,
+                      plan=plan.number))
+    return _tell(plan, "plan_reminder", words, installment, address=address)
+
+
+# --- telling the borrower --------------------------------------------------------------------
+
+
+def _email_of(borrower: Borrower) -> str | None:
+    preferences = contact.preferences_of(borrower.id)
+    if "email" in preferences.get("opted_out_channels", []):
+        return None
+    opted_out = set(preferences.get("opted_out_points", []))
+    for point in borrower.contact_points:
+        if point.kind == ContactKind.EMAIL and point.id not in opted_out \
+                and point.opted_out_at is None:
+            return point.value
+    return None
+
+
+def _long(on: date) -> str:
+    from portal.web.i18n import long_date
+
+    return long_date(on)
+
+
+def _tell(plan: PaymentPlan, kind: str, words, installment: Installment,
+          address: str | None = None) -> bool:
+    """Email the borrower in their language, in the caller's transaction; a message that cannot
+    be sent never undoes what it is about."""
+    from portal.web.i18n import LANGUAGES, money
+
+    borrower = db.session.get(Borrower, plan.borrower_id)
+    to = address or _email_of(borrower)
+    if to is None:
+        return False
+    with force_locale(LANGUAGES.get(borrower.preferred_language, "en")):
+        subject, body = words(money(Money(installment.amount_minor, plan.currency)),
+                              _long(installment.due_on))
+    try:
+        messaging.send(channel="email", destination=to, subject=subject, body=body, kind=kind)
+    except messaging.DeliveryUnavailable:
+        log.warning("plan %s: %s not sent (no delivery configured)", plan.number, kind)
+        return False
+    return True

@@ -1,0 +1,322 @@
+"""Autopay against localstripe: a card saved with a SetupIntent (attached to the borrower's Stripe
+Customer), the consent kept, installments charged off-session by the job on their dates (once,
+however often it runs), paid when Stripe's webhook is applied; a declining card retried after 3
+days, the borrower told, the plan broken past the grace days and collection contact restored;
+completion, and a settlement that settles the account."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.accounts.models import Account, LedgerEntry
+from portal.cases.models import CaseEvent
+from portal.contact.models import ContactHold
+from portal.messaging.models import CapturedMessage
+from portal.outbox.models import OutboxMessage
+from portal.payments import service as payments
+from portal.payments.gateway import StripeGateway
+from portal.payments.models import Payment
+from portal.plans import charging
+from portal.plans.models import Installment, PaymentPlan
+from tests.fixtures.stripe import event
+
+OWNER = ("DEMO-1001", "1985-04-12")
+DECLINES = "4000000000000341"  # attaches to a customer, then every charge is declined
+
+
+@pytest.fixture
+def alex(person, demo):
+    page = person.sign_in(*OWNER)
+    assert page.h1 == "Your accounts"
+    return person
+
+
+@pytest.fixture
+def keys(monkeypatch):
+    """The idempotency keys of every off-session charge (localstripe ignores them)."""
+    seen = []
+    original = StripeGateway.charge_off_session
+
+    def spy(self, *args, **kwargs):
+        seen.append(args[5] if len(args) > 5 else kwargs["idempotency_key"])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(StripeGateway, "charge_off_session", spy)
+    return seen
+
+
+def _propose(person, reference="LUM-1001", **fields):
+    page = person.get(f"/accounts/{reference}/plan")
+    data = {"kind": "installments", "months": "12", "action": "propose"} | fields
+    page = person.submit(page, data, action="/plan")
+    assert page.h1.startswith("Your plan"), page.text[:400]
+    return page, re.search(r"/plans/(P-\d+)", page.url).group(1)
+
+
+def _save_card(person, stripe_emulator, number, card="4242424242424242"):
+    page = person.get(f"/plans/{number}/accept")
+    link = page.soup.find("a", string=re.compile("Save a card for autopay"))
+    page = person.get(link["href"])
+    assert page.h1 == "Save a card for autopay", page.text[:300]
+    assert stripe_emulator.url in page.response.headers["Content-Security-Policy"]
+    form = page.soup.find(id="card-form")
+    answer = stripe_emulator.confirm_card(form["data-client-secret"], card)  # Stripe.js
+    assert answer["status"] == "succeeded", answer
+    return person.submit(page, action="/card")
+
+
+def _accept(person, number, how="autopay", consent=True):
+    page = person.get(f"/plans/{number}/accept")
+    fields = {"how": how} | ({"autopay_consent": "y"} if consent else {})
+    return person.submit(page, fields, action="/accept")
+
+
+def _plan(db, number) -> PaymentPlan:
+    return db.scalar(select(PaymentPlan).where(PaymentPlan.id == int(number[2:])))
+
+
+def _installments(db, number) -> list[Installment]:
+    return db.scalars(select(Installment).where(Installment.plan_id == int(number[2:]))
+                      .order_by(Installment.number))
+
+
+def _balance(db, reference="LUM-1001") -> int:
+    return db.scalar(select(func.sum(LedgerEntry.amount_minor)).join(Account).where(
+        Account.reference == reference))
+
+
+def _run(db, today, hour=19):
+    """The job as its periodic run on `today`, at `hour` UTC (19:00: 11:00 in Los Angeles)."""
+    return db.run(charging.charge_due, today, datetime.combine(today, time(hour), UTC))
+
+
+def _deliver(db, post_event, stripe_emulator, payment_id: int) -> None:
+    """Stripe's webhook for the payment's PaymentIntent, then the worker applies it."""
+    payment = db.scalar(select(Payment).where(Payment.id == payment_id))
+    intent = stripe_emulator.intent(payment.payment_intent_id)
+    outcome = "succeeded" if intent["status"] == "succeeded" else "payment_failed"
+    response = post_event(event(f"payment_intent.{outcome}", intent))
+    assert response.status_code == 200, response.json
+    assert db.run(payments.apply_received).get("applied") == 1
+
+
+def _events(db, account_ref="LUM-1001") -> list[str]:
+    return db.scalars(select(CaseEvent.kind).join(Account, Account.id == CaseEvent.account_id)
+                      .where(Account.reference == account_ref).order_by(CaseEvent.id))
+
+
+def _topics(db, account_ref="LUM-1001") -> list[str]:
+    return db.scalars(select(OutboxMessage.topic).where(OutboxMessage.account_ref == account_ref))
+
+
+def _mail(db, subject_part: str) -> list[CapturedMessage]:
+    return [m for m in db.scalars(select(CapturedMessage).order_by(CapturedMessage.id))
+            if subject_part in m.subject]
+
+
+def _decision(client, channel="call", destination="+1 213 555 0147") -> dict:
+    response = client.post("/api/v1/contact-decisions", json={
+        "account_ref": "LUM-1001", "channel": channel, "destination": destination},
+        headers={"Authorization": "Bearer demo-dialer-key"})
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def _rules(answer: dict) -> set[str]:
+    return {r["rule"] for r in answer["reasons"] if r["effect"] == "block"}
+
+
+def test_save_a_card_accept_with_consent_and_each_installment_is_charged_once(
+        alex, db, stripe_emulator, post_event, keys, client):
+    _page, number = _propose(alex)
+    page = alex.get(f"/plans/{number}/accept")
+    assert page.soup.find(id="how-autopay").has_attr("disabled")  # no card yet
+
+    page = _save_card(alex, stripe_emulator, number)
+    assert page.h1 == "Accept your plan" and "Your card is saved for autopay." in page.text
+    plan = _plan(db, number)
+    assert plan.payment_method_id.startswith("pm_") and plan.stripe_customer_id.startswith("cus_")
+    method = stripe_emulator.client.v1.payment_methods.retrieve(plan.payment_method_id)
+    assert method.customer == plan.stripe_customer_id  # attached by us, explicitly
+    customer = stripe_emulator.client.v1.customers.retrieve(plan.stripe_customer_id)
+    assert customer.metadata["borrower"] == f"borrower:{plan.borrower_id}"
+    setup = stripe_emulator.client.v1.setup_intents.retrieve(plan.setup_intent_id)
+    assert setup.usage == "off_session" and setup.customer == plan.stripe_customer_id
+
+    page = _accept(alex, number, consent=False)
+    assert page.status == 422 and "Tick the box" in page.text
+    page = _accept(alex, number)
+    assert "has started" in page.text and "Autopay" in page.text
+    plan = _plan(db, number)
+    assert plan.status == "active" and plan.autopay
+    assert "$69.17" in plan.consent_text and "12 payments" in plan.consent_text
+    assert "I can cancel autopay" in plan.consent_text
+    assert plan.consent_text in page.text  # the consent, visible on the plan
+    assert plan.consent_source  # from where
+    # The plan's hold: calls paused, the portal's email not.
+    assert "policy.plan-in-good-standing" in _rules(_decision(client))
+    assert "policy.plan-in-good-standing" not in _rules(
+        _decision(client, "email", "alex@example.com"))
+
+    first, second = _installments(db, number)[:2]
+    assert _run(db, first.due_on - timedelta(days=4)) == {}
+    # Three days before: the reminder, through the contact engine: not at 01:00 in Los Angeles
+    # (inconvenient hours), but on a later run that day; once.
+    assert _run(db, first.due_on - timedelta(days=3), hour=9) == {}
+    assert _run(db, first.due_on - timedelta(days=3)) == {"reminded": 1}
+    assert _run(db, first.due_on - timedelta(days=2)) == {}
+    (reminder,) = _mail(db, "is due on")
+    assert "$69.17" in reminder.subject and "saved card" in reminder.body
+    assert reminder.destination == "alex@example.com"
+
+    # The first due date: one charge, however many times the job runs.
+    assert _run(db, first.due_on) == {"charged": 1}
+    assert _run(db, first.due_on) == {}
+    assert keys == [f"installment:{first.id}:attempt:1"]
+    first = _installments(db, number)[0]
+    assert first.status == "processing" and first.attempts == 1
+    payment = db.scalar(select(Payment).where(Payment.id == first.payment_id))
+    assert (payment.status, payment.choice, payment.amount_minor) == ("pending", "installment",
+                                                                      6917)
+    assert len(stripe_emulator.intents_for(payment.public_id)) == 1
+    intent = stripe_emulator.intent(payment.payment_intent_id)
+    assert intent["customer"] == plan.stripe_customer_id
+    assert intent["payment_method"] == plan.payment_method_id
+    assert _balance(db) == 83000  # nothing posted before Stripe's webhook
+
+    _deliver(db, post_event, stripe_emulator, payment.id)
+    assert _balance(db) == 83000 - 6917
+    assert _run(db, first.due_on) == {"paid": 1}
+    first, second = _installments(db, number)[:2]
+    assert first.status == "paid" and first.paid_at is not None
+    assert second.status == "scheduled"
+    assert "plan.installment_paid" in _events(db)
+    assert _topics(db).count("plan.installment_paid") == 1
+    assert _run(db, first.due_on + timedelta(days=1)) == {}  # the next is not due yet
+    assert keys == [f"installment:{first.id}:attempt:1"]
+
+
+def test_a_declined_card_is_retried_after_3_days_then_the_plan_breaks(
+        alex, db, stripe_emulator, post_event, keys, client):
+    _page, number = _propose(alex)
+    _save_card(alex, stripe_emulator, number, DECLINES)
+    _accept(alex, number)
+    first = _installments(db, number)[0]
+    due = first.due_on
+
+    assert _run(db, due) == {"failed": 1}
+    first = _installments(db, number)[0]
+    assert first.status == "failed" and first.next_attempt_on == due + timedelta(days=3)
+    payment = db.scalar(select(Payment).where(Payment.id == first.payment_id))
+    assert payment.status == "failed" and payment.failure_message
+    (told,) = _mail(db, "did not go through")
+    assert "$69.17" in told.body and "try again" in told.body
+    assert "plan.installment_failed" in _events(db) and "payment.failed" in _events(db)
+    assert _topics(db).count("plan.installment_failed") == 1
+    page = alex.get(f"/plans/{number}")
+    assert "Payment failed" in page.text and "Pay the next installment" in page.text
+
+    assert _run(db, due + timedelta(days=2)) == {}  # not yet
+    assert _run(db, due + timedelta(days=3)) == {"failed": 1}  # the retry, a new attempt
+    assert keys == [f"installment:{first.id}:attempt:1", f"installment:{first.id}:attempt:2"]
+    assert _installments(db, number)[0].next_attempt_on == due + timedelta(days=6)
+    assert "policy.plan-in-good-standing" in _rules(_decision(client))
+
+    # Within the grace days (10 by default) the plan stands; past them, it is broken.
+    _run(db, due + timedelta(days=10))
+    assert _plan(db, number).status == "active"
+    counts = _run(db, due + timedelta(days=11))
+    assert counts["broken"] == 1
+    assert _plan(db, number).status == "broken"
+    assert "plan.broken" in _events(db) and _topics(db).count("plan.broken") == 1
+    hold = db.scalar(select(ContactHold).where(ContactHold.rule == "policy.plan-in-good-standing"))
+    assert hold.ended_at is not None
+    assert "policy.plan-in-good-standing" not in _rules(_decision(client))
+    assert _mail(db, "has ended")
+    assert _run(db, due + timedelta(days=20)) == {}  # a broken plan is not charged
+
+
+def test_the_last_installment_completes_the_plan_and_the_account_is_paid(
+        alex, db, stripe_emulator, post_event):
+    _page, number = _propose(alex, months="3")
+    _save_card(alex, stripe_emulator, number)
+    _accept(alex, number)
+    outcomes = []
+    for installment in _installments(db, number):
+        assert _run(db, installment.due_on) == {"charged": 1}
+        charged = db.scalar(select(Installment).where(Installment.id == installment.id))
+        _deliver(db, post_event, stripe_emulator, charged.payment_id)
+        outcomes.append(_run(db, installment.due_on))
+    assert outcomes == [{"paid": 1}, {"paid": 1}, {"completed": 1}]
+    assert {i.status for i in _installments(db, number)} == {"paid"}
+    plan = _plan(db, number)
+    assert plan.status == "completed" and plan.ended_at is not None
+    assert _balance(db) == 0
+    assert db.scalar(select(Account.status).where(Account.reference == "LUM-1001")) == "paid"
+    kinds = _events(db)
+    assert kinds.count("plan.installment_paid") == 3 and "plan.completed" in kinds
+    assert "plan.completed" in _topics(db)
+    holds = {h.rule: h.ended_at for h in db.scalars(select(ContactHold))}
+    assert holds["policy.plan-in-good-standing"] is not None
+    assert holds["policy.paid-in-full"] is None
+
+
+def test_a_settlement_completed_settles_the_account(alex, db, stripe_emulator, post_event,
+                                                    client):
+    page, number = _propose(alex, kind="settlement", months="", settlement="700.00")
+    assert "Approved" in page.text
+    _save_card(alex, stripe_emulator, number)
+    _accept(alex, number)
+    (only,) = _installments(db, number)
+    assert only.amount_minor == 70000
+    assert _run(db, only.due_on) == {"charged": 1}
+    only = _installments(db, number)[0]
+    _deliver(db, post_event, stripe_emulator, only.payment_id)
+    assert _balance(db) == 13000  # the payment is posted; the rest is still on the account
+    assert _run(db, only.due_on) == {"completed": 1}
+    credit = db.scalar(select(LedgerEntry).join(Account).where(
+        Account.reference == "LUM-1001", LedgerEntry.kind == "credit"))
+    assert credit.amount_minor == -13000 and sum(credit.allocation.values()) == 13000
+    assert _balance(db) == 0
+    assert db.scalar(select(Account.status).where(Account.reference == "LUM-1001")) == "paid"
+    assert _plan(db, number).status == "completed"
+    answer = _decision(client, "email", "alex@example.com")
+    assert "policy.paid-in-full" in _rules(answer)  # contact stops for good
+    assert "policy.plan-in-good-standing" not in _rules(answer)
+
+
+def test_cancel_autopay_and_change_the_payment_day(alex, db, stripe_emulator, keys):
+    _page, number = _propose(alex)
+    _save_card(alex, stripe_emulator, number)
+    _accept(alex, number)
+    before = _installments(db, number)
+
+    page = alex.get(f"/plans/{number}")
+    page = alex.submit(page, {"day": "15"}, action="/day")
+    assert "Your payment date has changed." in page.text
+    after = _installments(db, number)
+    assert {i.due_on.day for i in after} == {15}
+    assert [i.amount_minor for i in after] == [i.amount_minor for i in before]
+    assert all(a.due_on > b.due_on - timedelta(days=31) for a, b in zip(after, before,
+                                                                        strict=True))
+    months = [(i.due_on.year, i.due_on.month) for i in after]
+    assert len(set(months)) == 12  # still one a month
+
+    page = alex.submit(alex.get(f"/plans/{number}"), action="/autopay/cancel")
+    assert "Autopay is off" in page.text and "You pay each installment" in page.text
+    plan = _plan(db, number)
+    assert plan.status == "active" and not plan.autopay
+    changes = db.scalars(select(CaseEvent.data).where(CaseEvent.kind == "plan.changed"))
+    assert [c["change"] for c in changes] == ["payment_day", "autopay_canceled"]
+    assert _topics(db).count("plan.changed") == 2
+    # Nothing charged without autopay; the reminder asks the borrower to pay.
+    assert _run(db, after[0].due_on) == {"reminded": 1}
+    assert keys == []
+    (reminder,) = _mail(db, "is due on")
+    assert "Pay the next installment" in reminder.body
+    # ... and the borrower can still pay by hand.
+    assert "Pay the next installment" in alex.get(f"/plans/{number}").text
