@@ -56,10 +56,9 @@ def _balance_after(payment: Payment) -> Money:
         LedgerEntry.payment_id == payment.id, LedgerEntry.kind == "payment"))
     if entry is None:
         return ledger.balance_of(payment.account_id, payment.currency)
+    # Entries are appended, never changed: their ids are the order they were written in.
     total = db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_minor), 0)).where(
-        LedgerEntry.account_id == payment.account_id,
-        (LedgerEntry.posted_at < entry.posted_at)
-        | ((LedgerEntry.posted_at == entry.posted_at) & (LedgerEntry.id <= entry.id))))
+        LedgerEntry.account_id == payment.account_id, LedgerEntry.id <= entry.id))
     return Money(int(total), payment.currency)
 
 
