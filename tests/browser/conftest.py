@@ -196,6 +196,23 @@ def browser():
         playwright.stop()
 
 
+@pytest.fixture(scope="session")
+def demo_signed_in(browser, live_server):
+    """DEMO-1001's signed-in browser state (Playwright's storage state), signed in once through
+    the sign-in pages for every module that needs the demo borrower signed in: the borrower may
+    be sent only five codes an hour, and the sign-in tests ask for three of them. A context made
+    from it must never sign out (that would end the session every module shares)."""
+    from tests.browser.test_sign_in_browser import new_context, sign_in
+
+    context = new_context(browser)
+    try:
+        page = context.new_page()
+        sign_in(page, live_server, "DEMO-1001", "1985-04-12", "alex@example.com")
+        return context.storage_state()
+    finally:
+        context.close()
+
+
 @pytest.fixture
 def screenshot():
     """`screenshot(page, name)`: a full-page PNG in $PORTAL_SCREENSHOTS, when that is set."""
@@ -205,6 +222,8 @@ def screenshot():
             folder = Path(SCREENSHOTS)
             folder.mkdir(parents=True, exist_ok=True)
             safe = re.sub(r"[^\w.-]+", "-", name)
-            page.screenshot(path=str(folder / f"{safe}.png"), full_page=True)
+            # caret="initial": hiding the caret (the default) leaves an empty `style` on every
+            # input, which htmx then copies in its next swap, and our CSP reports that.
+            page.screenshot(path=str(folder / f"{safe}.png"), full_page=True, caret="initial")
 
     return take

@@ -20,7 +20,6 @@ from tests.browser.test_sign_in_browser import (
     axe_violations,
     describe,
     new_context,
-    sign_in,
 )
 from tests.fixtures.factories import sample_pdf
 
@@ -36,16 +35,10 @@ NEW_YORK = ZoneInfo("America/New_York")
 
 
 @pytest.fixture(scope="module")
-def signed_in(browser, live_server):
-    """DEMO-1001's signed-in browser state, signed in once for this module: the demo borrower
-    may be sent only five codes an hour, and the other browser modules ask for four."""
-    context = new_context(browser)
-    try:
-        page = context.new_page()
-        sign_in(page, live_server, "DEMO-1001", "1985-04-12", "alex@example.com")
-        return context.storage_state()
-    finally:
-        context.close()
+def signed_in(demo_signed_in):
+    """DEMO-1001's signed-in browser state, shared with the other browser modules: the demo
+    borrower may be sent only five codes an hour, and the sign-in tests ask for three."""
+    return demo_signed_in
 
 
 @pytest.fixture(scope="module")

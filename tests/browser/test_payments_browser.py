@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.test_sign_in_browser import assert_fits_phone, new_context, sign_in
+from tests.browser.test_sign_in_browser import assert_fits_phone, new_context
 
 pytestmark = pytest.mark.browser
 
@@ -21,16 +21,10 @@ STATUS_URL = re.compile(r"/payments/[^/]+$")
 
 
 @pytest.fixture(scope="module")
-def signed_in(browser, live_server):
-    """DEMO-1001's signed-in browser state, signed in once for this module: the demo borrower
-    may be sent only five codes an hour, and the sign-in tests ask for three."""
-    context = new_context(browser)
-    try:
-        page = context.new_page()
-        sign_in(page, live_server, "DEMO-1001", "1985-04-12", "alex@example.com")
-        return context.storage_state()
-    finally:
-        context.close()
+def signed_in(demo_signed_in):
+    """DEMO-1001's signed-in browser state, shared with the other browser modules: the demo
+    borrower may be sent only five codes an hour, and the sign-in tests ask for three."""
+    return demo_signed_in
 
 
 def watched_context(browser: Browser, state: dict) -> tuple[BrowserContext, list[str]]:
