@@ -218,3 +218,14 @@ def test_charge_due_from_the_command_line(app, db, demo):
     result = app.test_cli_runner().invoke(args=["plans", "charge-due", "--today", "2030-01-01"])
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "nothing due"
+
+
+def test_the_plan_keeps_the_schedule_the_calculator_showed(db, demo, make_plan):
+    """12 months of USD 830.00: eight of 69.17 and four of 69.16, on the page and in the plan."""
+    from portal.plans import service
+
+    plan = make_plan("LUM-1001", months="12")
+    dues = db.run(lambda: [d.amount for d in service.schedule_of(
+        db.database.session.get(type(plan), plan.id))])
+    assert dues == [6917] * 8 + [6916] * 4
+    assert sum(dues) == 83000

@@ -233,7 +233,11 @@ def propose(borrower_id: int, reference: str, ask: Ask, actor: Actor) -> Payment
         hardship_reason=ask.hardship_reason if p.kind == policy.Kind.HARDSHIP else None,
         hardship_details=(ask.hardship_details or "").strip() or None,
         budget=json.dumps(asdict(seen.budget)) if seen.budget else None,
-        decision=_decision_data(seen.decision, "rules"), decided_at=now, created_at=now)
+        decision=dict(_decision_data(seen.decision, "rules"),
+                      # The schedule is rebuilt as the calculator built it: equal parts over a
+                      # number of months, or a monthly amount with the rest last.
+                      basis="monthly" if p.monthly else "months"),
+        decided_at=now, created_at=now)
     db.session.add(plan)
     db.session.flush()
     holds = []
@@ -304,7 +308,8 @@ def accept_counter(borrower_id: int, number: str, actor: Actor) -> PaymentPlan:
                         else p.balance)
     plan.monthly_minor = dues[0].amount if p.kind != policy.Kind.SETTLEMENT else None
     plan.months = len(dues)
-    plan.decision = dict(plan.decision, outcome="approved", accepted_counter=True)
+    plan.decision = dict(plan.decision, outcome="approved", accepted_counter=True,
+                         basis="monthly" if p.monthly else "months")
     record(actor, EventKind.PLAN_DECIDED, borrower_id=borrower_id, account_id=plan.account_id,
            data={"plan": plan.number, "outcome": "approved", "by": "borrower accepted counter"})
     return plan
@@ -322,6 +327,8 @@ def schedule_of(plan: PaymentPlan) -> list[schedule.Due]:
     if plan.kind == "settlement":
         return schedule.lump(plan.total_minor, plan.first_due)
     start = plan.first_due + timedelta(days=plan.pause_days or 0)
+    if plan.decision.get("basis") == "months" and plan.months:
+        return schedule.by_count(plan.total_minor, plan.months, start)
     if plan.monthly_minor:
         return schedule.by_amount(plan.total_minor, plan.monthly_minor, start)
     return []
@@ -405,7 +412,7 @@ def staff_decide(number: str, outcome: str, monthly: str | None, months: str | N
     plan.status = PlanStatus(outcome)
     plan.decision = {"outcome": outcome, "by": f"staff:{actor.id}", "note": note or None,
                      "reasons": [{"code": "staff_decision", "figures": {}}], "counter": counter,
-                     "rules": plan.decision}
+                     "rules": plan.decision, "basis": plan.decision.get("basis", "monthly")}
     plan.decided_at = datetime.now(UTC)
     ends = [f"plan:{plan.number}:hardship"] if plan.kind == "hardship" else []
     event = record(actor, EventKind.PLAN_DECIDED, borrower_id=plan.borrower_id,
