@@ -157,3 +157,11 @@ def db(app):
 def client_address():
     """A client address of this test's own, so rate limits never leak between tests."""
     return f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests last: Playwright's sync API keeps an event loop running in the worker's
+    thread from the first browser test to the end of the session, and a test that runs an asyncio
+    program itself (the job worker's command) cannot start another loop after that. The sort is
+    stable and the same on every xdist worker, so each runs its share of browser tests last."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
