@@ -415,3 +415,12 @@ def test_a_reconcile_that_read_the_record_before_a_new_hold_leaves_that_hold_alo
     db.run(late_reconcile)
     assert f"dispute:{number}:dispute" in db.scalars(
         select(ContactHold.key).where(ContactHold.ended_at.is_(None)))
+
+
+def test_while_a_dispute_is_verified_the_account_page_does_not_invite_payment(alex, db):
+    assert "Make a payment" in alex.get("/accounts/NWB-1001").text
+    _send(alex)
+    page = alex.get("/accounts/NWB-1001")
+    assert "Make a payment" not in page.text
+    assert "We have stopped collecting this debt while we verify your dispute" in page.text
+    assert page.soup.find("a", string="Pay anyway") is not None
