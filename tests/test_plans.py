@@ -229,3 +229,68 @@ def test_the_plan_keeps_the_schedule_the_calculator_showed(db, demo, make_plan):
         db.database.session.get(type(plan), plan.id))])
     assert dues == [6917] * 8 + [6916] * 4
     assert sum(dues) == 83000
+
+
+def test_one_plan_per_account_a_new_proposal_replaces_the_open_one(alex, db):
+    _page, first = _propose(alex)
+    _page, second = _propose(alex, months="6")
+    assert _plan(db, first).status == "canceled"
+    assert _plan(db, second).status == "approved"
+    alex.submit(alex.get(f"/plans/{second}/accept"), {"how": "hand"}, action="/accept")
+    page = alex.get("/accounts/LUM-1001/plan")
+    page = alex.submit(page, {"kind": "installments", "months": "3", "action": "propose"},
+                       action="/plan")
+    assert page.status == 422 and "already has a plan running" in page.text
+    assert db.scalar(select(PaymentPlan).where(PaymentPlan.status == "active")).id == int(
+        second[2:])
+
+
+def test_a_new_hardship_request_does_not_renew_the_review_pause(alex, db):
+    _page, first = _propose(alex, kind="hardship", hardship_reason="job_loss", pause_days="30")
+    started = db.scalar(select(ContactHold).where(ContactHold.rule == "policy.hardship-review"))
+    _page, second = _propose(alex, kind="hardship", hardship_reason="illness", pause_days="30")
+    holds = db.scalars(select(ContactHold).where(ContactHold.rule == "policy.hardship-review",
+                                                 ContactHold.ended_at.is_(None)))
+    assert len(holds) == 1 and holds[0].until == started.until
+
+
+@pytest.mark.parametrize("months", ["²", "١٢", "0", "-1", "9999", "1e3"])
+def test_odd_numbers_in_the_calculator_are_refused_plainly(alex, db, months):
+    page = alex.get("/accounts/LUM-1001/plan")
+    page = alex.submit(page, {"kind": "installments", "months": months, "action": "propose"},
+                       action="/plan")
+    assert page.status == 422
+    assert "whole number" in page.text or "longer than 3 characters" in page.text
+    assert db.scalar(select(PaymentPlan)) is None
+
+
+def test_a_staff_counter_of_the_wrong_shape_is_refused_up_front(alex, db, make_person,
+                                                                staff_sign_in):
+    _page, number = _propose(alex, monthly="10.00", income="2000", fixed_costs="1500",
+                             flexible_costs="490")
+    assert _plan(db, number).status == "referred"
+    staff = make_person()
+    staff_sign_in(staff, "agent@demo.test")
+    page = staff.submit(staff.get(f"/staff/plans/{number}"),
+                        {"outcome": "countered", "settlement": "500.00"}, action="/decide")
+    assert "a monthly amount or a number of months" in page.text
+    assert _plan(db, number).status == "referred"
+    staff.submit(staff.get(f"/staff/plans/{number}"),
+                 {"outcome": "countered", "monthly": "40.00"}, action="/decide")
+    page = alex.submit(alex.get(f"/plans/{number}"), action="/counter")
+    assert page.status == 200 and _plan(db, number).status == "approved"
+
+
+def test_the_payment_day_cannot_push_back_a_payment_already_due(alex, db):
+    from datetime import date, timedelta
+
+    from sqlalchemy import update
+
+    _page, number = _propose(alex)
+    alex.submit(alex.get(f"/plans/{number}/accept"), {"how": "hand"}, action="/accept")
+    plan = _plan(db, number)
+    db.execute(update(Installment).where(Installment.plan_id == plan.id,
+                                         Installment.number == 1)
+               .values(due_on=date.today() - timedelta(days=3)))
+    page = alex.submit(alex.get(f"/plans/{number}"), {"day": "15"}, action="/day")
+    assert "A payment is due now" in page.text

@@ -69,11 +69,16 @@ def _dispute_holds(fact: Fact) -> list[DerivedHold]:
 
 
 def _named_holds(fact: Fact) -> list[DerivedHold]:
-    """Holds an event names itself (plans): [{"key", "rule", "channels", "days"}]."""
+    """Holds an event names itself (plans): [{"key", "rule", "channels", "days" | "until"}]."""
     scope = fact.data.get("account_id", fact.account_id)
+    def until(h):
+        if h.get("until"):
+            return datetime.fromisoformat(h["until"])
+        return fact.at + timedelta(days=h["days"]) if h.get("days") else None
+
     return [DerivedHold(h["key"], h["rule"], scope,
                         frozenset(h["channels"]) if h.get("channels") else None, fact.at,
-                        fact.at + timedelta(days=h["days"]) if h.get("days") else None, fact.id)
+                        until(h), fact.id)
             for h in fact.data.get("hold_starts", [])]
 
 

@@ -6,6 +6,7 @@ Stripe is called between transactions, never while a row is locked, as the payme
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 from flask_babel import gettext as _
@@ -126,7 +127,7 @@ def _new_dates(first: date, count: int, day: int, today: date) -> list[date]:
 def change_day(borrower_id: int, number: str, day_text: str | None, actor: Actor) -> PaymentPlan:
     """Move the installments still to come to another day of the month."""
     text = (day_text or "").strip()
-    if not text.isdigit() or not 1 <= int(text) <= LAST_DAY:
+    if not re.fullmatch(r"[0-9]{1,2}", text) or not 1 <= int(text) <= LAST_DAY:
         raise Refused(_("Choose a day from 1 to %(n)d.", n=LAST_DAY))
     day = int(text)
     plan = own_plan(borrower_id, number, lock=True)
@@ -137,6 +138,9 @@ def change_day(borrower_id: int, number: str, day_text: str | None, actor: Actor
     if not coming:
         raise Refused(_("There are no scheduled payments left to move."), status=409)
     today = datetime.now(UTC).date()
+    if any(i.due_on <= today and i.status != InstallmentStatus.PAID for i in plan.installments):
+        # Moving the day must not push back a payment already due (nor dodge the grace period).
+        raise Refused(_("A payment is due now: pay it first, then change the day."), status=409)
     for installment, on in zip(coming, _new_dates(coming[0].due_on, len(coming), day, today),
                                strict=True):
         installment.due_on, installment.reminded_at = on, None

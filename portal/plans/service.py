@@ -4,6 +4,7 @@ decisions; each one transaction with its case event, its holds and its webhook."
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -38,8 +39,6 @@ REVIEW_DAYS = 5
 FIRST_DUE_WITHIN_DAYS = 31
 #: Plan holds: collection calls and texts pause; the plan's own reminders go by email.
 GOOD_STANDING_CHANNELS = ["call", "sms"]
-DECIDED_STATES = (PlanStatus.APPROVED, PlanStatus.COUNTERED, PlanStatus.REFERRED,
-                  PlanStatus.DECLINED)
 
 
 def policy_of(creditor_id: int) -> policy.PlanPolicy:
@@ -61,6 +60,14 @@ def set_policy(creditor_id: int, values: dict, actor: Actor) -> policy.PlanPolic
                                   **({"settlement_floors": floors} if floors else {}))
     except TypeError as exc:
         raise Refused(f"not a plan policy field: {exc}") from None
+    problems = [name for name, value in asdict(built).items()
+                if name != "settlement_floors" and name != "missed_extend_plan"
+                and (not isinstance(value, int) or isinstance(value, bool) or value < 0)]
+    if problems or built.max_months < 1 or built.hardship_max_months < 1 or not all(
+            isinstance(f.min_age_days, int) and isinstance(f.percent, int)
+            and 0 < f.percent <= 100 and f.min_age_days >= 0 for f in built.settlement_floors):
+        raise Refused(f"a plan policy needs whole, non-negative numbers (months at least 1, "
+                      f"percentages 1-100): check {', '.join(problems) or 'the limits'}")
     row = db.session.get(CreditorPlanPolicy, creditor_id)
     data = asdict(built)
     now = datetime.now(UTC)
@@ -119,9 +126,11 @@ def _amount(text: str | None, currency: str, what: str) -> int | None:
 def _count(text: str | None, what: str, largest: int) -> int | None:
     if text is None or not str(text).strip():
         return None
-    if not str(text).strip().isdigit() or not 0 < int(text) <= largest:
+    digits = str(text).strip()
+    # ASCII digits only: "²" or "١٢" pass str.isdigit() but are not numbers a person typed here.
+    if not re.fullmatch(r"[0-9]{1,4}", digits) or not 0 < int(digits) <= largest:
         raise Refused(_("Enter %(what)s as a whole number from 1 to %(n)d.", what=what, n=largest))
-    return int(text)
+    return int(digits)
 
 
 def _budget(ask: Ask, currency: str) -> affordability.Budget | None:
@@ -178,6 +187,8 @@ def _dues(p: policy.Proposal, first_due: date) -> list[schedule.Due]:
         start = first_due + timedelta(days=p.pause_days or 0)
         if p.monthly:
             return schedule.by_amount(p.balance, p.monthly, start)
+        if p.months:
+            return schedule.by_count(p.balance, p.months, start)
         return []
     if p.monthly:
         return schedule.by_amount(p.balance, p.monthly, first_due)
@@ -220,8 +231,12 @@ def propose(borrower_id: int, reference: str, ask: Ask, actor: Actor) -> Payment
         raise Refused(_("This account is not open for a plan."))
     if ask.hardship_details and len(ask.hardship_details) > 2000:
         raise Refused(_("Please keep your explanation under %(n)d characters.", n=2000))
+    if _active_plan(account.id) is not None:
+        raise Refused(_("This account already has a plan running. Change it from the plan's "
+                        "page, or ask us for help."), status=409)
     today = datetime.now(UTC).date()
     seen = preview(account, ask, today)
+    replaced = _close_open_proposals(account.id, actor)
     p, now = seen.proposal, datetime.now(UTC)
     total = min(p.settlement, p.balance) if p.kind == policy.Kind.SETTLEMENT else p.balance
     monthly = seen.dues[0].amount if seen.dues and p.kind != policy.Kind.SETTLEMENT else None
@@ -242,8 +257,13 @@ def propose(borrower_id: int, reference: str, ask: Ask, actor: Actor) -> Payment
     db.session.flush()
     holds = []
     if p.kind == policy.Kind.HARDSHIP:
+        # One review pause per account: a new hardship request replaces the open one and keeps
+        # its pause (it does not start another 14 days).
+        running = next((r for r in replaced if r.kind == "hardship"), None)
+        pause = {"until": (running.created_at + timedelta(days=HARDSHIP_REVIEW_DAYS))
+                 .isoformat()} if running else {"days": HARDSHIP_REVIEW_DAYS}
         holds.append({"key": f"plan:{plan.number}:hardship", "rule": "policy.hardship-review",
-                      "days": HARDSHIP_REVIEW_DAYS})
+                      **pause})
     event = record(actor, EventKind.PLAN_PROPOSED, borrower_id=borrower_id,
                    account_id=account.id, at=now,
                    data={"plan": plan.number, "account_id": account.id,
@@ -254,6 +274,33 @@ def propose(borrower_id: int, reference: str, ask: Ask, actor: Actor) -> Payment
     publish("plan.proposed", _message(plan, outcome=plan.decision["outcome"]),
             account_ref=account.reference, case_event_id=event.id)
     return plan
+
+
+OPEN_PROPOSALS = (PlanStatus.APPROVED, PlanStatus.COUNTERED, PlanStatus.REFERRED)
+
+
+def _active_plan(account_id: int) -> PaymentPlan | None:
+    return db.session.scalar(select(PaymentPlan).where(
+        PaymentPlan.account_id == account_id, PaymentPlan.status == PlanStatus.ACTIVE))
+
+
+def _close_open_proposals(account_id: int, actor: Actor) -> list[PaymentPlan]:
+    """A new proposal replaces the account's open ones (one plan per account at a time); a
+    replaced hardship request's review pause ends with it."""
+    replaced = list(db.session.scalars(select(PaymentPlan).where(
+        PaymentPlan.account_id == account_id,
+        PaymentPlan.status.in_([str(s) for s in OPEN_PROPOSALS])).with_for_update()))
+    now = datetime.now(UTC)
+    for old in replaced:
+        old.status, old.ended_at = PlanStatus.CANCELED, now
+        ends = [f"plan:{old.number}:hardship"] if old.kind == "hardship" else []
+        event = record(actor, EventKind.PLAN_CHANGED, borrower_id=old.borrower_id,
+                       account_id=account_id,
+                       data={"plan": old.number, "account_id": account_id,
+                             "change": "replaced by a new proposal", "hold_ends": ends})
+        publish("plan.changed", _message(old, change="replaced"),
+                account_ref=old.account.reference, case_event_id=event.id)
+    return replaced
 
 
 def own_plan(borrower_id: int, number: str, lock: bool = False) -> PaymentPlan:
@@ -282,13 +329,16 @@ def plans_of(borrower_id: int, account_id: int) -> list[PaymentPlan]:
 def request_review(borrower_id: int, number: str, actor: Actor) -> PaymentPlan:
     """A person looks again at an automatic decision (PIPL art. 24; CONC 7.3)."""
     plan = own_plan(borrower_id, number, lock=True)
-    if plan.status not in DECIDED_STATES or plan.decision.get("by") != "rules":
+    if plan.status not in (PlanStatus.APPROVED, PlanStatus.COUNTERED, PlanStatus.DECLINED) \
+            or plan.decision.get("by") != "rules":
         raise Refused(_("This proposal is already with a person, or already settled."),
                       status=409)
+    was = plan.decision["outcome"]
     plan.status, plan.review_requested_at = PlanStatus.REFERRED, datetime.now(UTC)
-    record(actor, EventKind.PLAN_REVIEW_REQUESTED, borrower_id=borrower_id,
-           account_id=plan.account_id, data={"plan": plan.number,
-                                             "was": plan.decision["outcome"]})
+    event = record(actor, EventKind.PLAN_REVIEW_REQUESTED, borrower_id=borrower_id,
+                   account_id=plan.account_id, data={"plan": plan.number, "was": was})
+    publish("plan.decided", _message(plan, outcome="referred", was=was, by="borrower asked"),
+            account_ref=plan.account.reference, case_event_id=event.id)
     return plan
 
 
@@ -310,8 +360,12 @@ def accept_counter(borrower_id: int, number: str, actor: Actor) -> PaymentPlan:
     plan.months = len(dues)
     plan.decision = dict(plan.decision, outcome="approved", accepted_counter=True,
                          basis="monthly" if p.monthly else "months")
-    record(actor, EventKind.PLAN_DECIDED, borrower_id=borrower_id, account_id=plan.account_id,
-           data={"plan": plan.number, "outcome": "approved", "by": "borrower accepted counter"})
+    event = record(actor, EventKind.PLAN_DECIDED, borrower_id=borrower_id,
+                   account_id=plan.account_id,
+                   data={"plan": plan.number, "outcome": "approved",
+                         "by": "borrower accepted counter"})
+    publish("plan.decided", _message(plan, outcome="approved", by="borrower accepted counter"),
+            account_ref=plan.account.reference, case_event_id=event.id)
     return plan
 
 
@@ -341,6 +395,10 @@ def accept(borrower_id: int, number: str, autopay: bool, consent_text: str | Non
     plan = own_plan(borrower_id, number, lock=True)
     if plan.status != PlanStatus.APPROVED:
         raise Refused(_("Only an approved plan can be accepted."), status=409)
+    account = db.session.get(Account, plan.account_id, with_for_update=True)
+    if account.status != AccountStatus.OPEN or _active_plan(account.id) is not None:
+        raise Refused(_("This account already has a plan running, or is no longer open."),
+                      status=409)
     dues = schedule_of(plan)
     if not dues:
         raise Refused(_("This plan has no payments to schedule; a person will contact you."))
@@ -406,8 +464,18 @@ def staff_decide(number: str, outcome: str, monthly: str | None, months: str | N
                             months=_count(months, _("the number of months"), 120),
                             settlement=_amount(settlement, plan.currency,
                                                _("the settlement offer")))
-        if not (p.monthly or p.months or p.settlement):
-            raise Refused(_("Give the plan you offer: a monthly amount, months or a settlement."))
+        if p.kind == policy.Kind.SETTLEMENT:
+            p = policy.Proposal(p.kind, p.balance, settlement=p.settlement)
+            if not p.settlement or p.settlement > p.balance:
+                raise Refused(_("Give the settlement you offer: more than zero and no more "
+                                "than the balance."))
+        else:
+            p = policy.Proposal(p.kind, p.balance, monthly=p.monthly, months=p.months)
+            if not (p.monthly or p.months):
+                raise Refused(_("Give the plan you offer: a monthly amount or a number of "
+                                "months."))
+        if not _dues(p, plan.first_due):
+            raise Refused(_("Give the plan you offer: a monthly amount or a number of months."))
         counter = _proposal_data(p)
     plan.status = PlanStatus(outcome)
     plan.decision = {"outcome": outcome, "by": f"staff:{actor.id}", "note": note or None,
