@@ -6,7 +6,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, String
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -50,6 +61,11 @@ class PaymentPlan(db.Model):
     """One proposal and, once accepted, the plan it became."""
 
     __tablename__ = "payment_plan"
+    __table_args__ = (
+        # One running plan per account: two would charge the same balance twice.
+        Index("uq_payment_plan_one_active", "account_id", unique=True,
+              postgresql_where=text("status = 'active'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     borrower_id: Mapped[int] = mapped_column(ForeignKey("borrower.id"), index=True)
@@ -112,6 +128,7 @@ class Installment(db.Model):
     """One amount due on one date; paid by autopay or by hand, once."""
 
     __tablename__ = "installment"
+    __table_args__ = (UniqueConstraint("plan_id", "number", name="uq_installment_plan_number"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("payment_plan.id"), index=True)
