@@ -320,3 +320,50 @@ def test_cancel_autopay_and_change_the_payment_day(alex, db, stripe_emulator, ke
     assert "Pay the next installment" in reminder.body
     # ... and the borrower can still pay by hand.
     assert "Pay the next installment" in alex.get(f"/plans/{number}").text
+
+
+def _pay_by_hand(person, db, stripe_emulator, post_event) -> Payment:
+    """The borrower pays the next installment by hand; Stripe's webhook is applied (the job has
+    not run since, so the installment is not settled yet)."""
+    page = person.submit(person.get("/accounts/LUM-1001/pay"), action="/pay-installment")
+    public_id = re.search(r"/payments/([0-9a-f-]{36})", page.url).group(1)
+    stripe_emulator.confirm_card(page.soup.find(id="card-form")["data-client-secret"])
+    person.submit(page, action="/submit")
+    payment = db.scalar(select(Payment).where(Payment.public_id == public_id))
+    intent = stripe_emulator.intent(payment.payment_intent_id)
+    assert post_event(event("payment_intent.succeeded", intent)).status_code == 200
+    db.run(payments.apply_received)
+    return db.scalar(select(Payment).where(Payment.public_id == public_id))
+
+
+def test_an_installment_whose_payment_succeeded_is_never_paid_twice(
+        alex, db, stripe_emulator, post_event, keys):
+    _page, number = _propose(alex)
+    _save_card(alex, stripe_emulator, number)
+    _accept(alex, number)
+    first, second = _installments(db, number)[:2]
+    paid = _pay_by_hand(alex, db, stripe_emulator, post_event)
+    assert paid.status == "succeeded"
+    assert _installments(db, number)[0].status == "scheduled"  # not settled yet
+
+    # The job's claim finds the succeeded payment: it settles the installment, charges nothing.
+    assert db.run(charging._claim, first.id, first.due_on) == "paid"
+    assert keys == []
+    first = _installments(db, number)[0]
+    assert first.status == "paid" and first.payment_id == paid.id
+    assert _events(db).count("plan.installment_paid") == 1
+    assert _topics(db).count("plan.installment_paid") == 1
+
+    # Paying by hand again pays the next installment, not the first a second time.
+    second_payment = _pay_by_hand(alex, db, stripe_emulator, post_event)
+    plan_id = int(number[2:])
+    again = db.run(charging.start_installment_payment, _plan(db, number).borrower_id, number)
+    assert again.amount_minor == 6917
+    rows = _installments(db, number)
+    assert rows[1].status == "paid" and rows[1].payment_id == second_payment.id
+    assert rows[2].payment_id == again.id
+    assert db.scalar(select(func.count(Payment.id)).join(
+        Installment, Installment.payment_id == Payment.id).where(
+        Installment.plan_id == plan_id, Payment.status == "succeeded")) == 2
+    assert _run(db, first.due_on) == {}
+    assert keys == []

@@ -76,20 +76,40 @@ def next_unpaid(plan: PaymentPlan) -> Installment | None:
     return next((i for i in plan.installments if i.status != I.PAID), None)
 
 
+def _linked(installment: Installment) -> Payment | None:
+    if installment.payment_id is None:
+        return None
+    return db.session.get(Payment, installment.payment_id)
+
+
+def _succeeded(installment: Installment) -> bool:
+    """Its payment has succeeded: it is paid, though settle_installments may not have said so."""
+    payment = _linked(installment)
+    return installment.status != I.PAID and payment is not None and payment.status == S.SUCCEEDED
+
+
 def _busy(installment: Installment) -> bool:
     if installment.status == I.PROCESSING:
         return True
-    if installment.payment_id is None:
-        return False
-    return db.session.get(Payment, installment.payment_id).status in BUSY
+    payment = _linked(installment)
+    return payment is not None and payment.status in (*BUSY, S.SUCCEEDED)
+
+
+def _settle_if_succeeded(plan: PaymentPlan, installment: Installment) -> str | None:
+    """A linked payment that succeeded pays the installment now, as settle_installments would
+    (in the caller's transaction, with the plan and installment locked)."""
+    if not _succeeded(installment):
+        return None
+    return _mark_paid(plan, installment, _linked(installment))
 
 
 def payable_installment(plan: PaymentPlan) -> Installment | None:
     """The installment the borrower can pay by hand now: the next unpaid one, unless a payment
-    for it is already under way."""
+    for it is already under way (one whose payment succeeded counts as paid)."""
     if plan.status != PlanStatus.ACTIVE:
         return None
-    installment = next_unpaid(plan)
+    installment = next((i for i in plan.installments
+                        if i.status != I.PAID and not _succeeded(i)), None)
     if installment is None or installment.status == I.PROCESSING:
         return None
     if installment.payment_id is not None:
@@ -120,7 +140,9 @@ def start_installment_payment(borrower_id: int, number: str) -> Payment:
     if account.status != AccountStatus.OPEN:
         raise Refused(_("This account is not open for payments."))
     installment = next_unpaid(plan)
-    if installment is None:
+    while installment is not None and _settle_if_succeeded(plan, installment):
+        installment = next_unpaid(plan)  # its payment had succeeded: paid now, never twice
+    if plan.status != PlanStatus.ACTIVE or installment is None:
         raise Refused(_("Every installment of this plan is paid."), status=409)
     if installment.payment_id is not None:
         earlier = db.session.get(Payment, installment.payment_id)
@@ -160,6 +182,9 @@ def charge_due(today: date | None = None, now: datetime | None = None) -> dict[s
         claim = _claim(installment_id, today)
         if claim is None:
             counts["skipped"] += 1
+            continue
+        if isinstance(claim, str):
+            counts[claim] += 1
             continue
         counts[_charge(claim, today)] += 1
     counts.update(settle_installments(now, today))
@@ -205,9 +230,10 @@ class Claim:
 
 
 @operation
-def _claim(installment_id: int, today: date) -> Claim | None:
+def _claim(installment_id: int, today: date) -> Claim | str | None:
     """Take one due installment (its plan, then itself, locked; skipped if another worker holds
-    either) and write its Payment row, committed before Stripe is asked."""
+    either) and write its Payment row, committed before Stripe is asked. One whose linked payment
+    has already succeeded is settled instead ("paid" or "completed")."""
     plan_id = db.session.scalar(select(Installment.plan_id).where(Installment.id == installment_id))
     plan = db.session.scalar(select(PaymentPlan).where(PaymentPlan.id == plan_id, _autopay_plan())
                              .with_for_update(skip_locked=True))
@@ -216,7 +242,12 @@ def _claim(installment_id: int, today: date) -> Claim | None:
     installment = db.session.scalar(
         select(Installment).where(Installment.id == installment_id, _due_condition(today))
         .with_for_update(skip_locked=True))
-    if installment is None or _busy(installment):
+    if installment is None:
+        return None
+    settled = _settle_if_succeeded(plan, installment)
+    if settled:
+        return settled  # its payment had succeeded: paid now, not charged again
+    if _busy(installment):
         return None
     account = db.session.get(Account, plan.account_id, with_for_update=True)
     payable = _payable(account)
@@ -353,20 +384,7 @@ def _settle_one(installment_id: int, now: datetime, today: date) -> str | None:
         return None
     payment = db.session.get(Payment, installment.payment_id)
     if payment.status == S.SUCCEEDED:
-        installment.status = I.PAID
-        installment.paid_at = payment.succeeded_at or datetime.now(UTC)
-        installment.next_attempt_on = None
-        facts = {"installment": installment.number, "due_on": installment.due_on.isoformat(),
-                 "amount_minor": payment.amount_minor, "payment": str(payment.public_id)}
-        event = record(JOB, EventKind.INSTALLMENT_PAID, borrower_id=plan.borrower_id,
-                       account_id=plan.account_id, data={"plan": plan.number, **facts})
-        publish("plan.installment_paid", _message(plan, **facts),
-                account_ref=plan.account.reference, case_event_id=event.id)
-        if plan.status == PlanStatus.ACTIVE and all(i.status == I.PAID
-                                                    for i in plan.installments):
-            _complete(plan)
-            return "completed"
-        return "paid"
+        return _mark_paid(plan, installment, payment)
     if installment.status != I.PROCESSING:
         return None
     if payment.status == S.FAILED:
@@ -375,6 +393,24 @@ def _settle_one(installment_id: int, now: datetime, today: date) -> str | None:
     # Never charged: due again at the next run, as it was.
     installment.status = I.FAILED if installment.next_attempt_on else I.SCHEDULED
     return "requeued"
+
+
+def _mark_paid(plan: PaymentPlan, installment: Installment, payment: Payment) -> str:
+    """The installment's payment succeeded: the installment is paid (its event and message), and
+    the plan completed if it was the last."""
+    installment.status = I.PAID
+    installment.paid_at = payment.succeeded_at or datetime.now(UTC)
+    installment.next_attempt_on = None
+    facts = {"installment": installment.number, "due_on": installment.due_on.isoformat(),
+             "amount_minor": payment.amount_minor, "payment": str(payment.public_id)}
+    event = record(JOB, EventKind.INSTALLMENT_PAID, borrower_id=plan.borrower_id,
+                   account_id=plan.account_id, data={"plan": plan.number, **facts})
+    publish("plan.installment_paid", _message(plan, **facts),
+            account_ref=plan.account.reference, case_event_id=event.id)
+    if plan.status == PlanStatus.ACTIVE and all(i.status == I.PAID for i in plan.installments):
+        _complete(plan)
+        return "completed"
+    return "paid"
 
 
 def _complete(plan: PaymentPlan) -> None:
@@ -443,6 +479,10 @@ def _break(plan_id: int, today: date, grace: int) -> bool:
     plan = db.session.scalar(select(PaymentPlan).where(PaymentPlan.id == plan_id)
                              .with_for_update(skip_locked=True))
     if plan is None or plan.status != PlanStatus.ACTIVE:
+        return False
+    for installment in plan.installments:
+        _settle_if_succeeded(plan, installment)  # paid, though not yet settled: never broken
+    if plan.status != PlanStatus.ACTIVE:
         return False
     late = [i for i in plan.installments if i.status != I.PAID
             and today > i.due_on + timedelta(days=grace)]
