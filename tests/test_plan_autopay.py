@@ -367,3 +367,27 @@ def test_an_installment_whose_payment_succeeded_is_never_paid_twice(
         Installment.plan_id == plan_id, Payment.status == "succeeded")) == 2
     assert _run(db, first.due_on) == {}
     assert keys == []
+
+
+def test_a_plan_whose_account_is_paid_is_completed_not_broken(alex, db):
+    from portal.payments import ledger
+
+    _page, number = _propose(alex)
+    _accept(alex, number, how="hand")
+    first = _installments(db, number)[0]
+
+    def paid_otherwise():
+        session = db.database.session
+        account = session.scalar(select(Account).where(Account.reference == "LUM-1001"))
+        charging._credit(account, 83000, "Paid in full elsewhere", datetime.now(UTC))
+        ledger.settle_status(account, charging.JOB)
+
+    db.run(paid_otherwise)
+    assert db.scalar(select(Account.status).where(Account.reference == "LUM-1001")) == "paid"
+    assert _run(db, first.due_on + timedelta(days=11)).get("broken", 0) == 0
+    plan = _plan(db, number)
+    assert plan.status == "completed" and plan.ended_at is not None
+    kinds = _events(db)
+    assert "plan.completed" in kinds and "plan.broken" not in kinds
+    assert not _mail(db, "has ended")
+    assert _run(db, first.due_on + timedelta(days=40)) == {}

@@ -413,14 +413,14 @@ def _mark_paid(plan: PaymentPlan, installment: Installment, payment: Payment) ->
     return "paid"
 
 
-def _complete(plan: PaymentPlan) -> None:
+def _complete(plan: PaymentPlan, waive_rest: bool = True) -> None:
     """Every installment paid. A settlement's remainder is credited (the creditor agreed to
     accept less), so the account reaches zero and is paid: `policy.paid-in-full` follows."""
     now = datetime.now(UTC)  # what happens is recorded when it happens, whatever the job's clock
     plan.status, plan.ended_at = PlanStatus.COMPLETED, now
     account = db.session.get(Account, plan.account_id, with_for_update=True)
     credited = 0
-    if plan.kind == "settlement":
+    if plan.kind == "settlement" and waive_rest:
         credited = max(ledger.balance_of(account.id, account.currency).minor, 0)
         if credited:
             _credit(account, credited, f"Settlement of plan {plan.number}: the rest waived",
@@ -456,7 +456,8 @@ def _credit(account: Account, amount: int, why: str, now: datetime) -> None:
 
 def break_overdue(today: date) -> int:
     """Active plans with an installment unpaid past the creditor's grace days are broken: the
-    plan's hold ends, so collection contact may resume."""
+    plan's hold ends, so collection contact may resume. A plan whose account owes nothing any
+    more is completed instead, never broken."""
     rows = db.session.execute(
         select(PaymentPlan.id, Account.creditor_id, func.min(Installment.due_on))
         .join(Installment, Installment.plan_id == PaymentPlan.id)
@@ -488,6 +489,13 @@ def _break(plan_id: int, today: date, grace: int) -> bool:
             and today > i.due_on + timedelta(days=grace)]
     if not late or any(_busy(i) for i in late):
         return False  # a payment for it is still with Stripe: its outcome decides
+    account = db.session.get(Account, plan.account_id, with_for_update=True)
+    if account.status != AccountStatus.OPEN or \
+            ledger.balance_of(account.id, account.currency).minor <= 0:
+        # Nothing is owed any more (paid otherwise, or the account closed): the plan has done
+        # its work. Its unpaid installments stay as they are; a completed plan has none due.
+        _complete(plan, waive_rest=False)
+        return False
     missed = late[0]
     now = datetime.now(UTC)
     plan.status, plan.ended_at = PlanStatus.BROKEN, now
