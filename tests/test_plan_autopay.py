@@ -391,3 +391,26 @@ def test_a_plan_whose_account_is_paid_is_completed_not_broken(alex, db):
     assert "plan.completed" in kinds and "plan.broken" not in kinds
     assert not _mail(db, "has ended")
     assert _run(db, first.due_on + timedelta(days=40)) == {}
+
+
+def test_a_settlement_is_charged_its_agreed_amount_or_postponed(alex, db, stripe_emulator,
+                                                                keys):
+    _page, number = _propose(alex, kind="settlement", months="", settlement="700.00")
+    _save_card(alex, stripe_emulator, number)
+    _accept(alex, number)
+    (only,) = _installments(db, number)
+
+    def credited():  # the balance drops below the settlement, say by a credit
+        session = db.database.session
+        account = session.scalar(select(Account).where(Account.reference == "LUM-1001"))
+        charging._credit(account, 20000, "Goodwill credit", datetime.now(UTC))
+
+    db.run(credited)
+    assert _balance(db) == 63000
+    counts = _run(db, only.due_on)
+    assert counts["skipped"] == 1 and "charged" not in counts  # not 630.00, as if it settled
+    assert keys == []
+    (only,) = _installments(db, number)
+    assert only.status == "scheduled" and only.payment_id is None
+    assert _plan(db, number).status == "active"
+    assert db.scalar(select(func.count(LedgerEntry.id)).where(LedgerEntry.kind == "credit")) == 1

@@ -88,6 +88,15 @@ def _succeeded(installment: Installment) -> bool:
     return installment.status != I.PAID and payment is not None and payment.status == S.SUCCEEDED
 
 
+def _amount_due(plan: PaymentPlan, installment: Installment, payable: int) -> int | None:
+    """What to charge for the installment now, or None to postpone it. A settlement is charged
+    exactly what was agreed (the creditor waives the rest only then), never less; another plan's
+    installment at most what is still owed."""
+    if plan.kind == "settlement":
+        return installment.amount_minor if payable >= installment.amount_minor else None
+    return min(installment.amount_minor, payable)
+
+
 def _busy(installment: Installment) -> bool:
     if installment.status == I.PROCESSING:
         return True
@@ -155,8 +164,9 @@ def start_installment_payment(borrower_id: int, number: str) -> Payment:
         raise Refused(_("A payment for this installment is already being processed."),
                       status=409)
     payable = _payable(account)
-    amount = min(installment.amount_minor, payable)
-    if rules.check_amount(amount, payable, account.currency, account.creditor.allow_overpayment):
+    amount = _amount_due(plan, installment, payable)
+    if amount is None or rules.check_amount(amount, payable, account.currency,
+                                            account.creditor.allow_overpayment):
         raise Refused(_("This installment cannot be paid by card now; please contact us."))
     payment = Payment(borrower_id=borrower_id, account_id=account.id, amount_minor=amount,
                       currency=account.currency, choice="installment", status=S.CREATED)
@@ -251,8 +261,8 @@ def _claim(installment_id: int, today: date) -> Claim | str | None:
         return None
     account = db.session.get(Account, plan.account_id, with_for_update=True)
     payable = _payable(account)
-    amount = min(installment.amount_minor, payable)
-    if account.status != AccountStatus.OPEN or amount <= 0:
+    amount = _amount_due(plan, installment, payable)
+    if account.status != AccountStatus.OPEN or amount is None or amount <= 0:
         return None
     installment.attempts += 1
     installment.status = I.PROCESSING
@@ -397,7 +407,20 @@ def _settle_one(installment_id: int, now: datetime, today: date) -> str | None:
 
 def _mark_paid(plan: PaymentPlan, installment: Installment, payment: Payment) -> str:
     """The installment's payment succeeded: the installment is paid (its event and message), and
-    the plan completed if it was the last."""
+    the plan completed if it was the last. A payment short of the installment's amount does not
+    pay it: the plan is completed if the account owes nothing any more, otherwise the
+    installment is due again."""
+    if payment.amount_minor < installment.amount_minor:
+        account = db.session.get(Account, plan.account_id, with_for_update=True)
+        if plan.status == PlanStatus.ACTIVE and \
+                ledger.balance_of(account.id, account.currency).minor <= 0:
+            _complete(plan, waive_rest=False)
+            return "completed"
+        log.warning("plan %s: installment %s: payment %s is short of its amount", plan.number,
+                    installment.number, payment.public_id)
+        installment.payment_id = None
+        installment.status = I.FAILED if installment.next_attempt_on else I.SCHEDULED
+        return "requeued"
     installment.status = I.PAID
     installment.paid_at = payment.succeeded_at or datetime.now(UTC)
     installment.next_attempt_on = None
@@ -408,9 +431,20 @@ def _mark_paid(plan: PaymentPlan, installment: Installment, payment: Payment) ->
     publish("plan.installment_paid", _message(plan, **facts),
             account_ref=plan.account.reference, case_event_id=event.id)
     if plan.status == PlanStatus.ACTIVE and all(i.status == I.PAID for i in plan.installments):
+        if plan.kind == "settlement" and _paid_in(plan) < plan.total_minor:
+            log.warning("plan %s: settlement paid short of its total", plan.number)
+            return "paid"  # the rest is waived only once the agreed amount is in
         _complete(plan)
         return "completed"
     return "paid"
+
+
+def _paid_in(plan: PaymentPlan) -> int:
+    """What the plan's installments' payments have brought in."""
+    return int(db.session.scalar(select(func.coalesce(func.sum(Payment.amount_minor), 0))
+                                 .join(Installment, Installment.payment_id == Payment.id)
+                                 .where(Installment.plan_id == plan.id,
+                                        Payment.status == S.SUCCEEDED)))
 
 
 def _complete(plan: PaymentPlan, waive_rest: bool = True) -> None:
