@@ -414,3 +414,43 @@ def test_a_settlement_is_charged_its_agreed_amount_or_postponed(alex, db, stripe
     assert only.status == "scheduled" and only.payment_id is None
     assert _plan(db, number).status == "active"
     assert db.scalar(select(func.count(LedgerEntry.id)).where(LedgerEntry.kind == "credit")) == 1
+
+
+@pytest.mark.parametrize("reached_stripe", [False, True])
+def test_after_an_unknown_outcome_the_charge_is_looked_up_and_its_key_kept(
+        alex, db, stripe_emulator, monkeypatch, reached_stripe):
+    from portal.payments.gateway import GatewayError
+
+    _page, number = _propose(alex)
+    _save_card(alex, stripe_emulator, number)
+    _accept(alex, number)
+    first = _installments(db, number)[0]
+    original = StripeGateway.charge_off_session
+    lost, sent = [], []
+
+    def timeout(self, *args, **kwargs):  # the first charge's answer is lost
+        sent.append(args[5])
+        if not lost:
+            lost.append(original(self, *args, **kwargs) if reached_stripe else None)
+            raise GatewayError("Timeout")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(StripeGateway, "charge_off_session", timeout)
+    assert _run(db, first.due_on) == {"unknown": 1}
+    # The reconciliation finds no PaymentIntent (Stripe's list lagging, or none made): canceled.
+    monkeypatch.setattr(StripeGateway, "find_intent", lambda self, key, after: None)
+    later = datetime.now(UTC) + timedelta(minutes=10)
+    assert db.run(payments.reconcile, later) == {"canceled": 1}
+    monkeypatch.undo()
+    monkeypatch.setattr(StripeGateway, "charge_off_session", timeout)
+
+    counts = _run(db, first.due_on)
+    key = f"installment:{first.id}:attempt:1"
+    first = _installments(db, number)[0]
+    if reached_stripe:  # found at Stripe after all: not charged again
+        assert sent == [key] and "charged" not in counts
+        payment = db.scalar(select(Payment).where(Payment.id == first.payment_id))
+        assert payment.status == "succeeded" and first.status == "paid"
+    else:  # charged anew, with the same idempotency key
+        assert sent == [key, key] and counts["charged"] == 1
+        assert first.status == "processing" and first.attempts == 1

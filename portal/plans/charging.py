@@ -189,6 +189,7 @@ def charge_due(today: date | None = None, now: datetime | None = None) -> dict[s
     counts: Counter[str] = Counter()
     counts.update(settle_installments(now, today))
     for installment_id in due_installments(today):
+        _look_again(installment_id, today)
         claim = _claim(installment_id, today)
         if claim is None:
             counts["skipped"] += 1
@@ -221,6 +222,44 @@ def due_installments(today: date) -> list[int]:
         .order_by(Installment.due_on, Installment.id)))
     db.session.rollback()
     return ids
+
+
+def _look_again(installment_id: int, today: date) -> None:
+    """An installment whose last charge had an unknown outcome and was then canceled by the
+    payments reconciliation (it found no PaymentIntent) is looked up at Stripe once more before
+    it is charged anew: a charge found after all decides the installment. (Charged anew, it
+    reuses that attempt's idempotency key: see _settle_one.)"""
+    row = db.session.execute(
+        select(Payment.public_id, Payment.created_at)
+        .join(Installment, Installment.payment_id == Payment.id)
+        .where(Installment.id == installment_id, Payment.status == S.CANCELED,
+               Installment.status != I.PROCESSING)).first()
+    db.session.rollback()
+    if row is None:
+        return
+    try:
+        found = gateway().find_intent(str(row.public_id), int(row.created_at.timestamp()) - 60)
+    except GatewayError as exc:
+        log.warning("installment %s: look-up postponed: %s", installment_id, exc)
+        return
+    if found is not None:
+        _found_again(installment_id, found, today)
+
+
+@operation
+def _found_again(installment_id: int, found: IntentResult, today: date) -> None:
+    installment = db.session.get(Installment, installment_id)
+    plan = db.session.get(PaymentPlan, installment.plan_id, with_for_update=True)
+    db.session.refresh(installment, with_for_update=True)
+    payment = payments.apply_intent(found, JOB)
+    if installment.payment_id != payment.id or installment.status in (I.PAID, I.PROCESSING):
+        return
+    installment.attempts += 1  # that attempt's outcome is known after all
+    if payment.status in IN_FLIGHT:
+        installment.status = I.PROCESSING
+    elif payment.status == S.FAILED:
+        _installment_failed(plan, installment, today, payment.failure_message)
+    # succeeded: the claim that follows settles it
 
 
 @dataclass(frozen=True)
@@ -400,8 +439,10 @@ def _settle_one(installment_id: int, now: datetime, today: date) -> str | None:
     if payment.status == S.FAILED:
         _installment_failed(plan, installment, today, payment.failure_message)
         return "failed"
-    # Never charged: due again at the next run, as it was.
+    # Never charged, as far as Stripe could tell: due again at the next run, as it was, and
+    # with the same attempt's idempotency key (only a confirmed decline moves to the next).
     installment.status = I.FAILED if installment.next_attempt_on else I.SCHEDULED
+    installment.attempts = max(installment.attempts - 1, 0)
     return "requeued"
 
 
