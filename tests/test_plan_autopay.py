@@ -454,3 +454,37 @@ def test_after_an_unknown_outcome_the_charge_is_looked_up_and_its_key_kept(
     else:  # charged anew, with the same idempotency key
         assert sent == [key, key] and counts["charged"] == 1
         assert first.status == "processing" and first.attempts == 1
+
+
+def test_while_a_hold_stops_collection_the_plan_is_neither_charged_nor_broken(
+        alex, db, stripe_emulator, keys):
+    _page, number = _propose(alex)
+    _save_card(alex, stripe_emulator, number, DECLINES)
+    _accept(alex, number)
+    first = _installments(db, number)[0]
+    due = first.due_on
+    alex.submit(alex.get("/contact-preferences/"), action="/contact-preferences/stop")
+    assert db.scalar(select(ContactHold).where(ContactHold.rule == "us.cease-communication",
+                                               ContactHold.ended_at.is_(None)))
+
+    assert "failed" not in _run(db, due) and keys == []
+    assert "broken" not in _run(db, due + timedelta(days=15)) and keys == []
+    assert _plan(db, number).status == "active"
+
+    # The cease is withdrawn (say on the 9th day after the due date): charged, grace from then.
+    alex.submit(alex.get("/contact-preferences/"), action="/contact-preferences/resume")
+
+    def ended_on_day_9():
+        session = db.database.session
+        hold = session.scalar(select(ContactHold).where(
+            ContactHold.rule == "us.cease-communication"))
+        assert hold.ended_at is not None
+        hold.ended_at = datetime.combine(due + timedelta(days=9), time(12), UTC)
+
+    db.run(ended_on_day_9)
+    counts = _run(db, due + timedelta(days=15))
+    assert counts["failed"] == 1 and "broken" not in counts
+    assert keys == [f"installment:{first.id}:attempt:1"]
+    assert "broken" not in _run(db, due + timedelta(days=19))
+    assert _plan(db, number).status == "active"
+    assert _run(db, due + timedelta(days=20))["broken"] == 1

@@ -34,6 +34,7 @@ from portal.accounts.models import (
 from portal.cases.kinds import EventKind
 from portal.cases.service import Actor, record
 from portal.contact import service as contact
+from portal.contact.models import ContactHold
 from portal.extensions import db
 from portal.messaging import service as messaging
 from portal.money import Money
@@ -61,6 +62,26 @@ IN_FLIGHT = (S.SUBMITTING, S.PENDING, S.REQUIRES_ACTION)
 #: A reminder may go even though this rule holds: it pauses collection calls and texts for a
 #: plan in good standing, never the plan's own reminders.
 OWN_HOLD = "policy.plan-in-good-standing"
+#: While one of these holds is live on the account (or the borrower), collection stops: the job
+#: neither charges nor breaks the plan; when it ends, the grace days count from then.
+STOPS_COLLECTION = frozenset({
+    "us.bankruptcy-stay", "us.dispute-pending-verification", "us.identity-theft",
+    "us.cease-communication", "uk.breathing-space", "uk.mental-health-crisis", "uk.dispute",
+    "policy.dispute-outside-validation"})
+
+
+def _held(plan: PaymentPlan) -> bool:
+    return any(h.rule in STOPS_COLLECTION
+               for h in contact.live_holds(plan.borrower_id, plan.account_id))
+
+
+def _resumed_on(plan: PaymentPlan) -> date | None:
+    """When collection last resumed: the latest end of a hold that stopped it."""
+    ended = db.session.scalar(select(func.max(ContactHold.ended_at)).where(
+        ContactHold.borrower_id == plan.borrower_id, ContactHold.rule.in_(STOPS_COLLECTION),
+        ContactHold.ended_at.is_not(None),
+        or_(ContactHold.account_id.is_(None), ContactHold.account_id == plan.account_id)))
+    return ended.date() if ended else None
 
 
 def _in_flight(account_id: int) -> int:
@@ -286,8 +307,8 @@ def _claim(installment_id: int, today: date) -> Claim | str | None:
     plan_id = db.session.scalar(select(Installment.plan_id).where(Installment.id == installment_id))
     plan = db.session.scalar(select(PaymentPlan).where(PaymentPlan.id == plan_id, _autopay_plan())
                              .with_for_update(skip_locked=True))
-    if plan is None:
-        return None
+    if plan is None or _held(plan):
+        return None  # a hold stops collection: charged once it ends
     installment = db.session.scalar(
         select(Installment).where(Installment.id == installment_id, _due_condition(today))
         .with_for_update(skip_locked=True))
@@ -558,10 +579,11 @@ def _break(plan_id: int, today: date, grace: int) -> bool:
         return False
     for installment in plan.installments:
         _settle_if_succeeded(plan, installment)  # paid, though not yet settled: never broken
-    if plan.status != PlanStatus.ACTIVE:
-        return False
+    if plan.status != PlanStatus.ACTIVE or _held(plan):
+        return False  # while a hold stops collection, the plan waits
+    resumed = _resumed_on(plan) or date.min
     late = [i for i in plan.installments if i.status != I.PAID
-            and today > i.due_on + timedelta(days=grace)]
+            and today > max(i.due_on, resumed) + timedelta(days=grace)]
     if not late or any(_busy(i) for i in late):
         return False  # a payment for it is still with Stripe: its outcome decides
     account = db.session.get(Account, plan.account_id, with_for_update=True)
