@@ -488,3 +488,19 @@ def test_while_a_hold_stops_collection_the_plan_is_neither_charged_nor_broken(
     assert "broken" not in _run(db, due + timedelta(days=19))
     assert _plan(db, number).status == "active"
     assert _run(db, due + timedelta(days=20))["broken"] == 1
+
+
+def test_the_failure_and_broken_plan_emails_go_through_the_contact_rules(
+        alex, db, stripe_emulator, monkeypatch):
+    _page, number = _propose(alex)
+    _save_card(alex, stripe_emulator, number, DECLINES)
+    _accept(alex, number)
+    due = _installments(db, number)[0].due_on
+    # Charged and declined at 09:00 UTC (01:00 in Los Angeles): no email at that hour.
+    assert _run(db, due, hour=9) == {"failed": 1}
+    assert not _mail(db, "did not go through")
+    assert _run(db, due + timedelta(days=3)) == {"failed": 1}  # 11:00 there: told
+    assert len(_mail(db, "did not go through")) == 1
+    counts = _run(db, due + timedelta(days=11), hour=9)
+    assert counts["broken"] == 1
+    assert not _mail(db, "has ended")  # not at 01:00; not sent later either (logged)

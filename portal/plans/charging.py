@@ -210,7 +210,7 @@ def charge_due(today: date | None = None, now: datetime | None = None) -> dict[s
     counts: Counter[str] = Counter()
     counts.update(settle_installments(now, today))
     for installment_id in due_installments(today):
-        _look_again(installment_id, today)
+        _look_again(installment_id, today, now)
         claim = _claim(installment_id, today)
         if claim is None:
             counts["skipped"] += 1
@@ -218,9 +218,9 @@ def charge_due(today: date | None = None, now: datetime | None = None) -> dict[s
         if isinstance(claim, str):
             counts[claim] += 1
             continue
-        counts[_charge(claim, today)] += 1
+        counts[_charge(claim, today, now)] += 1
     counts.update(settle_installments(now, today))
-    counts["broken"] += break_overdue(today)
+    counts["broken"] += break_overdue(today, now)
     counts["reminded"] += remind(today, now)
     return {k: v for k, v in counts.items() if v}
 
@@ -245,7 +245,7 @@ def due_installments(today: date) -> list[int]:
     return ids
 
 
-def _look_again(installment_id: int, today: date) -> None:
+def _look_again(installment_id: int, today: date, now: datetime | None = None) -> None:
     """An installment whose last charge had an unknown outcome and was then canceled by the
     payments reconciliation (it found no PaymentIntent) is looked up at Stripe once more before
     it is charged anew: a charge found after all decides the installment. (Charged anew, it
@@ -264,11 +264,12 @@ def _look_again(installment_id: int, today: date) -> None:
         log.warning("installment %s: look-up postponed: %s", installment_id, exc)
         return
     if found is not None:
-        _found_again(installment_id, found, today)
+        _found_again(installment_id, found, today, now)
 
 
 @operation
-def _found_again(installment_id: int, found: IntentResult, today: date) -> None:
+def _found_again(installment_id: int, found: IntentResult, today: date,
+                 now: datetime | None = None) -> None:
     installment = db.session.get(Installment, installment_id)
     plan = db.session.get(PaymentPlan, installment.plan_id, with_for_update=True)
     db.session.refresh(installment, with_for_update=True)
@@ -279,7 +280,7 @@ def _found_again(installment_id: int, found: IntentResult, today: date) -> None:
     if payment.status in IN_FLIGHT:
         installment.status = I.PROCESSING
     elif payment.status == S.FAILED:
-        _installment_failed(plan, installment, today, payment.failure_message)
+        _installment_failed(plan, installment, today, payment.failure_message, now)
     # succeeded: the claim that follows settles it
 
 
@@ -337,13 +338,13 @@ def _claim(installment_id: int, today: date) -> Claim | str | None:
                  amount, payment.currency, plan.stripe_customer_id, plan.payment_method_id)
 
 
-def _charge(claim: Claim, today: date) -> str:
+def _charge(claim: Claim, today: date, now: datetime | None = None) -> str:
     try:
         result = gateway().charge_off_session(claim.payment_key, claim.amount, claim.currency,
                                               claim.customer, claim.payment_method,
                                               claim.idempotency_key)
     except CardDeclined as exc:
-        _failed(claim, _declined_result(claim, exc.intent, exc.message), today)
+        _failed(claim, _declined_result(claim, exc.intent, exc.message), today, now)
         return "failed"
     except GatewayError as exc:
         # Stripe may or may not have charged: the payment stays `submitting` and the payments
@@ -355,7 +356,8 @@ def _charge(claim: Claim, today: date) -> str:
         return "charged"
     # Anything else needs the cardholder (authentication), who is not here: a failed attempt.
     _failed(claim, _declined_result(claim, result, _(
-        "Your bank asked to confirm this payment. Please pay it yourself in the portal.")), today)
+        "Your bank asked to confirm this payment. Please pay it yourself in the portal.")), today,
+        now)
     return "failed"
 
 
@@ -385,17 +387,17 @@ def _submitted(claim: Claim, result: IntentResult) -> None:
 
 
 @operation
-def _failed(claim: Claim, result: IntentResult, today: date) -> None:
+def _failed(claim: Claim, result: IntentResult, today: date, now: datetime | None = None) -> None:
     installment = db.session.get(Installment, claim.installment_id)
     plan = db.session.get(PaymentPlan, installment.plan_id, with_for_update=True)
     db.session.refresh(installment, with_for_update=True)
     payments.apply_intent(result, JOB)  # the payment failed: its own event and webhook
     if installment.status == I.PROCESSING:
-        _installment_failed(plan, installment, today, result.failure_message)
+        _installment_failed(plan, installment, today, result.failure_message, now)
 
 
 def _installment_failed(plan: PaymentPlan, installment: Installment, today: date,
-                        reason: str | None) -> None:
+                        reason: str | None, now: datetime | None = None) -> None:
     installment.status = I.FAILED
     installment.next_attempt_on = today + timedelta(days=RETRY_DAYS)
     facts = {"installment": installment.number, "due_on": installment.due_on.isoformat(),
@@ -412,7 +414,7 @@ def _installment_failed(plan: PaymentPlan, installment: Installment, today: date
                 "%(due)s). We will try again on %(retry)s. You can also pay it yourself in the "
                 "portal, or change the card.", amount=amount, plan=plan.number, due=due,
                 retry=_long(installment.next_attempt_on))),
-          installment)
+          installment, asked_at=now or datetime.now(UTC))
 
 
 # --- what Stripe decided ---------------------------------------------------------------------
@@ -458,7 +460,7 @@ def _settle_one(installment_id: int, now: datetime, today: date) -> str | None:
     if installment.status != I.PROCESSING:
         return None
     if payment.status == S.FAILED:
-        _installment_failed(plan, installment, today, payment.failure_message)
+        _installment_failed(plan, installment, today, payment.failure_message, now)
         return "failed"
     # Never charged, as far as Stripe could tell: due again at the next run, as it was, and
     # with the same attempt's idempotency key (only a confirmed decline moves to the next).
@@ -550,7 +552,7 @@ def _credit(account: Account, amount: int, why: str, now: datetime) -> None:
 # --- broken plans ----------------------------------------------------------------------------
 
 
-def break_overdue(today: date) -> int:
+def break_overdue(today: date, now: datetime | None = None) -> int:
     """Active plans with an installment unpaid past the creditor's grace days are broken: the
     plan's hold ends, so collection contact may resume. A plan whose account owes nothing any
     more is completed instead, never broken."""
@@ -566,13 +568,13 @@ def break_overdue(today: date) -> int:
     for plan_id, creditor_id, oldest in rows:
         grace = policy_of(creditor_id).grace_days
         db.session.rollback()
-        if today > oldest + timedelta(days=grace) and _break(plan_id, today, grace):
+        if today > oldest + timedelta(days=grace) and _break(plan_id, today, grace, now):
             broken += 1
     return broken
 
 
 @operation
-def _break(plan_id: int, today: date, grace: int) -> bool:
+def _break(plan_id: int, today: date, grace: int, now: datetime | None = None) -> bool:
     plan = db.session.scalar(select(PaymentPlan).where(PaymentPlan.id == plan_id)
                              .with_for_update(skip_locked=True))
     if plan is None or plan.status != PlanStatus.ACTIVE:
@@ -594,7 +596,8 @@ def _break(plan_id: int, today: date, grace: int) -> bool:
         _complete(plan, waive_rest=False)
         return False
     missed = late[0]
-    now = datetime.now(UTC)
+    asked_at = now or datetime.now(UTC)  # the job's clock, for the contact rules
+    now = datetime.now(UTC)  # what happens is recorded when it happens
     plan.status, plan.ended_at = PlanStatus.BROKEN, now
     facts = {"installment": missed.number, "due_on": missed.due_on.isoformat(),
              "grace_days": grace}
@@ -611,7 +614,7 @@ def _break(plan_id: int, today: date, grace: int) -> bool:
               _("The payment of %(amount)s due on %(due)s for plan %(plan)s was not made "
                 "within %(days)d days, so the plan has ended. You can propose a new plan in the "
                 "portal at any time.", amount=amount, due=due, plan=plan.number, days=grace)),
-          missed)
+          missed, asked_at=asked_at)
     return True
 
 
@@ -690,14 +693,19 @@ def _long(on: date) -> str:
 
 
 def _tell(plan: PaymentPlan, kind: str, words, installment: Installment,
-          address: str | None = None) -> bool:
+          address: str | None = None, asked_at: datetime | None = None) -> bool:
     """Email the borrower in their language, in the caller's transaction; a message that cannot
-    be sent never undoes what it is about."""
+    be sent never undoes what it is about. With `asked_at`, the contact rules are asked first (as
+    for reminders); one they block then is not sent, and not sent later either (logged)."""
     from portal.web.i18n import LANGUAGES, money
 
     borrower = db.session.get(Borrower, plan.borrower_id)
     to = address or _email_of(borrower)
     if to is None:
+        return False
+    if asked_at is not None and not may_email(plan.account, to, asked_at):
+        log.info("plan %s: %s not sent (the contact rules do not allow it now)", plan.number,
+                 kind)
         return False
     with force_locale(LANGUAGES.get(borrower.preferred_language, "en")):
         subject, body = words(money(Money(installment.amount_minor, plan.currency)),
