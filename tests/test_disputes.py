@@ -366,7 +366,7 @@ def test_an_adjustment_that_clears_the_balance_marks_the_account_paid(alex, db, 
 
 
 def test_the_validation_period_is_judged_on_the_borrowers_own_date(db, demo):
-    from portal.disputes.service import local_today
+    from portal.contact.localtime import local_today
 
     def check():
         borrower = db.database.session.scalar(

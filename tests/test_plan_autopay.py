@@ -504,3 +504,16 @@ def test_the_failure_and_broken_plan_emails_go_through_the_contact_rules(
     counts = _run(db, due + timedelta(days=11), hour=9)
     assert counts["broken"] == 1
     assert not _mail(db, "has ended")  # not at 01:00; not sent later either (logged)
+
+
+def test_due_dates_are_the_borrowers_own_dates(alex, db, stripe_emulator, keys):
+    _page, number = _propose(alex)
+    _save_card(alex, stripe_emulator, number)
+    _accept(alex, number)
+    first = _installments(db, number)[0]
+    # 02:00 UTC on the due date is still the day before in Los Angeles: not due yet.
+    early = datetime.combine(first.due_on, time(2), UTC)
+    assert "charged" not in db.run(charging.charge_due, None, early) and keys == []
+    later = datetime.combine(first.due_on, time(19), UTC)
+    assert db.run(charging.charge_due, None, later)["charged"] == 1
+    assert keys == [f"installment:{first.id}:attempt:1"]

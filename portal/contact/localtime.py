@@ -1,8 +1,9 @@
-"""Local-time arithmetic for contact windows, safe across daylight-saving changes. Pure."""
+"""Local-time arithmetic for contact windows, safe across daylight-saving changes, and a
+borrower's own date. Pure."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -50,3 +51,12 @@ def window_end(at: datetime, start: time, end: time, zone_name: str) -> datetime
 
 def day_start(day: date, zone_name: str) -> datetime:
     return at_local(day, time(0), zone_name)
+
+
+def local_today(borrower, now: datetime | None = None) -> date:
+    """The borrower's own date: the earliest among the zones of their contact points (a dispute
+    sent at 20:30 in New York on the last day is inside the period, though it is tomorrow in
+    UTC); the UTC date if none has a zone."""
+    now = now or datetime.now(UTC)
+    zones = {z for p in borrower.contact_points for z in (p.time_zones or [])}
+    return min((local(now, z).date() for z in zones), default=now.date())

@@ -11,7 +11,6 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -30,6 +29,7 @@ from portal.agency.models import Agency
 from portal.cases.kinds import EventKind
 from portal.cases.service import Actor, record
 from portal.contact import service as contact
+from portal.contact.localtime import local_today
 from portal.disputes import evidence, rules, scanning, storage
 from portal.disputes.models import Dispute, EvidenceFile
 from portal.disputes.rules import DisputeStatus as D
@@ -51,14 +51,6 @@ DELIVERIES = ("portal_email", "mail")
 
 def _today() -> date:
     return datetime.now(UTC).date()
-
-
-def local_today(borrower: Borrower, now: datetime | None = None) -> date:
-    """The borrower's own date: the earliest among the zones they may be in (a dispute sent at
-    20:30 in New York on the last day is inside the period, though it is tomorrow in UTC)."""
-    now = now or datetime.now(UTC)
-    zones = {z for p in borrower.contact_points for z in (p.time_zones or [])}
-    return min((now.astimezone(ZoneInfo(z)).date() for z in zones), default=now.date())
 
 
 def within_validation(account: Account, today: date) -> bool:

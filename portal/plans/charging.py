@@ -34,6 +34,7 @@ from portal.accounts.models import (
 from portal.cases.kinds import EventKind
 from portal.cases.service import Actor, record
 from portal.contact import service as contact
+from portal.contact.localtime import local_today
 from portal.contact.models import ContactHold
 from portal.extensions import db
 from portal.messaging import service as messaging
@@ -204,24 +205,25 @@ def charge_due(today: date | None = None, now: datetime | None = None) -> dict[s
     """One run of `plans.charge_due`: settle what Stripe decided, charge what is due, break the
     plans past their grace days, send the reminders due. `today` (the date installments are due
     by) and `now` (the instant the contact rules are asked about) move the clock in tests; what
-    happens is recorded at the time it happens."""
+    happens is recorded at the time it happens. Without `today`, each borrower's own date at
+    `now` (local_today) decides what is due and what is late."""
     now = now or datetime.now(UTC)
-    today = today or now.date()
+    latest = today or now.date() + timedelta(days=1)  # no borrower's date is later
     counts: Counter[str] = Counter()
     counts.update(settle_installments(now, today))
-    for installment_id in due_installments(today):
+    for installment_id in due_installments(latest):
         _look_again(installment_id, today, now)
-        claim = _claim(installment_id, today)
+        claim = _claim(installment_id, today, now)
         if claim is None:
             counts["skipped"] += 1
             continue
         if isinstance(claim, str):
             counts[claim] += 1
             continue
-        counts[_charge(claim, today, now)] += 1
+        counts[_charge(claim, claim.on, now)] += 1
     counts.update(settle_installments(now, today))
     counts["broken"] += break_overdue(today, now)
-    counts["reminded"] += remind(today, now)
+    counts["reminded"] += remind(today or now.date(), now)
     return {k: v for k, v in counts.items() if v}
 
 
@@ -245,7 +247,15 @@ def due_installments(today: date) -> list[int]:
     return ids
 
 
-def _look_again(installment_id: int, today: date, now: datetime | None = None) -> None:
+def _local(plan: PaymentPlan, today: date | None, now: datetime | None) -> date:
+    """The date that counts for the plan: the one given (tests, the command line), else the
+    borrower's own date."""
+    if today is not None:
+        return today
+    return local_today(db.session.get(Borrower, plan.borrower_id), now or datetime.now(UTC))
+
+
+def _look_again(installment_id: int, today: date | None, now: datetime | None = None) -> None:
     """An installment whose last charge had an unknown outcome and was then canceled by the
     payments reconciliation (it found no PaymentIntent) is looked up at Stripe once more before
     it is charged anew: a charge found after all decides the installment. (Charged anew, it
@@ -268,7 +278,7 @@ def _look_again(installment_id: int, today: date, now: datetime | None = None) -
 
 
 @operation
-def _found_again(installment_id: int, found: IntentResult, today: date,
+def _found_again(installment_id: int, found: IntentResult, today: date | None,
                  now: datetime | None = None) -> None:
     installment = db.session.get(Installment, installment_id)
     plan = db.session.get(PaymentPlan, installment.plan_id, with_for_update=True)
@@ -280,7 +290,8 @@ def _found_again(installment_id: int, found: IntentResult, today: date,
     if payment.status in IN_FLIGHT:
         installment.status = I.PROCESSING
     elif payment.status == S.FAILED:
-        _installment_failed(plan, installment, today, payment.failure_message, now)
+        _installment_failed(plan, installment, _local(plan, today, now), payment.failure_message,
+                            now)
     # succeeded: the claim that follows settles it
 
 
@@ -294,6 +305,8 @@ class Claim:
     currency: str
     customer: str
     payment_method: str
+    #: The date it was due by (the borrower's own).
+    on: date
 
     @property
     def idempotency_key(self) -> str:
@@ -301,7 +314,8 @@ class Claim:
 
 
 @operation
-def _claim(installment_id: int, today: date) -> Claim | str | None:
+def _claim(installment_id: int, today: date | None,
+           now: datetime | None = None) -> Claim | str | None:
     """Take one due installment (its plan, then itself, locked; skipped if another worker holds
     either) and write its Payment row, committed before Stripe is asked. One whose linked payment
     has already succeeded is settled instead ("paid" or "completed")."""
@@ -310,6 +324,7 @@ def _claim(installment_id: int, today: date) -> Claim | str | None:
                              .with_for_update(skip_locked=True))
     if plan is None or _held(plan):
         return None  # a hold stops collection: charged once it ends
+    today = _local(plan, today, now)
     installment = db.session.scalar(
         select(Installment).where(Installment.id == installment_id, _due_condition(today))
         .with_for_update(skip_locked=True))
@@ -335,7 +350,7 @@ def _claim(installment_id: int, today: date) -> Claim | str | None:
     db.session.flush()
     installment.payment_id = payment.id
     return Claim(installment.id, installment.attempts, payment.id, str(payment.public_id),
-                 amount, payment.currency, plan.stripe_customer_id, plan.payment_method_id)
+                 amount, payment.currency, plan.stripe_customer_id, plan.payment_method_id, today)
 
 
 def _charge(claim: Claim, today: date, now: datetime | None = None) -> str:
@@ -426,7 +441,6 @@ def settle_installments(now: datetime | None = None,
     complete the plan); an autopay charge that failed later fails it; one never charged (the
     reconciliation cancelled it) is due again."""
     now = now or datetime.now(UTC)
-    today = today or now.date()
     ids = list(db.session.scalars(
         select(Installment.id).join(Payment, Payment.id == Installment.payment_id)
         .join(PaymentPlan, PaymentPlan.id == Installment.plan_id)
@@ -446,7 +460,7 @@ def settle_installments(now: datetime | None = None,
 
 
 @operation
-def _settle_one(installment_id: int, now: datetime, today: date) -> str | None:
+def _settle_one(installment_id: int, now: datetime, today: date | None) -> str | None:
     plan_id = db.session.scalar(select(Installment.plan_id).where(Installment.id == installment_id))
     plan = db.session.scalar(select(PaymentPlan).where(PaymentPlan.id == plan_id)
                              .with_for_update(skip_locked=True))
@@ -460,7 +474,8 @@ def _settle_one(installment_id: int, now: datetime, today: date) -> str | None:
     if installment.status != I.PROCESSING:
         return None
     if payment.status == S.FAILED:
-        _installment_failed(plan, installment, today, payment.failure_message, now)
+        _installment_failed(plan, installment, _local(plan, today, now), payment.failure_message,
+                            now)
         return "failed"
     # Never charged, as far as Stripe could tell: due again at the next run, as it was, and
     # with the same attempt's idempotency key (only a confirmed decline moves to the next).
@@ -552,29 +567,31 @@ def _credit(account: Account, amount: int, why: str, now: datetime) -> None:
 # --- broken plans ----------------------------------------------------------------------------
 
 
-def break_overdue(today: date, now: datetime | None = None) -> int:
+def break_overdue(today: date | None, now: datetime | None = None) -> int:
     """Active plans with an installment unpaid past the creditor's grace days are broken: the
     plan's hold ends, so collection contact may resume. A plan whose account owes nothing any
-    more is completed instead, never broken."""
+    more is completed instead, never broken. Without `today`, each borrower's own date."""
+    now = now or datetime.now(UTC)
+    latest = today or now.date() + timedelta(days=1)  # no borrower's date is later
     rows = db.session.execute(
         select(PaymentPlan.id, Account.creditor_id, func.min(Installment.due_on))
         .join(Installment, Installment.plan_id == PaymentPlan.id)
         .join(Account, Account.id == PaymentPlan.account_id)
         .where(PaymentPlan.status == PlanStatus.ACTIVE, Installment.status != I.PAID,
-               Installment.due_on < today)
+               Installment.due_on < latest)
         .group_by(PaymentPlan.id, Account.creditor_id)).all()
     db.session.rollback()
     broken = 0
     for plan_id, creditor_id, oldest in rows:
         grace = policy_of(creditor_id).grace_days
         db.session.rollback()
-        if today > oldest + timedelta(days=grace) and _break(plan_id, today, grace, now):
+        if latest > oldest + timedelta(days=grace) and _break(plan_id, today, grace, now):
             broken += 1
     return broken
 
 
 @operation
-def _break(plan_id: int, today: date, grace: int, now: datetime | None = None) -> bool:
+def _break(plan_id: int, today: date | None, grace: int, now: datetime | None = None) -> bool:
     plan = db.session.scalar(select(PaymentPlan).where(PaymentPlan.id == plan_id)
                              .with_for_update(skip_locked=True))
     if plan is None or plan.status != PlanStatus.ACTIVE:
@@ -583,6 +600,7 @@ def _break(plan_id: int, today: date, grace: int, now: datetime | None = None) -
         _settle_if_succeeded(plan, installment)  # paid, though not yet settled: never broken
     if plan.status != PlanStatus.ACTIVE or _held(plan):
         return False  # while a hold stops collection, the plan waits
+    today = _local(plan, today, now)
     resumed = _resumed_on(plan) or date.min
     late = [i for i in plan.installments if i.status != I.PAID
             and today > max(i.due_on, resumed) + timedelta(days=grace)]
