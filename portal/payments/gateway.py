@@ -126,6 +126,9 @@ class StripeGateway:
         params = {
             "amount": amount, "currency": currency.lower(), "payment_method": payment_method,
             "confirm": True, "metadata": {"payment_id": payment_key},
+            # Cards only: with the account's automatic payment methods Stripe would otherwise
+            # want a return_url for redirect-based methods we never offer.
+            "payment_method_types": ["card"],
         }
         try:
             intent = self.client.v1.payment_intents.create(
@@ -190,7 +193,7 @@ class StripeGateway:
         params = {
             "amount": amount, "currency": currency.lower(), "customer": customer,
             "payment_method": payment_method, "off_session": True, "confirm": True,
-            "metadata": {"payment_id": payment_key},
+            "metadata": {"payment_id": payment_key}, "payment_method_types": ["card"],
         }
         try:
             intent = self.client.v1.payment_intents.create(
