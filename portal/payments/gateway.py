@@ -130,9 +130,14 @@ class StripeGateway:
             # want a return_url for redirect-based methods we never offer.
             "payment_method_types": ["card"],
         }
+        return self._create_intent(params, f"{payment_key}:intent")
+
+    def _create_intent(self, params: dict, idempotency_key: str) -> IntentResult:
+        """Create (and confirm) a PaymentIntent: a refused card is CardDeclined, with the failed
+        PaymentIntent when Stripe gives it; anything else from Stripe is a GatewayError."""
         try:
             intent = self.client.v1.payment_intents.create(
-                params, options={"idempotency_key": f"{payment_key}:intent"})
+                params, options={"idempotency_key": idempotency_key})
         except stripe.CardError as exc:
             error = exc.error
             failed = None
@@ -195,19 +200,7 @@ class StripeGateway:
             "payment_method": payment_method, "off_session": True, "confirm": True,
             "metadata": {"payment_id": payment_key}, "payment_method_types": ["card"],
         }
-        try:
-            intent = self.client.v1.payment_intents.create(
-                params, options={"idempotency_key": idempotency_key})
-        except stripe.CardError as exc:
-            error = exc.error
-            failed = None
-            if error is not None and getattr(error, "payment_intent", None):
-                failed = intent_result(error.payment_intent)
-            raise CardDeclined(exc.user_message or "Your card was declined.",
-                               exc.code, failed) from None
-        except stripe.StripeError as exc:
-            raise GatewayError(_describe(exc)) from None
-        return intent_result(intent)
+        return self._create_intent(params, idempotency_key)
 
     # --- webhooks ------------------------------------------------------------------------
 
