@@ -294,3 +294,8 @@ def test_the_payment_day_cannot_push_back_a_payment_already_due(alex, db):
                .values(due_on=date.today() - timedelta(days=3)))
     page = alex.submit(alex.get(f"/plans/{number}"), {"day": "15"}, action="/day")
     assert "A payment is due now" in page.text
+
+
+def test_absurd_plan_numbers_are_not_found(alex):
+    for bad in ("P-999999999999", "P-2147483648", "P-abc", "D-000001"):
+        assert alex.client.get(f"/plans/{bad}").status_code == 404, bad

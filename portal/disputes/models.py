@@ -8,6 +8,7 @@ from sqlalchemy import ARRAY, BigInteger, Boolean, DateTime, ForeignKey, Integer
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal import numbers
 from portal.accounts.models import Account
 from portal.crypto import Encrypted
 from portal.disputes.rules import DisputeStatus
@@ -51,7 +52,7 @@ class Dispute(db.Model):
 
     @property
     def number(self) -> str:
-        return f"D-{self.id:06d}"
+        return numbers.number("D", self.id)
 
 
 class EvidenceFile(db.Model):

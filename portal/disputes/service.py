@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
+from portal import numbers
 from portal.accounts.models import (
     Account,
     AccountStatus,
@@ -69,10 +70,7 @@ def _own_account(borrower_id: int, reference: str) -> Account:
 
 
 def number_to_id(number: str) -> int:
-    text = str(number).strip().upper()
-    if not text.startswith("D-") or not text[2:].isdigit() or not 0 < int(text[2:]) < 2**31:
-        raise NotFound()
-    return int(text[2:])
+    return numbers.id_of(number, "D")
 
 
 def _stored(cleaned: list[evidence.Cleaned]) -> list[tuple[evidence.Cleaned, str]]:

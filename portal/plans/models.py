@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal import numbers
 from portal.accounts.models import Account
 from portal.crypto import Encrypted
 from portal.extensions import db
@@ -108,7 +109,7 @@ class PaymentPlan(db.Model):
 
     @property
     def number(self) -> str:
-        return f"P-{self.id:06d}"
+        return numbers.number("P", self.id)
 
     @property
     def total(self) -> Money:

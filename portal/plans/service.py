@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
+from portal import numbers
 from portal.accounts.models import Account, AccountStatus, Borrower
 from portal.cases.kinds import EventKind
 from portal.cases.service import Actor, record
@@ -313,10 +314,7 @@ def own_plan(borrower_id: int, number: str, lock: bool = False) -> PaymentPlan:
 
 
 def _id_of(number: str) -> int:
-    text = str(number).strip().upper()
-    if not text.startswith("P-") or not text[2:].isdigit() or len(text) > 14:
-        raise NotFound()
-    return int(text[2:])
+    return numbers.id_of(number, "P")
 
 
 def plans_of(borrower_id: int, account_id: int) -> list[PaymentPlan]:

@@ -1,0 +1,22 @@
+"""Public case numbers ("D-000123", "P-000045"): a prefix and the row's id, read back safely."""
+
+from __future__ import annotations
+
+from werkzeug.exceptions import NotFound
+
+#: PostgreSQL's integer ids stop here; a longer number names nothing (and must not reach a query).
+LARGEST_ID = 2**31 - 1
+
+
+def number(prefix: str, row_id: int) -> str:
+    return f"{prefix}-{row_id:06d}"
+
+
+def id_of(text: str, prefix: str) -> int:
+    """The id in a number a person or a URL gave, or 404 for anything else."""
+    value = str(text).strip().upper()
+    digits = value.removeprefix(f"{prefix}-")
+    if digits == value or not digits.isascii() or not digits.isdigit() \
+            or not 0 < int(digits) <= LARGEST_ID:
+        raise NotFound()
+    return int(digits)
