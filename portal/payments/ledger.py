@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.accounts.models import Account, AccountStatus, EntryKind, LedgerEntry
 from portal.cases.kinds import EventKind
 from portal.cases.service import Actor, record
 from portal.extensions import db
-from portal.money import Money, total
+from portal.money import Money
 from portal.payments import allocation
 from portal.payments.models import Payment
 
@@ -29,7 +29,10 @@ def _entries(account_id: int) -> list[LedgerEntry]:
 
 
 def balance_of(account_id: int, currency: str) -> Money:
-    return total((e.money for e in _entries(account_id)), currency)
+    """The sum of the account's ledger, in the database (not every entry loaded to add it up)."""
+    minor = db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_minor), 0))
+                              .where(LedgerEntry.account_id == account_id))
+    return Money(int(minor), currency)
 
 
 def outstanding(entries: list[LedgerEntry]) -> dict[str, int]:
