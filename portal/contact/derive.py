@@ -60,17 +60,11 @@ def breathing_space_end(start: date) -> datetime:
     return lt.at_local(start + timedelta(days=BREATHING_SPACE_DAYS + 1), time(0), "Europe/London")
 
 
-def _dispute_holds(fact: Fact) -> list[DerivedHold]:
-    """A dispute names its own holds (the service chose the rules): one per key."""
-    scope = fact.data.get("account_id", fact.account_id)
-    return [DerivedHold(f"dispute:{fact.data['dispute']}:{key}", rule, scope, None, fact.at, None,
-                        fact.id)
-            for key, rule in sorted(fact.data.get("holds", {}).items())]
-
-
 def _named_holds(fact: Fact) -> list[DerivedHold]:
-    """Holds an event names itself (plans): [{"key", "rule", "channels", "days" | "until"}]."""
+    """Holds an event names itself (disputes, plans): [{"key", "rule", "channels",
+    "days" | "until"}]; the event ends others by key in "hold_ends"."""
     scope = fact.data.get("account_id", fact.account_id)
+
     def until(h):
         if h.get("until"):
             return datetime.fromisoformat(h["until"])
@@ -83,8 +77,6 @@ def _named_holds(fact: Fact) -> list[DerivedHold]:
 
 
 def _starts(fact: Fact, jurisdiction: str) -> list[DerivedHold]:
-    if fact.kind == "dispute.opened":
-        return _dispute_holds(fact)
     if fact.data.get("hold_starts"):
         return _named_holds(fact)
     started = _start(fact, jurisdiction)
@@ -95,9 +87,7 @@ def _ends(fact: Fact) -> list[str]:
     """The keys of the holds an event ends."""
     if fact.kind in END_EVENTS:
         return [END_EVENTS[fact.kind]]
-    if fact.data.get("hold_ends"):
-        return list(fact.data["hold_ends"])
-    return [f"dispute:{fact.data['dispute']}:{key}" for key in fact.data.get("ends_holds", [])]
+    return list(fact.data.get("hold_ends", []))
 
 
 def _start(fact: Fact, jurisdiction: str) -> DerivedHold | None:

@@ -170,7 +170,8 @@ def _open(borrower_id: int, reference: str, said: DisputeForm, stored, actor: Ac
     event = record(actor, EventKind.DISPUTE_OPENED, borrower_id=borrower_id,
                    account_id=account.id, at=now,
                    data={"dispute": dispute.number, "account_id": account.id, "reasons": reasons,
-                         "holds": holds, "within_validation": inside, "files": len(stored),
+                         "holds": holds, "hold_starts": _hold_starts(dispute),
+                         "within_validation": inside, "files": len(stored),
                          "disputed_minor": dispute.disputed_minor, "currency": account.currency,
                          "wants_original_creditor": said.wants_original_creditor})
     contact.reconcile(account.borrower, actor)
@@ -178,6 +179,16 @@ def _open(borrower_id: int, reference: str, said: DisputeForm, stored, actor: Ac
             case_event_id=event.id)
     _confirm_by_email(account.borrower, dispute)
     return dispute
+
+
+def _hold_key(dispute: Dispute, key: str) -> str:
+    return f"dispute:{dispute.number}:{key}"
+
+
+def _hold_starts(dispute: Dispute) -> list[dict]:
+    """The holds the dispute starts, named as every event names its holds (contact/derive.py)."""
+    return [{"key": _hold_key(dispute, key), "rule": rule}
+            for key, rule in sorted(dispute.holds.items())]
 
 
 def _message(dispute: Dispute, account: Account, **extra) -> dict:
@@ -236,7 +247,8 @@ def _ending(dispute: Dispute, kind: EventKind, actor: Actor, keys: list[str], **
     """Record an event that ends some of the dispute's holds, and bring holds in line."""
     event = record(actor, kind, borrower_id=dispute.borrower_id, account_id=dispute.account_id,
                    data={"dispute": dispute.number, "account_id": dispute.account_id,
-                         "ends_holds": [k for k in keys if k in dispute.holds], **data})
+                         "hold_ends": [_hold_key(dispute, k) for k in keys
+                                       if k in dispute.holds], **data})
     contact.reconcile(db.session.get(Borrower, dispute.borrower_id), actor)
     return event
 
