@@ -1,7 +1,8 @@
 """Holds and preferences derived from case events by one function, so a replay gives the same. Pure.
 
-Every capability that pauses contact (disputes, plans, payments) adds its event kinds to
-`HOLD_EVENTS` and `END_EVENTS`; nothing else decides when a hold starts or ends.
+A statement with a fixed hold (cease, attorney, bankruptcy, paid in full...) is a kind in `_start`
+and `END_EVENTS`; an event whose holds depend on the case (a dispute's rules, a plan's) names them
+in its data, `hold_starts` and `hold_ends`. Nothing else decides when a hold starts or ends.
 """
 
 from __future__ import annotations
