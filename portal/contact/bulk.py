@@ -197,7 +197,8 @@ BORROWERS = ("{0}.borrower_id BETWEEN (SELECT min(borrower_id) FROM r) "
 #: A row per group of pairs that look the same to the first look (`ns`, the pairs' numbers), a
 #: row of its own for a pair read in full. What is read: the validation notice's date, where the
 #: period may not be over (`SENT_SPAN`); the `shape` (country, state, home zone and
-#: every zone, when the borrower has exactly one mailing address with a zone, else NULL); the
+#: every zone, when the borrower has exactly one mailing address with a zone, else NULL: from
+#: contact_point_summary, which the database keeps, not from every contact point); the
 #: `flags`; the holds (rule, channels, end in microseconds since 1970); the last conversation of
 #: the last days; the preferences and the agency's policy switches (JSON). Where the first look
 #: will not do (`look`, a guess that errs on the side of reading more), the contact points and
@@ -208,7 +209,9 @@ x AS (
     SELECT r.n, r.id, r.borrower_id, r.at,
            CASE WHEN r.validation_notice_sent_at >= r.at - %(sent_span)s
                 THEN (r.validation_notice_sent_at AT TIME ZONE 'UTC')::date END AS sent_on,
-           CASE WHEN pt.addresses = 1 THEN pt.place || %(sep)s || pt.zones END AS shape,
+           CASE WHEN pt.addresses = 1 AND pt.home_zone IS NOT NULL
+                THEN concat_ws(%(sep)s, pt.country, coalesce(pt.region, ''), pt.home_zone,
+                               array_to_string(pt.zones, ' ')) END AS shape,
            CASE WHEN pt.opted_out THEN 1 ELSE 0 END
            + CASE WHEN pf.borrower_id IS NOT NULL AND NOT (
                  jsonb_typeof(pf.data) = 'object'
@@ -226,27 +229,18 @@ x AS (
            held.holds, att.last_talk,
            CASE WHEN pf.data <> '{{}}' THEN pf.data::text END AS preferences,
            CASE WHEN ag.contact_policy <> '{{}}' THEN ag.contact_policy::text END AS policy,
-           pt.addresses IS DISTINCT FROM 1 OR pt.place IS NULL OR pt.opted_out OR held.ending
+           pt.addresses IS DISTINCT FROM 1 OR pt.home_zone IS NULL OR pt.opted_out OR held.ending
            OR (pf.data IS NOT NULL AND (
                jsonb_typeof(pf.data) <> 'object'
                OR coalesce(pf.data -> 'opted_out_points', '[]') <> '[]'
                OR coalesce(pf.data -> 'workplace_prohibited', 'false') NOT IN ('false', 'null')))
            OR att.recent_calls >= %(often)s
-           OR (starts_with(pt.place, 'CN' || %(sep)s) AND att.recent_calls > 0)
-           OR (starts_with(pt.place, 'US' || %(sep)s || 'MA' || %(sep)s) AND att.telephone > 0)
+           OR (pt.country = 'CN' AND att.recent_calls > 0)
+           OR (pt.country = 'US' AND pt.region = 'MA' AND att.telephone > 0)
            AS look
     FROM r
-    LEFT JOIN (
-        SELECT p.borrower_id,
-               count(*) FILTER (WHERE p.kind = 'address') AS addresses,
-               min(p.country || %(sep)s || coalesce(p.region, '') || %(sep)s || p.time_zones[1])
-                   FILTER (WHERE p.kind = 'address') AS place,
-               string_agg(array_to_string(p.time_zones, ' '), ' ') AS zones,
-               bool_or(p.opted_out_at IS NOT NULL) AS opted_out
-        FROM contact_point p
-        WHERE p.borrower_id IN (SELECT borrower_id FROM r) AND {BORROWERS.format('p')}
-        GROUP BY p.borrower_id
-    ) pt ON pt.borrower_id = r.borrower_id
+    LEFT JOIN contact_point_summary pt ON pt.borrower_id = r.borrower_id
+         AND {BORROWERS.format('pt')}
     LEFT JOIN contact_preferences pf ON pf.borrower_id = r.borrower_id
          AND {BORROWERS.format('pf')}
     LEFT JOIN creditor cr ON cr.id = r.creditor_id

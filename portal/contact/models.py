@@ -68,3 +68,26 @@ class ContactAttempt(db.Model):
     violation: Mapped[bool] = mapped_column(default=False)
     violated_rules: Mapped[list[str]] = mapped_column(ARRAY(String(60)), default=list)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ContactPointSummary(db.Model):
+    """What the bulk contact path reads of a borrower's contact points, one row per borrower.
+
+    Kept by triggers on contact_point (migration 0011) in the same transaction as any change:
+    never written from Python.
+    """
+
+    __tablename__ = "contact_point_summary"
+
+    borrower_id: Mapped[int] = mapped_column(
+        ForeignKey("borrower.id", ondelete="CASCADE"), primary_key=True)
+    #: How many mailing addresses.
+    addresses: Mapped[int]
+    #: Where the one mailing address is, when there is exactly one (else NULL).
+    country: Mapped[str | None] = mapped_column(String(2))
+    region: Mapped[str | None] = mapped_column(String(50))
+    home_zone: Mapped[str | None] = mapped_column(String(64))
+    #: Every time zone of every contact point, distinct and sorted.
+    zones: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
+    #: Some point is opted out.
+    opted_out: Mapped[bool]
