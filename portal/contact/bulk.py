@@ -41,6 +41,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 from itertools import count, islice
 from typing import NamedTuple
 
@@ -371,6 +372,11 @@ class _Batch:
             for i, k in enumerate(self.pair_of):
                 self.asks_of[k].append(i)
 
+    @cached_property
+    def args(self) -> dict:
+        """The whole batch's parameters, worked out once (ahead of sending, in a stream)."""
+        return self.params()
+
     def params(self, keys: list[tuple[int, datetime]] | None = None) -> dict:
         """The pairs as query parameters: the ids, and each one's index into the distinct
         instants, as array literals (the fastest way to send a million numbers)."""
@@ -394,10 +400,10 @@ def _send(connection, batch: _Batch, table: str | None = None):
     reads the whole batch while we do something else (a result it streams would stall it)."""
     cursor = connection.cursor(binary=True)
     if table is None:
-        cursor.execute(PAIRS_SQL, batch.params())
+        cursor.execute(PAIRS_SQL, batch.args)
     else:
         cursor.execute(f"CREATE TEMPORARY TABLE {table} ON COMMIT DROP AS {PAIRS_SQL}",
-                       batch.params())
+                       batch.args)
         # The query (a long list of ids) must reach the server whole before it can start.
         while connection.pgconn.flush():
             select.select([], [connection.pgconn.socket], [])
@@ -650,27 +656,36 @@ def decide_stream(asks: Iterable[Ask], memo: Memo | None = None,
                   size: int = 100_000) -> Iterator[rules.Decision]:
     """decide_many over a stream of any length, `size` asks at a time, in order. While one batch
     is decided here, the server already reads the next: one connection (the session's, so the
-    same transaction), in pipeline mode. Memory stays flat: one memo, two batches at most."""
+    same transaction), in pipeline mode. The batch after that is read from the stream and made
+    ready meanwhile, so the server starts on it the moment it is done with one. Memory stays
+    flat: one memo, three batches at most."""
     memo = Memo() if memo is None else memo
     asks = iter(asks)
-    batch = _Batch(list(islice(asks, size)))
-    if not batch.keys:
+
+    def take() -> _Batch | None:
+        batch = _Batch(list(islice(asks, size)))
+        if not batch.keys:
+            return None
+        batch.args  # noqa: B018 - worked out now, while the server reads another batch
+        return batch
+
+    batch = take()
+    if batch is None:
         return
     connection = _connection()
     tables = (f"bulk_pairs_{id(batch)}_{n}" for n in count())
     with _settings(connection, size, alone=False), connection.pipeline():
         table = next(tables)
         pending = _send(connection, batch, table)
+        following = take()
         while batch is not None:
             rows = _receive(pending, batch, table)
-            following = _Batch(list(islice(asks, size)))
-            if following.keys:
+            if following is not None:
                 table = next(tables)
                 pending = _send(connection, following, table)
-            else:
-                following = None
             yield from _answer(memo, batch, rows, connection)
             batch = following
+            following = take() if batch is not None else None
 
 
 def _answer(memo: Memo, batch: _Batch, rows: list[tuple], connection) -> list[rules.Decision]:
