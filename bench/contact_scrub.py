@@ -355,6 +355,7 @@ def bulk_sql_alone(conn, asks: list, batch: int) -> float:
         cur.execute("SET work_mem = '256MB'")
         cur.execute("SET jit = off")
         cur.execute("SET max_parallel_workers_per_gather = 0")
+        cur.execute("SET enable_sort = off")
         for start in range(0, len(asks), batch):
             part = bulk._Batch([bulk.Ask(i, "call", None, AT) for i, _ in
                                 asks[start:start + batch]])
@@ -364,6 +365,7 @@ def bulk_sql_alone(conn, asks: list, batch: int) -> float:
         cur.execute("RESET work_mem")
         cur.execute("RESET jit")
         cur.execute("RESET max_parallel_workers_per_gather")
+        cur.execute("RESET enable_sort")
     conn.commit()
     return time.perf_counter() - started
 
