@@ -20,12 +20,9 @@ class ContactHold(db.Model):
     """
 
     __tablename__ = "contact_hold"
-    __table_args__ = (
-        Index("ix_contact_hold_live", "borrower_id", postgresql_where="ended_at IS NULL"),
-    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    borrower_id: Mapped[int] = mapped_column(ForeignKey("borrower.id"))
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("borrower.id"), index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
     rule: Mapped[str] = mapped_column(String(60))
     #: NULL: every channel.
