@@ -296,3 +296,39 @@ def test_a_notice_older_than_the_span_has_its_validation_period_over():
     while day < date(2036, 1, 1):
         assert (period_end(day) - day).days + 2 <= bulk.SENT_SPAN.days, day
         day += timedelta(days=1)
+
+
+def test_a_stream_collects_garbage_less_often_and_puts_the_setting_back(db):
+    """While a stream runs, the youngest generation is collected every STREAM_GC_THRESHOLD
+    allocations; when it ends, or its reader stops early, the process's own setting is back."""
+    import gc
+
+    at = datetime(2026, 3, 10, 15, tzinfo=UTC)
+    state = {"at": at, "points": [("address", "home", "1 Main St", "US", "NY",
+                                   ["America/New_York"], False)],
+             "sent": None, "holds": [], "preferences": None, "attempts": [], "asks": []}
+    ids = [db.run(write, state) for _ in range(3)]
+    before = gc.get_threshold()
+
+    def read(stop_after: int | None):
+        seen = []
+        stream = bulk.decide_stream((bulk.Ask(i, "call", None, at) for i in ids * 2), size=2)
+        for n, decision in enumerate(stream):
+            seen.append((gc.get_threshold()[0], decision.allowed))
+            if n + 1 == stop_after:
+                stream.close()
+                break
+        return seen
+
+    whole = db.run(read, None)
+    assert [t for t, _ in whole] == [bulk.STREAM_GC_THRESHOLD] * 6
+    assert gc.get_threshold() == before
+    early = db.run(read, 3)
+    assert len(early) == 3 and gc.get_threshold() == before
+
+    # Two streams at once (two threads, say): the setting comes back only when both are done.
+    with bulk._fewer_collections():
+        with bulk._fewer_collections():
+            assert gc.get_threshold()[0] == bulk.STREAM_GC_THRESHOLD
+        assert gc.get_threshold()[0] == bulk.STREAM_GC_THRESHOLD
+    assert gc.get_threshold() == before
