@@ -12,9 +12,10 @@ encrypted once and reused), then measures:
 
 * the floor: `COPY (SELECT ...) TO STDOUT` of every row a decision reads (accounts joined with
   their contact points, the holds in force, preferences, the attempts of the 31-day lookback),
-  read to the end through psycopg;
-* the scrub: every seeded account through `portal.contact.bulk.decide_many` in streaming batches,
-  as the API's bulk endpoint calls it, and a sample checked against `service.decide`;
+  read to the end through psycopg; and, stricter, the same with each borrower's contact point
+  summary in place of every point (what the bulk path reads for most accounts);
+* the scrub: every seeded account through `portal.contact.bulk.decide_stream` in batches of
+  100,000, and a sample checked against `service.decide`;
 * the single decision: POST /api/v1/contact-decisions over real HTTP (werkzeug in a thread).
 
 The database is dropped at the end.
