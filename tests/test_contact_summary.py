@@ -141,6 +141,21 @@ def test_many_borrowers_in_one_statement_and_by_copy(db):
     assert db.run(run) == (60, 0)
 
 
+def test_truncating_the_points_empties_the_summaries(db):
+    def run():
+        session = db.database.session
+        one = borrower()
+        one.contact_points.append(point("address", [NY], region="NY"))
+        session.add(one)
+        session.flush()
+        before = session.execute(text("SELECT count(*) FROM contact_point_summary")).scalar()
+        session.execute(text("TRUNCATE contact_point CASCADE"))
+        return before, session.execute(text("SELECT count(*) FROM contact_point_summary")).scalar()
+
+    before, after = db.run(run)
+    assert before >= 1 and after == 0
+
+
 # --- two writers at once: committed rows, cleaned up after --------------------------------------
 
 

@@ -40,7 +40,8 @@ LANGUAGE sql STABLE AS $$
         GROUP BY p.borrower_id
     ) a
     LEFT JOIN (
-        SELECT p.borrower_id, array_agg(DISTINCT t.zone ORDER BY t.zone) AS zones
+        SELECT p.borrower_id,
+               array_agg(DISTINCT t.zone COLLATE "C" ORDER BY t.zone COLLATE "C") AS zones
         FROM contact_point p JOIN (SELECT DISTINCT unnest(ids) AS id) i ON i.id = p.borrower_id
         CROSS JOIN unnest(p.time_zones) AS t(zone)
         GROUP BY p.borrower_id
@@ -127,11 +128,18 @@ def upgrade():
         op.execute(f"CREATE TRIGGER contact_point_{event.lower()}_summary AFTER {event} "
                    f"ON contact_point {referencing} FOR EACH STATEMENT "
                    f"EXECUTE FUNCTION contact_point_changed()")
+    # TRUNCATE has no rows to pass on: it empties the summaries too.
+    op.execute("CREATE FUNCTION contact_point_truncated() RETURNS trigger LANGUAGE plpgsql AS "
+               "$$ BEGIN DELETE FROM contact_point_summary; RETURN NULL; END $$")
+    op.execute("CREATE TRIGGER contact_point_truncate_summary AFTER TRUNCATE ON contact_point "
+               "FOR EACH STATEMENT EXECUTE FUNCTION contact_point_truncated()")
     op.execute("SELECT contact_point_summarise(array_agg(DISTINCT borrower_id)) "
                "FROM contact_point")
 
 
 def downgrade():
+    op.execute("DROP TRIGGER contact_point_truncate_summary ON contact_point")
+    op.execute("DROP FUNCTION contact_point_truncated()")
     for event in TRIGGERS:
         op.execute(f"DROP TRIGGER contact_point_{event.lower()}_summary ON contact_point")
     op.execute("DROP FUNCTION contact_point_changed()")
