@@ -9,7 +9,7 @@ import json
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.accounts.models import Creditor
 from portal.cases.models import CaseEvent
@@ -299,3 +299,13 @@ def test_the_payment_day_cannot_push_back_a_payment_already_due(alex, db):
 def test_absurd_plan_numbers_are_not_found(alex):
     for bad in ("P-999999999999", "P-2147483648", "P-abc", "D-000001"):
         assert alex.client.get(f"/plans/{bad}").status_code == 404, bad
+
+
+def test_the_payment_day_form_starts_at_the_day_payments_fall_on(alex, db):
+    _page, number = _propose(alex)
+    alex.submit(alex.get(f"/plans/{number}/accept"), {"how": "hand"}, action="/accept")
+    next_due = db.scalar(select(func.min(Installment.due_on)).where(
+        Installment.plan_id == int(number[2:]), Installment.status == "scheduled"))
+    form = alex.get(f"/plans/{number}").form("/day")
+    chosen = [o["value"] for o in form.find_all("option") if o.has_attr("selected")]
+    assert chosen == [str(min(next_due.day, 28))]

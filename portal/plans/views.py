@@ -20,7 +20,7 @@ from portal.payments.gateway import GatewayError, gateway
 from portal.payments.views import _allow_stripe_js
 from portal.plans import autopay, charging, service
 from portal.plans.forms import AcceptForm, ConfirmForm, DayForm, DecisionForm, PlanForm
-from portal.plans.models import PlanStatus
+from portal.plans.models import InstallmentStatus, PlanStatus
 from portal.web.access import borrower_required, staff_required
 from portal.web.i18n import long_date, money
 
@@ -137,7 +137,7 @@ def calculator(reference: str):
 def show(plan_number: str):
     plan = service.own_plan(current_user.id, plan_number)
     return render_template("plans/show.html", plan=plan, dues=service.schedule_of(plan),
-                           describe=describe, form=ConfirmForm(), day_form=DayForm(),
+                           describe=describe, form=ConfirmForm(), day_form=_day_form(plan),
                            review_days=service.REVIEW_DAYS,
                            payable=charging.payable_installment(plan))
 
@@ -248,6 +248,14 @@ def card(plan_number: str):
     return render_template("plans/card.html", plan=plan, client_secret=secret, form=form,
                            error=error, back=back, publishable_key=gateway().publishable_key,
                            js_url=gateway().js_url), 422 if error else 200
+
+
+def _day_form(plan) -> DayForm:
+    """The payment-day form, set to the day the next scheduled installment falls on."""
+    coming = [i.due_on for i in plan.installments if i.status == InstallmentStatus.SCHEDULED]
+    if not coming:
+        return DayForm()
+    return DayForm(day=str(min(min(coming).day, autopay.LAST_DAY)))
 
 
 @bp.post("/plans/<plan_number>/day")
