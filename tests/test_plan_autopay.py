@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 
 from portal.accounts.models import Account, LedgerEntry
 from portal.cases.models import CaseEvent
-from portal.contact.models import ContactHold
+from portal.contact.models import ContactAttempt, ContactHold
+from portal.extensions import db as database
 from portal.messaging.models import CapturedMessage
 from portal.outbox.models import OutboxMessage
 from portal.payments import service as payments
@@ -172,6 +173,12 @@ def test_save_a_card_accept_with_consent_and_each_installment_is_charged_once(
     (reminder,) = _mail(db, "is due on")
     assert "$69.17" in reminder.subject and "saved card" in reminder.body
     assert reminder.destination == "alex@example.com"
+    # The reminder is a contact like any other: in the contact log, at the job's time, lawful.
+    attempts = db.run(lambda: [(a.channel, a.destination, a.at, a.outcome, a.violation)
+                               for a in database.session.scalars(select(ContactAttempt))])
+    assert attempts == [("email", "alex@example.com",
+                         datetime.combine(first.due_on - timedelta(days=3), time(19), UTC),
+                         "delivered", False)]
 
     # The first due date: one charge, however many times the job runs.
     assert _run(db, first.due_on) == {"charged": 1}

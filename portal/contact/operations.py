@@ -94,7 +94,15 @@ def report_breathing_space(borrower_id: int, kind: str, start: date, reference: 
 @operation
 def record_attempt(account: Account, channel: str, destination: str | None, at: datetime,
                    outcome: str, actor: Actor) -> ContactAttempt:
-    """Record a contact that happened; flag it for compliance review if the rules forbade it."""
+    """Record a contact that happened, as one transaction (a partner reporting it)."""
+    return attempt_made(account, channel, destination, at, outcome, actor)
+
+
+def attempt_made(account: Account, channel: str, destination: str | None, at: datetime,
+                 outcome: str, actor: Actor) -> ContactAttempt:
+    """Record a contact that happened, in the caller's transaction (the portal's own messages
+    are recorded with what they are about); flag it for compliance review if the rules forbade
+    it."""
     if channel not in CHANNELS:
         raise Refused(f"unknown channel {channel!r}")
     if outcome not in OUTCOMES:

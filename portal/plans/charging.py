@@ -36,6 +36,7 @@ from portal.cases.service import Actor, record
 from portal.contact import service as contact
 from portal.contact.localtime import local_today
 from portal.contact.models import ContactHold
+from portal.contact.operations import attempt_made
 from portal.extensions import db
 from portal.messaging import service as messaging
 from portal.money import Money
@@ -686,7 +687,7 @@ def _remind_one(installment_id: int, today: date, now: datetime) -> bool:
                     _("Please pay %(amount)s by %(due)s for plan %(plan)s: open your plan in "
                       "the portal and choose Pay the next installment.", amount=amount, due=due,
                       plan=plan.number))
-    return _tell(plan, "plan_reminder", words, installment, address=address)
+    return _tell(plan, "plan_reminder", words, installment, address=address, sent_at=now)
 
 
 # --- telling the borrower --------------------------------------------------------------------
@@ -711,7 +712,8 @@ def _long(on: date) -> str:
 
 
 def _tell(plan: PaymentPlan, kind: str, words, installment: Installment,
-          address: str | None = None, asked_at: datetime | None = None) -> bool:
+          address: str | None = None, asked_at: datetime | None = None,
+          sent_at: datetime | None = None) -> bool:
     """Email the borrower in their language, in the caller's transaction; a message that cannot
     be sent never undoes what it is about. With `asked_at`, the contact rules are asked first (as
     for reminders); one they block then is not sent, and not sent later either (logged)."""
@@ -733,4 +735,8 @@ def _tell(plan: PaymentPlan, kind: str, words, installment: Installment,
     except messaging.DeliveryUnavailable:
         log.warning("plan %s: %s not sent (no delivery configured)", plan.number, kind)
         return False
+    # The portal's own message is a contact like any other: in the borrower's contact log and
+    # in what the rules count, recorded with the message.
+    attempt_made(plan.account, "email", to, sent_at or asked_at or datetime.now(UTC), "delivered",
+                 Actor.system(f"plans:{kind}"))
     return True
