@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from werkzeug.exceptions import NotFound
+
+from portal.extensions import db
 
 #: PostgreSQL's integer ids stop here; a longer number names nothing (and must not reach a query).
 LARGEST_ID = 2**31 - 1
@@ -20,3 +23,13 @@ def id_of(text: str, prefix: str) -> int:
             or not 0 < int(digits) <= LARGEST_ID:
         raise NotFound()
     return int(digits)
+
+
+def row_of(model, prefix: str, text: str, *where, lock: bool = False):
+    """The row a public number names, if it meets `where` (the borrower's own, say), locked for
+    update if asked; 404 otherwise, so another borrower's number finds nothing."""
+    query = select(model).where(model.id == id_of(text, prefix), *where)
+    row = db.session.scalar(query.with_for_update() if lock else query)
+    if row is None:
+        raise NotFound()
+    return row

@@ -69,10 +69,6 @@ def _own_account(borrower_id: int, reference: str) -> Account:
     return account
 
 
-def number_to_id(number: str) -> int:
-    return numbers.id_of(number, "D")
-
-
 def _stored(cleaned: list[evidence.Cleaned]) -> list[tuple[evidence.Cleaned, str]]:
     return [(c, storage.write(c.data)) for c in cleaned]
 
@@ -223,12 +219,7 @@ def _confirm_by_email(borrower: Borrower, dispute: Dispute) -> None:
 
 def own_dispute(borrower_id: int, number: str, lock: bool = False) -> Dispute:
     """The borrower's own dispute, or 404 (another borrower's number finds nothing)."""
-    query = select(Dispute).where(Dispute.id == number_to_id(number),
-                                  Dispute.borrower_id == borrower_id)
-    dispute = db.session.scalar(query.with_for_update() if lock else query)
-    if dispute is None:
-        raise NotFound()
-    return dispute
+    return numbers.row_of(Dispute, "D", number, Dispute.borrower_id == borrower_id, lock=lock)
 
 
 def disputes_of(borrower_id: int, account_id: int) -> list[Dispute]:
@@ -285,11 +276,7 @@ def queue(today: date | None = None, limit: int = 200) -> list[QueueRow]:
 
 
 def _staff_dispute(number: str, lock: bool = False) -> Dispute:
-    query = select(Dispute).where(Dispute.id == number_to_id(number))
-    dispute = db.session.scalar(query.with_for_update() if lock else query)
-    if dispute is None:
-        raise NotFound()
-    return dispute
+    return numbers.row_of(Dispute, "D", number, lock=lock)
 
 
 @operation

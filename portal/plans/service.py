@@ -305,16 +305,8 @@ def _close_open_proposals(account_id: int, actor: Actor) -> list[PaymentPlan]:
 
 
 def own_plan(borrower_id: int, number: str, lock: bool = False) -> PaymentPlan:
-    query = select(PaymentPlan).where(PaymentPlan.id == _id_of(number),
-                                      PaymentPlan.borrower_id == borrower_id)
-    plan = db.session.scalar(query.with_for_update() if lock else query)
-    if plan is None:
-        raise NotFound()
-    return plan
-
-
-def _id_of(number: str) -> int:
-    return numbers.id_of(number, "P")
+    return numbers.row_of(PaymentPlan, "P", number, PaymentPlan.borrower_id == borrower_id,
+                          lock=lock)
 
 
 def plans_of(borrower_id: int, account_id: int) -> list[PaymentPlan]:
@@ -435,11 +427,7 @@ def referred(limit: int = 200) -> list[PaymentPlan]:
 
 
 def staff_plan(number: str, lock: bool = False) -> PaymentPlan:
-    query = select(PaymentPlan).where(PaymentPlan.id == _id_of(number))
-    plan = db.session.scalar(query.with_for_update() if lock else query)
-    if plan is None:
-        raise NotFound()
-    return plan
+    return numbers.row_of(PaymentPlan, "P", number, lock=lock)
 
 
 @operation
