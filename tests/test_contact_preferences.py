@@ -230,3 +230,41 @@ def test_bulk_answers_follow_the_agencys_policy_too(app, client, make_person, de
                                        "--agency", "Demo Collections"])
     single, many = both()
     assert single == many and single["allowed"] is True
+
+
+
+def test_the_portals_own_emails_go_only_where_the_borrower_has_not_opted_out(db, demo):
+    """contact.email_address, which receipts, plan emails and dispute confirmations share."""
+    from portal.accounts.models import Borrower, ContactKind, ContactPoint
+    from portal.contact.models import ContactPreferences
+    from portal.crypto import lookup_digest
+    from portal.extensions import db as database
+
+    def email(value: str, label: str) -> ContactPoint:
+        return ContactPoint(kind="email", label=label, value=value,
+                            value_digest=lookup_digest(value, "contact_point.email"),
+                            country="US", time_zones=["America/New_York"])
+
+    def run():
+        session = database.session
+        b = session.scalar(select(Borrower).where(Borrower.reference == "DEMO-1001"))
+        for p in [p for p in b.contact_points if p.kind == ContactKind.EMAIL]:
+            session.delete(p)
+        session.flush()
+        session.expire(b)
+        first, second = email("one@example.com", "home"), email("two@example.com", "work")
+        b.contact_points.extend([first, second])
+        session.flush()
+        seen = [service.email_address(b)]
+        prefs = session.get(ContactPreferences, b.id)
+        if prefs is None:
+            prefs = ContactPreferences(borrower_id=b.id, data={},
+                                       updated_at=datetime.now(ZoneInfo("UTC")))
+            session.add(prefs)
+        for data in ({"opted_out_points": [first.id]}, {"opted_out_channels": ["email"]}):
+            prefs.data = data
+            session.flush()
+            seen.append(service.email_address(b))
+        return seen
+
+    assert db.run(run) == ["one@example.com", "two@example.com", None]

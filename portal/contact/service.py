@@ -212,6 +212,18 @@ def preferences_of(borrower_id: int) -> dict:
     return dict(row.data) if row else {}
 
 
+def email_address(borrower: Borrower) -> str | None:
+    """The first email on file the borrower has not opted out of (email as a channel, or that
+    address), or None: where the portal's own messages about the debt may go."""
+    preferences = preferences_of(borrower.id)
+    if "email" in preferences.get("opted_out_channels", []):
+        return None
+    opted_out = set(preferences.get("opted_out_points", []))
+    return next((p.value for p in borrower.contact_points
+                 if p.kind == ContactKind.EMAIL and p.id not in opted_out
+                 and p.opted_out_at is None), None)
+
+
 def lapsed_borrowers(now: datetime) -> list[int]:
     """Borrowers with a hold whose own end has passed but is not yet recorded as ended."""
     return list(db.session.scalars(

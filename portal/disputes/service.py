@@ -21,7 +21,6 @@ from portal.accounts.models import (
     Account,
     AccountStatus,
     Borrower,
-    ContactKind,
     EntryKind,
     LedgerEntry,
 )
@@ -195,14 +194,9 @@ def _message(dispute: Dispute, account: Account, **extra) -> dict:
             "currency": dispute.currency, **extra}
 
 
-def _email_of(borrower: Borrower) -> str | None:
-    return next((p.value for p in borrower.contact_points
-                 if p.kind == ContactKind.EMAIL and p.opted_out_at is None), None)
-
-
 def _confirm_by_email(borrower: Borrower, dispute: Dispute) -> None:
     """The confirmation email; if it cannot be sent the dispute stands all the same."""
-    to = _email_of(borrower)
+    to = contact.email_address(borrower)
     if to is None:
         return
     try:
@@ -340,7 +334,7 @@ def _verified(number: str, stored, delivery: str, actor: Actor) -> Dispute:
     _ending(dispute, EventKind.DISPUTE_VERIFICATION_SENT, actor, lifted, delivery=delivery)
     if delivery == "portal_email":
         borrower = db.session.get(Borrower, dispute.borrower_id)
-        to = _email_of(borrower)
+        to = contact.email_address(borrower)
         if to:
             try:
                 with db.session.begin_nested():

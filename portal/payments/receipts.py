@@ -12,7 +12,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from fpdf import FPDF
 
-from portal.accounts.models import Borrower, ContactKind
+from portal.accounts.models import Borrower
 from portal.contact import service as contact
 from portal.extensions import db
 from portal.messaging import service as messaging
@@ -101,17 +101,9 @@ def lines(receipt: Receipt, locale: str) -> list[tuple[str, str]]:
 
 def _destination(borrower: Borrower) -> str | None:
     """The email on file, unless the borrower opted out of email or asked us to stop."""
-    preferences = contact.preferences_of(borrower.id)
-    if "email" in preferences.get("opted_out_channels", []):
-        return None
     if any(h.rule in SILENCING_RULES for h in contact.live_holds(borrower.id, None)):
         return None
-    opted_out = set(preferences.get("opted_out_points", []))
-    for point in borrower.contact_points:
-        if point.kind == ContactKind.EMAIL and point.id not in opted_out \
-                and point.opted_out_at is None:
-            return point.value
-    return None
+    return contact.email_address(borrower)
 
 
 def email_receipt(payment: Payment) -> bool:

@@ -27,7 +27,6 @@ from portal.accounts.models import (
     Account,
     AccountStatus,
     Borrower,
-    ContactKind,
     EntryKind,
     LedgerEntry,
 )
@@ -669,7 +668,7 @@ def _remind_one(installment_id: int, today: date, now: datetime) -> bool:
         return False
     plan = installment.plan
     borrower = db.session.get(Borrower, plan.borrower_id)
-    address = _email_of(borrower)
+    address = contact.email_address(borrower)
     if address is None or not may_email(plan.account, address, now):
         return False
     installment.reminded_at = now
@@ -693,18 +692,6 @@ def _remind_one(installment_id: int, today: date, now: datetime) -> bool:
 # --- telling the borrower --------------------------------------------------------------------
 
 
-def _email_of(borrower: Borrower) -> str | None:
-    preferences = contact.preferences_of(borrower.id)
-    if "email" in preferences.get("opted_out_channels", []):
-        return None
-    opted_out = set(preferences.get("opted_out_points", []))
-    for point in borrower.contact_points:
-        if point.kind == ContactKind.EMAIL and point.id not in opted_out \
-                and point.opted_out_at is None:
-            return point.value
-    return None
-
-
 def _long(on: date) -> str:
     from portal.web.i18n import long_date
 
@@ -720,7 +707,7 @@ def _tell(plan: PaymentPlan, kind: str, words, installment: Installment,
     from portal.web.i18n import LANGUAGES, money
 
     borrower = db.session.get(Borrower, plan.borrower_id)
-    to = address or _email_of(borrower)
+    to = address or contact.email_address(borrower)
     if to is None:
         return False
     if asked_at is not None and not may_email(plan.account, to, asked_at):
