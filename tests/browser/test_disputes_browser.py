@@ -16,9 +16,9 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.test_sign_in_browser import (
+    assert_accessible,
     assert_fits_phone,
     axe_violations,
-    describe,
     new_context,
 )
 from tests.fixtures.factories import sample_pdf
@@ -275,7 +275,4 @@ def test_dispute_pages_have_no_serious_accessibility_violations(browser, live_se
         expect(page.get_by_role("status")).to_contain_text("You withdrew your dispute.")
     finally:
         context.close()
-    for name, violations in found.items():
-        if violations:
-            print(f"axe violations on {name}:\n{describe(violations)}")
-    assert not any(found.values()), {name: [v["id"] for v in vs] for name, vs in found.items()}
+    assert_accessible(found)

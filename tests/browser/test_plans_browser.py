@@ -22,9 +22,9 @@ from tests.browser.test_payments_browser import (
     watched_context,
 )
 from tests.browser.test_sign_in_browser import (
+    assert_accessible,
     assert_fits_phone,
     axe_violations,
-    describe,
     new_context,
 )
 
@@ -307,7 +307,4 @@ def test_plan_pages_have_no_serious_accessibility_violations(browser, live_app, 
         found["card"] = axe_violations(page)
     finally:
         context.close()
-    for name, violations in found.items():
-        if violations:
-            print(f"axe violations on {name}:\n{describe(violations)}")
-    assert not any(found.values()), {name: [v["id"] for v in vs] for name, vs in found.items()}
+    assert_accessible(found)

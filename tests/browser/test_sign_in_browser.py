@@ -154,6 +154,14 @@ def describe(violations: list[dict]) -> str:
     )
 
 
+def assert_accessible(found: dict[str, list[dict]]) -> None:
+    """No serious violations on any page checked; what was found is printed, page by page."""
+    for name, violations in found.items():
+        if violations:
+            print(f"axe violations on {name}:\n{describe(violations)}")
+    assert not any(found.values()), {name: [v["id"] for v in vs] for name, vs in found.items()}
+
+
 def test_pages_have_no_serious_accessibility_violations(browser, live_server):
     # Our CSP (script-src 'self' 'nonce-...') rightly refuses the injected inline axe script,
     # so this context alone bypasses it; the other tests run under the real policy.
@@ -177,7 +185,4 @@ def test_pages_have_no_serious_accessibility_violations(browser, live_server):
         found["account"] = axe_violations(page)
     finally:
         context.close()
-    for name, violations in found.items():
-        if violations:
-            print(f"axe violations on {name}:\n{describe(violations)}")
-    assert not any(found.values()), {name: [v["id"] for v in vs] for name, vs in found.items()}
+    assert_accessible(found)
