@@ -68,6 +68,16 @@ def accounts_of(borrower: Borrower, today: date) -> list[AccountView]:
     return [view_of(a, today) for a in rows]
 
 
+def own_account(borrower_id: int, reference: str, *, lock: bool = False) -> Account:
+    """The borrower's own account row by reference (locked for update if asked), or 404."""
+    query = select(Account).where(Account.borrower_id == borrower_id,
+                                  Account.reference == reference)
+    account = db.session.scalar(query.with_for_update() if lock else query)
+    if account is None:
+        raise NotFound()
+    return account
+
+
 def account_of(borrower: Borrower, reference: str, today: date) -> AccountView:
     """The borrower's own account by reference, or 404 — never a hint that another exists."""
     account = db.session.scalar(

@@ -24,6 +24,7 @@ from portal.accounts.models import (
     EntryKind,
     LedgerEntry,
 )
+from portal.accounts.service import own_account
 from portal.accounts.validation import period_end
 from portal.agency.models import Agency
 from portal.cases.kinds import EventKind
@@ -61,11 +62,7 @@ def within_validation(account: Account, today: date) -> bool:
 
 
 def _own_account(borrower_id: int, reference: str) -> Account:
-    account = db.session.scalar(select(Account).where(
-        Account.borrower_id == borrower_id, Account.reference == reference).with_for_update())
-    if account is None:
-        raise NotFound()
-    return account
+    return own_account(borrower_id, reference, lock=True)
 
 
 def _stored(cleaned: list[evidence.Cleaned]) -> list[tuple[evidence.Cleaned, str]]:

@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert
 from werkzeug.exceptions import NotFound
 
 from portal.accounts.models import Account, AccountStatus, Borrower
+from portal.accounts.service import own_account
 from portal.cases.kinds import EventKind
 from portal.cases.service import Actor, record
 from portal.contact import service as contact
@@ -55,12 +56,7 @@ class UnknownPayment(Exception):
 
 
 def _own_account(borrower_id: int, reference: str, *, lock: bool = False) -> Account:
-    query = select(Account).where(Account.borrower_id == borrower_id,
-                                  Account.reference == reference)
-    account = db.session.scalar(query.with_for_update() if lock else query)
-    if account is None:
-        raise NotFound()
-    return account
+    return own_account(borrower_id, reference, lock=lock)
 
 
 def _in_flight(account_id: int, other_than: int | None = None) -> int:

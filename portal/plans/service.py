@@ -10,10 +10,10 @@ from datetime import UTC, date, datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from werkzeug.exceptions import NotFound
 
 from portal import numbers
 from portal.accounts.models import Account, AccountStatus, Borrower
+from portal.accounts.service import own_account
 from portal.cases.kinds import EventKind
 from portal.cases.service import Actor, record
 from portal.contact import service as contact
@@ -197,11 +197,7 @@ def _dues(p: policy.Proposal, first_due: date) -> list[schedule.Due]:
 
 
 def _own_account(borrower_id: int, reference: str) -> Account:
-    account = db.session.scalar(select(Account).where(
-        Account.borrower_id == borrower_id, Account.reference == reference).with_for_update())
-    if account is None:
-        raise NotFound()
-    return account
+    return own_account(borrower_id, reference, lock=True)
 
 
 def _decision_data(decision: policy.Decision, by: str) -> dict:
