@@ -390,7 +390,7 @@ def test_an_event_that_fails_to_apply_is_kept_undone_and_retried(db, demo, make_
                                                                  post_event, monkeypatch):
     from datetime import UTC, datetime, timedelta
 
-    from portal.payments import ledger
+    from portal.accounts import ledger
 
     payment = make_payment("LUM-1001", 4000, "pending")
     intent = {"id": payment.payment_intent_id, "object": "payment_intent", "amount": 4000,

@@ -377,7 +377,7 @@ def test_an_installment_whose_payment_succeeded_is_never_paid_twice(
 
 
 def test_a_plan_whose_account_is_paid_is_completed_not_broken(alex, db):
-    from portal.payments import ledger
+    from portal.accounts import ledger
 
     _page, number = _propose(alex)
     _accept(alex, number, how="hand")
@@ -386,7 +386,8 @@ def test_a_plan_whose_account_is_paid_is_completed_not_broken(alex, db):
     def paid_otherwise():
         session = db.database.session
         account = session.scalar(select(Account).where(Account.reference == "LUM-1001"))
-        charging._credit(account, 83000, "Paid in full elsewhere", datetime.now(UTC))
+        ledger.post_credit(account, 83000, "Paid in full elsewhere", charging.JOB,
+                           datetime.now(UTC))
         ledger.settle_status(account, charging.JOB)
 
     db.run(paid_otherwise)
@@ -407,10 +408,12 @@ def test_a_settlement_is_charged_its_agreed_amount_or_postponed(alex, db, stripe
     _accept(alex, number)
     (only,) = _installments(db, number)
 
+    from portal.accounts import ledger
+
     def credited():  # the balance drops below the settlement, say by a credit
         session = db.database.session
         account = session.scalar(select(Account).where(Account.reference == "LUM-1001"))
-        charging._credit(account, 20000, "Goodwill credit", datetime.now(UTC))
+        ledger.post_credit(account, 20000, "Goodwill credit", charging.JOB, datetime.now(UTC))
 
     db.run(credited)
     assert _balance(db) == 63000

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
-from portal.accounts import zones
+from portal.accounts import ledger, zones
 from portal.accounts.models import (
     Account,
     Borrower,
@@ -18,7 +18,6 @@ from portal.accounts.models import (
     ContactPoint,
     Creditor,
     EntryKind,
-    LedgerEntry,
 )
 from portal.cases.kinds import EventKind
 from portal.cases.service import Actor, record
@@ -163,16 +162,8 @@ def place(creditor: Creditor, borrower: Borrower, debt: Debt, actor: Actor) -> A
     for kind, amount, description, effective in openings:
         if not amount and kind != EntryKind.ITEMIZATION:
             continue
-        entry = LedgerEntry(
-            account_id=account.id, kind=kind, amount_minor=amount.minor,
-            currency=amount.currency, posted_at=now,
-            effective_date=effective or debt.itemization_date, description=description,
-        )
-        db.session.add(entry)
-        db.session.flush()
-        record(actor, EventKind.LEDGER_POSTED, **ids,
-               data={"entry": entry.id, "kind": str(kind), "amount_minor": amount.minor,
-                     "currency": amount.currency})
+        ledger.post_opening(account, kind, amount, description,
+                            effective or debt.itemization_date, actor, now)
     if debt.validation_notice_sent_at:
         record(actor, EventKind.VALIDATION_NOTICE_SENT, **ids,
                data={"sent_on": debt.validation_notice_sent_at.date().isoformat()})

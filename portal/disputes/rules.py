@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
+from portal.lifecycle import Lifecycle
+
 #: The reasons as borrowers say them (the form's choices, in this order).
 REASONS = ("not_mine", "identity_theft", "already_paid", "wrong_amount", "dont_recognise",
            "other")
@@ -27,18 +29,14 @@ class DisputeStatus(StrEnum):
 
 
 D = DisputeStatus
-TRANSITIONS = {
-    D.RECEIVED: frozenset({D.UNDER_REVIEW, D.VERIFICATION_SENT, D.RESOLVED, D.WITHDRAWN}),
-    D.UNDER_REVIEW: frozenset({D.VERIFICATION_SENT, D.RESOLVED, D.WITHDRAWN}),
-    D.VERIFICATION_SENT: frozenset({D.RESOLVED, D.WITHDRAWN}),
-    D.RESOLVED: frozenset(),
-    D.WITHDRAWN: frozenset(),
-}
+DISPUTE = Lifecycle("dispute", DisputeStatus, {
+    D.RECEIVED: {D.UNDER_REVIEW, D.VERIFICATION_SENT, D.RESOLVED, D.WITHDRAWN},
+    D.UNDER_REVIEW: {D.VERIFICATION_SENT, D.RESOLVED, D.WITHDRAWN},
+    D.VERIFICATION_SENT: {D.RESOLVED, D.WITHDRAWN},
+    D.RESOLVED: set(),
+    D.WITHDRAWN: set(),
+})
 OPEN = frozenset({D.RECEIVED, D.UNDER_REVIEW, D.VERIFICATION_SENT})
-
-
-def can_move(current: str, new: str) -> bool:
-    return DisputeStatus(new) in TRANSITIONS[DisputeStatus(current)]
 
 
 def hold_rules(jurisdiction: str, reasons: frozenset[str] | set[str], within_validation: bool,

@@ -17,13 +17,8 @@ from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
 from portal import numbers
-from portal.accounts.models import (
-    Account,
-    AccountStatus,
-    Borrower,
-    EntryKind,
-    LedgerEntry,
-)
+from portal.accounts import ledger
+from portal.accounts.models import Account, Borrower
 from portal.accounts.service import own_account
 from portal.accounts.validation import period_end
 from portal.agency.models import Agency
@@ -39,7 +34,6 @@ from portal.messaging import service as messaging
 from portal.money import Money, MoneyError
 from portal.operations import Refused, operation
 from portal.outbox.service import publish
-from portal.payments.ledger import balance_of, settle_status
 
 log = logging.getLogger("portal.disputes")
 
@@ -132,7 +126,7 @@ def _open(borrower_id: int, reference: str, said: DisputeForm, stored, actor: Ac
         raise Refused(_("Please keep your explanation under %(n)d characters.", n=DETAILS_MAX))
     if "other" in reasons and not details:
         raise Refused(_("Tell us in a few words what is wrong."))
-    balance = balance_of(account.id, account.currency)
+    balance = ledger.balance_of(account.id, account.currency)
     disputed = None
     if said.part is not None:
         try:
@@ -220,9 +214,10 @@ def disputes_of(borrower_id: int, account_id: int) -> list[Dispute]:
 
 
 def _move(dispute: Dispute, status: D) -> None:
-    if not rules.can_move(dispute.status, status):
+    """A borrower or staff acting on a dispute another has just closed gets a clear 409."""
+    if not rules.DISPUTE.allows(dispute.status, status):
         raise Refused(_("This dispute has already been closed."), status=409)
-    dispute.status = status
+    rules.DISPUTE.move(dispute, status)
 
 
 def _ending(dispute: Dispute, kind: EventKind, actor: Actor, keys: list[str], **data):
@@ -375,7 +370,7 @@ def resolve(number: str, outcome: str, action: str, amount: str | None, note: st
     now = datetime.now(UTC)
     credit = None
     if outcome == "upheld" and action != "none":
-        balance = balance_of(account.id, account.currency)
+        balance = ledger.balance_of(account.id, account.currency)
         if action == "close":
             credit = balance.minor
         else:
@@ -388,16 +383,7 @@ def resolve(number: str, outcome: str, action: str, amount: str | None, note: st
                 raise Refused(_("The adjustment must be more than zero and no more than the "
                                 "balance."))
         if credit > 0:
-            entry = LedgerEntry(account_id=account.id, kind=EntryKind.CREDIT, amount_minor=-credit,
-                                currency=account.currency, posted_at=now,
-                                effective_date=now.date(),
-                                description=f"Dispute {dispute.number} upheld")
-            db.session.add(entry)
-            db.session.flush()
-            record(actor, EventKind.LEDGER_POSTED, borrower_id=account.borrower_id,
-                   account_id=account.id, data={"entry": entry.id, "kind": "credit",
-                                                "amount_minor": -credit,
-                                                "currency": account.currency})
+            ledger.post_credit(account, credit, f"Dispute {dispute.number} upheld", actor, now)
     dispute.outcome, dispute.resolution_note, dispute.resolved_at = outcome, note or None, now
     ending = list(dispute.holds)
     if outcome == "upheld" and action != "close" and "identity-theft" in dispute.holds:
@@ -405,13 +391,10 @@ def resolve(number: str, outcome: str, action: str, amount: str | None, note: st
         ending.remove("identity-theft")
     event = _ending(dispute, EventKind.DISPUTE_RESOLVED, actor, ending,
                     outcome=outcome, action=action, credit_minor=credit, note=note or None)
-    if outcome == "upheld" and action == "close" and account.status != AccountStatus.CLOSED:
-        account.status = AccountStatus.CLOSED
-        record(actor, EventKind.ACCOUNT_CLOSED, borrower_id=account.borrower_id,
-               account_id=account.id, data={"reason": "dispute_upheld",
-                                            "dispute": dispute.number})
+    if outcome == "upheld" and action == "close" and \
+            ledger.close(account, actor, "dispute_upheld", dispute=dispute.number):
         contact.reconcile(db.session.get(Borrower, account.borrower_id), actor)
-    elif credit and settle_status(account, actor):
+    elif credit and ledger.settle_status(account, actor):
         # An adjustment that clears the balance: paid, and collection stops.
         contact.reconcile(db.session.get(Borrower, account.borrower_id), actor)
     publish("dispute.resolved", _message(dispute, account, outcome=outcome, action=action,

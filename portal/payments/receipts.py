@@ -12,12 +12,12 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from fpdf import FPDF
 
+from portal.accounts import ledger
 from portal.accounts.models import Borrower
 from portal.contact import service as contact
 from portal.extensions import db
 from portal.messaging import service as messaging
 from portal.money import Money
-from portal.payments import ledger
 from portal.payments.models import Payment
 from portal.web.i18n import LANGUAGES
 

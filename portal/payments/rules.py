@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from portal.lifecycle import Lifecycle
+
 
 class PaymentStatus(StrEnum):
     #: Our row exists; Stripe has not been asked to charge yet (the card is being collected).
@@ -26,25 +28,18 @@ class PaymentStatus(StrEnum):
 S = PaymentStatus
 #: Which status may follow which. A failed attempt may still succeed (Stripe lets a payment be
 #: retried with another card or after 3-D Secure); a success is final (refunds are entries).
-TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
-    S.CREATED: frozenset({S.SUBMITTING, S.CANCELED, S.FAILED, S.SUCCEEDED, S.PENDING}),
-    S.SUBMITTING: frozenset({S.PENDING, S.REQUIRES_ACTION, S.FAILED, S.SUCCEEDED, S.CANCELED}),
-    S.REQUIRES_ACTION: frozenset({S.PENDING, S.FAILED, S.SUCCEEDED, S.CANCELED}),
-    S.PENDING: frozenset({S.SUCCEEDED, S.FAILED, S.REQUIRES_ACTION}),
-    S.FAILED: frozenset({S.SUCCEEDED}),
-    S.SUCCEEDED: frozenset(),
-    S.CANCELED: frozenset({S.SUCCEEDED}),
-}
+PAYMENT = Lifecycle("payment", PaymentStatus, {
+    S.CREATED: {S.SUBMITTING, S.CANCELED, S.FAILED, S.SUCCEEDED, S.PENDING},
+    # Back to created only before Stripe was asked (the card was not confirmed): try again.
+    S.SUBMITTING: {S.CREATED, S.PENDING, S.REQUIRES_ACTION, S.FAILED, S.SUCCEEDED, S.CANCELED},
+    S.REQUIRES_ACTION: {S.PENDING, S.FAILED, S.SUCCEEDED, S.CANCELED},
+    S.PENDING: {S.SUCCEEDED, S.FAILED, S.REQUIRES_ACTION},
+    S.FAILED: {S.SUCCEEDED},
+    S.SUCCEEDED: set(),
+    S.CANCELED: {S.SUCCEEDED},
+})
 #: A payment in one of these has nothing more to wait for.
 SETTLED = frozenset({S.SUCCEEDED, S.FAILED, S.CANCELED})
-
-
-class InvalidTransition(ValueError):
-    """A status change the life cycle does not allow (e.g. a late 'failed' after a success)."""
-
-
-def can_move(current: str, new: str) -> bool:
-    return PaymentStatus(new) in TRANSITIONS[PaymentStatus(current)]
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from werkzeug.exceptions import NotFound
 
+from portal.accounts import ledger
 from portal.accounts.models import Account, AccountStatus, Borrower
 from portal.accounts.service import own_account
 from portal.cases.kinds import EventKind
@@ -30,7 +31,7 @@ from portal.extensions import db
 from portal.money import Money, MoneyError
 from portal.operations import Refused, operation
 from portal.outbox.service import publish
-from portal.payments import ledger, rules
+from portal.payments import rules
 from portal.payments.gateway import (
     CardDeclined,
     GatewayError,
@@ -174,12 +175,12 @@ def _claim(borrower_id: int, public_id: str) -> Payment | None:
     if account.status != AccountStatus.OPEN or rules.check_amount(
             payment.amount_minor, payable, payment.currency,
             account.creditor.allow_overpayment):
-        payment.status = S.CANCELED
+        rules.PAYMENT.move(payment, S.CANCELED)
         payment.failure_message = _("The balance changed since you chose this amount. "
                                     "Nothing was charged; please choose again.")
         _record_canceled(payment, Actor("borrower", str(borrower_id), None), "balance_changed")
         return None
-    payment.status = S.SUBMITTING
+    rules.PAYMENT.move(payment, S.SUBMITTING)
     payment.updated_at = datetime.now(UTC)
     return payment
 
@@ -214,7 +215,8 @@ def submit(borrower_id: int, public_id: str, actor: Actor) -> Payment:
 def _unclaim(payment_id: int, message: str, keep_card: bool = False) -> Payment:
     payment = db.session.get(Payment, payment_id, with_for_update=True)
     if payment.status == S.SUBMITTING:
-        payment.status, payment.failure_message = S.CREATED, message
+        rules.PAYMENT.move(payment, S.CREATED)
+        payment.failure_message = message
         if keep_card:
             return payment
         # The card form starts again with a fresh SetupIntent (a refused one cannot be reused).
@@ -260,9 +262,11 @@ def _adopt(payment: Payment, result: IntentResult) -> None:
 
 
 def _move(payment: Payment, status: S) -> bool:
-    if payment.status == status or not rules.can_move(payment.status, status):
+    """Follow what Stripe reports where the lifecycle allows it; a late or repeated event that
+    would move the payment back (a 'failed' after a success) changes nothing."""
+    if payment.status == status or not rules.PAYMENT.allows(payment.status, status):
         return False
-    payment.status = status
+    rules.PAYMENT.move(payment, status)
     payment.updated_at = datetime.now(UTC)
     return True
 
@@ -297,12 +301,13 @@ def _lock_account(payment: Payment) -> None:
 
 def _succeed(payment: Payment, actor: Actor, at: datetime) -> None:
     """Post the payment once: the status says whether it was, the ledger's unique index backs it."""
-    if payment.status == S.SUCCEEDED or not rules.can_move(payment.status, S.SUCCEEDED):
+    if payment.status == S.SUCCEEDED or not rules.PAYMENT.allows(payment.status, S.SUCCEEDED):
         return
     _lock_account(payment)
     _move(payment, S.SUCCEEDED)
     payment.succeeded_at, payment.failure_message = at, None
-    entry = ledger.post_payment(payment, actor, at)
+    entry = ledger.post_payment(payment.account, payment.amount_minor, payment.id,
+                                f"Card payment {payment.receipt_number}", actor, at)
     event = record(actor, EventKind.PAYMENT_SUCCEEDED, borrower_id=payment.borrower_id,
                    account_id=payment.account_id,
                    data=dict(_facts(payment), allocation=entry.allocation))
@@ -381,7 +386,8 @@ def apply_refund(charge: dict, actor: Actor, at: datetime | None = None) -> Paym
     if amount <= 0:
         return payment
     payment.refunded_minor += amount
-    ledger.post_reversal(payment, amount, "refund", actor, at)
+    ledger.post_reversal(payment.account, payment.id, amount,
+                         f"Refund of card payment {payment.receipt_number}", actor, at)
     event = record(actor, EventKind.PAYMENT_REFUNDED, borrower_id=payment.borrower_id,
                    account_id=payment.account_id,
                    data=dict(_facts(payment), refunded_minor=amount))
@@ -406,7 +412,8 @@ def apply_chargeback(dispute: dict, actor: Actor, at: datetime | None = None) ->
     payment.account.chargeback_at = at
     if amount > 0:
         payment.charged_back_minor += amount
-        ledger.post_reversal(payment, amount, "chargeback", actor, at)
+        ledger.post_reversal(payment.account, payment.id, amount,
+                             f"Chargeback of card payment {payment.receipt_number}", actor, at)
     event = record(actor, EventKind.PAYMENT_CHARGED_BACK, borrower_id=payment.borrower_id,
                    account_id=payment.account_id,
                    data=dict(_facts(payment), charged_back_minor=amount,
@@ -712,7 +719,7 @@ def _abandon(payment_id: int, expected: S) -> str:
     payment = db.session.get(Payment, payment_id, with_for_update=True)
     if payment.status != expected:
         return "changed"
-    payment.status = S.CANCELED
+    rules.PAYMENT.move(payment, S.CANCELED)
     payment.failure_message = _("This payment was not completed. Nothing was charged.")
     payment.updated_at = datetime.now(UTC)
     _record_canceled(payment, RECONCILER, f"stale_{expected}")

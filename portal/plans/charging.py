@@ -23,13 +23,8 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select
 
-from portal.accounts.models import (
-    Account,
-    AccountStatus,
-    Borrower,
-    EntryKind,
-    LedgerEntry,
-)
+from portal.accounts import ledger
+from portal.accounts.models import Account, AccountStatus, Borrower
 from portal.cases.kinds import EventKind
 from portal.cases.service import Actor, record
 from portal.contact import service as contact
@@ -41,12 +36,19 @@ from portal.messaging import service as messaging
 from portal.money import Money
 from portal.operations import Refused, operation
 from portal.outbox.service import publish
-from portal.payments import allocation, ledger, rules
+from portal.payments import rules
 from portal.payments import service as payments
 from portal.payments.gateway import CardDeclined, GatewayError, IntentResult, gateway
 from portal.payments.models import Payment
 from portal.payments.rules import PaymentStatus as S
-from portal.plans.models import Installment, InstallmentStatus, PaymentPlan, PlanStatus
+from portal.plans.models import (
+    INSTALLMENT,
+    PLAN,
+    Installment,
+    InstallmentStatus,
+    PaymentPlan,
+    PlanStatus,
+)
 from portal.plans.service import _message, own_plan, policy_of
 
 log = logging.getLogger("portal.plans")
@@ -288,7 +290,7 @@ def _found_again(installment_id: int, found: IntentResult, today: date | None,
         return
     installment.attempts += 1  # that attempt's outcome is known after all
     if payment.status in IN_FLIGHT:
-        installment.status = I.PROCESSING
+        INSTALLMENT.move(installment, I.PROCESSING)
     elif payment.status == S.FAILED:
         _installment_failed(plan, installment, _local(plan, today, now), payment.failure_message,
                             now)
@@ -341,7 +343,7 @@ def _claim(installment_id: int, today: date | None,
     if account.status != AccountStatus.OPEN or amount is None or amount <= 0:
         return None
     installment.attempts += 1
-    installment.status = I.PROCESSING
+    INSTALLMENT.move(installment, I.PROCESSING)
     now = datetime.now(UTC)
     payment = Payment(borrower_id=plan.borrower_id, account_id=account.id, amount_minor=amount,
                       currency=account.currency, choice="installment", status=S.SUBMITTING,
@@ -393,7 +395,8 @@ def _submitted(claim: Claim, result: IntentResult) -> None:
     payment.card_brand = result.card_brand or payment.card_brand
     payment.card_last4 = result.card_last4 or payment.card_last4
     if payment.status == S.SUBMITTING:
-        payment.status, payment.updated_at = S.PENDING, datetime.now(UTC)
+        rules.PAYMENT.move(payment, S.PENDING)
+        payment.updated_at = datetime.now(UTC)
     record(JOB, EventKind.PAYMENT_SUBMITTED, borrower_id=payment.borrower_id,
            account_id=payment.account_id,
            data={"payment": str(payment.public_id), "amount_minor": payment.amount_minor,
@@ -413,7 +416,7 @@ def _failed(claim: Claim, result: IntentResult, today: date, now: datetime | Non
 
 def _installment_failed(plan: PaymentPlan, installment: Installment, today: date,
                         reason: str | None, now: datetime | None = None) -> None:
-    installment.status = I.FAILED
+    INSTALLMENT.move(installment, I.FAILED)
     installment.next_attempt_on = today + timedelta(days=RETRY_DAYS)
     facts = {"installment": installment.number, "due_on": installment.due_on.isoformat(),
              "amount_minor": installment.amount_minor, "attempt": installment.attempts,
@@ -479,9 +482,16 @@ def _settle_one(installment_id: int, now: datetime, today: date | None) -> str |
         return "failed"
     # Never charged, as far as Stripe could tell: due again at the next run, as it was, and
     # with the same attempt's idempotency key (only a confirmed decline moves to the next).
-    installment.status = I.FAILED if installment.next_attempt_on else I.SCHEDULED
+    _due_again(installment)
     installment.attempts = max(installment.attempts - 1, 0)
     return "requeued"
+
+
+def _due_again(installment: Installment) -> None:
+    """Due again as it was: failed (with its retry date) if a charge had failed, else scheduled."""
+    again = I.FAILED if installment.next_attempt_on else I.SCHEDULED
+    if installment.status != again:
+        INSTALLMENT.move(installment, again)
 
 
 def _mark_paid(plan: PaymentPlan, installment: Installment, payment: Payment) -> str:
@@ -498,9 +508,9 @@ def _mark_paid(plan: PaymentPlan, installment: Installment, payment: Payment) ->
         log.warning("plan %s: installment %s: payment %s is short of its amount", plan.number,
                     installment.number, payment.public_id)
         installment.payment_id = None
-        installment.status = I.FAILED if installment.next_attempt_on else I.SCHEDULED
+        _due_again(installment)
         return "requeued"
-    installment.status = I.PAID
+    INSTALLMENT.move(installment, I.PAID)
     installment.paid_at = payment.succeeded_at or datetime.now(UTC)
     installment.next_attempt_on = None
     facts = {"installment": installment.number, "due_on": installment.due_on.isoformat(),
@@ -530,14 +540,15 @@ def _complete(plan: PaymentPlan, waive_rest: bool = True) -> None:
     """Every installment paid. A settlement's remainder is credited (the creditor agreed to
     accept less), so the account reaches zero and is paid: `policy.paid-in-full` follows."""
     now = datetime.now(UTC)  # what happens is recorded when it happens, whatever the job's clock
-    plan.status, plan.ended_at = PlanStatus.COMPLETED, now
+    PLAN.move(plan, PlanStatus.COMPLETED)
+    plan.ended_at = now
     account = db.session.get(Account, plan.account_id, with_for_update=True)
     credited = 0
     if plan.kind == "settlement" and waive_rest:
         credited = max(ledger.balance_of(account.id, account.currency).minor, 0)
         if credited:
-            _credit(account, credited, f"Settlement of plan {plan.number}: the rest waived",
-                    now)
+            ledger.post_credit(account, credited,
+                               f"Settlement of plan {plan.number}: the rest waived", JOB, now)
     event = record(JOB, EventKind.PLAN_COMPLETED, borrower_id=plan.borrower_id,
                    account_id=plan.account_id, at=now,
                    data={"plan": plan.number, "account_id": plan.account_id,
@@ -546,22 +557,6 @@ def _complete(plan: PaymentPlan, waive_rest: bool = True) -> None:
             account_ref=account.reference, case_event_id=event.id)
     ledger.settle_status(account, JOB, now)
     contact.reconcile(db.session.get(Borrower, plan.borrower_id), JOB, now)
-
-
-def _credit(account: Account, amount: int, why: str, now: datetime) -> None:
-    entries = list(db.session.scalars(select(LedgerEntry).where(
-        LedgerEntry.account_id == account.id).order_by(LedgerEntry.posted_at, LedgerEntry.id)))
-    order = tuple(account.creditor.allocation_order or allocation.DEFAULT_ORDER)
-    parts = allocation.allocate(amount, ledger.outstanding(entries), order)
-    entry = LedgerEntry(account_id=account.id, kind=EntryKind.CREDIT, amount_minor=-amount,
-                        currency=account.currency, posted_at=now, effective_date=now.date(),
-                        description=why[:200], allocation=parts)
-    db.session.add(entry)
-    db.session.flush()
-    record(JOB, EventKind.LEDGER_POSTED, borrower_id=account.borrower_id, account_id=account.id,
-           data={"entry": entry.id, "kind": str(entry.kind), "amount_minor": entry.amount_minor,
-                 "currency": entry.currency, "payment": None}, at=now)
-    db.session.expire(account, ["ledger"])
 
 
 # --- broken plans ----------------------------------------------------------------------------
@@ -616,7 +611,8 @@ def _break(plan_id: int, today: date | None, grace: int, now: datetime | None = 
     missed = late[0]
     asked_at = now or datetime.now(UTC)  # the job's clock, for the contact rules
     now = datetime.now(UTC)  # what happens is recorded when it happens
-    plan.status, plan.ended_at = PlanStatus.BROKEN, now
+    PLAN.move(plan, PlanStatus.BROKEN)
+    plan.ended_at = now
     facts = {"installment": missed.number, "due_on": missed.due_on.isoformat(),
              "grace_days": grace}
     event = record(JOB, EventKind.PLAN_BROKEN, borrower_id=plan.borrower_id,

@@ -25,6 +25,7 @@ from portal import numbers
 from portal.accounts.models import Account
 from portal.crypto import Encrypted
 from portal.extensions import db
+from portal.lifecycle import Lifecycle
 from portal.money import Money
 
 
@@ -56,6 +57,22 @@ class PlanStatus(StrEnum):
     BROKEN = "broken"
     #: The borrower (or staff) ended it before it was accepted or completed.
     CANCELED = "canceled"
+
+
+P = PlanStatus
+#: A proposal waits for the borrower (approved, countered) or a person (referred); accepted, it is
+#: active until every installment is paid (completed) or one stays unpaid too long (broken);
+#: a newer proposal cancels an open one. Completed, broken and canceled are final.
+PLAN = Lifecycle("plan", PlanStatus, {
+    P.APPROVED: {P.ACTIVE, P.REFERRED, P.CANCELED},
+    P.COUNTERED: {P.APPROVED, P.REFERRED, P.CANCELED},
+    P.REFERRED: {P.APPROVED, P.COUNTERED, P.DECLINED, P.CANCELED},
+    P.DECLINED: {P.REFERRED},
+    P.ACTIVE: {P.COMPLETED, P.BROKEN},
+    P.COMPLETED: set(),
+    P.BROKEN: set(),
+    P.CANCELED: set(),
+})
 
 
 class PaymentPlan(db.Model):
@@ -123,6 +140,17 @@ class InstallmentStatus(StrEnum):
     PAID = "paid"
     #: The last charge failed; retried, or paid by hand, before the grace period ends.
     FAILED = "failed"
+
+
+I = InstallmentStatus  # noqa: E741 short, as the payments code writes S
+#: Scheduled until charged (processing) or paid by hand; a charge succeeds (paid) or fails (failed,
+#: retried); one Stripe never took is due again as it was. Paid is final.
+INSTALLMENT = Lifecycle("installment", InstallmentStatus, {
+    I.SCHEDULED: {I.PROCESSING, I.PAID, I.FAILED},
+    I.PROCESSING: {I.PAID, I.FAILED, I.SCHEDULED},
+    I.FAILED: {I.PROCESSING, I.PAID, I.FAILED, I.SCHEDULED},
+    I.PAID: set(),
+})
 
 
 class Installment(db.Model):

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal import numbers
+from portal.accounts.ledger import balance_of
 from portal.accounts.models import Account, AccountStatus, Borrower
 from portal.accounts.service import own_account
 from portal.cases.kinds import EventKind
@@ -21,9 +22,9 @@ from portal.extensions import db
 from portal.money import Money, MoneyError
 from portal.operations import Refused, operation
 from portal.outbox.service import publish
-from portal.payments.ledger import balance_of
 from portal.plans import affordability, policy, schedule
 from portal.plans.models import (
+    PLAN,
     CreditorPlanPolicy,
     Installment,
     InstallmentStatus,
@@ -289,7 +290,8 @@ def _close_open_proposals(account_id: int, actor: Actor) -> list[PaymentPlan]:
         PaymentPlan.status.in_([str(s) for s in OPEN_PROPOSALS])).with_for_update()))
     now = datetime.now(UTC)
     for old in replaced:
-        old.status, old.ended_at = PlanStatus.CANCELED, now
+        PLAN.move(old, PlanStatus.CANCELED)
+        old.ended_at = now
         ends = [f"plan:{old.number}:hardship"] if old.kind == "hardship" else []
         event = record(actor, EventKind.PLAN_CHANGED, borrower_id=old.borrower_id,
                        account_id=account_id,
@@ -320,7 +322,8 @@ def request_review(borrower_id: int, number: str, actor: Actor) -> PaymentPlan:
         raise Refused(_("This proposal is already with a person, or already settled."),
                       status=409)
     was = plan.decision["outcome"]
-    plan.status, plan.review_requested_at = PlanStatus.REFERRED, datetime.now(UTC)
+    PLAN.move(plan, PlanStatus.REFERRED)
+    plan.review_requested_at = datetime.now(UTC)
     event = record(actor, EventKind.PLAN_REVIEW_REQUESTED, borrower_id=borrower_id,
                    account_id=plan.account_id, data={"plan": plan.number, "was": was})
     publish("plan.decided", _message(plan, outcome="referred", was=was, by="borrower asked"),
@@ -339,7 +342,7 @@ def accept_counter(borrower_id: int, number: str, actor: Actor) -> PaymentPlan:
                         monthly=counter["monthly"], months=counter["months"],
                         settlement=counter["settlement"])
     dues = _dues(p, plan.first_due)
-    plan.status = PlanStatus.APPROVED
+    PLAN.move(plan, PlanStatus.APPROVED)
     plan.total_minor = (min(p.settlement, p.balance) if p.kind == policy.Kind.SETTLEMENT
                         else p.balance)
     plan.monthly_minor = dues[0].amount if p.kind != policy.Kind.SETTLEMENT else None
@@ -391,7 +394,8 @@ def accept(borrower_id: int, number: str, autopay: bool, consent_text: str | Non
     if autopay and not plan.payment_method_id:
         raise Refused(_("Save a card first, or choose to pay each installment yourself."))
     now = datetime.now(UTC)
-    plan.status, plan.accepted_at, plan.autopay = PlanStatus.ACTIVE, now, autopay
+    PLAN.move(plan, PlanStatus.ACTIVE)
+    plan.accepted_at, plan.autopay = now, autopay
     if autopay:
         plan.consent_text, plan.consent_source = consent_text, actor.source
     for due in dues:
@@ -459,7 +463,7 @@ def staff_decide(number: str, outcome: str, monthly: str | None, months: str | N
         if not _dues(p, plan.first_due):
             raise Refused(_("Give the plan you offer: a monthly amount or a number of months."))
         counter = _proposal_data(p)
-    plan.status = PlanStatus(outcome)
+    PLAN.move(plan, PlanStatus(outcome))
     plan.decision = {"outcome": outcome, "by": f"staff:{actor.id}", "note": note or None,
                      "reasons": [{"code": "staff_decision", "figures": {}}], "counter": counter,
                      "rules": plan.decision, "basis": plan.decision.get("basis", "monthly")}

@@ -7,11 +7,10 @@ from itertools import product
 import pytest
 
 from portal.payments.rules import (
+    PAYMENT,
     SETTLED,
-    TRANSITIONS,
     AmountLimits,
     PaymentStatus,
-    can_move,
     check_amount,
     limits,
 )
@@ -78,6 +77,8 @@ S = PaymentStatus
 ALLOWED = [
     (S.CREATED, S.SUBMITTING), (S.CREATED, S.CANCELED), (S.CREATED, S.FAILED),
     (S.CREATED, S.SUCCEEDED), (S.CREATED, S.PENDING),
+    # The card was not confirmed, so Stripe was never asked: the borrower tries again.
+    (S.SUBMITTING, S.CREATED),
     (S.SUBMITTING, S.PENDING), (S.SUBMITTING, S.REQUIRES_ACTION), (S.SUBMITTING, S.FAILED),
     (S.SUBMITTING, S.SUCCEEDED), (S.SUBMITTING, S.CANCELED),
     (S.REQUIRES_ACTION, S.PENDING), (S.REQUIRES_ACTION, S.FAILED),
@@ -92,16 +93,16 @@ ALLOWED = [
 
 @pytest.mark.parametrize(("current", "new"), ALLOWED)
 def test_allowed_transitions(current, new):
-    assert can_move(current, new)
-    assert can_move(str(current), str(new))  # as the database holds them
+    assert PAYMENT.allows(current, new)
+    assert PAYMENT.allows(str(current), str(new))  # as the database holds them
 
 
 @pytest.mark.parametrize(("current", "new"), [
     # A success is final: a late 'failed' or 'pending' does not undo it.
     (S.SUCCEEDED, S.FAILED), (S.SUCCEEDED, S.PENDING), (S.SUCCEEDED, S.CANCELED),
     (S.SUCCEEDED, S.REQUIRES_ACTION), (S.SUCCEEDED, S.CREATED), (S.SUCCEEDED, S.SUCCEEDED),
-    # Nothing goes back to 'created' or 'submitting'.
-    (S.PENDING, S.CREATED), (S.PENDING, S.SUBMITTING), (S.SUBMITTING, S.CREATED),
+    # Nothing Stripe has seen goes back to 'created' or 'submitting'.
+    (S.PENDING, S.CREATED), (S.PENDING, S.SUBMITTING),
     # A charge Stripe has accepted cannot be withdrawn by us.
     (S.PENDING, S.CANCELED),
     # A failure or a cancellation only ever turns into a success.
@@ -109,22 +110,22 @@ def test_allowed_transitions(current, new):
     (S.CANCELED, S.FAILED), (S.CANCELED, S.PENDING), (S.CANCELED, S.SUBMITTING),
 ])
 def test_refused_transitions(current, new):
-    assert not can_move(current, new)
+    assert not PAYMENT.allows(current, new)
 
 
 def test_the_table_allows_exactly_the_listed_transitions():
-    everything = {(a, b) for a, b in product(S, S) if can_move(a, b)}
+    everything = {(a, b) for a, b in product(S, S) if PAYMENT.allows(a, b)}
     assert everything == set(ALLOWED)
-    assert set(TRANSITIONS) == set(S)
+    assert set(PAYMENT.moves) == set(S)
 
 
 def test_settled_statuses_lead_only_to_success():
     assert SETTLED == {S.SUCCEEDED, S.FAILED, S.CANCELED}
     for status in SETTLED:
-        assert TRANSITIONS[status] <= {S.SUCCEEDED}
+        assert PAYMENT.moves[status] <= {S.SUCCEEDED}
 
 
 @pytest.mark.parametrize(("current", "new"), [("paid", "succeeded"), ("pending", "refunded")])
 def test_an_unknown_status_is_an_error(current, new):
     with pytest.raises(ValueError):
-        can_move(current, new)
+        PAYMENT.allows(current, new)

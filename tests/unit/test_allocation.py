@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portal.payments.allocation import COMPONENTS, DEFAULT_ORDER, allocate, reverse
+from portal.accounts.allocation import COMPONENTS, DEFAULT_ORDER, allocate, reverse
 
 CREDITOR_ORDER = ("interest", "principal", "fees")
 OWED = {"fees": 2500, "interest": 4000, "principal": 76500}

@@ -1,0 +1,168 @@
+"""The money core: the one module that writes ledger entries, sums balances and changes an
+account's status.
+
+Payments, plans, disputes and placements call it inside their own transaction, with the account
+row locked where two writers could race; it appends the entry, records one shape of
+`ledger.posted` on the case record, and moves the account along `ACCOUNT` (open, paid, closed).
+Balances are the sum of the append-only ledger; a correction is a new entry, never an update.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import func, select
+
+from portal.accounts import allocation
+from portal.accounts.models import Account, AccountStatus, EntryKind, LedgerEntry
+from portal.cases.kinds import EventKind
+from portal.cases.models import CaseEvent
+from portal.cases.service import Actor, record
+from portal.extensions import db
+from portal.lifecycle import Lifecycle
+from portal.money import Money
+
+A = AccountStatus
+#: An account is paid when nothing is owed and opens again when a reversal means it owes;
+#: closed (recalled, settled, written off, a dispute upheld) is final.
+ACCOUNT = Lifecycle("account", AccountStatus, {
+    A.OPEN: {A.PAID, A.CLOSED},
+    A.PAID: {A.OPEN, A.CLOSED},
+    A.CLOSED: set(),
+})
+
+#: Which component each opening ledger kind belongs to.
+_COMPONENT = {EntryKind.FEE: "fees", EntryKind.INTEREST: "interest",
+              EntryKind.ITEMIZATION: "principal"}
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def balance_of(account_id: int, currency: str) -> Money:
+    """The sum of the account's ledger, in the database (not every entry loaded to add it up)."""
+    minor = db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_minor), 0))
+                              .where(LedgerEntry.account_id == account_id))
+    return Money(int(minor), currency)
+
+
+def entries_of(account_id: int) -> list[LedgerEntry]:
+    return list(db.session.scalars(
+        select(LedgerEntry).where(LedgerEntry.account_id == account_id)
+        .order_by(LedgerEntry.posted_at, LedgerEntry.id)))
+
+
+def outstanding(entries: list[LedgerEntry]) -> dict[str, int]:
+    """What is still owed of each component: charged, less what payments and credits paid of it,
+    plus what reversals gave back. Entries without an allocation (before placement) reduce
+    principal."""
+    owed = dict.fromkeys(allocation.COMPONENTS, 0)
+    for entry in entries:
+        if entry.kind in _COMPONENT:
+            owed[_COMPONENT[entry.kind]] += entry.amount_minor
+        elif entry.allocation:
+            sign = 1 if entry.amount_minor > 0 else -1  # a reversal gives back
+            for component, part in entry.allocation.items():
+                owed[component] += sign * part
+        else:  # payment, credit or reversal without a split: principal
+            owed["principal"] += entry.amount_minor
+    return owed
+
+
+def _order(account: Account) -> tuple[str, ...]:
+    return tuple(account.creditor.allocation_order or allocation.DEFAULT_ORDER)
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+
+def post_opening(account: Account, kind: EntryKind, amount: Money, description: str,
+                 effective: date, actor: Actor, at: datetime) -> LedgerEntry:
+    """One line of a placement's itemization: what was owed, interest, fees, payments before."""
+    if kind not in (EntryKind.ITEMIZATION, EntryKind.INTEREST, EntryKind.FEE, EntryKind.PAYMENT):
+        raise ValueError(f"{kind} is not an opening entry")
+    if amount.currency != account.currency:
+        raise ValueError(f"{amount.currency} on a {account.currency} account")
+    return _post(account, kind, amount.minor, description, actor, at, effective=effective)
+
+
+def post_payment(account: Account, amount_minor: int, payment_id: int, description: str,
+                 actor: Actor, at: datetime) -> LedgerEntry:
+    """A card payment's one entry, split over fees, interest and principal in the creditor's
+    order (the database refuses a second entry for one payment: a unique index)."""
+    parts = allocation.allocate(amount_minor, outstanding(entries_of(account.id)), _order(account))
+    return _post(account, EntryKind.PAYMENT, -amount_minor, description, actor, at,
+                 payment_id=payment_id, allocation=parts)
+
+
+def post_reversal(account: Account, payment_id: int, amount_minor: int, description: str,
+                  actor: Actor, at: datetime) -> LedgerEntry:
+    """Give back part or all of a payment (refund, chargeback), in the opposite order."""
+    posting = db.session.scalar(select(LedgerEntry).where(
+        LedgerEntry.payment_id == payment_id, LedgerEntry.kind == EntryKind.PAYMENT))
+    if posting is None:
+        raise ValueError(f"payment {payment_id} has no ledger entry to reverse")
+    reversed_so_far = dict.fromkeys(allocation.COMPONENTS, 0)
+    for earlier in db.session.scalars(select(LedgerEntry).where(
+            LedgerEntry.payment_id == payment_id, LedgerEntry.kind == EntryKind.REVERSAL)):
+        for component, part in (earlier.allocation or {}).items():
+            reversed_so_far[component] += part
+    parts = allocation.reverse(amount_minor, posting.allocation, reversed_so_far, _order(account))
+    return _post(account, EntryKind.REVERSAL, amount_minor, description, actor, at,
+                 payment_id=payment_id, reverses_id=posting.id, allocation=parts)
+
+
+def post_credit(account: Account, amount_minor: int, description: str, actor: Actor,
+                at: datetime) -> LedgerEntry:
+    """Reduce what is owed without a payment (a dispute upheld, a settlement's rest waived, an
+    adjustment), split over the components as a payment would be."""
+    if amount_minor <= 0:
+        raise ValueError("a credit is more than zero")
+    parts = allocation.allocate(amount_minor, outstanding(entries_of(account.id)), _order(account))
+    return _post(account, EntryKind.CREDIT, -amount_minor, description, actor, at,
+                 allocation=parts)
+
+
+def _post(account: Account, kind: EntryKind, amount_minor: int, description: str, actor: Actor,
+          at: datetime, *, effective: date | None = None, payment_id: int | None = None,
+          reverses_id: int | None = None, allocation: dict | None = None) -> LedgerEntry:
+    entry = LedgerEntry(
+        account_id=account.id, kind=kind, amount_minor=amount_minor, currency=account.currency,
+        posted_at=at, effective_date=effective or at.date(), description=description[:200],
+        payment_id=payment_id, reverses_id=reverses_id, allocation=allocation)
+    db.session.add(entry)
+    db.session.flush()
+    record(actor, EventKind.LEDGER_POSTED, borrower_id=account.borrower_id, account_id=account.id,
+           data={"entry": entry.id, "kind": str(kind), "amount_minor": amount_minor,
+                 "currency": account.currency, "payment": payment_id})
+    db.session.expire(account, ["ledger"])
+    return entry
+
+
+# --- the account's status ------------------------------------------------------------------------
+
+
+def settle_status(account: Account, actor: Actor, now: datetime | None = None) -> str | None:
+    """Mark the account paid when nothing is owed, and open again when a reversal means it owes;
+    returns the event kind recorded, if any. The contact holds follow from that event."""
+    now = now or datetime.now(UTC)
+    owed = balance_of(account.id, account.currency)
+    if account.status == A.OPEN and owed.minor <= 0:
+        new, kind = A.PAID, EventKind.ACCOUNT_PAID
+    elif account.status == A.PAID and owed.minor > 0:
+        new, kind = A.OPEN, EventKind.ACCOUNT_REOPENED
+    else:
+        return None
+    ACCOUNT.move(account, new)
+    record(actor, kind, borrower_id=account.borrower_id, account_id=account.id,
+           data={"balance_minor": owed.minor, "currency": owed.currency}, at=now)
+    return kind
+
+
+def close(account: Account, actor: Actor, reason: str, **data) -> CaseEvent | None:
+    """Close the account (final); None when it was closed already."""
+    if account.status == A.CLOSED:
+        return None
+    ACCOUNT.move(account, A.CLOSED)
+    return record(actor, EventKind.ACCOUNT_CLOSED, borrower_id=account.borrower_id,
+                  account_id=account.id, data={"reason": reason, **data})
