@@ -58,6 +58,7 @@ from portal.contact.snapshot import (
     Hold,
     Preferences,
     Snapshot,
+    stored_preferences,
 )
 from portal.crypto import cipher, lookup_digest
 from portal.extensions import db
@@ -490,13 +491,11 @@ def _preferences_of(memo: Memo, text: str) -> Preferences | None:
     which (no opted-out points, no workplace): None if they cannot."""
     found = memo.preferences.get(text, False)
     if found is False:
-        from portal.contact.service import _preferences
-
         data = json.loads(text)
         found = None
         if isinstance(data, dict) and not data.get("opted_out_points") \
                 and not data.get("workplace_prohibited"):
-            found = _preferences(data, {})
+            found = stored_preferences(data, {})
         memo.preferences[text] = found
     return found
 
@@ -820,8 +819,6 @@ def _first_look(memo: Memo, ask: Ask, row: tuple) -> rules.Decision | None:
 def _own(memo: Memo, ask: Ask, detail: _Detail) -> rules.Decision | None:
     """The decision for an account read in full (preferences, opt-outs, attempts that count,
     holds that end, unusual addresses), on its canonical snapshot. None: ask the service."""
-    from portal.contact.service import _preferences
-
     destination, asked = ask.destination, _token(ask.destination)
     # service.jurisdiction_of: the first mailing address decides; none means US.
     address = next((p for p in detail.points if p[1] == "address"), None)
@@ -846,7 +843,7 @@ def _own(memo: Memo, ask: Ask, detail: _Detail) -> rules.Decision | None:
             enumerate(detail.points):
         value_digest = _bytes(value_digest)
         token = asked if same(value_digest, kind) else f"v{index}"
-        by_id[point_id] = token  # service._preferences maps opted-out ids to values, any kind
+        by_id[point_id] = token  # stored_preferences maps opted-out ids to values, any kind
         value = "" if kind == "address" else token
         tokens.append((kind, value_digest, value))
         points.append(ContactPointInfo(kind, value, label, tuple(zones), opted_out))
@@ -856,7 +853,7 @@ def _own(memo: Memo, ask: Ask, detail: _Detail) -> rules.Decision | None:
     attempts = ()
     if detail.attempts and _attempts_may_count(readers, detail.flags, ask.channel):
         attempts = _attempts(ask, detail.attempts, readers, tokens, home, memo)
-    preferences = _preferences(data, by_id)
+    preferences = stored_preferences(data, by_id)
     # Only the destination asked about is ever looked up in the opted-out destinations.
     preferences = replace(preferences, opted_out_destinations=frozenset(
         {asked} & preferences.opted_out_destinations))
