@@ -360,15 +360,14 @@ def bulk_sql_alone(conn, asks: list, batch: int) -> float:
     """Seconds PostgreSQL takes for the bulk path's own reading (its SELECT per batch, copied
     out with COPY ... TO STDOUT, with the settings the path reads with; the batches' parameters
     made beforehand): the scrub overlaps this with Python's deciding, batch by batch."""
-    from portal.contact import bulk
+    from portal.contact import bulk_sql
 
-    batches = [bulk._Batch([bulk.Ask(i, "call", None, AT) for i, _ in asks[start:start + batch]])
-               for start in range(0, len(asks), batch)]
-    params = [part.params() for part in batches]
+    params = [bulk_sql.params([(i, AT) for i, _ in asks[start:start + batch]])
+              for start in range(0, len(asks), batch)]
     started = time.perf_counter()
-    with conn.cursor() as cur, bulk._settings(conn, batch, alone=False):
+    with conn.cursor() as cur, bulk_sql.reading_settings(conn, batch, alone=False):
         for args in params:
-            with cur.copy(f"COPY ({bulk.PAIRS_SQL}) TO STDOUT", args) as copy:
+            with cur.copy(f"COPY ({bulk_sql.PAIRS_SQL}) TO STDOUT", args) as copy:
                 for _ in copy:
                     pass
     conn.commit()

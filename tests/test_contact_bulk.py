@@ -15,7 +15,7 @@ from portal.accounts.models import Account, Borrower, ContactPoint, Creditor
 from portal.agency.models import Agency
 from portal.cases.kinds import EventKind
 from portal.cases.service import Actor, record
-from portal.contact import bulk, service
+from portal.contact import bulk, bulk_sql, bulk_stream, service
 from portal.contact.models import ContactAttempt, ContactHold, ContactPreferences
 from portal.contact.snapshot import CHANNELS, OUTCOMES
 from portal.crypto import lookup_digest
@@ -179,12 +179,12 @@ def write(state) -> int:
     return account.id
 
 
-def both_ways(account_id: int, asks, stream: bool = False):
+def both_ways(account_id: int, asks, stream: bool = False, full_read: bool = False):
     mine = [bulk.Ask(account_id, channel, destination, at) for channel, destination, at in asks]
     if stream:  # two asks a batch, the next batch read while this one is decided
-        bulk_answers = list(bulk.decide_stream(mine, size=2))
+        bulk_answers = list(bulk.decide_stream(mine, size=2, full_read=full_read))
     else:
-        bulk_answers = bulk.decide_many(mine)
+        bulk_answers = bulk.decide_many(mine, full_read=full_read)
     account = database.session.get(Account, account_id)
     single = [service.decide(account, channel, destination, at)
               for channel, destination, at in asks]
@@ -204,9 +204,9 @@ def test_bulk_decides_exactly_what_one_decision_decides(db, monkeypatch, state, 
     """Both ways on the same rows; the bulk way as it is, or reading every account in full,
     or with the memory of a large batch, or as a stream of small batches."""
     account_id = db.run(write, state)
-    monkeypatch.setattr(bulk, "FULL_READ", way == "full read")
-    monkeypatch.setattr(bulk, "LARGE", 0 if way == "large batch" else 10**9)
-    got, want = db.run(both_ways, account_id, state["asks"], way == "stream")
+    monkeypatch.setattr(bulk_sql, "LARGE", 0 if way == "large batch" else 10**9)
+    got, want = db.run(both_ways, account_id, state["asks"], way == "stream",
+                       way == "full read")
     for ask, mine, theirs in zip(state["asks"], got, want, strict=True):
         assert (mine.allowed, mine.reasons, mine.next_allowed_at) == \
             (theirs.allowed, theirs.reasons, theirs.next_allowed_at), (ask, state)
@@ -294,7 +294,7 @@ def test_a_notice_older_than_the_span_has_its_validation_period_over():
 
     day = date(2020, 1, 1)
     while day < date(2036, 1, 1):
-        assert (period_end(day) - day).days + 2 <= bulk.SENT_SPAN.days, day
+        assert (period_end(day) - day).days + 2 <= bulk_sql.SENT_SPAN.days, day
         day += timedelta(days=1)
 
 
@@ -321,14 +321,62 @@ def test_a_stream_collects_garbage_less_often_and_puts_the_setting_back(db):
         return seen
 
     whole = db.run(read, None)
-    assert [t for t, _ in whole] == [bulk.STREAM_GC_THRESHOLD] * 6
+    assert [t for t, _ in whole] == [bulk_stream.STREAM_GC_THRESHOLD] * 6
     assert gc.get_threshold() == before
     early = db.run(read, 3)
     assert len(early) == 3 and gc.get_threshold() == before
 
     # Two streams at once (two threads, say): the setting comes back only when both are done.
-    with bulk._fewer_collections():
-        with bulk._fewer_collections():
-            assert gc.get_threshold()[0] == bulk.STREAM_GC_THRESHOLD
-        assert gc.get_threshold()[0] == bulk.STREAM_GC_THRESHOLD
+    with bulk_stream.fewer_collections():
+        with bulk_stream.fewer_collections():
+            assert gc.get_threshold()[0] == bulk_stream.STREAM_GC_THRESHOLD
+        assert gc.get_threshold()[0] == bulk_stream.STREAM_GC_THRESHOLD
     assert gc.get_threshold() == before
+
+
+FLAGS = ("opted_out", "has_preferences", "held", "attempted", "telephoned", "called_recently",
+         "called_often", "talked_recently")
+AT = datetime(2026, 3, 10, 15, tzinfo=UTC)
+HOME = [("address", "home", "1 Main St", "US", "NY", ["America/New_York"], False),
+        ("phone", "mobile", PHONES[0], None, None, ["America/New_York"], False)]
+HELD = {"rule": "us.cease-communication", "channels": None, "scope": "borrower",
+        "started": AT - timedelta(days=3), "until": None, "ended": None}
+CALLED = {"attempted", "telephoned", "called_recently"}
+
+
+def calls(outcome: str, *days_ago: float) -> list:
+    return [("call", PHONES[0], AT - timedelta(days=d), outcome) for d in days_ago]
+
+
+@pytest.mark.parametrize(("change", "flags"), [
+    ({}, set()),
+    ({"points": [HOME[0], HOME[1][:-1] + (True,)]}, {"opted_out"}),
+    ({"preferences": {"language": "en", "opted_out_channels": []}}, set()),
+    ({"preferences": {"opted_out_channels": ["sms"]}}, {"has_preferences"}),
+    ({"preferences": {"workplace_prohibited": True}}, {"has_preferences"}),
+    ({"holds": [HELD]}, {"held"}),
+    ({"holds": [{**HELD, "ended": timedelta(days=1)}]}, set()),  # lifted before the instant
+    ({"holds": [{**HELD, "started": AT + timedelta(hours=1)}]}, set()),  # not yet started
+    ({"attempts": [("email", EMAILS[0], AT - timedelta(days=20), "delivered")]}, {"attempted"}),
+    ({"attempts": [("sms", PHONES[0], AT - timedelta(days=1), "delivered")]},
+     {"attempted", "telephoned"}),
+    ({"attempts": calls("conversation", 20)}, {"attempted", "telephoned"}),  # weeks ago
+    ({"attempts": calls("no_answer", 1)}, CALLED),
+    ({"attempts": calls("conversation", 1)}, CALLED | {"talked_recently"}),
+    ({"attempts": calls("no_answer", *range(7))}, CALLED | {"called_often"}),
+    ({"attempts": calls("no_answer", 40, -1)}, set()),  # before the lookback, after the instant
+])
+def test_pairs_sql_names_what_an_account_has_of_its_own(db, change, flags):
+    """Each named column of PAIRS_SQL's row is true exactly when the account has that thing."""
+    state = {"at": AT, "points": HOME, "sent": None, "holds": [], "preferences": None,
+             "attempts": [], "asks": [], **change}
+    account_id = db.run(write, state)
+
+    def read():
+        keys = [(account_id, AT)]
+        return bulk_sql.receive(bulk_sql.send(bulk_sql.connection(), bulk_sql.params(keys)),
+                                keys)
+
+    [row] = db.run(read)
+    assert {name for name in FLAGS if getattr(row, name)} == flags
+    assert row.own is bool(flags)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select
 
@@ -19,9 +19,8 @@ from portal.contact.snapshot import (
     Attempt,
     ContactPointInfo,
     Hold,
-    Preferences,
     Snapshot,
-    TimeWindow,
+    stored_preferences,
 )
 from portal.extensions import db
 from portal.outbox.service import publish
@@ -124,21 +123,6 @@ def _store_preferences(borrower_id: int, preferences: dict, now: datetime) -> No
 # --- reading: snapshots and decisions ------------------------------------------------------------
 
 
-def _preferences(data: dict, points_by_id: dict[int, str]) -> Preferences:
-    def window(w):
-        return TimeWindow(time.fromisoformat(w["start"]), time.fromisoformat(w["end"]),
-                          frozenset(w["channels"]) if w.get("channels") else None)
-
-    return Preferences(
-        opted_out_channels=frozenset(data.get("opted_out_channels", [])),
-        opted_out_destinations=frozenset(
-            points_by_id[i] for i in data.get("opted_out_points", []) if i in points_by_id
-        ),
-        inconvenient=tuple(window(w) for w in data.get("inconvenient", [])),
-        workplace_prohibited=bool(data.get("workplace_prohibited")),
-    )
-
-
 def snapshot(account: Account, at: datetime) -> Snapshot:
     """Everything the rules need about one account, as it stood at `at`."""
     borrower = account.borrower
@@ -177,8 +161,8 @@ def snapshot(account: Account, at: datetime) -> Snapshot:
                  channels=frozenset(h.channels) if h.channels else None)
             for h in holds
         ),
-        preferences=_preferences(prefs.data if prefs else {},
-                                 {p.id: p.value for p in borrower.contact_points}),
+        preferences=stored_preferences(prefs.data if prefs else {},
+                                       {p.id: p.value for p in borrower.contact_points}),
         attempts=tuple(Attempt(a.channel, a.destination, a.at, a.outcome) for a in attempts),
         validation_ends=period_end(sent.date()) if country == "US" and sent else None,
         policy=dict(agency.contact_policy) if agency else {},

@@ -98,3 +98,20 @@ class Snapshot:
         if not destination:
             return None
         return next((p for p in self.contact_points if p.value == destination), None)
+
+
+def stored_preferences(data: dict, points_by_id: dict[int, str]) -> Preferences:
+    """contact_preferences.data as the rules read it, in one place so both decision paths agree."""
+
+    def window(w):
+        return TimeWindow(time.fromisoformat(w["start"]), time.fromisoformat(w["end"]),
+                          frozenset(w["channels"]) if w.get("channels") else None)
+
+    return Preferences(
+        opted_out_channels=frozenset(data.get("opted_out_channels", [])),
+        opted_out_destinations=frozenset(
+            points_by_id[i] for i in data.get("opted_out_points", []) if i in points_by_id
+        ),
+        inconvenient=tuple(window(w) for w in data.get("inconvenient", [])),
+        workplace_prohibited=bool(data.get("workplace_prohibited")),
+    )
