@@ -91,14 +91,20 @@ def make_app(database_url: str, stripe_api_base: str | None = None):
 
 @pytest.fixture(scope="session")
 def app(server_url, worker, stripe_emulator):
-    """The app on this worker's own database, migrated once."""
+    """The app on this worker's own database, migrated once and holding the demo data of
+    CONTRACT.md, committed once: reseeding it in every test that uses it was most of the suite's
+    time. Every test sees it, so none depends on the order tests run in; each test's changes to
+    it roll back with the test (`db`)."""
     from flask_migrate import upgrade
+
+    from tests.fixtures.factories import seed_demo
 
     name = f"portal_test_{worker}"
     url = fresh_database(server_url, name)
     application = make_app(url, stripe_emulator.url)
     with application.app_context():
         upgrade(directory=str(ROOT / "migrations"))
+    seed_demo(application)
     yield application
     with application.app_context():
         from portal.extensions import db
