@@ -1,4 +1,4 @@
-"""Test set-up: one real PostgreSQL database per worker, migrations once, each test rolled back."""
+"""Test set-up: a real PostgreSQL database per worker, migrated and seeded once; tests roll back."""
 
 from __future__ import annotations
 
