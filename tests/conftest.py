@@ -1,4 +1,4 @@
-"""Test set-up: one real PostgreSQL database per worker, migrations once, each test rolled back."""
+"""Test set-up: a real PostgreSQL database per worker, migrated and seeded once; tests roll back."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import base64
 import os
 import random
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -91,14 +92,20 @@ def make_app(database_url: str, stripe_api_base: str | None = None):
 
 @pytest.fixture(scope="session")
 def app(server_url, worker, stripe_emulator):
-    """The app on this worker's own database, migrated once."""
+    """The app on this worker's own database, migrated once and holding the demo data of
+    CONTRACT.md, committed once: reseeding it in every test that uses it was most of the suite's
+    time. Every test sees it, so none depends on the order tests run in; each test's changes to
+    it roll back with the test (`db`)."""
     from flask_migrate import upgrade
+
+    from tests.fixtures.factories import seed_demo
 
     name = f"portal_test_{worker}"
     url = fresh_database(server_url, name)
     application = make_app(url, stripe_emulator.url)
     with application.app_context():
         upgrade(directory=str(ROOT / "migrations"))
+    seed_demo(application)
     yield application
     with application.app_context():
         from portal.extensions import db
@@ -112,9 +119,10 @@ class TestDatabase:
     open for the whole test would be shared by every request the test client makes (Flask reuses
     it), and so would `g` — hiding bugs such as a CSRF token cached across requests."""
 
-    def __init__(self, app, database):
+    def __init__(self, app, database, connection):
         self.app = app
         self.database = database
+        self.connection = connection
 
     def run(self, fn, *args, **kwargs):
         with self.app.app_context():
@@ -135,25 +143,49 @@ class TestDatabase:
         return self.run(lambda: self.database.session.execute(statement, params))
 
 
-@pytest.fixture
-def db(app):
-    """Each test inside one outer transaction, rolled back at the end; commits become savepoints."""
+@contextmanager
+def rolled_back(app, within: TestDatabase | None = None):
+    """The app's session inside a transaction rolled back at the end (commits become savepoints):
+    on a connection of its own, or as a savepoint on the connection of `within`."""
     from portal.extensions import db as database
 
-    with app.app_context():
-        connection = database.engine.connect()
-    outer = connection.begin()
+    if within is None:
+        with app.app_context():
+            connection = database.engine.connect()
+        transaction = connection.begin()
+    else:
+        connection = within.connection
+        transaction = connection.begin_nested()
     original = database.session
     database.session = orm.scoped_session(
         orm.sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
         scopefunc=_app_ctx_id,
     )
     try:
-        yield TestDatabase(app, database)
+        yield TestDatabase(app, database, connection)
     finally:
         database.session = original
-        outer.rollback()
-        connection.close()
+        transaction.rollback()
+        if within is None:
+            connection.close()
+
+
+@pytest.fixture
+def db(app, request):
+    """Each test inside one outer transaction, rolled back at the end; commits become savepoints.
+    In a test that uses `shared_db`, that transaction is a savepoint inside the shared one."""
+    within = request.getfixturevalue("shared_db") if "shared_db" in request.fixturenames else None
+    with rolled_back(app, within) as database:
+        yield database
+
+
+@pytest.fixture(scope="class")
+def shared_db(app):
+    """One transaction for a class of tests that only read the set-up they share (made once, by
+    a class-scoped fixture of theirs, through this): rolled back after the class, while each
+    test's own changes roll back with the test. The database's now() is the class's start."""
+    with rolled_back(app) as database:
+        yield database
 
 
 @pytest.fixture

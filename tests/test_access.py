@@ -9,6 +9,7 @@ role, for each method it allows.
 from __future__ import annotations
 
 import json
+import uuid
 from urllib.parse import urlsplit
 
 import pytest
@@ -16,18 +17,19 @@ import pytest
 from portal.api.views import PARTNER
 from portal.identity.roles import PERMISSIONS, allows
 from portal.web.access import BORROWER, PUBLIC
+from tests.fixtures.factories import dispute_maker, payment_maker, plan_maker
 
 #: Sample values for URL arguments: real demo data, so an allowed visitor gets a real page.
 SAMPLE_ARGS = {
     "reference": "NWB-1001",
     "account_ref": "NWB-1001",
     "account_reference": "NWB-1001",
-    #: A succeeded card payment of the owner's on NWB-1001 (made by the `sample_payment` fixture).
+    #: A succeeded card payment of the owner's on NWB-1001 (the `samples` fixture).
     "payment_id": "6c1f0f0e-0000-4000-8000-000000001001",
-    #: A dispute of the owner's on NWB-1001 with one evidence file (the `sample_dispute` fixture).
+    #: A dispute of the owner's on NWB-1001 with one evidence file (the `samples` fixture).
     "number": "D-900001",
     "file_id": "900001",
-    #: An approved plan proposal of the owner's on NWB-1001 (the `sample_plan` fixture).
+    #: An approved plan proposal of the owner's on NWB-1001 (the `samples` fixture).
     "plan_number": "P-900001",
 }
 #: The borrower who owns the samples above, and one who does not.
@@ -191,79 +193,76 @@ def _assert_no_owner_data(text: str, where: str) -> None:
     assert not leaked, f"{where} shows the owner's data: {leaked}"
 
 
-@pytest.fixture
-def sample_payment(demo, make_payment):
-    import uuid
-
-    return make_payment("NWB-1001", 5000, "succeeded", uuid.UUID(SAMPLE_ARGS["payment_id"]))
-
-
-@pytest.fixture
-def sample_plan(demo, make_plan):
-    return make_plan("NWB-1001", plan_id=900001)
+@pytest.fixture(scope="class")
+def samples(shared_db):
+    """The owner's samples of SAMPLE_ARGS on NWB-1001: a succeeded card payment, a dispute with
+    one evidence file and an approved plan proposal, made once for the class that reads them."""
+    payment_id = uuid.UUID(SAMPLE_ARGS["payment_id"])
+    payment_maker(shared_db)("NWB-1001", 5000, "succeeded", public_id=payment_id)
+    dispute_maker(shared_db)("NWB-1001", dispute_id=900001, file_id=900001)
+    plan_maker(shared_db)("NWB-1001", plan_id=900001)
 
 
-@pytest.fixture
-def sample_dispute(demo, make_dispute):
-    return make_dispute("NWB-1001", dispute_id=900001, file_id=900001)
+class TestProtectedRoutes:
+    """Each visitor, each protected route, each method: some 340 tests that only read the same
+    samples, so they share one set of them (`shared_db`) instead of each making its own."""
 
+    @pytest.mark.parametrize("visitor", VISITORS)
+    @pytest.mark.parametrize(
+        ("rule", "endpoint", "method", "access"),
+        PROTECTED,
+        ids=[f"{m} {r}" for r, _e, m, _a in PROTECTED],
+    )
+    def test_protected_route(self, rule, endpoint, method, access, visitor, person, demo,
+                             staff_sign_in, samples):
+        arguments = _arguments(rule)
+        takes_account = any(a in SAMPLE_ARGS for a in arguments)
+        path = _fill(rule, arguments)
+        _become(visitor, person, staff_sign_in)
+        expected = _expected(access, visitor, takes_account)
 
-@pytest.mark.parametrize("visitor", VISITORS)
-@pytest.mark.parametrize(
-    ("rule", "endpoint", "method", "access"),
-    PROTECTED,
-    ids=[f"{m} {r}" for r, _e, m, _a in PROTECTED],
-)
-def test_protected_route(rule, endpoint, method, access, visitor, person, demo, staff_sign_in,
-                         sample_payment, sample_dispute, sample_plan):
-    arguments = _arguments(rule)
-    takes_account = any(a in SAMPLE_ARGS for a in arguments)
-    path = _fill(rule, arguments)
-    _become(visitor, person, staff_sign_in)
-    expected = _expected(access, visitor, takes_account)
+        response = _send(person, method, path)
+        status = response.status_code
+        where = f"{method} {path} as {visitor}"
+        assert status < 500, f"{where}: {status}"
 
-    response = _send(person, method, path)
-    status = response.status_code
-    where = f"{method} {path} as {visitor}"
-    assert status < 500, f"{where}: {status}"
-
-    if expected == "sign-in":
-        assert status != 200, f"{where} was served to an anonymous visitor"
-        if status in (401, 403):
-            _assert_no_owner_data(_text(response), where)
-            return
-        assert status in (302, 303), f"{where}: {status}"
-        landing = urlsplit(response.headers["Location"]).path
-        assert landing in SIGN_IN_PAGES, f"{where} redirected to {landing}"
-        page = person.get(response.headers["Location"])
-        assert page.status == 200 and page.h1 in ("Sign in", "Staff sign-in"), page
-        _assert_no_owner_data(page.text, where)
-    elif expected == "403":
-        assert status == 403, f"{where}: expected 403, got {status}"
-        text = _text(response)
-        assert "You do not have access to this page." in text
-        _assert_no_owner_data(text, where)
-    elif expected == "404":
-        assert status == 404, f"{where}: expected 404, got {status}"
-        text = _text(response)
-        assert "We could not find that page." in text
-        _assert_no_owner_data(text, where)
-        # The same answer as for an account that does not exist at all.
-        missing = path
-        for sample, absent in MISSING_ARGS.items():
-            missing = missing.replace(sample, absent)
-        other = _send(person, method, missing)
-        assert other.status_code == 404
-        assert _text(other).replace("NWB-0000", "NWB-1001") == text
-    else:
-        assert status not in (401, 403, 404), f"{where}: refused with {status}"
-        if status in (301, 302, 303, 307, 308):
+        if expected == "sign-in":
+            assert status != 200, f"{where} was served to an anonymous visitor"
+            if status in (401, 403):
+                _assert_no_owner_data(_text(response), where)
+                return
+            assert status in (302, 303), f"{where}: {status}"
             landing = urlsplit(response.headers["Location"]).path
-            assert landing not in SIGN_IN_PAGES, f"{where} sent an allowed visitor to sign in"
-        if method == "GET":
-            assert status == 200, f"{where}: expected 200, got {status}"
-            if takes_account:
-                assert "NWB-1001" in _text(response) and "Northwind Bank" in _text(response)
+            assert landing in SIGN_IN_PAGES, f"{where} redirected to {landing}"
+            page = person.get(response.headers["Location"])
+            assert page.status == 200 and page.h1 in ("Sign in", "Staff sign-in"), page
+            _assert_no_owner_data(page.text, where)
+        elif expected == "403":
+            assert status == 403, f"{where}: expected 403, got {status}"
+            text = _text(response)
+            assert "You do not have access to this page." in text
+            _assert_no_owner_data(text, where)
+        elif expected == "404":
+            assert status == 404, f"{where}: expected 404, got {status}"
+            text = _text(response)
+            assert "We could not find that page." in text
+            _assert_no_owner_data(text, where)
+            # The same answer as for an account that does not exist at all.
+            missing = path
+            for sample, absent in MISSING_ARGS.items():
+                missing = missing.replace(sample, absent)
+            other = _send(person, method, missing)
+            assert other.status_code == 404
+            assert _text(other).replace("NWB-0000", "NWB-1001") == text
+        else:
+            assert status not in (401, 403, 404), f"{where}: refused with {status}"
+            if status in (301, 302, 303, 307, 308):
+                landing = urlsplit(response.headers["Location"]).path
+                assert landing not in SIGN_IN_PAGES, f"{where} sent an allowed visitor to sign in"
+            if method == "GET":
+                assert status == 200, f"{where}: expected 200, got {status}"
+                if takes_account:
+                    assert "NWB-1001" in _text(response) and "Northwind Bank" in _text(response)
 
 
 @pytest.mark.parametrize(

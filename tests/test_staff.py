@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pyotp
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from portal.cases.models import CaseEvent
 
@@ -60,3 +60,25 @@ def test_lender_cannot_open_the_agency_console(person, staff_sign_in):
 
     assert person.get("/staff/accounts").status == 403
     assert person.get("/staff/accounts/NWB-1001").status == 403
+
+
+def test_the_seed_hashes_at_full_argon2_cost_and_staff_sign_in_through_it(person, demo, db):
+    """The suite's demo staff carry a cheap hash (tests/fixtures/factories.py, for speed): here
+    the agent is seeded afresh, so this sign-in verifies a hash made at the real cost."""
+    from argon2 import extract_parameters, profiles
+
+    from portal.demo.cli import seed
+    from portal.identity.models import StaffUser
+
+    agent = select(StaffUser).where(StaffUser.email == "agent@demo.test")
+    db.execute(delete(StaffUser).where(StaffUser.email == "agent@demo.test"))
+    db.run(seed)
+    user = db.scalar(agent)
+    # argon2id, 3 passes over 64 MiB in 4 lanes: the cost the app itself hashes with.
+    assert extract_parameters(user.password_hash) == profiles.RFC_9106_LOW_MEMORY
+
+    page = person.submit(person.get("/staff/sign-in"),
+                         {"email": "agent@demo.test", "password": "demo-password-1"})
+    assert page.h1 == "Two-step verification", page.text[:300]
+    page = person.submit(page, {"code": pyotp.TOTP(user.totp_secret).now()})
+    assert page.h1 == "Accounts", page.text[:300]
