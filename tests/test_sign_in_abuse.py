@@ -196,7 +196,8 @@ def test_session_status_warns_near_the_end_without_counting_as_activity(person, 
     assert _session_row(db).last_seen_at == nearly  # polling did not keep the session alive
 
     # "Stay signed in", as htmx sends it: the warning goes away and the clock starts again.
-    extended = person.submit(page, action="/session/extend", headers={"HX-Request": "true"})
+    extended = person.submit(page, action="/session/extend",
+                             headers={"HX-Request": "true", "HX-Target": "idle-warning"})
     assert extended.status == 200 and extended.html.strip() == ""
     seen = _session_row(db).last_seen_at
     assert datetime.now(UTC) - seen < timedelta(seconds=30)

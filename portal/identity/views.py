@@ -8,7 +8,6 @@ from flask import (
     Blueprint,
     flash,
     g,
-    make_response,
     redirect,
     render_template,
     request,
@@ -16,6 +15,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_htmx import make_response as htmx_response
 from flask_login import current_user, login_user, logout_user
 from wtforms import SelectChoice
 
@@ -32,6 +32,7 @@ from portal.identity.forms import (
 from portal.identity.models import StaffUser
 from portal.operations import Refused
 from portal.web.access import public
+from portal.web.fragments import wants_fragment
 
 bp = Blueprint("identity", __name__)
 
@@ -150,8 +151,8 @@ def extend_session():
     """'Stay signed in': the request itself counts as activity; nothing else to do."""
     if not current_user.is_authenticated:
         return redirect(url_for("identity.sign_in"), 303)
-    if request.headers.get("HX-Request"):
-        return ""
+    if wants_fragment("idle-warning"):
+        return ""  # the warning's own button: the warning goes away
     return redirect(request.referrer or url_for("web.home"), 303)
 
 
@@ -160,9 +161,7 @@ def extend_session():
 def session_status():
     """Polled by htmx (without counting as activity): warn near the end, leave once it ends."""
     if not current_user.is_authenticated:
-        response = make_response("", 200)
-        response.headers["HX-Redirect"] = url_for("identity.sign_in")
-        return response
+        return htmx_response("", redirect=url_for("identity.sign_in"))
     remaining = rules.IDLE_TIMEOUT - (datetime.now(UTC) - g.session_last_seen)
     if remaining <= rules.IDLE_TIMEOUT - rules.IDLE_WARNING:
         return render_template("web/_idle_warning.html", minutes=max(1, remaining.seconds // 60))

@@ -18,6 +18,7 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from flask_htmx import make_response as htmx_response
 from flask_login import current_user
 
 from portal.cases.service import Actor
@@ -30,6 +31,7 @@ from portal.payments.gateway import GatewayError, InvalidWebhook, gateway
 from portal.payments.rules import SETTLED
 from portal.payments.rules import PaymentStatus as S
 from portal.web.access import borrower_required, public
+from portal.web.fragments import wants_fragment
 from portal.web.i18n import money
 
 log = logging.getLogger("portal.payments")
@@ -126,17 +128,13 @@ def _status_page(payment):
     view = service.status_view(payment, back_from_bank=request.args.get("after") == "bank")
     if view.needs_action:
         _allow_stripe_js()
-    template = "payments/_status.html" if request.headers.get("HX-Target") == "payment-status" \
-        else "payments/status.html"
-    response = make_response(render_template(
-        template, payment=payment, view=view, publishable_key=gateway().publishable_key,
-        js_url=gateway().js_url))
-    if payment.status in SETTLED:
-        response.headers["HX-Trigger"] = "payment-settled"
-    if view.needs_action and template == "payments/_status.html":
-        # The bank's check needs Stripe.js, which a swapped-in fragment does not run: reload.
-        response.headers["HX-Refresh"] = "true"
-    return response
+    fragment = wants_fragment("payment-status")
+    page = render_template("payments/_status.html" if fragment else "payments/status.html",
+                           payment=payment, view=view, publishable_key=gateway().publishable_key,
+                           js_url=gateway().js_url)
+    # The bank's check needs Stripe.js, which a swapped-in fragment does not run: reload.
+    return htmx_response(page, trigger="payment-settled" if payment.status in SETTLED else None,
+                         refresh=view.needs_action and fragment)
 
 
 @bp.get("/payments/<payment_id>")

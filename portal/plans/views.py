@@ -22,6 +22,7 @@ from portal.plans import autopay, charging, service
 from portal.plans.forms import AcceptForm, ConfirmForm, DayForm, DecisionForm, PlanForm
 from portal.plans.models import InstallmentStatus, PlanStatus
 from portal.web.access import borrower_required, staff_required
+from portal.web.fragments import wants_fragment
 from portal.web.i18n import long_date, money
 
 log = logging.getLogger("portal.plans")
@@ -125,9 +126,9 @@ def calculator(reference: str):
                 seen = service.preview(view.account, _ask(form), _today())
             except Refused as refusal:
                 error = refusal.message
-    template = ("plans/_preview.html" if request.headers.get("HX-Target") == "plan-preview"
-                else "plans/calculator.html")
-    status = 422 if error and template == "plans/calculator.html" else 200
+    fragment = wants_fragment("plan-preview")
+    template = "plans/_preview.html" if fragment else "plans/calculator.html"
+    status = 422 if error and not fragment else 200
     return render_template(template, view=view, form=form, seen=seen, error=error,
                            describe=describe), status
 

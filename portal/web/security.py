@@ -69,5 +69,7 @@ def register_security(app: Flask) -> None:
         if current_user and current_user.is_authenticated:
             # Personal data must not linger in shared caches or the back-button cache.
             headers["Cache-Control"] = "no-store"
-        headers.add("Vary", "HX-Request")
+        # Boosted pages and fragments come from the same URLs as plain pages. One Vary header,
+        # merged with what views (web/fragments.py) and the session add, not a second line.
+        response.vary.add("HX-Request")
         return response
