@@ -9,8 +9,9 @@ from flask_babel import gettext as _
 from portal.accounts.models import Account, Borrower
 from portal.cases.kinds import EventKind
 from portal.cases.service import Actor, record
-from portal.contact import service
+from portal.contact import rules, service
 from portal.contact.models import ContactAttempt
+from portal.contact.rulebook import Purpose
 from portal.contact.snapshot import CHANNELS, OUTCOMES
 from portal.crypto import lookup_digest
 from portal.extensions import db
@@ -99,16 +100,17 @@ def record_attempt(account: Account, channel: str, destination: str | None, at: 
 
 
 def attempt_made(account: Account, channel: str, destination: str | None, at: datetime,
-                 outcome: str, actor: Actor) -> ContactAttempt:
+                 outcome: str, actor: Actor,
+                 purpose: Purpose = Purpose.COLLECTION) -> ContactAttempt:
     """Record a contact that happened, in the caller's transaction (the portal's own messages
     are recorded with what they are about); flag it for compliance review if the rules forbade
-    it."""
+    it for its purpose (a partner's contact is collection)."""
     if channel not in CHANNELS:
         raise Refused(f"unknown channel {channel!r}")
     if outcome not in OUTCOMES:
         raise Refused(f"unknown outcome {outcome!r}")
     decision = service.decide(account, channel, destination, at)
-    blocked = [r.rule for r in decision.reasons if r.effect == "block"]
+    blocked = [r.rule for r in rules.stopping(decision, purpose)]
     attempt = ContactAttempt(
         account_id=account.id, channel=channel, destination=destination,
         destination_digest=lookup_digest(destination, "contact_attempt.destination")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from portal.contact import localtime as lt
-from portal.contact.rulebook import RULES
+from portal.contact.rulebook import RULES, Purpose
 from portal.contact.snapshot import CHANNELS, TELEPHONE, TIMED_CHANNELS, Snapshot
 
 DAY_START, DAY_END = time(8), time(21)
@@ -354,6 +354,12 @@ def decide(s: Snapshot, channel: str, destination: str | None, at: datetime) -> 
     if not blockers:
         return Decision(True, reasons, None)
     return Decision(False, reasons, _next_allowed(s, channel, destination, blockers))
+
+
+def stopping(decision: Decision, purpose: Purpose) -> tuple[Reason, ...]:
+    """The blocks that stop a message of this purpose: each rule's entry says which it stops."""
+    return tuple(r for r in decision.reasons
+                 if r.effect == "block" and purpose in RULES[r.rule].stops)
 
 
 def _next_allowed(s: Snapshot, channel: str, destination: str | None, blockers) -> datetime | None:

@@ -30,7 +30,8 @@ from portal.disputes import evidence, rules, scanning, storage
 from portal.disputes.models import Dispute, EvidenceFile
 from portal.disputes.rules import DisputeStatus as D
 from portal.extensions import db
-from portal.messaging import service as messaging
+from portal.messaging import messages
+from portal.messaging.notify import notify
 from portal.money import Money, MoneyError
 from portal.operations import Refused, operation
 from portal.outbox.service import publish
@@ -186,20 +187,9 @@ def _message(dispute: Dispute, account: Account, **extra) -> dict:
 
 
 def _confirm_by_email(borrower: Borrower, dispute: Dispute) -> None:
-    """The confirmation email; if it cannot be sent the dispute stands all the same."""
-    to = contact.email_address(borrower)
-    if to is None:
-        return
-    try:
-        with db.session.begin_nested():
-            messaging.send(channel="email", destination=to,
-                           subject=_("We received your dispute %(number)s", number=dispute.number),
-                           body=_("We received your dispute %(number)s about account "
-                                  "%(account)s. Sign in to the portal to follow it.",
-                                  number=dispute.number, account=dispute.account.reference),
-                           kind="dispute_received")
-    except Exception:  # noqa: BLE001  the dispute must not depend on the mail
-        log.warning("dispute %s: confirmation email not sent", dispute.id, exc_info=False)
+    """The confirmation email, where the contact rules let it go; the dispute stands either way."""
+    notify(borrower, messages.dispute_received(dispute.number, dispute.account.reference),
+           account=dispute.account)
 
 
 def own_dispute(borrower_id: int, number: str, lock: bool = False) -> Dispute:
@@ -324,22 +314,9 @@ def _verified(number: str, stored, delivery: str, actor: Actor) -> Dispute:
     # dispute is resolved (COMPLIANCE.md), identity theft when the review concludes.
     lifted = [k for k, rule in dispute.holds.items() if rule in LIFTED_BY_VERIFICATION]
     _ending(dispute, EventKind.DISPUTE_VERIFICATION_SENT, actor, lifted, delivery=delivery)
-    if delivery == "portal_email":
-        borrower = db.session.get(Borrower, dispute.borrower_id)
-        to = contact.email_address(borrower)
-        if to:
-            try:
-                with db.session.begin_nested():
-                    messaging.send(
-                        channel="email", destination=to,
-                        subject=_("Verification for your dispute %(number)s",
-                                  number=dispute.number),
-                        body=_("We have sent verification of the debt for your dispute "
-                               "%(number)s. Sign in to the portal to read it.",
-                               number=dispute.number),
-                        kind="dispute_verification")
-            except Exception:  # noqa: BLE001  the verification is recorded regardless
-                log.warning("dispute %s: verification email not sent", dispute.id)
+    if delivery == "portal_email":  # told where the rules let it go; recorded regardless
+        notify(db.session.get(Borrower, dispute.borrower_id),
+               messages.dispute_verification(dispute.number), account=dispute.account)
     return dispute
 
 

@@ -22,7 +22,6 @@ from portal.crypto import lookup_digest
 from portal.extensions import db
 from portal.identity import rules
 from portal.identity.models import OneTimeCode, PortalSession, SignInFailure, StaffUser
-from portal.messaging import service as messaging
 from portal.operations import Refused, operation
 
 passwords = PasswordHasher()
@@ -117,9 +116,20 @@ def _code_digest(code_id_salt: str, code: str) -> bytes:
     return lookup_digest(code, f"otp:{code_id_salt}")
 
 
-@operation
-def send_code(borrower_id: int, contact_point_id: int, source: str | None) -> OneTimeCode:
-    """Step 2: a fresh six-digit code to the chosen destination; older codes stop working."""
+@dataclass(frozen=True)
+class IssuedCode:
+    """A code ready to send: its row, the code itself (only its digest is kept) and where to."""
+
+    otp: OneTimeCode
+    code: str
+    borrower: Borrower
+    channel: str
+    destination: str
+
+
+def issue_code(borrower_id: int, contact_point_id: int, source: str | None) -> IssuedCode:
+    """Step 2: a fresh six-digit code for the chosen destination, in the caller's transaction
+    (messaging sends it: identity sits a floor below); older codes stop working."""
     now = _now()
     borrower = db.session.get(Borrower, borrower_id)
     point = next((c for c in code_destinations(borrower) if c.id == contact_point_id), None)
@@ -150,17 +160,6 @@ def send_code(borrower_id: int, contact_point_id: int, source: str | None) -> On
     )
     db.session.add(otp)
     channel = "email" if point.kind == ContactKind.EMAIL else "sms"
-    messaging.send(
-        channel=channel,
-        destination=point.value,
-        subject=_("Your sign-in code"),
-        body=_(
-            "Your sign-in code is %(code)s. It expires in 10 minutes. "
-            "If you did not ask for it, ignore this message.",
-            code=code,
-        ),
-        kind="sign_in_code",
-    )
     record(
         Actor("borrower", str(borrower.id), source),
         EventKind.SIGN_IN_CODE_SENT,
@@ -168,7 +167,7 @@ def send_code(borrower_id: int, contact_point_id: int, source: str | None) -> On
         data={"channel": channel, "to": masked(point)},
     )
     db.session.flush()
-    return otp
+    return IssuedCode(otp, code, borrower, channel, point.value)
 
 
 def _code_matches(otp: OneTimeCode, code: str) -> bool:

@@ -30,6 +30,7 @@ from portal.identity.forms import (
     StaffTotpForm,
 )
 from portal.identity.models import StaffUser
+from portal.messaging import sign_in as codes
 from portal.operations import Refused
 from portal.web.access import public
 from portal.web.fragments import wants_fragment
@@ -98,7 +99,7 @@ def choose_destination():
     status = 200
     if form.validate_on_submit():
         try:
-            otp = service.send_code(borrower.id, form.destination.data, _client())
+            otp = codes.send_code(borrower.id, form.destination.data, _client())
         except Refused as refusal:
             form.form_errors.append(refusal.message)
             status = refusal.status

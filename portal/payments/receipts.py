@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from fpdf import FPDF
 
 from portal.accounts import ledger
 from portal.accounts.models import Borrower
-from portal.contact import service as contact
 from portal.extensions import db
-from portal.messaging import service as messaging
+from portal.messaging import messages
+from portal.messaging.notify import notify
 from portal.money import Money
 from portal.payments.models import Payment
-from portal.web.i18n import LANGUAGES
-
-log = logging.getLogger("portal.payments")
-
-#: Holds under which the portal sends the borrower nothing it need not send.
-SILENCING_RULES = {"us.cease-communication"}
 
 
 @dataclass(frozen=True)
@@ -99,32 +91,13 @@ def lines(receipt: Receipt, locale: str) -> list[tuple[str, str]]:
     return rows
 
 
-def _destination(borrower: Borrower) -> str | None:
-    """The email on file, unless the borrower opted out of email or asked us to stop."""
-    if any(h.rule in SILENCING_RULES for h in contact.live_holds(borrower.id, None)):
-        return None
-    return contact.email_address(borrower)
-
-
 def email_receipt(payment: Payment) -> bool:
-    """Email the receipt in the payment's transaction; failing to send never undoes the payment."""
+    """Email the receipt in the payment's transaction, if the contact rules let it go; failing to
+    send never undoes the payment."""
     borrower = db.session.get(Borrower, payment.borrower_id)
-    to = _destination(borrower)
-    if to is None:
-        return False
-    locale = LANGUAGES.get(borrower.preferred_language, "en")
-    with force_locale(locale):
-        receipt = receipt_of(payment)
-        body = "\n".join(f"{label}: {value}" for label, value in lines(receipt, locale))
-        body += "\n\n" + _("We never charge a fee for paying online.")
-        subject = _("Your payment receipt %(number)s", number=receipt.number)
-    try:
-        messaging.send(channel="email", destination=to, subject=subject, body=body,
-                       kind="payment_receipt")
-    except messaging.DeliveryUnavailable:
-        log.warning("payment %s: receipt email not sent (no delivery configured)", payment.id)
-        return False
-    return True
+    receipt = receipt_of(payment)
+    message = messages.payment_receipt(receipt.number, lambda locale: lines(receipt, locale))
+    return notify(borrower, message, account=payment.account).sent
 
 
 def _latin1(text: str) -> str:

@@ -19,7 +19,6 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select
 
@@ -30,9 +29,9 @@ from portal.cases.service import Actor, record
 from portal.contact import service as contact
 from portal.contact.localtime import local_today
 from portal.contact.models import ContactHold
-from portal.contact.operations import attempt_made
 from portal.extensions import db
-from portal.messaging import service as messaging
+from portal.messaging import messages
+from portal.messaging.notify import Outcome, Status, notify
 from portal.money import Money
 from portal.operations import Refused, operation
 from portal.outbox.service import publish
@@ -62,9 +61,6 @@ JOB = Actor.system("plans-charge-due")
 #: A payment that may still take money: an installment linked to one is not charged again.
 BUSY = (S.CREATED, S.SUBMITTING, S.PENDING, S.REQUIRES_ACTION)
 IN_FLIGHT = (S.SUBMITTING, S.PENDING, S.REQUIRES_ACTION)
-#: A reminder may go even though this rule holds: it pauses collection calls and texts for a
-#: plan in good standing, never the plan's own reminders.
-OWN_HOLD = "policy.plan-in-good-standing"
 #: While one of these holds is live on the account (or the borrower), collection stops: the job
 #: neither charges nor breaks the plan; when it ends, the grace days count from then.
 STOPS_COLLECTION = frozenset({
@@ -425,14 +421,9 @@ def _installment_failed(plan: PaymentPlan, installment: Installment, today: date
                    account_id=plan.account_id, data={"plan": plan.number, **facts})
     publish("plan.installment_failed", _message(plan, **facts),
             account_ref=plan.account.reference, case_event_id=event.id)
-    _tell(plan, "plan_installment_failed",
-          lambda amount, due: (
-              _("Your plan payment of %(amount)s did not go through", amount=amount),
-              _("We could not take %(amount)s from your card for plan %(plan)s (due "
-                "%(due)s). We will try again on %(retry)s. You can also pay it yourself in the "
-                "portal, or change the card.", amount=amount, plan=plan.number, due=due,
-                retry=_long(installment.next_attempt_on))),
-          installment, asked_at=now or datetime.now(UTC))
+    _tell(plan, messages.installment_failed(plan.number, _amount(plan, installment),
+                                            installment.due_on, installment.next_attempt_on),
+          now or datetime.now(UTC))
 
 
 # --- what Stripe decided ---------------------------------------------------------------------
@@ -622,13 +613,8 @@ def _break(plan_id: int, today: date | None, grace: int, now: datetime | None = 
     publish("plan.broken", _message(plan, **facts), account_ref=plan.account.reference,
             case_event_id=event.id)
     contact.reconcile(db.session.get(Borrower, plan.borrower_id), JOB, now)
-    _tell(plan, "plan_broken",
-          lambda amount, due: (
-              _("Your payment plan %(plan)s has ended", plan=plan.number),
-              _("The payment of %(amount)s due on %(due)s for plan %(plan)s was not made "
-                "within %(days)d days, so the plan has ended. You can propose a new plan in the "
-                "portal at any time.", amount=amount, due=due, plan=plan.number, days=grace)),
-          missed, asked_at=asked_at)
+    _tell(plan, messages.plan_broken(plan.number, _amount(plan, missed), missed.due_on, grace),
+          asked_at)
     return True
 
 
@@ -648,13 +634,6 @@ def remind(today: date, now: datetime) -> int:
     return sum(1 for i in ids if _remind_one(i, today, now))
 
 
-def may_email(account: Account, address: str, now: datetime) -> bool:
-    """Whether the contact rules let the portal email the borrower about their plan now."""
-    decision = contact.decide(account, "email", address, now)
-    blockers = [r for r in decision.reasons if r.effect == "block"]
-    return decision.allowed or all(r.rule == OWN_HOLD for r in blockers)
-
-
 @operation
 def _remind_one(installment_id: int, today: date, now: datetime) -> bool:
     installment = db.session.scalar(select(Installment).where(
@@ -663,63 +642,23 @@ def _remind_one(installment_id: int, today: date, now: datetime) -> bool:
     if installment is None:
         return False
     plan = installment.plan
-    borrower = db.session.get(Borrower, plan.borrower_id)
-    address = contact.email_address(borrower)
-    if address is None or not may_email(plan.account, address, now):
-        return False
+    outcome = _tell(plan, messages.plan_reminder(plan.number, _amount(plan, installment),
+                                                 installment.due_on, plan.autopay), now)
+    if outcome.status in (Status.BLOCKED, Status.NO_DESTINATION):
+        return False  # not now: a later run tries again
     installment.reminded_at = now
-    if plan.autopay:
-        def words(amount, due):
-            return (_("Your plan payment of %(amount)s is due on %(due)s", amount=amount,
-                      due=due),
-                    _("We will charge %(amount)s to your saved card on %(due)s for plan "
-                      "%(plan)s. To change the date or cancel autopay, open your plan in the "
-                      "portal.", amount=amount, due=due, plan=plan.number))
-    else:
-        def words(amount, due):
-            return (_("Your plan payment of %(amount)s is due on %(due)s", amount=amount,
-                      due=due),
-                    _("Please pay %(amount)s by %(due)s for plan %(plan)s: open your plan in "
-                      "the portal and choose Pay the next installment.", amount=amount, due=due,
-                      plan=plan.number))
-    return _tell(plan, "plan_reminder", words, installment, address=address, sent_at=now)
+    return outcome.sent
 
 
 # --- telling the borrower --------------------------------------------------------------------
 
 
-def _long(on: date) -> str:
-    from portal.web.i18n import long_date
-
-    return long_date(on)
+def _amount(plan: PaymentPlan, installment: Installment) -> Money:
+    return Money(installment.amount_minor, plan.currency)
 
 
-def _tell(plan: PaymentPlan, kind: str, words, installment: Installment,
-          address: str | None = None, asked_at: datetime | None = None,
-          sent_at: datetime | None = None) -> bool:
-    """Email the borrower in their language, in the caller's transaction; a message that cannot
-    be sent never undoes what it is about. With `asked_at`, the contact rules are asked first (as
-    for reminders); one they block then is not sent, and not sent later either (logged)."""
-    from portal.web.i18n import LANGUAGES, money
-
-    borrower = db.session.get(Borrower, plan.borrower_id)
-    to = address or contact.email_address(borrower)
-    if to is None:
-        return False
-    if asked_at is not None and not may_email(plan.account, to, asked_at):
-        log.info("plan %s: %s not sent (the contact rules do not allow it now)", plan.number,
-                 kind)
-        return False
-    with force_locale(LANGUAGES.get(borrower.preferred_language, "en")):
-        subject, body = words(money(Money(installment.amount_minor, plan.currency)),
-                              _long(installment.due_on))
-    try:
-        messaging.send(channel="email", destination=to, subject=subject, body=body, kind=kind)
-    except messaging.DeliveryUnavailable:
-        log.warning("plan %s: %s not sent (no delivery configured)", plan.number, kind)
-        return False
-    # The portal's own message is a contact like any other: in the borrower's contact log and
-    # in what the rules count, recorded with the message.
-    attempt_made(plan.account, "email", to, sent_at or asked_at or datetime.now(UTC), "delivered",
-                 Actor.system(f"plans:{kind}"))
-    return True
+def _tell(plan: PaymentPlan, message: messages.Message, at: datetime) -> Outcome:
+    """Email the borrower about their plan through notify, as of the job's clock `at`; one the
+    rules block then is not sent, and not sent later either (notify logs it)."""
+    return notify(db.session.get(Borrower, plan.borrower_id), message, account=plan.account,
+                  at=at)

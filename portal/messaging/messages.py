@@ -1,0 +1,118 @@
+"""Every message the portal writes to a borrower: one function each, saying what it says.
+
+A function takes the facts its message needs and returns a Message: its kind (kept with the
+captured copy), its purpose (what the contact rules judge) and its words. `notify` renders the
+words in the borrower's own language: `words(locale)` runs inside that locale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from babel.dates import format_date
+from flask_babel import gettext as _
+
+from portal.contact.rulebook import Purpose
+from portal.money import Money
+
+
+@dataclass(frozen=True)
+class Words:
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message to one borrower, ready to be rendered in their language."""
+
+    kind: str
+    purpose: Purpose
+    words: Callable[[str], Words]
+
+
+def _long(on: date, locale: str) -> str:
+    return format_date(on, "long", locale=locale)
+
+
+def sign_in_code(code: str) -> Message:
+    def words(locale: str) -> Words:
+        return Words(_("Your sign-in code"),
+                     _("Your sign-in code is %(code)s. It expires in 10 minutes. "
+                       "If you did not ask for it, ignore this message.", code=code))
+
+    return Message("sign_in_code", Purpose.ACCESS, words)
+
+
+def payment_receipt(number: str, lines: Callable[[str], list[tuple[str, str]]]) -> Message:
+    """The receipt's facts come as the labelled lines the receipt page and PDF show too."""
+
+    def words(locale: str) -> Words:
+        body = "\n".join(f"{label}: {value}" for label, value in lines(locale))
+        body += "\n\n" + _("We never charge a fee for paying online.")
+        return Words(_("Your payment receipt %(number)s", number=number), body)
+
+    return Message("payment_receipt", Purpose.REQUESTED, words)
+
+
+def plan_reminder(plan: str, amount: Money, due_on: date, autopay: bool) -> Message:
+    def words(locale: str) -> Words:
+        owed, due = amount.format(locale), _long(due_on, locale)
+        subject = _("Your plan payment of %(amount)s is due on %(due)s", amount=owed, due=due)
+        if autopay:
+            return Words(subject, _(
+                "We will charge %(amount)s to your saved card on %(due)s for plan %(plan)s. To "
+                "change the date or cancel autopay, open your plan in the portal.",
+                amount=owed, due=due, plan=plan))
+        return Words(subject, _(
+            "Please pay %(amount)s by %(due)s for plan %(plan)s: open your plan in the portal "
+            "and choose Pay the next installment.", amount=owed, due=due, plan=plan))
+
+    return Message("plan_reminder", Purpose.COLLECTION, words)
+
+
+def installment_failed(plan: str, amount: Money, due_on: date, retry_on: date) -> Message:
+    def words(locale: str) -> Words:
+        owed = amount.format(locale)
+        return Words(
+            _("Your plan payment of %(amount)s did not go through", amount=owed),
+            _("We could not take %(amount)s from your card for plan %(plan)s (due %(due)s). We "
+              "will try again on %(retry)s. You can also pay it yourself in the portal, or "
+              "change the card.", amount=owed, plan=plan, due=_long(due_on, locale),
+              retry=_long(retry_on, locale)))
+
+    return Message("plan_installment_failed", Purpose.COLLECTION, words)
+
+
+def plan_broken(plan: str, amount: Money, due_on: date, grace_days: int) -> Message:
+    def words(locale: str) -> Words:
+        return Words(
+            _("Your payment plan %(plan)s has ended", plan=plan),
+            _("The payment of %(amount)s due on %(due)s for plan %(plan)s was not made within "
+              "%(days)d days, so the plan has ended. You can propose a new plan in the portal at "
+              "any time.", amount=amount.format(locale), due=_long(due_on, locale), plan=plan,
+              days=grace_days))
+
+    return Message("plan_broken", Purpose.COLLECTION, words)
+
+
+def dispute_received(number: str, account_ref: str) -> Message:
+    def words(locale: str) -> Words:
+        return Words(
+            _("We received your dispute %(number)s", number=number),
+            _("We received your dispute %(number)s about account %(account)s. Sign in to the "
+              "portal to follow it.", number=number, account=account_ref))
+
+    return Message("dispute_received", Purpose.REQUESTED, words)
+
+
+def dispute_verification(number: str) -> Message:
+    def words(locale: str) -> Words:
+        return Words(
+            _("Verification for your dispute %(number)s", number=number),
+            _("We have sent verification of the debt for your dispute %(number)s. Sign in to "
+              "the portal to read it.", number=number))
+
+    return Message("dispute_verification", Purpose.REQUESTED, words)

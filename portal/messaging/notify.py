@@ -1,0 +1,116 @@
+"""notify: the one way a message reaches a borrower.
+
+In the caller's transaction it picks the destination, asks the contact rules whether the
+message's purpose may go now on that channel (each rule's entry in the rulebook says which
+purposes it stops), renders the words in the borrower's language, records the contact attempt and
+hands the message to delivery. A message that cannot go never undoes the action it is about: the
+caller gets an Outcome to act on or log, not an exception.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from flask_babel import force_locale
+
+from portal.accounts.models import Account, Borrower, ContactKind
+from portal.cases.service import Actor
+from portal.contact import rules
+from portal.contact import service as contact
+from portal.contact.operations import attempt_made
+from portal.extensions import db
+from portal.messaging import service as delivery
+from portal.messaging.messages import Message, Words
+from portal.web.i18n import LANGUAGES
+
+log = logging.getLogger("portal.messaging")
+
+
+class Status(StrEnum):
+    #: Handed to delivery (captured in demo mode), the attempt recorded.
+    SENT = "sent"
+    #: A contact rule stops this purpose on this channel now; `Outcome.rule` names it.
+    BLOCKED = "blocked"
+    #: The borrower has no address for this channel.
+    NO_DESTINATION = "no_destination"
+    #: Nothing delivers messages here (outside demo mode, until an adapter is configured).
+    NO_DELIVERY = "no_delivery"
+    #: Rendering or handing over failed; logged, and rolled back to before the message.
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: Status
+    destination: str | None = None
+    #: The first rule that stopped the message, when blocked.
+    rule: str | None = None
+
+    @property
+    def sent(self) -> bool:
+        return self.status == Status.SENT
+
+
+def notify(borrower: Borrower, message: Message, *, account: Account | None = None,
+           channel: str = "email", destination: str | None = None,
+           at: datetime | None = None) -> Outcome:
+    """Send `message` about `account` (None: about no one debt, such as a sign-in code) to the
+    borrower's `destination` (their pick) or the email on file, as of `at`, if the rules allow."""
+    at = at or datetime.now(UTC)
+    to = destination or _on_file(borrower, channel)
+    if to is None:
+        return _not_sent(borrower, message, Outcome(Status.NO_DESTINATION))
+    stopped = _stopped_by(borrower, account, message, channel, to, at)
+    if stopped is not None:
+        return _not_sent(borrower, message, Outcome(Status.BLOCKED, to, stopped))
+    try:
+        with db.session.begin_nested():
+            words = _render(borrower, message)
+            delivery.send(channel=channel, destination=to, subject=words.subject,
+                          body=words.body, kind=message.kind)
+            if account is not None:
+                # The portal's own message is a contact like any other: in the contact log and
+                # in what the rules count, recorded with the message.
+                attempt_made(account, channel, to, at, "delivered",
+                             Actor.system(f"messaging:{message.kind}"), message.purpose)
+    except delivery.DeliveryUnavailable:
+        return _not_sent(borrower, message, Outcome(Status.NO_DELIVERY, to))
+    except Exception:  # noqa: BLE001 - the action the message is about stands without it
+        log.exception("%s to borrower %s failed", message.kind, borrower.id)
+        return Outcome(Status.FAILED, to)
+    return Outcome(Status.SENT, to)
+
+
+def _on_file(borrower: Borrower, channel: str) -> str | None:
+    """The email on file: the first not opted out, else the first (the rules then say why it may
+    not be used)."""
+    if channel != "email":
+        return None  # a text goes only to the number the borrower picked
+    return contact.email_address(borrower) or next(
+        (p.value for p in borrower.contact_points if p.kind == ContactKind.EMAIL), None)
+
+
+def _stopped_by(borrower: Borrower, account: Account | None, message: Message, channel: str,
+                to: str, at: datetime) -> str | None:
+    """The first rule that stops this purpose now; a message about no one debt is judged against
+    each of the borrower's accounts."""
+    for judged in [account] if account is not None else borrower.accounts:
+        stopping = rules.stopping(contact.decide(judged, channel, to, at), message.purpose)
+        if stopping:
+            return stopping[0].rule
+    return None
+
+
+def _render(borrower: Borrower, message: Message) -> Words:
+    locale = LANGUAGES.get(borrower.preferred_language, "en")
+    with force_locale(locale):
+        return message.words(locale)
+
+
+def _not_sent(borrower: Borrower, message: Message, outcome: Outcome) -> Outcome:
+    log.info("%s to borrower %s not sent: %s%s", message.kind, borrower.id, outcome.status,
+             f" ({outcome.rule})" if outcome.rule else "")
+    return outcome
