@@ -14,11 +14,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import func, select, text
 
-from portal.jobs.app import conninfo
+from portal.jobs.queue import conninfo, job_app
+from portal.outbox import tasks
 from portal.outbox.delivery import GIVE_UP_AFTER, backoff, deliver_due, deliver_one, post
 from portal.outbox.models import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
 from portal.outbox.service import publish
 from portal.outbox.signing import sign, verify
+from portal.outbox.tasks import DELIVER, SWEEP, request_delivery
 from tests.conftest import ROOT, drop_database, fresh_database, make_app
 
 SECRET = "whsec-test-0123456789"
@@ -442,7 +444,6 @@ def test_two_workers_claiming_at_once_never_send_the_same_delivery(live, receive
 
 def test_the_worker_command_delivers_jobs_deferred_with_the_messages(live, receivers):
     from portal.extensions import db as database
-    from portal.jobs.tasks import DELIVER
 
     receiver = receivers()
 
@@ -482,9 +483,6 @@ def test_the_worker_command_delivers_jobs_deferred_with_the_messages(live, recei
 
 
 def test_the_periodic_sweep_delivers_what_is_due(live, receivers):
-    from portal.jobs.app import job_app
-    from portal.jobs.tasks import SWEEP
-
     receiver = receivers()
     ids = committed(live, lambda: (add_endpoint(receiver.url),
                                    [publish("dispute.opened", {"n": n}).id for n in range(3)])[1])
@@ -499,8 +497,6 @@ def test_the_periodic_sweep_delivers_what_is_due(live, receivers):
 
 
 def test_a_backlog_is_shared_out_in_batches_until_it_is_gone(live, receivers, monkeypatch):
-    from portal.jobs import request_delivery, tasks
-
     monkeypatch.setattr(tasks, "BATCH", 2)
     receiver = receivers()
 

@@ -27,6 +27,7 @@ from portal.cases.kinds import EventKind
 from portal.cases.service import Actor, record
 from portal.contact import service as contact
 from portal.extensions import db
+from portal.jobs.queue import defer_in_transaction
 from portal.money import Money, MoneyError
 from portal.operations import Refused, operation
 from portal.outbox.service import publish
@@ -40,6 +41,7 @@ from portal.payments.gateway import (
 )
 from portal.payments.models import PENDING, EventStatus, Payment, StripeEvent
 from portal.payments.rules import PaymentStatus as S
+from portal.payments.task_names import APPLY_EVENTS
 
 log = logging.getLogger("portal.payments")
 
@@ -490,8 +492,6 @@ FROM found
 def _keep(event: dict, kind: str, handler: str) -> tuple[str, bool]:
     """Keep an event about one of our payments (`_KEEP`): ('queued' | 'duplicate', whether a
     job to apply events already waits). Raises UnknownPayment."""
-    from portal.jobs.tasks import APPLY_EVENTS  # the jobs import the service: late
-
     intent_id, public_id, charge_id, result = _keys_of(handler, event["data"]["object"])
     try:
         key = str(uuid.UUID(public_id)) if public_id else None
@@ -522,14 +522,12 @@ def receive_event(event: dict) -> str:
     Cheap and quick, as Stripe asks of an endpoint: one statement checks that the event is about
     one of our payments (an indexed lookup), keeps it (its id is the primary key: a repeat is a
     'duplicate') and sees whether a job to apply events is waiting; if none is, one is deferred
-    in the same transaction (`request_stripe_events`), so a worker applies it (`apply_received`)
+    in the same transaction (with its queueing lock), so a worker applies it (`apply_received`)
     as soon as it commits. A burst finds a job waiting and adds none; an event committed just
     after that job had looked is applied by the next one, or by the sweep every 2 seconds.
     Raises UnknownPayment (nothing kept) for an event about a payment we do not know, so that
     Stripe's retry can still deliver it if it raced our own write; KeyError, TypeError or
     ValueError for one of the wrong shape."""
-    from portal.jobs.tasks import request_stripe_events  # the jobs import the service: late
-
     event_id, kind = event["id"], event.get("type")
     if not event_id or len(event_id) > 100:
         raise ValueError("an event id we cannot keep")
@@ -552,7 +550,7 @@ def receive_event(event: dict) -> str:
             return "duplicate"  # kept already (its payment is not found now: it waits as failed)
         raise
     if outcome == "queued" and not job_waiting:
-        request_stripe_events()
+        defer_in_transaction(APPLY_EVENTS, queueing_lock=APPLY_EVENTS)
     return outcome
 
 

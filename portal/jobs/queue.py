@@ -1,0 +1,135 @@
+"""The job queue: the procrastinate App of a Flask app (jobs kept in the app's own PostgreSQL
+database) and the helpers that defer a task by its name.
+
+This module knows no task and imports nothing of the domain: each capability defines its own
+tasks in its `tasks.py` (a `register(jobs, flask_app)` function), and the app factory hands the
+worker's list of those functions to `init_app`. The job engine's tables are its own business: we
+only ever defer through procrastinate, never read or write its tables.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+
+import procrastinate
+from flask import Flask, current_app
+from procrastinate import exceptions
+from procrastinate.jobs import Job, JobDeferrer
+from procrastinate.manager import JobManager
+from procrastinate.sync_psycopg_connector import SyncPsycopgConnector
+from psycopg.conninfo import make_conninfo
+from sqlalchemy.engine import make_url
+
+from portal.extensions import db
+
+EXTENSION = "portal.jobs"
+REGISTRARS = "portal.jobs.registrars"
+_lock = threading.Lock()
+
+#: A capability's `tasks.register`: defines its tasks on the App, bound to the Flask app.
+Registrar = Callable[[procrastinate.App, Flask], None]
+
+#: Worker settings unless the command line says otherwise. Finished jobs are deleted (a periodic
+#: task every few seconds would otherwise grow the table forever); failed ones stay to be looked at.
+WORKER_DEFAULTS = {
+    "name": "portal",
+    "delete_jobs": "successful",
+}
+
+
+def conninfo(database_url: str) -> str:
+    """A libpq connection string from a SQLAlchemy or libpq URL.
+
+    SQLAlchemy's `postgresql+psycopg://` scheme means nothing to libpq, and the embedded server's
+    socket URLs (`postgresql://postgres:@/portal?host=/path/to/socket`) carry the host as a query
+    parameter: every part, query parameters included, becomes a `key=value` of the result.
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() not in ("postgresql", "postgres"):
+        raise ValueError("the job queue needs a PostgreSQL database")
+    params = {
+        "host": url.host,
+        "port": url.port,
+        "user": url.username,
+        "password": url.password,
+        "dbname": url.database,
+    }
+    for key, value in url.query.items():
+        # Repeated parameters (several hosts) are comma lists in libpq.
+        params[key] = ",".join(value) if isinstance(value, tuple) else value
+    return make_conninfo(**{k: v for k, v in params.items() if v not in (None, "")})
+
+
+def init_app(flask_app: Flask, registrars: Iterable[Registrar]) -> None:
+    """Say which capabilities' tasks this Flask app's job queue has (the app factory's call)."""
+    flask_app.extensions[REGISTRARS] = tuple(registrars)
+
+
+def job_app(flask_app: Flask | None = None) -> procrastinate.App:
+    """The procrastinate App bound to this Flask app's database (made once per Flask app)."""
+    app = flask_app or current_app._get_current_object()
+    jobs = app.extensions.get(EXTENSION)
+    if jobs is not None:
+        return jobs
+    with _lock:
+        jobs = app.extensions.get(EXTENSION)
+        if jobs is None:
+            jobs = _make(app)
+            app.extensions[EXTENSION] = jobs
+    return jobs
+
+
+def _make(app: Flask) -> procrastinate.App:
+    """An App with every registered capability's tasks; refused before `init_app`, since a task
+    deferred by name on an App that does not know it would wait on the wrong queue forever."""
+    if REGISTRARS not in app.extensions:
+        raise RuntimeError("the job queue has no tasks: call portal.jobs.queue.init_app first")
+    connector = procrastinate.PsycopgConnector(
+        conninfo=conninfo(app.config["SQLALCHEMY_DATABASE_URI"]),
+        min_size=1,
+        max_size=int(app.config.get("JOBS_POOL_SIZE", 4)),
+        kwargs={"application_name": "portal-jobs"},
+    )
+    jobs = procrastinate.App(connector=connector, worker_defaults=dict(WORKER_DEFAULTS))
+    for register in app.extensions[REGISTRARS]:
+        register(jobs, app)
+    return jobs
+
+
+# A connector that is never opened: it only ever runs on a connection it is handed.
+_on_callers_connection = JobManager(connector=SyncPsycopgConnector())
+
+
+def _defer_on_callers_connection(job: Job) -> int:
+    """Insert the job with the current session's own connection (asked for here, so inside a
+    savepoint it is the connection that has the SAVEPOINT)."""
+    driver_connection = db.session.connection().connection.driver_connection
+    return JobDeferrer(_on_callers_connection, job, connection=driver_connection).defer()
+
+
+def defer_in_transaction(name: str, *, queueing_lock: str | None = None) -> int | None:
+    """Defer the task `name` inside the current database transaction: committed with the caller's
+    writes (visible to the workers at that moment), or rolled back with them. Returns the job's id.
+
+    With a queueing lock (given here, or the task's own), at most one such job waits: when one
+    already does, nothing is added and None is returned. The refused insert runs in a savepoint,
+    so it does not abort the caller's transaction."""
+    job = job_app().configure_task(name, queueing_lock=queueing_lock).job
+    if job.queueing_lock is None:
+        return _defer_on_callers_connection(job)
+    try:
+        with db.session.begin_nested():
+            return _defer_on_callers_connection(job)
+    except exceptions.AlreadyEnqueued:
+        return None  # one is already waiting for a free worker
+
+
+def defer_unless_waiting(jobs: procrastinate.App, name: str, *,
+                         queueing_lock: str | None = None) -> int | None:
+    """Defer the task `name` now, on the job queue's own connections (from inside a task, to call
+    in more workers); None when a job with the same queueing lock is already waiting."""
+    try:
+        return jobs.configure_task(name, queueing_lock=queueing_lock).defer()
+    except exceptions.AlreadyEnqueued:
+        return None  # one is already waiting for a free worker
