@@ -4,15 +4,17 @@ database) and the helpers that defer a task by its name.
 This module knows no task and imports nothing of the domain: each capability defines its own
 tasks in its `tasks.py` (a `register(jobs, flask_app)` function), and the app factory hands the
 worker's list of those functions to `init_app`. The job engine's tables are its own business: we
-only ever defer through procrastinate, never read or write its tables.
+defer and ask through procrastinate's own API, on the caller's connection, never naming them.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from typing import Any, LiteralString
 
 import procrastinate
+import psycopg
 from flask import Flask, current_app
 from procrastinate import exceptions
 from procrastinate.jobs import Job, JobDeferrer
@@ -101,11 +103,28 @@ def _make(app: Flask) -> procrastinate.App:
 _on_callers_connection = JobManager(connector=SyncPsycopgConnector())
 
 
-def _defer_on_callers_connection(job: Job) -> int:
-    """Insert the job with the current session's own connection (asked for here, so inside a
-    savepoint it is the connection that has the SAVEPOINT)."""
-    driver_connection = db.session.connection().connection.driver_connection
-    return JobDeferrer(_on_callers_connection, job, connection=driver_connection).defer()
+class _CallersConnection(SyncPsycopgConnector):
+    """procrastinate's own queries, run on the connection it is handed (never opened either)."""
+
+    def __init__(self, connection: psycopg.Connection):
+        super().__init__()
+        self._connection = connection
+
+    def execute_query_all(self, query: LiteralString, **arguments: Any) -> list[dict[str, Any]]:
+        return self.execute_query_all_with_connection(self._connection, query, **arguments)
+
+
+def _driver_connection() -> psycopg.Connection:
+    """The current session's own connection (asked for here, so inside a savepoint it is the
+    connection that has the SAVEPOINT)."""
+    return db.session.connection().connection.driver_connection
+
+
+def waiting(queueing_lock: str) -> bool:
+    """Whether a job with this queueing lock waits for a worker, as the current transaction sees
+    it: procrastinate's own `list_jobs`, on the caller's connection."""
+    manager = JobManager(connector=_CallersConnection(_driver_connection()))
+    return bool(manager.list_jobs(queueing_lock=queueing_lock, status="todo"))
 
 
 def defer_in_transaction(name: str, *, queueing_lock: str | None = None) -> int | None:
@@ -113,16 +132,24 @@ def defer_in_transaction(name: str, *, queueing_lock: str | None = None) -> int 
     writes (visible to the workers at that moment), or rolled back with them. Returns the job's id.
 
     With a queueing lock (given here, or the task's own), at most one such job waits: when one
-    already does, nothing is added and None is returned. The refused insert runs in a savepoint,
-    so it does not abort the caller's transaction."""
+    already does, nothing is added and None is returned. Asking first (`waiting`) is cheaper than
+    a refused insert; one deferred meanwhile by another transaction still refuses ours, in a
+    savepoint, so the caller's transaction goes on."""
     job = job_app().configure_task(name, queueing_lock=queueing_lock).job
     if job.queueing_lock is None:
-        return _defer_on_callers_connection(job)
+        return _defer(job)
+    if waiting(job.queueing_lock):
+        return None
     try:
         with db.session.begin_nested():
-            return _defer_on_callers_connection(job)
+            return _defer(job)
     except exceptions.AlreadyEnqueued:
         return None  # one is already waiting for a free worker
+
+
+def _defer(job: Job) -> int:
+    """Insert the job on the caller's connection, in whatever transaction or savepoint it is in."""
+    return JobDeferrer(_on_callers_connection, job, connection=_driver_connection()).defer()
 
 
 def defer_unless_waiting(jobs: procrastinate.App, name: str, *,

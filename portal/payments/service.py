@@ -520,8 +520,9 @@ def receive_event(event: dict) -> str:
     one of our payments (an indexed lookup) and keeps it (its id is the primary key: a repeat is
     a 'duplicate'); a kept one defers `payments.apply_events` in the same transaction, so a worker
     applies it (`apply_received`) as soon as it commits. The job's queueing lock lets one wait: a
-    burst finds it waiting and adds none (the refused insert in a savepoint); an event committed
-    just after that job had looked is applied by the next one, or by the sweep every 2 seconds.
+    burst finds it waiting (procrastinate is asked, on the same connection) and adds none; an
+    event committed just after that job had looked is applied by the next one, or by the sweep
+    every 2 seconds.
     Raises UnknownPayment (nothing kept) for an event about a payment we do not know, so that
     Stripe's retry can still deliver it if it raced our own write; KeyError, TypeError or
     ValueError for one of the wrong shape."""
