@@ -40,6 +40,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.extensions["portal.hasher"] = LookupHasher(app.config["LOOKUP_HASH_KEY"])
     _register_extensions(app)
     _install_gateway(app)
+    _register_jobs(app)
     _register_blueprints(app)
     from portal.web.errors import register_error_pages
     from portal.web.security import register_security
@@ -111,6 +112,13 @@ def _install_gateway(app: Flask) -> None:
     ))
 
 
+def _register_jobs(app: Flask) -> None:
+    from portal.jobs.queue import init_app as init_jobs
+    from portal.worker import REGISTRARS
+
+    init_jobs(app, REGISTRARS)
+
+
 def _register_blueprints(app: Flask) -> None:
     from portal.accounts.views import bp as accounts
     from portal.agency.cli import bp as agency_cli
@@ -121,7 +129,6 @@ def _register_blueprints(app: Flask) -> None:
     from portal.disputes.views import bp as disputes
     from portal.disputes.views import staff_bp as staff_disputes
     from portal.identity.views import bp as identity
-    from portal.jobs.cli import bp as jobs_cli
     from portal.outbox.cli import bp as webhooks_cli
     from portal.payments.cli import bp as payments_cli
     from portal.payments.views import bp as payments
@@ -129,6 +136,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.plans.views import bp as plans
     from portal.plans.views import staff_bp as staff_plans
     from portal.web.views import bp as web
+    from portal.worker import bp as jobs_cli
 
     for blueprint in (web, identity, accounts, contact, payments, disputes, plans, agency,
                       staff_disputes, staff_plans, cases_cli, demo_cli, jobs_cli, webhooks_cli,

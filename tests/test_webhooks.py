@@ -8,17 +8,20 @@ import hmac
 import itertools
 import json
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import func, select, text
 
-from portal.jobs.app import conninfo
+from portal.jobs.queue import conninfo, defer_in_transaction, job_app, waiting
+from portal.outbox import tasks
 from portal.outbox.delivery import GIVE_UP_AFTER, backoff, deliver_due, deliver_one, post
-from portal.outbox.models import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
+from portal.outbox.models import DeliveryAttempt, OutboxMessage, WebhookDelivery, WebhookEndpoint
 from portal.outbox.service import publish
 from portal.outbox.signing import sign, verify
+from portal.outbox.tasks import DELIVER, SWEEP, request_delivery
 from tests.conftest import ROOT, drop_database, fresh_database, make_app
 
 SECRET = "whsec-test-0123456789"
@@ -442,7 +445,6 @@ def test_two_workers_claiming_at_once_never_send_the_same_delivery(live, receive
 
 def test_the_worker_command_delivers_jobs_deferred_with_the_messages(live, receivers):
     from portal.extensions import db as database
-    from portal.jobs.tasks import DELIVER
 
     receiver = receivers()
 
@@ -482,9 +484,6 @@ def test_the_worker_command_delivers_jobs_deferred_with_the_messages(live, recei
 
 
 def test_the_periodic_sweep_delivers_what_is_due(live, receivers):
-    from portal.jobs.app import job_app
-    from portal.jobs.tasks import SWEEP
-
     receiver = receivers()
     ids = committed(live, lambda: (add_endpoint(receiver.url),
                                    [publish("dispute.opened", {"n": n}).id for n in range(3)])[1])
@@ -499,8 +498,6 @@ def test_the_periodic_sweep_delivers_what_is_due(live, receivers):
 
 
 def test_a_backlog_is_shared_out_in_batches_until_it_is_gone(live, receivers, monkeypatch):
-    from portal.jobs import request_delivery, tasks
-
     monkeypatch.setattr(tasks, "BATCH", 2)
     receiver = receivers()
 
@@ -516,6 +513,52 @@ def test_a_backlog_is_shared_out_in_batches_until_it_is_gone(live, receivers, mo
     assert result.exit_code == 0, result.output + repr(result.exception)
     assert receiver.wait_for(5)
     assert sorted(receiver.ids()) == sorted(str(i) for i in ids)
+
+
+def test_a_locked_job_deferred_meanwhile_refuses_ours_and_our_transaction_goes_on(live):
+    """Two transactions queue the same locked job at once: the second sees none waiting (the first
+    has not committed), its insert waits for the first to commit and is refused, in a savepoint,
+    so what the second wrote still commits; one job waits."""
+    from portal.extensions import db as database
+
+    lock = "test.one-waiting"
+    second: dict = {}
+
+    def later_transaction():
+        try:
+            with live.app_context():
+                second["job"] = defer_in_transaction(DELIVER, queueing_lock=lock)
+                second["message"] = publish("payment.succeeded", {"n": 1}).id
+                database.session.commit()
+        except BaseException as error:  # reported below, in the test's thread
+            second["error"] = error
+
+    with live.app_context():
+        first = defer_in_transaction(DELIVER, queueing_lock=lock)
+        assert first is not None and waiting(lock)  # this transaction sees its own
+        thread = threading.Thread(target=later_transaction)
+        thread.start()
+        with live.app_context():  # a third connection watches the second one wait for the first
+            blocked = 0
+            for _ in range(WAIT * 20):
+                blocked = database.session.scalar(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event_type = 'Lock'"))
+                database.session.rollback()
+                if blocked or not thread.is_alive():
+                    break
+                time.sleep(0.05)
+        assert blocked == 1, second
+        database.session.commit()
+    thread.join(WAIT)
+    assert not thread.is_alive() and "error" not in second, second
+    assert second["job"] is None
+
+    with live.app_context():
+        assert database.session.scalars(text(
+            "SELECT id FROM procrastinate_jobs WHERE queueing_lock = :lock AND status = 'todo'"),
+            {"lock": lock}).all() == [first]
+        assert database.session.get(OutboxMessage, second["message"]) is not None
 
 
 def test_endpoints_are_managed_from_the_command_line(app, db):

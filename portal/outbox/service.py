@@ -8,6 +8,7 @@ from sqlalchemy import any_, select
 
 from portal.extensions import db
 from portal.outbox.models import TOPICS, OutboxMessage, WebhookDelivery, WebhookEndpoint
+from portal.outbox.tasks import request_delivery
 
 
 def publish(topic: str, payload: dict, *, account_ref: str | None = None,
@@ -35,8 +36,6 @@ def publish(topic: str, payload: dict, *, account_ref: str | None = None,
 
 def _wake_a_worker() -> None:
     """One delivery job per transaction, visible to workers the moment it commits."""
-    from portal.jobs.tasks import request_delivery  # jobs import the outbox: import late
-
     transaction = db.session().get_transaction()
     if db.session.info.get("delivery_requested_in") is not transaction:
         request_delivery()

@@ -28,6 +28,7 @@ from portal.cases.kinds import EventKind
 from portal.cases.service import Actor, record
 from portal.contact import service as contact
 from portal.extensions import db
+from portal.jobs.queue import defer_in_transaction
 from portal.money import Money, MoneyError
 from portal.operations import Refused, operation
 from portal.outbox.service import publish
@@ -41,6 +42,7 @@ from portal.payments.gateway import (
 )
 from portal.payments.models import PENDING, EventStatus, Payment, StripeEvent
 from portal.payments.rules import PaymentStatus as S
+from portal.payments.task_names import APPLY_EVENTS
 
 log = logging.getLogger("portal.payments")
 
@@ -465,8 +467,7 @@ def _keys_of(handler: str, obj) -> tuple[str | None, str | None, str | None, Int
 #: One statement for the endpoint: find the payment as `_find` does (PaymentIntent id, charge id,
 #: or our id in the metadata while the payment has no other PaymentIntent; the PaymentIntent's own
 #: payment first), without a lock; keep the event if it is ours and Stripe reports our amount (for
-#: a PaymentIntent); and see whether a job to apply events is already waiting. Fixed text, so the
-#: driver prepares it once per connection.
+#: a PaymentIntent). Fixed text, so the driver prepares it once per connection.
 _KEEP = text("""
 WITH found AS (
     SELECT id, amount_minor, currency FROM payment
@@ -487,18 +488,14 @@ WITH found AS (
     ON CONFLICT (id) DO NOTHING
     RETURNING id
 )
-SELECT found.id, found.amount_minor, found.currency, (SELECT id FROM kept) AS kept,
-       EXISTS (SELECT 1 FROM procrastinate_jobs
-               WHERE queueing_lock = CAST(:lock AS varchar) AND status = 'todo') AS waiting
+SELECT found.id, found.amount_minor, found.currency, (SELECT id FROM kept) AS kept
 FROM found
 """)
 
 
-def _keep(event: dict, kind: str, handler: str) -> tuple[str, bool]:
-    """Keep an event about one of our payments (`_KEEP`): ('queued' | 'duplicate', whether a
-    job to apply events already waits). Raises UnknownPayment."""
-    from portal.jobs.tasks import APPLY_EVENTS  # the jobs import the service: late
-
+def _keep(event: dict, kind: str, handler: str) -> str:
+    """Keep an event about one of our payments (`_KEEP`): 'queued' or 'duplicate'. Raises
+    UnknownPayment."""
     intent_id, public_id, charge_id, result = _keys_of(handler, event["data"]["object"])
     try:
         key = str(uuid.UUID(public_id)) if public_id else None
@@ -510,7 +507,7 @@ def _keep(event: dict, kind: str, handler: str) -> tuple[str, bool]:
         "intent_id": intent_id, "charge_id": charge_id, "public_id": key,
         "event_id": event["id"], "type": kind, "payload": json.dumps(event),
         "amount": result.amount if result else None,
-        "currency": result.currency if result else None, "lock": APPLY_EVENTS,
+        "currency": result.currency if result else None,
     }).first()
     if row is None:
         raise UnknownPayment(intent_id or charge_id)
@@ -519,7 +516,7 @@ def _keep(event: dict, kind: str, handler: str) -> tuple[str, bool]:
         log.error("payment %s: Stripe reports %s %s, we asked for %s %s", row.id,
                   result.amount, result.currency, row.amount_minor, row.currency)
         raise UnknownPayment(intent_id)
-    return ("queued" if row.kept is not None else "duplicate"), bool(row.waiting)
+    return "queued" if row.kept is not None else "duplicate"
 
 
 @operation
@@ -527,16 +524,15 @@ def receive_event(event: dict) -> str:
     """Keep one verified Stripe event for the worker: 'queued', 'duplicate' or 'ignored'.
 
     Cheap and quick, as Stripe asks of an endpoint: one statement checks that the event is about
-    one of our payments (an indexed lookup), keeps it (its id is the primary key: a repeat is a
-    'duplicate') and sees whether a job to apply events is waiting; if none is, one is deferred
-    in the same transaction (`request_stripe_events`), so a worker applies it (`apply_received`)
-    as soon as it commits. A burst finds a job waiting and adds none; an event committed just
-    after that job had looked is applied by the next one, or by the sweep every 2 seconds.
+    one of our payments (an indexed lookup) and keeps it (its id is the primary key: a repeat is
+    a 'duplicate'); a kept one defers `payments.apply_events` in the same transaction, so a worker
+    applies it (`apply_received`) as soon as it commits. The job's queueing lock lets one wait: a
+    burst finds it waiting (procrastinate is asked, on the same connection) and adds none; an
+    event committed just after that job had looked is applied by the next one, or by the sweep
+    every 2 seconds.
     Raises UnknownPayment (nothing kept) for an event about a payment we do not know, so that
     Stripe's retry can still deliver it if it raced our own write; KeyError, TypeError or
     ValueError for one of the wrong shape."""
-    from portal.jobs.tasks import request_stripe_events  # the jobs import the service: late
-
     event_id, kind = event["id"], event.get("type")
     if not event_id or len(event_id) > 100:
         raise ValueError("an event id we cannot keep")
@@ -553,13 +549,13 @@ def receive_event(event: dict) -> str:
         ).scalar()
         return "ignored" if inserted is not None else "duplicate"
     try:
-        outcome, job_waiting = _keep(event, kind, handler)
+        outcome = _keep(event, kind, handler)
     except UnknownPayment:
         if db.session.get(StripeEvent, event_id) is not None:
             return "duplicate"  # kept already (its payment is not found now: it waits as failed)
         raise
-    if outcome == "queued" and not job_waiting:
-        request_stripe_events()
+    if outcome == "queued":
+        defer_in_transaction(APPLY_EVENTS, queueing_lock=APPLY_EVENTS)
     return outcome
 
 

@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from portal.jobs.queue import job_app
+from portal.payments.tasks import EVENTS_QUEUE
 from tests.conftest import ROOT, drop_database, fresh_database, make_app
 
 CHROMIUM = "/usr/bin/chromium"
@@ -119,8 +121,6 @@ class JobWorker:
             self.ready.set()
 
     async def _work(self) -> None:
-        from portal.jobs.app import job_app
-
         jobs = job_app(self.app)
         async with jobs.open_async():
             self.loop = asyncio.get_running_loop()
@@ -156,7 +156,6 @@ def stripe_webhook(live_app, stripe_emulator):
     server's thread, on that test's connection (and so would the job worker's jobs, which is why
     it runs only for this test, too). localstripe keeps webhooks in memory and can not delete
     one, so muting re-registers the hook with an empty list of events."""
-    from portal.jobs.tasks import EVENTS_QUEUE
     from portal.payments.emulator import HOOK_ID, register_webhook
 
     url = f"{live_app.url}/payments/stripe/webhook"

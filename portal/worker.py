@@ -1,4 +1,9 @@
-"""`flask --app portal worker`: run a job worker (start as many as you like, anywhere)."""
+"""The worker: which capabilities' tasks it runs, and `flask --app portal worker` to run it (start
+as many as you like, anywhere; they share the one database).
+
+Each capability defines its own tasks in its `tasks.py`; the app factory hands `REGISTRARS` to the
+job queue (`portal.jobs.queue.init_app`), which imports none of them.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,20 @@ import click
 import procrastinate
 from flask import Blueprint, current_app
 
-from portal.jobs.app import job_app
+from portal.contact import tasks as contact_tasks
+from portal.jobs.queue import job_app
+from portal.outbox import tasks as outbox_tasks
 from portal.outbox.delivery import TIMEOUT
+from portal.payments import tasks as payments_tasks
+from portal.plans import tasks as plans_tasks
+
+#: Every capability's tasks, as the worker (and whoever defers them) knows them.
+REGISTRARS = (
+    outbox_tasks.register,
+    contact_tasks.register,
+    payments_tasks.register,
+    plans_tasks.register,
+)
 
 bp = Blueprint("jobs_cli", __name__, cli_group=None)
 
