@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from werkzeug.exceptions import NotFound
 
 from portal.extensions import db
+from portal.operations import NotFound
 
 #: PostgreSQL's integer ids stop here; a longer number names nothing (and must not reach a query).
 LARGEST_ID = 2**31 - 1

@@ -7,12 +7,12 @@ from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
-from werkzeug.exceptions import NotFound
 
 from portal.accounts import validation
 from portal.accounts.itemization import Itemization, Posting, itemize
 from portal.accounts.models import Account, AccountStatus, Borrower, LedgerEntry
 from portal.extensions import db
+from portal.operations import NotFound
 
 
 @dataclass(frozen=True)

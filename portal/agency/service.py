@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
-from werkzeug.exceptions import NotFound
 
 from portal.accounts.models import Account, Borrower
 from portal.accounts.service import AccountView, view_of
@@ -14,7 +13,7 @@ from portal.cases.kinds import EventKind
 from portal.cases.service import Actor, record
 from portal.extensions import db
 from portal.identity.models import StaffUser
-from portal.operations import operation
+from portal.operations import NotFound, operation
 
 PAGE_SIZE = 50
 

@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from werkzeug.exceptions import NotFound
 
 from portal import numbers
 from portal.accounts import ledger
@@ -33,7 +32,7 @@ from portal.extensions import db
 from portal.messaging import messages
 from portal.messaging.notify import notify
 from portal.money import Money, MoneyError
-from portal.operations import Refused, operation
+from portal.operations import NotFound, Refused, operation
 from portal.outbox.service import publish
 
 log = logging.getLogger("portal.disputes")

@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
-from werkzeug.exceptions import NotFound
 
 from portal.accounts import ledger
 from portal.accounts.models import Account, AccountStatus, Borrower
@@ -30,7 +29,7 @@ from portal.contact import service as contact
 from portal.extensions import db
 from portal.jobs.queue import defer_in_transaction
 from portal.money import Money, MoneyError
-from portal.operations import Refused, operation
+from portal.operations import NotFound, Refused, operation, reading
 from portal.outbox.service import publish
 from portal.payments import rules
 from portal.payments.gateway import (
@@ -633,9 +632,9 @@ def apply_received(limit: int = 100, *, now: datetime | None = None,
 
 def pending_events() -> dict[str, int]:
     """How many events wait to be applied ('received') or to be retried ('failed')."""
-    rows = db.session.execute(select(StripeEvent.status, func.count()).where(
-        StripeEvent.status.in_([str(s) for s in PENDING])).group_by(StripeEvent.status)).all()
-    db.session.rollback()
+    with reading("pending_events"):
+        rows = db.session.execute(select(StripeEvent.status, func.count()).where(
+            StripeEvent.status.in_([str(s) for s in PENDING])).group_by(StripeEvent.status)).all()
     return {str(status): int(count) for status, count in rows}
 
 
@@ -657,10 +656,10 @@ RECONCILER = Actor.system("payments-reconcile")
 
 def stale_payments(now: datetime) -> list[int]:
     ids = []
-    for status, age in STALE.items():
-        ids.extend(db.session.scalars(select(Payment.id).where(
-            Payment.status == str(status), Payment.updated_at < now - age)))
-    db.session.rollback()
+    with reading("stale_payments"):
+        for status, age in STALE.items():
+            ids.extend(db.session.scalars(select(Payment.id).where(
+                Payment.status == str(status), Payment.updated_at < now - age)))
     return ids
 
 
@@ -679,10 +678,10 @@ def reconcile(now: datetime | None = None) -> dict[str, int]:
 
 
 def _reconcile_one(payment_id: int, now: datetime) -> str:
-    payment = db.session.get(Payment, payment_id)
-    status, key, intent_id = payment.status, str(payment.public_id), payment.payment_intent_id
-    created = int(payment.created_at.timestamp()) - 60
-    db.session.rollback()
+    with reading("_reconcile_one"):
+        payment = db.session.get(Payment, payment_id)
+        status, key, intent_id = payment.status, str(payment.public_id), payment.payment_intent_id
+        created = int(payment.created_at.timestamp()) - 60
     if status == S.CREATED:
         return _abandon(payment_id, S.CREATED)
     if status == S.REQUIRES_ACTION:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from portal.cases.kinds import EventKind
 from portal.cases.service import Actor, record
 from portal.extensions import db
-from portal.operations import Refused, operation
+from portal.operations import Refused, operation, reading
 from portal.outbox.service import publish
 from portal.payments.gateway import gateway
 from portal.plans.models import InstallmentStatus, PaymentPlan, PlanStatus
@@ -43,14 +43,15 @@ def _customer_of(borrower_id: int) -> str | None:
 def card_secret(borrower_id: int, number: str) -> str:
     """The client secret the card form confirms (Stripe.js's confirmCardSetup): a SetupIntent
     for off-session use, for the borrower's one Stripe Customer, made once per card saved."""
-    plan = own_plan(borrower_id, number)
-    if plan.status not in CARD_STATES:
-        raise Refused(_("A card can be saved only for an approved or active plan."), status=409)
-    if plan.setup_client_secret:
-        return plan.setup_client_secret
-    customer = plan.stripe_customer_id or _customer_of(borrower_id)
-    previous = plan.setup_intent_id
-    db.session.rollback()  # no transaction stays open over the network calls
+    with reading("card_secret"):  # no transaction stays open over the network calls
+        plan = own_plan(borrower_id, number)
+        if plan.status not in CARD_STATES:
+            raise Refused(_("A card can be saved only for an approved or active plan."),
+                          status=409)
+        if plan.setup_client_secret:
+            return plan.setup_client_secret
+        customer = plan.stripe_customer_id or _customer_of(borrower_id)
+        previous = plan.setup_intent_id
     if customer is None:
         customer = gateway().create_customer(customer_key(borrower_id))
     intent_id, secret = gateway().create_off_session_setup(
@@ -71,9 +72,9 @@ def _keep_setup(borrower_id: int, number: str, customer: str, intent_id: str,
 def save_card(borrower_id: int, number: str, actor: Actor) -> PaymentPlan:
     """After the browser confirmed the SetupIntent: read its card, attach it to the customer
     explicitly, and keep it on the plan."""
-    plan = own_plan(borrower_id, number)
-    intent_id, customer = plan.setup_intent_id, plan.stripe_customer_id
-    db.session.rollback()
+    with reading("save_card"):
+        plan = own_plan(borrower_id, number)
+        intent_id, customer = plan.setup_intent_id, plan.stripe_customer_id
     if not intent_id or not customer:
         raise Refused(_("Your card details were not confirmed. Please try again."))
     method = gateway().card_of_setup(intent_id)

@@ -33,7 +33,7 @@ from portal.extensions import db
 from portal.messaging import messages
 from portal.messaging.notify import Outcome, Status, notify
 from portal.money import Money
-from portal.operations import Refused, operation
+from portal.operations import Refused, operation, reading
 from portal.outbox.service import publish
 from portal.payments import rules
 from portal.payments import service as payments
@@ -237,12 +237,11 @@ def _autopay_plan():
 
 
 def due_installments(today: date) -> list[int]:
-    ids = list(db.session.scalars(
-        select(Installment.id).join(PaymentPlan, PaymentPlan.id == Installment.plan_id)
-        .where(_autopay_plan(), _due_condition(today))
-        .order_by(Installment.due_on, Installment.id)))
-    db.session.rollback()
-    return ids
+    with reading("due_installments"):
+        return list(db.session.scalars(
+            select(Installment.id).join(PaymentPlan, PaymentPlan.id == Installment.plan_id)
+            .where(_autopay_plan(), _due_condition(today))
+            .order_by(Installment.due_on, Installment.id)))
 
 
 def _local(plan: PaymentPlan, today: date | None, now: datetime | None) -> date:
@@ -258,12 +257,12 @@ def _look_again(installment_id: int, today: date | None, now: datetime | None = 
     payments reconciliation (it found no PaymentIntent) is looked up at Stripe once more before
     it is charged anew: a charge found after all decides the installment. (Charged anew, it
     reuses that attempt's idempotency key: see _settle_one.)"""
-    row = db.session.execute(
-        select(Payment.public_id, Payment.created_at)
-        .join(Installment, Installment.payment_id == Payment.id)
-        .where(Installment.id == installment_id, Payment.status == S.CANCELED,
-               Installment.status != I.PROCESSING)).first()
-    db.session.rollback()
+    with reading("_look_again"):
+        row = db.session.execute(
+            select(Payment.public_id, Payment.created_at)
+            .join(Installment, Installment.payment_id == Payment.id)
+            .where(Installment.id == installment_id, Payment.status == S.CANCELED,
+                   Installment.status != I.PROCESSING)).first()
     if row is None:
         return
     try:
@@ -435,16 +434,16 @@ def settle_installments(now: datetime | None = None,
     complete the plan); an autopay charge that failed later fails it; one never charged (the
     reconciliation cancelled it) is due again."""
     now = now or datetime.now(UTC)
-    ids = list(db.session.scalars(
-        select(Installment.id).join(Payment, Payment.id == Installment.payment_id)
-        .join(PaymentPlan, PaymentPlan.id == Installment.plan_id)
-        .where(PaymentPlan.status.in_([PlanStatus.ACTIVE, PlanStatus.BROKEN]),
-               Installment.status != I.PAID,
-               or_(Payment.status == S.SUCCEEDED,
-                   and_(Installment.status == I.PROCESSING,
-                        Payment.status.in_([S.FAILED, S.CANCELED]))))
-        .order_by(Installment.plan_id, Installment.number)))
-    db.session.rollback()
+    with reading("settle_installments"):
+        ids = list(db.session.scalars(
+            select(Installment.id).join(Payment, Payment.id == Installment.payment_id)
+            .join(PaymentPlan, PaymentPlan.id == Installment.plan_id)
+            .where(PaymentPlan.status.in_([PlanStatus.ACTIVE, PlanStatus.BROKEN]),
+                   Installment.status != I.PAID,
+                   or_(Payment.status == S.SUCCEEDED,
+                       and_(Installment.status == I.PROCESSING,
+                            Payment.status.in_([S.FAILED, S.CANCELED]))))
+            .order_by(Installment.plan_id, Installment.number)))
     counts: Counter[str] = Counter()
     for installment_id in ids:
         outcome = _settle_one(installment_id, now, today)
@@ -559,18 +558,19 @@ def break_overdue(today: date | None, now: datetime | None = None) -> int:
     more is completed instead, never broken. Without `today`, each borrower's own date."""
     now = now or datetime.now(UTC)
     latest = today or now.date() + timedelta(days=1)  # no borrower's date is later
-    rows = db.session.execute(
-        select(PaymentPlan.id, Account.creditor_id, func.min(Installment.due_on))
-        .join(Installment, Installment.plan_id == PaymentPlan.id)
-        .join(Account, Account.id == PaymentPlan.account_id)
-        .where(PaymentPlan.status == PlanStatus.ACTIVE, Installment.status != I.PAID,
-               Installment.due_on < latest)
-        .group_by(PaymentPlan.id, Account.creditor_id)).all()
-    db.session.rollback()
+    with reading("break_overdue"):
+        rows = db.session.execute(
+            select(PaymentPlan.id, Account.creditor_id, func.min(Installment.due_on))
+            .join(Installment, Installment.plan_id == PaymentPlan.id)
+            .join(Account, Account.id == PaymentPlan.account_id)
+            .where(PaymentPlan.status == PlanStatus.ACTIVE, Installment.status != I.PAID,
+                   Installment.due_on < latest)
+            .group_by(PaymentPlan.id, Account.creditor_id)).all()
+        graces = {creditor_id: policy_of(creditor_id).grace_days
+                  for creditor_id in {row[1] for row in rows}}
     broken = 0
     for plan_id, creditor_id, oldest in rows:
-        grace = policy_of(creditor_id).grace_days
-        db.session.rollback()
+        grace = graces[creditor_id]
         if latest > oldest + timedelta(days=grace) and _break(plan_id, today, grace, now):
             broken += 1
     return broken
@@ -624,13 +624,13 @@ def _break(plan_id: int, today: date | None, grace: int, now: datetime | None = 
 def remind(today: date, now: datetime) -> int:
     """A reminder a few days before each due date, when the contact rules allow an email then
     (the plan's own hold covers calls and texts only); otherwise a later run tries again."""
-    ids = list(db.session.scalars(
-        select(Installment.id).join(PaymentPlan, PaymentPlan.id == Installment.plan_id)
-        .where(PaymentPlan.status == PlanStatus.ACTIVE, Installment.status == I.SCHEDULED,
-               Installment.reminded_at.is_(None), Installment.due_on >= today,
-               Installment.due_on <= today + timedelta(days=REMIND_DAYS))
-        .order_by(Installment.due_on, Installment.id)))
-    db.session.rollback()
+    with reading("remind"):
+        ids = list(db.session.scalars(
+            select(Installment.id).join(PaymentPlan, PaymentPlan.id == Installment.plan_id)
+            .where(PaymentPlan.status == PlanStatus.ACTIVE, Installment.status == I.SCHEDULED,
+                   Installment.reminded_at.is_(None), Installment.due_on >= today,
+                   Installment.due_on <= today + timedelta(days=REMIND_DAYS))
+            .order_by(Installment.due_on, Installment.id)))
     return sum(1 for i in ids if _remind_one(i, today, now))
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, current_app, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, NotFound
+
+from portal.operations import NotFound as NothingOfYours
 
 log = logging.getLogger("portal.errors")
 
@@ -47,6 +49,11 @@ def register_error_pages(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return _page(400, _l("This form expired or was sent from elsewhere. Please try again."))
+
+    @app.errorhandler(NothingOfYours)
+    def nothing_of_yours(error):
+        # The services' "not found" is answered as the web's own 404 is, HTML or problem JSON.
+        return current_app.handle_user_exception(NotFound())
 
     @app.errorhandler(HTTPException)
     def http_error(error):

@@ -1,9 +1,9 @@
 """Public case numbers read back safely: anything that is not one is a 404, never a query error."""
 
 import pytest
-from werkzeug.exceptions import NotFound
 
 from portal.numbers import id_of, number
+from portal.operations import NotFound
 
 
 @pytest.mark.parametrize(("text", "expected"), [
