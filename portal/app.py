@@ -142,7 +142,7 @@ def _register_blueprints(app: Flask) -> None:
                       staff_disputes, staff_plans, cases_cli, demo_cli, jobs_cli, webhooks_cli,
                       agency_cli, payments_cli, plans_cli):
         app.register_blueprint(blueprint)
-    from portal.api import init_app as init_api
+    from portal.api.setup import init_app as init_api
 
     init_api(app)  # the partner JSON API, with its problem+json errors
     if app.config["PORTAL_DEMO"]:

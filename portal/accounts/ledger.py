@@ -46,6 +46,19 @@ def balance_of(account_id: int, currency: str) -> Money:
     return Money(int(minor), currency)
 
 
+def balance_after_payment(account_id: int, payment_id: int, currency: str) -> Money:
+    """The balance as a payment left it (entries up to its own), not today's; today's if the
+    payment was never posted."""
+    entry_id = db.session.scalar(select(LedgerEntry.id).where(
+        LedgerEntry.payment_id == payment_id, LedgerEntry.kind == EntryKind.PAYMENT))
+    if entry_id is None:
+        return balance_of(account_id, currency)
+    # Entries are appended, never changed: their ids are the order they were written in.
+    minor = db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_minor), 0)).where(
+        LedgerEntry.account_id == account_id, LedgerEntry.id <= entry_id))
+    return Money(int(minor), currency)
+
+
 def entries_of(account_id: int) -> list[LedgerEntry]:
     return list(db.session.scalars(
         select(LedgerEntry).where(LedgerEntry.account_id == account_id)

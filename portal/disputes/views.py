@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from portal.accounts.service import account_of
+from portal.accounts.service import account_of, view_of
 from portal.cases.service import Actor, history
 from portal.contact import service as contact
 from portal.disputes import evidence, service
@@ -172,8 +172,6 @@ def queue():
 @staff_required(WORK_DISPUTES)
 def case(number: str):
     dispute = service.open_for_staff(number, _staff_actor(), current_user.role)
-    from portal.accounts.service import view_of
-
     return render_template(
         "disputes/staff_case.html", dispute=dispute, view=view_of(dispute.account, _today()),
         events=history(dispute.borrower_id, dispute.account_id),

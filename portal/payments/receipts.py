@@ -40,18 +40,7 @@ def _zone(borrower: Borrower) -> ZoneInfo:
 
 def _balance_after(payment: Payment) -> Money:
     """The balance as this payment left it (entries up to its own), not today's."""
-    from sqlalchemy import func, select
-
-    from portal.accounts.models import LedgerEntry
-
-    entry = db.session.scalar(select(LedgerEntry).where(
-        LedgerEntry.payment_id == payment.id, LedgerEntry.kind == "payment"))
-    if entry is None:
-        return ledger.balance_of(payment.account_id, payment.currency)
-    # Entries are appended, never changed: their ids are the order they were written in.
-    total = db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_minor), 0)).where(
-        LedgerEntry.account_id == payment.account_id, LedgerEntry.id <= entry.id))
-    return Money(int(total), payment.currency)
+    return ledger.balance_after_payment(payment.account_id, payment.id, payment.currency)
 
 
 def receipt_of(payment: Payment) -> Receipt:

@@ -40,6 +40,7 @@ from portal.payments.gateway import (
     intent_result,
 )
 from portal.payments.models import PENDING, EventStatus, Payment, StripeEvent
+from portal.payments.receipts import email_receipt
 from portal.payments.rules import PaymentStatus as S
 from portal.payments.task_names import APPLY_EVENTS
 
@@ -313,8 +314,6 @@ def _succeed(payment: Payment, actor: Actor, at: datetime) -> None:
                    account_id=payment.account_id,
                    data=dict(_facts(payment), allocation=entry.allocation))
     _announce("payment.succeeded", payment, event, allocation=entry.allocation)
-    from portal.payments.receipts import email_receipt  # receipts read the service: import late
-
     try:
         with db.session.begin_nested():  # a receipt that cannot be made never holds up a payment
             email_receipt(payment)

@@ -7,6 +7,8 @@ import secrets
 from flask import Flask, abort, g, request
 from flask_login import current_user
 
+from portal.web.i18n import register_filters
+
 
 def _nonce() -> str:
     if "csp_nonce" not in g:
@@ -15,8 +17,6 @@ def _nonce() -> str:
 
 
 def register_security(app: Flask) -> None:
-    from portal.web.i18n import register_filters
-
     register_filters(app)
     app.jinja_env.globals["csp_nonce"] = _nonce
     production = not app.config["PORTAL_DEMO"]
