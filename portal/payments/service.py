@@ -30,8 +30,7 @@ from portal.extensions import db
 from portal.jobs.queue import defer_in_transaction
 from portal.money import Money, MoneyError
 from portal.operations import NotFound, Refused, operation, reading
-from portal.outbox.service import publish
-from portal.payments import rules
+from portal.payments import charges, rules
 from portal.payments.gateway import (
     CardDeclined,
     GatewayError,
@@ -46,8 +45,6 @@ from portal.payments.task_names import APPLY_EVENTS
 
 log = logging.getLogger("portal.payments")
 
-#: Statuses whose money may still reach the ledger: counted against the balance left to pay.
-IN_FLIGHT = (S.SUBMITTING, S.PENDING, S.REQUIRES_ACTION)
 SYSTEM = Actor.system("stripe-webhook")
 
 
@@ -62,12 +59,6 @@ def _own_account(borrower_id: int, reference: str, *, lock: bool = False) -> Acc
     return own_account(borrower_id, reference, lock=lock)
 
 
-def _in_flight(account_id: int, other_than: int | None = None) -> int:
-    query = select(func.coalesce(func.sum(Payment.amount_minor), 0)).where(
-        Payment.account_id == account_id, Payment.status.in_([str(s) for s in IN_FLIGHT]))
-    if other_than is not None:
-        query = query.where(Payment.id != other_than)
-    return int(db.session.scalar(query))
 
 
 @dataclass(frozen=True)
@@ -83,7 +74,7 @@ class PayOptions:
 def options_for(borrower_id: int, reference: str) -> PayOptions:
     account = _own_account(borrower_id, reference)
     balance = ledger.balance_of(account.id, account.currency)
-    waiting = _in_flight(account.id)
+    waiting = charges.in_flight(account.id)
     payable = max(balance.minor - waiting, 0)
     return PayOptions(account, balance, Money(waiting, account.currency),
                       rules.limits(payable, account.currency, account.creditor.allow_overpayment))
@@ -108,7 +99,7 @@ def start_payment(borrower_id: int, reference: str, choice: str, amount_text: st
     if account.status != AccountStatus.OPEN:
         raise Refused(_("This account is not open for payments."))
     balance = ledger.balance_of(account.id, account.currency)
-    payable = balance.minor - _in_flight(account.id)
+    payable = balance.minor - charges.in_flight(account.id)
     if choice == "full":
         amount = payable
     elif choice == "other":
@@ -128,11 +119,7 @@ def start_payment(borrower_id: int, reference: str, choice: str, amount_text: st
             "minimum": fmt(Money(bounds.minimum, account.currency)),
             "maximum": fmt(Money(bounds.maximum or 0, account.currency)),
         }))
-    payment = Payment(borrower_id=borrower_id, account_id=account.id, amount_minor=amount,
-                      currency=account.currency, choice=choice, status=S.CREATED)
-    db.session.add(payment)
-    db.session.flush()
-    return payment
+    return charges.new_payment(account, borrower_id, amount, choice)
 
 
 def own_payment(borrower_id: int, public_id: str, *, lock: bool = False) -> Payment:
@@ -173,7 +160,7 @@ def _claim(borrower_id: int, public_id: str) -> Payment | None:
     if payment.status != S.CREATED:
         return None
     account = db.session.get(Account, payment.account_id, with_for_update=True)
-    payable = ledger.balance_of(account.id, account.currency).minor - _in_flight(account.id)
+    payable = ledger.balance_of(account.id, account.currency).minor - charges.in_flight(account.id)
     if account.status != AccountStatus.OPEN or rules.check_amount(
             payment.amount_minor, payable, payment.currency,
             account.creditor.allow_overpayment):
@@ -192,7 +179,6 @@ def submit(borrower_id: int, public_id: str, actor: Actor) -> Payment:
     claimed = _claim(borrower_id, public_id)
     if claimed is None:  # already submitted (or no longer payable): show where it stands
         return own_payment(borrower_id, public_id)
-    key = str(claimed.public_id)
     try:
         method = gateway().card_of_setup(claimed.setup_intent_id) \
             if claimed.setup_intent_id else None
@@ -203,7 +189,7 @@ def submit(borrower_id: int, public_id: str, actor: Actor) -> Payment:
     if method is None:
         return _unclaim(claimed.id, _("Your card details were not confirmed. Please try again."))
     try:
-        result = gateway().charge(key, claimed.amount_minor, claimed.currency, method)
+        result = charges.charge_on_session(claimed, method)
     except CardDeclined as exc:
         return _declined(claimed.id, exc, actor)
     except GatewayError as exc:
@@ -229,69 +215,30 @@ def _unclaim(payment_id: int, message: str, keep_card: bool = False) -> Payment:
 
 @operation
 def _submitted(payment_id: int, result: IntentResult, actor: Actor) -> Payment:
-    payment = db.session.get(Payment, payment_id, with_for_update=True)
-    _adopt(payment, result)
-    record(actor, EventKind.PAYMENT_SUBMITTED, borrower_id=payment.borrower_id,
-           account_id=payment.account_id, data=_facts(payment))
-    if payment.status in (S.SUBMITTING, S.PENDING):
-        # A success still waits for the webhook; a 3-D Secure check waits for the borrower.
-        _move(payment, S.REQUIRES_ACTION if result.status == "requires_action" else S.PENDING)
-    if result.status == "requires_payment_method":
-        _fail(payment, result.failure_message, actor)
-    return payment
+    return charges.submitted(db.session.get(Payment, payment_id, with_for_update=True), result,
+                             actor)
 
 
 @operation
 def _declined(payment_id: int, exc: CardDeclined, actor: Actor) -> Payment:
     payment = db.session.get(Payment, payment_id, with_for_update=True)
     if exc.intent is not None:
-        _adopt(payment, exc.intent)
-    _fail(payment, exc.message, actor)
+        charges.adopt(payment, exc.intent)
+    charges.fail(payment, exc.message, actor)
     return payment
 
 
 # --- what Stripe tells us ------------------------------------------------------------------------
 
 
-def _adopt(payment: Payment, result: IntentResult) -> None:
-    """Keep Stripe's ids on our row (the first we hear of them may be a webhook)."""
-    payment.payment_intent_id = payment.payment_intent_id or result.id
-    payment.charge_id = result.charge_id or payment.charge_id
-    if result.client_secret and result.status == "requires_action":
-        payment.intent_client_secret = result.client_secret
-    payment.card_brand = result.card_brand or payment.card_brand
-    payment.card_last4 = result.card_last4 or payment.card_last4
 
 
-def _move(payment: Payment, status: S) -> bool:
-    """Follow what Stripe reports where the lifecycle allows it; a late or repeated event that
-    would move the payment back (a 'failed' after a success) changes nothing."""
-    if payment.status == status or not rules.PAYMENT.allows(payment.status, status):
-        return False
-    rules.PAYMENT.move(payment, status)
-    payment.updated_at = datetime.now(UTC)
-    return True
 
 
-def _facts(payment: Payment) -> dict:
-    return {"payment": str(payment.public_id), "receipt": payment.receipt_number,
-            "amount_minor": payment.amount_minor, "currency": payment.currency,
-            "stripe_reference": payment.stripe_reference}
 
 
-def _announce(topic: str, payment: Payment, event, **extra) -> None:
-    publish(topic, {"account_ref": payment.account.reference, **_facts(payment), **extra},
-            account_ref=payment.account.reference, case_event_id=event.id)
 
 
-def _fail(payment: Payment, message: str | None, actor: Actor) -> None:
-    if not _move(payment, S.FAILED):
-        return
-    payment.failure_message = (message or _("The payment did not go through."))[:300]
-    event = record(actor, EventKind.PAYMENT_FAILED, borrower_id=payment.borrower_id,
-                   account_id=payment.account_id,
-                   data=dict(_facts(payment), reason=payment.failure_message))
-    _announce("payment.failed", payment, event, reason=payment.failure_message)
 
 
 def _lock_account(payment: Payment) -> None:
@@ -306,14 +253,14 @@ def _succeed(payment: Payment, actor: Actor, at: datetime) -> None:
     if payment.status == S.SUCCEEDED or not rules.PAYMENT.allows(payment.status, S.SUCCEEDED):
         return
     _lock_account(payment)
-    _move(payment, S.SUCCEEDED)
+    charges.move(payment, S.SUCCEEDED)
     payment.succeeded_at, payment.failure_message = at, None
     entry = ledger.post_payment(payment.account, payment.amount_minor, payment.id,
                                 f"Card payment {payment.receipt_number}", actor, at)
     event = record(actor, EventKind.PAYMENT_SUCCEEDED, borrower_id=payment.borrower_id,
                    account_id=payment.account_id,
-                   data=dict(_facts(payment), allocation=entry.allocation))
-    _announce("payment.succeeded", payment, event, allocation=entry.allocation)
+                   data=dict(charges.facts(payment), allocation=entry.allocation))
+    charges.announce("payment.succeeded", payment, event, allocation=entry.allocation)
     try:
         with db.session.begin_nested():  # a receipt that cannot be made never holds up a payment
             email_receipt(payment)
@@ -359,16 +306,16 @@ def apply_intent(result: IntentResult, actor: Actor, at: datetime | None = None)
         log.error("payment %s: Stripe reports %s %s, we asked for %s %s", payment.id,
                   result.amount, result.currency, payment.amount_minor, payment.currency)
         raise UnknownPayment(result.id)
-    _adopt(payment, result)
+    charges.adopt(payment, result)
     at = at or datetime.now(UTC)
     if result.status == "succeeded":
         _succeed(payment, actor, at)
     elif result.status in ("requires_payment_method", "canceled"):
-        _fail(payment, result.failure_message, actor)
+        charges.fail(payment, result.failure_message, actor)
     elif result.status == "requires_action":
-        _move(payment, S.REQUIRES_ACTION)
+        charges.move(payment, S.REQUIRES_ACTION)
     elif result.status == "processing":
-        _move(payment, S.PENDING)
+        charges.move(payment, S.PENDING)
     return payment
 
 
@@ -390,8 +337,8 @@ def apply_refund(charge: dict, actor: Actor, at: datetime | None = None) -> Paym
                          f"Refund of card payment {payment.receipt_number}", actor, at)
     event = record(actor, EventKind.PAYMENT_REFUNDED, borrower_id=payment.borrower_id,
                    account_id=payment.account_id,
-                   data=dict(_facts(payment), refunded_minor=amount))
-    _announce("payment.refunded", payment, event, refunded_minor=amount,
+                   data=dict(charges.facts(payment), refunded_minor=amount))
+    charges.announce("payment.refunded", payment, event, refunded_minor=amount,
               refunded_total_minor=payment.refunded_minor)
     _settle(payment, actor)
     return payment
@@ -416,9 +363,9 @@ def apply_chargeback(dispute: dict, actor: Actor, at: datetime | None = None) ->
                              f"Chargeback of card payment {payment.receipt_number}", actor, at)
     event = record(actor, EventKind.PAYMENT_CHARGED_BACK, borrower_id=payment.borrower_id,
                    account_id=payment.account_id,
-                   data=dict(_facts(payment), charged_back_minor=amount,
+                   data=dict(charges.facts(payment), charged_back_minor=amount,
                              reason=dispute.get("reason")))
-    _announce("payment.charged_back", payment, event, charged_back_minor=amount,
+    charges.announce("payment.charged_back", payment, event, charged_back_minor=amount,
               reason=dispute.get("reason"))
     _settle(payment, actor)
     return payment
@@ -724,7 +671,7 @@ def _record_canceled(payment: Payment, actor: Actor, why: str) -> None:
     """A payment that ended without a charge is on the record too (it was on the borrower's
     screen); a charge that still succeeds later is posted all the same."""
     record(actor, EventKind.PAYMENT_CANCELED, borrower_id=payment.borrower_id,
-           account_id=payment.account_id, data=dict(_facts(payment), reason=why))
+           account_id=payment.account_id, data=dict(charges.facts(payment), reason=why))
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from portal.messaging.notify import Outcome, Status, notify
 from portal.money import Money
 from portal.operations import Refused, operation, reading
 from portal.outbox.service import publish
-from portal.payments import rules
+from portal.payments import charges, rules
 from portal.payments import service as payments
 from portal.payments.gateway import CardDeclined, GatewayError, IntentResult, gateway
 from portal.payments.models import Payment
@@ -60,7 +60,7 @@ REMIND_DAYS = 3
 JOB = Actor.system("plans-charge-due")
 #: A payment that may still take money: an installment linked to one is not charged again.
 BUSY = (S.CREATED, S.SUBMITTING, S.PENDING, S.REQUIRES_ACTION)
-IN_FLIGHT = (S.SUBMITTING, S.PENDING, S.REQUIRES_ACTION)
+IN_FLIGHT = charges.IN_FLIGHT
 #: While one of these holds is live on the account (or the borrower), collection stops: the job
 #: neither charges nor breaks the plan; when it ends, the grace days count from then.
 STOPS_COLLECTION = frozenset({
@@ -81,15 +81,6 @@ def _resumed_on(plan: PaymentPlan) -> date | None:
         ContactHold.ended_at.is_not(None),
         or_(ContactHold.account_id.is_(None), ContactHold.account_id == plan.account_id)))
     return ended.date() if ended else None
-
-
-def _in_flight(account_id: int) -> int:
-    return int(db.session.scalar(select(func.coalesce(func.sum(Payment.amount_minor), 0)).where(
-        Payment.account_id == account_id, Payment.status.in_([str(s) for s in IN_FLIGHT]))))
-
-
-def _payable(account: Account) -> int:
-    return ledger.balance_of(account.id, account.currency).minor - _in_flight(account.id)
 
 
 def next_unpaid(plan: PaymentPlan) -> Installment | None:
@@ -183,15 +174,12 @@ def start_installment_payment(borrower_id: int, number: str) -> Payment:
     if installment.status == I.PROCESSING:
         raise Refused(_("A payment for this installment is already being processed."),
                       status=409)
-    payable = _payable(account)
+    payable = charges.payable(account)
     amount = _amount_due(plan, installment, payable)
     if amount is None or rules.check_amount(amount, payable, account.currency,
                                             account.creditor.allow_overpayment):
         raise Refused(_("This installment cannot be paid by card now; please contact us."))
-    payment = Payment(borrower_id=borrower_id, account_id=account.id, amount_minor=amount,
-                      currency=account.currency, choice="installment", status=S.CREATED)
-    db.session.add(payment)
-    db.session.flush()
+    payment = charges.new_payment(account, borrower_id, amount, "installment")
     installment.payment_id = payment.id
     return payment
 
@@ -333,18 +321,14 @@ def _claim(installment_id: int, today: date | None,
     if _busy(installment):
         return None
     account = db.session.get(Account, plan.account_id, with_for_update=True)
-    payable = _payable(account)
+    payable = charges.payable(account)
     amount = _amount_due(plan, installment, payable)
     if account.status != AccountStatus.OPEN or amount is None or amount <= 0:
         return None
     installment.attempts += 1
     INSTALLMENT.move(installment, I.PROCESSING)
-    now = datetime.now(UTC)
-    payment = Payment(borrower_id=plan.borrower_id, account_id=account.id, amount_minor=amount,
-                      currency=account.currency, choice="installment", status=S.SUBMITTING,
-                      created_at=now, updated_at=now)
-    db.session.add(payment)
-    db.session.flush()
+    payment = charges.new_payment(account, plan.borrower_id, amount, "installment",
+                                  status=S.SUBMITTING)
     installment.payment_id = payment.id
     return Claim(installment.id, installment.attempts, payment.id, str(payment.public_id),
                  amount, payment.currency, plan.stripe_customer_id, plan.payment_method_id, today)
@@ -352,9 +336,9 @@ def _claim(installment_id: int, today: date | None,
 
 def _charge(claim: Claim, today: date, now: datetime | None = None) -> str:
     try:
-        result = gateway().charge_off_session(claim.payment_key, claim.amount, claim.currency,
-                                              claim.customer, claim.payment_method,
-                                              claim.idempotency_key)
+        result = charges.charge_off_session(claim.payment_key, claim.amount, claim.currency,
+                                            claim.customer, claim.payment_method,
+                                            claim.idempotency_key)
     except CardDeclined as exc:
         _failed(claim, _declined_result(claim, exc.intent, exc.message), today, now)
         return "failed"
@@ -384,19 +368,8 @@ def _declined_result(claim: Claim, intent: IntentResult | None, message: str) ->
 @operation
 def _submitted(claim: Claim, result: IntentResult) -> None:
     """Stripe took the charge: the payment waits for its webhook, as every card payment does."""
-    payment = db.session.get(Payment, claim.payment_id, with_for_update=True)
-    payment.payment_intent_id = payment.payment_intent_id or result.id
-    payment.charge_id = result.charge_id or payment.charge_id
-    payment.card_brand = result.card_brand or payment.card_brand
-    payment.card_last4 = result.card_last4 or payment.card_last4
-    if payment.status == S.SUBMITTING:
-        rules.PAYMENT.move(payment, S.PENDING)
-        payment.updated_at = datetime.now(UTC)
-    record(JOB, EventKind.PAYMENT_SUBMITTED, borrower_id=payment.borrower_id,
-           account_id=payment.account_id,
-           data={"payment": str(payment.public_id), "amount_minor": payment.amount_minor,
-                 "currency": payment.currency, "stripe_reference": payment.stripe_reference,
-                 "installment": claim.installment_id, "attempt": claim.attempt})
+    charges.submitted(db.session.get(Payment, claim.payment_id, with_for_update=True), result,
+                      JOB, installment=claim.installment_id, attempt=claim.attempt)
 
 
 @operation
