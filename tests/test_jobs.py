@@ -48,10 +48,10 @@ def test_the_job_queue_imports_nothing_of_the_domain():
 
 def test_the_import_check_sees_a_domain_import_inside_a_function(tmp_path):
     probe = tmp_path / "probe.py"
-    probe.write_text("def late():\n    from portal.payments.service import reconcile\n"
+    probe.write_text("def late():\n    from portal.payments.reconcile import reconcile\n"
                      "from ..outbox import tasks\n")
     found = _ours(_imports(probe, "portal.jobs"))
-    assert {"portal.payments.service", "portal.outbox.tasks"} <= found
+    assert {"portal.payments.reconcile", "portal.outbox.tasks"} <= found
 
 
 def test_no_module_of_ours_reads_the_job_engines_tables():

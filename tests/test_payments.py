@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 from portal.accounts.models import Account, LedgerEntry
 from portal.cases.models import CaseEvent
 from portal.outbox.models import OutboxMessage
-from portal.payments import service
+from portal.payments import checkout, inbox
 from portal.payments.models import Payment, StripeEvent
 from tests.fixtures.stripe import event
 
@@ -36,7 +36,7 @@ def _payment(db, public_id) -> Payment:
 
 def _apply(db, **options) -> dict:
     """What the worker does: apply the events the webhook kept (each in its own transaction)."""
-    return db.run(service.apply_received, **options)
+    return db.run(inbox.apply_received, **options)
 
 
 def _queued_jobs(db) -> list[tuple[str, str | None]]:
@@ -237,7 +237,6 @@ def test_3d_secure_waits_for_the_bank_then_posts(alex, db, stripe_emulator, post
 def test_the_webhook_can_arrive_before_the_browser_returns(db, demo, make_payment, post_event,
                                                            stripe_emulator):
     from portal.cases.service import Actor
-    from portal.payments import service
     from portal.payments.gateway import intent_result
 
     payment = make_payment("LUM-1001", 7000, "submitting", intent_id=None)
@@ -250,7 +249,7 @@ def test_the_webhook_can_arrive_before_the_browser_returns(db, demo, make_paymen
     assert post_event(event("payment_intent.succeeded", intent)).json["received"] == "queued"
     assert _apply(db) == {"applied": 1}
     # Then our request records Stripe's answer: the success stands, nothing is posted twice.
-    db.run(service._submitted, payment.id, intent_result(intent), Actor.system("test"))
+    db.run(checkout._submitted, payment.id, intent_result(intent), Actor.system("test"))
     assert _payment(db, payment.public_id).status == "succeeded"
     assert _balance(db, "LUM-1001") == 83000 - 7000
 
@@ -423,7 +422,7 @@ def test_an_event_that_fails_to_apply_is_kept_undone_and_retried(db, demo, make_
         "applied", None, 3, None)
     assert _payment(db, payment.public_id).status == "succeeded"
     assert _balance(db, "LUM-1001") == 83000 - 4000
-    assert service.retry_delay(20) == timedelta(hours=1)  # at most hourly, never given up
+    assert inbox.retry_delay(20) == timedelta(hours=1)  # at most hourly, never given up
 
 
 def test_an_event_whose_payment_is_gone_by_the_time_it_applies_is_kept_as_failed(
@@ -463,8 +462,8 @@ def test_events_are_applied_oldest_first(db, demo, make_payment, post_event, mon
     for evt in events:
         assert post_event(evt).json == {"received": "queued"}
     seen = []
-    real = service.apply_event
-    monkeypatch.setattr(service, "apply_event", lambda e: seen.append(e["id"]) or real(e))
+    real = inbox.apply_event
+    monkeypatch.setattr(inbox, "apply_event", lambda e: seen.append(e["id"]) or real(e))
     assert _apply(db, limit=2) == {"applied": 2, "more": 1}
     assert _apply(db) == {"applied": 1}
     assert seen == [e["id"] for e in events]

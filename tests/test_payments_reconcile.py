@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from portal.accounts.models import Account, LedgerEntry
 from portal.cases.models import CaseEvent
-from portal.payments import service
+from portal.payments import inbox, reconcile
 from portal.payments.gateway import StripeGateway, install
 from portal.payments.models import Payment
 from tests.fixtures.stripe import event
@@ -101,15 +101,15 @@ def test_stripe_timing_out_on_create_leaves_a_payment_the_job_resolves(
         "amount": 4500, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True,
         "metadata": {"payment_id": public_id}}).to_dict()
 
-    counts = db.run(service.reconcile, datetime.now(UTC) + LATER)
+    counts = db.run(reconcile.reconcile, datetime.now(UTC) + LATER)
     assert counts == {"resolved": 1}
     payment = _payment(db, public_id)
     assert payment.status == "succeeded" and payment.payment_intent_id == intent["id"]
     assert _balance(db, "LUM-1001") == 83000 - 4500
     # Stripe's webhook for it, arriving late, changes nothing; nor does another run of the job.
     assert post_event(event("payment_intent.succeeded", intent)).json == {"received": "queued"}
-    assert db.run(service.apply_received) == {"applied": 1}
-    assert db.run(service.reconcile, datetime.now(UTC) + LATER) == {}
+    assert db.run(inbox.apply_received) == {"applied": 1}
+    assert db.run(reconcile.reconcile, datetime.now(UTC) + LATER) == {}
     assert _balance(db, "LUM-1001") == 83000 - 4500
 
 
@@ -119,8 +119,8 @@ def test_a_charge_that_never_reached_stripe_is_closed_as_not_charged(alex, app, 
     stripe_emulator.confirm_card(page.soup.find(id="card-form")["data-client-secret"])
     with silent_stripe(app, only_the_charge=True):
         alex.submit(page, action="/submit")
-    assert db.run(service.reconcile, datetime.now(UTC)) == {}  # not stale yet: left alone
-    assert db.run(service.reconcile, datetime.now(UTC) + LATER) == {"canceled": 1}
+    assert db.run(reconcile.reconcile, datetime.now(UTC)) == {}  # not stale yet: left alone
+    assert db.run(reconcile.reconcile, datetime.now(UTC) + LATER) == {"canceled": 1}
     payment = _payment(db, public_id)
     assert payment.status == "canceled"
     page = alex.get(f"/payments/{public_id}")
@@ -134,15 +134,15 @@ def test_a_lost_webhook_is_made_good_from_stripe(alex, db, stripe_emulator):
     stripe_emulator.confirm_card(page.soup.find(id="card-form")["data-client-secret"])
     alex.submit(page, action="/submit")
     assert _payment(db, public_id).status == "pending"  # and Stripe's webhook never comes
-    assert db.run(service.reconcile, datetime.now(UTC) + LATER) == {"resolved": 1}
+    assert db.run(reconcile.reconcile, datetime.now(UTC) + LATER) == {"resolved": 1}
     assert _payment(db, public_id).status == "succeeded"
     assert _balance(db, "LUM-1001") == 83000 - 1500
 
 
 def test_an_abandoned_card_form_is_closed_after_an_hour(alex, db):
     _page, public_id = _to_card_page(alex, "10.00")
-    assert db.run(service.reconcile, datetime.now(UTC) + LATER) == {}
-    assert db.run(service.reconcile, datetime.now(UTC) + timedelta(hours=2)) == {"canceled": 1}
+    assert db.run(reconcile.reconcile, datetime.now(UTC) + LATER) == {}
+    assert db.run(reconcile.reconcile, datetime.now(UTC) + timedelta(hours=2)) == {"canceled": 1}
     assert _payment(db, public_id).status == "canceled"
 
 
@@ -152,7 +152,7 @@ def test_stripe_down_postpones_reconciliation_without_changing_anything(alex, ap
     stripe_emulator.confirm_card(page.soup.find(id="card-form")["data-client-secret"])
     alex.submit(page, action="/submit")
     with silent_stripe(app):
-        assert db.run(service.reconcile, datetime.now(UTC) + LATER) == {"postponed": 1}
+        assert db.run(reconcile.reconcile, datetime.now(UTC) + LATER) == {"postponed": 1}
     assert _payment(db, public_id).status == "pending"
     assert app.extensions["portal.payments.gateway"].api_base == stripe_emulator.url
 
@@ -185,7 +185,7 @@ def test_a_bank_check_left_unfinished_stops_blocking_the_balance(alex, db, strip
     assert back.soup.find(id="card-action") is None
     assert "after=bank" in back.soup.find(id="payment-status")["hx-get"]
     # An hour on, the unfinished check no longer blocks paying: it is closed, not charged.
-    assert db.run(service.reconcile, datetime.now(UTC) + timedelta(hours=2)) == {"canceled": 1}
+    assert db.run(reconcile.reconcile, datetime.now(UTC) + timedelta(hours=2)) == {"canceled": 1}
     assert _payment(db, public_id).status == "canceled"
     assert "already being processed" not in alex.get("/accounts/LUM-1001/pay").text
     kinds = db.scalars(select(CaseEvent.kind).where(CaseEvent.kind == "payment.canceled"))
@@ -195,7 +195,7 @@ def test_a_bank_check_left_unfinished_stops_blocking_the_balance(alex, db, strip
     stripe_emulator.authenticate(payment.payment_intent_id, payment.intent_client_secret)
     intent = stripe_emulator.intent(payment.payment_intent_id)
     assert post_event(event("payment_intent.succeeded", intent)).status_code == 200
-    db.run(service.apply_received)
+    db.run(inbox.apply_received)
     assert _payment(db, public_id).status == "succeeded"
     assert _balance(db, "LUM-1001") == 0
 
@@ -214,6 +214,6 @@ def test_a_receipt_that_cannot_be_made_never_holds_up_the_payment(alex, db, stri
     payment = _payment(db, public_id)
     intent = stripe_emulator.intent(payment.payment_intent_id)
     assert post_event(event("payment_intent.succeeded", intent)).status_code == 200
-    db.run(service.apply_received)
+    db.run(inbox.apply_received)
     assert _payment(db, public_id).status == "succeeded"
     assert _balance(db, "LUM-1001") == 83000 - 2500

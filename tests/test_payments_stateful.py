@@ -30,8 +30,8 @@ from sqlalchemy import func, select
 from portal.accounts.models import Account, EntryKind, LedgerEntry
 from portal.extensions import db as database
 from portal.money import Money
+from portal.payments.inbox import apply_received
 from portal.payments.models import Payment
-from portal.payments.service import apply_received
 from tests.fixtures.stripe import event
 
 REFERENCE = "LUM-1001"

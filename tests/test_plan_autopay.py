@@ -18,7 +18,7 @@ from portal.contact.models import ContactAttempt, ContactHold
 from portal.extensions import db as database
 from portal.messaging.models import CapturedMessage
 from portal.outbox.models import OutboxMessage
-from portal.payments import service as payments
+from portal.payments import inbox, reconcile
 from portal.payments.gateway import StripeGateway
 from portal.payments.models import Payment
 from portal.plans import charging
@@ -102,7 +102,7 @@ def _deliver(db, post_event, stripe_emulator, payment_id: int) -> None:
     outcome = "succeeded" if intent["status"] == "succeeded" else "payment_failed"
     response = post_event(event(f"payment_intent.{outcome}", intent))
     assert response.status_code == 200, response.json
-    assert db.run(payments.apply_received).get("applied") == 1
+    assert db.run(inbox.apply_received).get("applied") == 1
 
 
 def _events(db, account_ref="LUM-1001") -> list[str]:
@@ -339,7 +339,7 @@ def _pay_by_hand(person, db, stripe_emulator, post_event) -> Payment:
     payment = db.scalar(select(Payment).where(Payment.public_id == public_id))
     intent = stripe_emulator.intent(payment.payment_intent_id)
     assert post_event(event("payment_intent.succeeded", intent)).status_code == 200
-    db.run(payments.apply_received)
+    db.run(inbox.apply_received)
     return db.scalar(select(Payment).where(Payment.public_id == public_id))
 
 
@@ -450,7 +450,7 @@ def test_after_an_unknown_outcome_the_charge_is_looked_up_and_its_key_kept(
     # The reconciliation finds no PaymentIntent (Stripe's list lagging, or none made): canceled.
     monkeypatch.setattr(StripeGateway, "find_intent", lambda self, key, after: None)
     later = datetime.now(UTC) + timedelta(minutes=10)
-    assert db.run(payments.reconcile, later) == {"canceled": 1}
+    assert db.run(reconcile.reconcile, later) == {"canceled": 1}
     monkeypatch.undo()
     monkeypatch.setattr(StripeGateway, "charge_off_session", timeout)
 

@@ -15,7 +15,7 @@ from portal.accounts.models import Creditor
 from portal.cases.models import CaseEvent
 from portal.contact.models import ContactHold
 from portal.outbox.models import OutboxMessage
-from portal.payments import service as payments
+from portal.payments import inbox
 from portal.payments.models import Payment
 from portal.plans import charging
 from portal.plans.models import CreditorPlanPolicy, Installment, PaymentPlan
@@ -178,7 +178,7 @@ def test_accepting_by_hand_pauses_calls_not_email_and_an_installment_is_paid_by_
 
     intent = stripe_emulator.intent(payment.payment_intent_id)
     assert post_event(event("payment_intent.succeeded", intent)).status_code == 200
-    db.run(payments.apply_received)
+    db.run(inbox.apply_received)
     assert db.run(charging.settle_installments) == {"paid": 1}
     page = alex.get(f"/plans/{number}")
     assert "Paid" in page.text and "Pay the next installment ($69.17)" in page.text

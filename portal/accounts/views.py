@@ -13,7 +13,7 @@ from portal.cases.service import history
 from portal.contact import service as contact
 from portal.disputes.service import disputes_of
 from portal.money import Money
-from portal.payments.service import payments_of
+from portal.payments.checkout import payments_of
 from portal.plans.service import plans_of
 from portal.web.access import borrower_required
 from portal.web.i18n import long_date, money

@@ -123,3 +123,10 @@ def submitted(payment: Payment, result: IntentResult, actor: Actor, **extra) -> 
     if result.status == "requires_payment_method":
         fail(payment, result.failure_message, actor)
     return payment
+
+
+def record_canceled(payment: Payment, actor: Actor, why: str) -> None:
+    """A payment that ended without a charge is on the record too (it was on the borrower's
+    screen); a charge that still succeeds later is posted all the same."""
+    record(actor, EventKind.PAYMENT_CANCELED, borrower_id=payment.borrower_id,
+           account_id=payment.account_id, data=dict(facts(payment), reason=why))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 from flask import Blueprint, current_app
 
-from portal.payments import emulator, service
+from portal.payments import emulator, inbox, reconcile
 
 bp = Blueprint("payments_cli", __name__, cli_group="payments")
 
@@ -29,7 +29,7 @@ def connect_emulator(webhook_url: str, wait: float) -> None:
 @bp.cli.command("reconcile")
 def reconcile_command() -> None:
     """Resolve payments stuck between our records and Stripe (the worker does this every minute)."""
-    counts = service.reconcile()
+    counts = reconcile.reconcile()
     click.echo(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "nothing to do")
 
 
@@ -40,9 +40,9 @@ def reconcile_command() -> None:
 def apply_events_command(limit: int, retry_failed: bool) -> None:
     """Apply the Stripe events the webhook received (the worker does this within moments)."""
     if retry_failed:
-        click.echo(f"{service.retry_failed_now()} failed events due now", err=True)
-    counts = service.apply_received(limit)
-    left = service.pending_events()
+        click.echo(f"{inbox.retry_failed_now()} failed events due now", err=True)
+    counts = inbox.apply_received(limit)
+    left = inbox.pending_events()
     click.echo(", ".join(f"{k}: {v}" for k, v in sorted(counts.items()) if k != "more")
                or "nothing to apply")
     if left:

@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from portal.jobs.queue import defer_unless_waiting
-from portal.payments.service import apply_received, reconcile
+from portal.payments.inbox import apply_received
+from portal.payments.reconcile import reconcile
 from portal.payments.task_names import APPLY_EVENTS, EVENTS_QUEUE
 
 if TYPE_CHECKING:

@@ -25,7 +25,7 @@ from portal.cases.service import Actor
 from portal.extensions import csrf, limiter
 from portal.money import Money
 from portal.operations import Refused
-from portal.payments import receipts, service
+from portal.payments import applying, checkout, inbox, receipts
 from portal.payments.forms import PayForm, SubmitForm
 from portal.payments.gateway import GatewayError, InvalidWebhook, gateway
 from portal.payments.rules import SETTLED
@@ -77,12 +77,12 @@ def _allow_stripe_js() -> None:
 @bp.route("/accounts/<reference>/pay", methods=["GET", "POST"])
 @borrower_required
 def pay(reference: str):
-    options = service.options_for(current_user.id, reference)
+    options = checkout.options_for(current_user.id, reference)
     form = PayForm()
     error = None
     if form.validate_on_submit():
         try:
-            payment = service.start_payment(current_user.id, reference, form.choice.data,
+            payment = checkout.start_payment(current_user.id, reference, form.choice.data,
                                             form.amount.data, money)
         except Refused as refusal:
             error = refusal.message
@@ -97,11 +97,11 @@ def pay(reference: str):
 @bp.get("/payments/<payment_id>/card")
 @borrower_required
 def card(payment_id: str):
-    payment = service.own_payment(current_user.id, payment_id)
+    payment = checkout.own_payment(current_user.id, payment_id)
     if payment.status != S.CREATED:
         return _status_page(payment)
     try:
-        secret = service.ensure_setup_intent(payment)
+        secret = checkout.ensure_setup_intent(payment)
     except GatewayError as exc:
         log.warning("payment %s: card form unavailable: %s", payment.id, exc)
         return render_template("payments/unavailable.html", payment=payment), 503
@@ -118,14 +118,14 @@ def submit(payment_id: str):
     form = SubmitForm()
     if not form.validate_on_submit():
         abort(400)
-    payment = service.submit(current_user.id, payment_id, _actor())
+    payment = checkout.submit(current_user.id, payment_id, _actor())
     if payment.status == S.CREATED:  # the card was not set up: back to the card form
         return redirect(url_for("payments.card", payment_id=payment.public_id), 303)
     return redirect(url_for("payments.status", payment_id=payment.public_id), 303)
 
 
 def _status_page(payment):
-    view = service.status_view(payment, back_from_bank=request.args.get("after") == "bank")
+    view = checkout.status_view(payment, back_from_bank=request.args.get("after") == "bank")
     if view.needs_action:
         _allow_stripe_js()
     fragment = wants_fragment("payment-status")
@@ -140,14 +140,14 @@ def _status_page(payment):
 @bp.get("/payments/<payment_id>")
 @borrower_required
 def status(payment_id: str):
-    payment = service.own_payment(current_user.id, payment_id)
+    payment = checkout.own_payment(current_user.id, payment_id)
     if payment.status == S.CREATED:
         return redirect(url_for("payments.card", payment_id=payment.public_id), 303)
     return _status_page(payment)
 
 
 def _receipt_or_404(payment_id: str):
-    payment = service.own_payment(current_user.id, payment_id)
+    payment = checkout.own_payment(current_user.id, payment_id)
     if payment.status != S.SUCCEEDED:
         abort(404)
     return payment, receipts.receipt_of(payment)
@@ -177,7 +177,7 @@ def receipt_pdf(payment_id: str):
 @csrf.exempt
 def stripe_webhook():
     """Stripe's signed events: verified, checked to be about one of our payments, and kept, in one
-    quick transaction that also wakes a worker to apply them (`service.apply_received`). Answered
+    quick transaction that also wakes a worker to apply them (`inbox.apply_received`). Answered
     2xx only once the event is safely kept, as Stripe asks: quickly, before the work is done."""
     payload = request.get_data(cache=False)
     try:
@@ -188,8 +188,8 @@ def stripe_webhook():
     if not isinstance(event.get("id"), str) or not isinstance(event.get("data"), dict):
         return jsonify(error="not an event"), 400
     try:
-        outcome = service.receive_event(event)
-    except service.UnknownPayment as exc:
+        outcome = inbox.receive_event(event)
+    except applying.UnknownPayment as exc:
         log.warning("stripe webhook %s (%s): no such payment %s", event["id"],
                     event.get("type"), exc)
         return jsonify(error="unknown payment"), 404

@@ -35,8 +35,7 @@ from portal.messaging.notify import Outcome, Status, notify
 from portal.money import Money
 from portal.operations import Refused, operation, reading
 from portal.outbox.service import publish
-from portal.payments import charges, rules
-from portal.payments import service as payments
+from portal.payments import applying, charges, rules
 from portal.payments.gateway import CardDeclined, GatewayError, IntentResult, gateway
 from portal.payments.models import Payment
 from portal.payments.rules import PaymentStatus as S
@@ -268,7 +267,7 @@ def _found_again(installment_id: int, found: IntentResult, today: date | None,
     installment = db.session.get(Installment, installment_id)
     plan = db.session.get(PaymentPlan, installment.plan_id, with_for_update=True)
     db.session.refresh(installment, with_for_update=True)
-    payment = payments.apply_intent(found, JOB)
+    payment = applying.apply_intent(found, JOB)
     if installment.payment_id != payment.id or installment.status in (I.PAID, I.PROCESSING):
         return
     installment.attempts += 1  # that attempt's outcome is known after all
@@ -377,7 +376,7 @@ def _failed(claim: Claim, result: IntentResult, today: date, now: datetime | Non
     installment = db.session.get(Installment, claim.installment_id)
     plan = db.session.get(PaymentPlan, installment.plan_id, with_for_update=True)
     db.session.refresh(installment, with_for_update=True)
-    payments.apply_intent(result, JOB)  # the payment failed: its own event and webhook
+    applying.apply_intent(result, JOB)  # the payment failed: its own event and webhook
     if installment.status == I.PROCESSING:
         _installment_failed(plan, installment, today, result.failure_message, now)
 
