@@ -17,8 +17,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from portal.extensions import db
 from portal.jobs.queue import defer_in_transaction, defer_unless_waiting
+from portal.operations import reading
 from portal.outbox.delivery import deliver_one, due_count
 
 if TYPE_CHECKING:
@@ -42,9 +42,10 @@ def register(jobs: procrastinate.App, flask_app: Flask) -> None:
 
     def run_batch(context: JobContext) -> int:
         with flask_app.app_context():
-            if due_count(at_most=BATCH + 1) > BATCH:
+            with reading("the outbox's backlog"):
+                backlog = due_count(at_most=BATCH + 1) > BATCH
+            if backlog:  # more than one batch: call in another worker
                 defer_unless_waiting(jobs, DELIVER, queueing_lock=FAN_OUT_LOCK)
-            db.session.rollback()
             sent = 0
             deadline = time.monotonic() + BATCH_SECONDS
             while sent < BATCH and time.monotonic() < deadline and not context.should_abort():
