@@ -68,6 +68,11 @@ def charge_off_session(payment_key: str, amount: int, currency: str, customer: s
                                         idempotency_key)
 
 
+def find_charge(public_id: str, created_at: datetime) -> IntentResult | None:
+    """Stripe's PaymentIntent for our payment, if one was made after all (found by our id)."""
+    return gateway().find_intent(str(public_id), int(created_at.timestamp()) - 60)
+
+
 # --- the payment's own state -----------------------------------------------------------------
 
 

@@ -36,7 +36,7 @@ from portal.money import Money
 from portal.operations import Refused, operation, reading
 from portal.outbox.service import publish
 from portal.payments import applying, charges, rules
-from portal.payments.gateway import CardDeclined, GatewayError, IntentResult, gateway
+from portal.payments.gateway import CardDeclined, GatewayError, IntentResult
 from portal.payments.models import Payment
 from portal.payments.rules import PaymentStatus as S
 from portal.plans.models import (
@@ -253,7 +253,7 @@ def _look_again(installment_id: int, today: date | None, now: datetime | None = 
     if row is None:
         return
     try:
-        found = gateway().find_intent(str(row.public_id), int(row.created_at.timestamp()) - 60)
+        found = charges.find_charge(row.public_id, row.created_at)
     except GatewayError as exc:
         log.warning("installment %s: look-up postponed: %s", installment_id, exc)
         return
