@@ -54,7 +54,7 @@ def findings(config: Mapping) -> list[Finding]:
     live = [var for var in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY")
             if _live(config.get(var))]
     if demo and live:
-        add("live-keys-in-demo", f"{' and '.join(live)} hold live Stripe keys in demo mode: "
+        add("live-keys-in-demo", f"demo mode has live Stripe keys in {' and '.join(live)}: "
             "use test keys (sk_test_/pk_test_) or turn demo mode off", fatal=True)
     if config.get("DEBUG"):
         add("debug", "the Flask debugger is on (FLASK_DEBUG): it runs code for anyone who sees it")
