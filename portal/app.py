@@ -10,6 +10,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.config import Settings, sqlalchemy_url
 from portal.crypto import FieldCipher, LookupHasher
+from portal.doctor import bp as doctor_cli
+from portal.doctor import refuse_unsafe
 from portal.extensions import babel, csrf, db, htmx, limiter, login, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,9 +28,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     settings = Settings.from_environ(Path(app.instance_path))
     app.config.from_mapping(_flask_config(app, settings))
     app.config.update(overrides or {})
+    # Production with demo mode on, or demo mode holding live Stripe keys: never serve.
+    refuse_unsafe(app.config)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         from portal.devdb import embedded_database_url
 
+        app.config["PORTAL_EMBEDDED_DATABASE"] = True
         url = embedded_database_url(Path(app.instance_path))
         app.config["SQLALCHEMY_DATABASE_URI"] = sqlalchemy_url(url)
 
@@ -56,6 +61,7 @@ def _flask_config(app: Flask, s: Settings) -> dict:
         "SECRET_KEY": s.secret_key,
         "PORTAL_ENV": s.env,
         "PORTAL_DEMO": s.demo_mode,
+        "PORTAL_GENERATED_SECRETS": s.generated,
         "FIELD_ENCRYPTION_KEYS": s.field_keys,
         "LOOKUP_HASH_KEY": s.lookup_key,
         "SQLALCHEMY_DATABASE_URI": sqlalchemy_url(s.database_url) if s.database_url else None,
@@ -140,7 +146,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (web, identity, accounts, contact, payments, disputes, plans, agency,
                       staff_disputes, staff_plans, cases_cli, demo_cli, jobs_cli, webhooks_cli,
-                      agency_cli, payments_cli, plans_cli):
+                      agency_cli, payments_cli, plans_cli, doctor_cli):
         app.register_blueprint(blueprint)
     from portal.api.setup import init_app as init_api
 

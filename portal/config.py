@@ -55,6 +55,8 @@ class Settings:
     evidence_dir: str | None = None
     #: "module:function" of a malware scanner for uploads; None: no scanner.
     evidence_scanner: str | None = None
+    #: The secrets not set in the environment, generated into instance/secrets/ (demo only).
+    generated: tuple[str, ...] = ()
 
     @property
     def production(self) -> bool:
@@ -66,12 +68,14 @@ class Settings:
         name = env.get("PORTAL_ENV", "development")
         production = name == "production"
         secrets_dir = instance_path / "secrets"
+        generated = []
 
         def secret(var: str, make: callable) -> str:
             if env.get(var):
                 return env[var]
             if production:
                 raise RuntimeError(f"{var} must be set when PORTAL_ENV=production")
+            generated.append(var)
             return _read_or_create(secrets_dir / var.lower(), make)
 
         # Real Stripe keys (test or live mode) when set without STRIPE_API_BASE; otherwise the
@@ -99,6 +103,7 @@ class Settings:
             stripe_api_base=api_base.rstrip("/") if api_base else None,
             evidence_dir=env.get("EVIDENCE_DIR") or None,
             evidence_scanner=env.get("EVIDENCE_SCANNER") or None,
+            generated=tuple(generated),
         )
 
 
