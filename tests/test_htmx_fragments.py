@@ -161,3 +161,30 @@ def test_stay_signed_in_clears_the_warning_only_for_its_own_swap(alex, how):
         assert response.status_code == 303
         assert response.headers["Location"] == "/"
     assert_varies_on_the_choice(response)
+
+
+@pytest.mark.parametrize(("referer", "location"), [
+    ("http://localhost/accounts/", "/accounts/"),
+    ("http://localhost/accounts/?tab=plans", "/accounts/?tab=plans"),
+    ("/accounts/", "/accounts/"),
+    ("https://evil.example/accounts/", "/"),
+    ("http://localhost.evil.example/", "/"),
+    ("http://localhost@evil.example/", "/"),
+    ("//evil.example/accounts/", "/"),
+    ("http://localhost//evil.example/", "/"),
+    ("/\\evil.example/", "/"),
+    ("http://localhost/\\evil.example/", "/"),
+    ("http://localhost/\t/evil.example/", "/"),
+    ("javascript:alert(1)", "/"),
+    ("", "/"),
+])
+def test_stay_signed_in_goes_back_only_to_a_page_of_this_site(alex, referer, location):
+    """Issue 12: the Referer is the client's to set; following it elsewhere is an open redirect."""
+    page = alex.get("/accounts/")
+    token = page.soup.find("input", {"name": "csrf_token"})["value"]
+
+    response = alex.client.post("/session/extend", data={"csrf_token": token},
+                                headers={"Referer": referer})
+
+    assert response.status_code == 303
+    assert response.headers["Location"] == location

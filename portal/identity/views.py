@@ -34,6 +34,7 @@ from portal.messaging import sign_in as codes
 from portal.operations import Refused
 from portal.web.access import public
 from portal.web.fragments import wants_fragment
+from portal.web.redirects import back_to_referrer
 
 bp = Blueprint("identity", __name__)
 
@@ -154,7 +155,7 @@ def extend_session():
         return redirect(url_for("identity.sign_in"), 303)
     if wants_fragment("idle-warning"):
         return ""  # the warning's own button: the warning goes away
-    return redirect(request.referrer or url_for("web.home"), 303)
+    return redirect(back_to_referrer(), 303)
 
 
 @bp.get("/session/status")

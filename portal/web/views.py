@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import text
@@ -11,6 +9,7 @@ from sqlalchemy import text
 from portal.extensions import db
 from portal.web.access import public
 from portal.web.i18n import LANGUAGES
+from portal.web.redirects import safe_path
 
 bp = Blueprint("web", __name__)
 
@@ -33,26 +32,10 @@ def health():
     return {"status": "ok"}
 
 
-def _safe_next(target: str | None) -> str:
-    """Only ever go back to a path on this site."""
-    if not target:
-        return url_for("web.home")
-    # Browsers read "\\" as "/" and drop tabs and newlines, so "/\\evil.example" and
-    # "/\t/evil.example" mean "//evil.example". urlsplit (which strips tabs and newlines) and
-    # werkzeug (which percent-encodes "\\" in Location) already defuse them; refuse them outright
-    # rather than rely on that.
-    if "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
-        return url_for("web.home")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("web.home")
-    return target
-
-
 @bp.post("/language")
 @public
 def choose_language():
     code = request.form.get("lang", "")
     if code in LANGUAGES:
         session["lang"] = code
-    return redirect(_safe_next(request.form.get("next")), 303)
+    return redirect(safe_path(request.form.get("next")), 303)
