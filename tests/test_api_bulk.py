@@ -354,3 +354,25 @@ def test_csv_upload_needs_a_key_before_anything_is_read(client, demo):
     answer = client.post("/api/v1/contact-decisions/bulk", data=b"account_ref\n",
                          headers={"Content-Type": "text/csv"})
     assert answer.status_code == 401 and answer.mimetype == PROBLEM
+
+
+def test_csv_answer_echoes_no_formula_but_phone_numbers_exactly(client, demo):
+    """Issue 12: answers get opened in spreadsheets; what the caller sent must not run there. A
+    phone number is data the dialer matches on: it comes back exactly as sent."""
+    at = _at(NEW_YORK, 12, 0)
+    data = _csv([
+        {"account_ref": "=HYPERLINK(\"http://evil.example\",\"x\")", "channel": "letter",
+         "at": at},
+        {"account_ref": "NWB-1001", "channel": "@SUM(1)", "at": at},
+        {"account_ref": "NWB-1001", "channel": "call", "destination": "+1 213 555 0147",
+         "at": at},
+        {"account_ref": "NWB-1001", "channel": "letter", "destination": "-2+3+cmd|' /C calc'!A0",
+         "at": at},
+    ])
+    rows = _rows(_upload(client, data))
+    assert rows[0]["account_ref"] == "'=HYPERLINK(\"http://evil.example\",\"x\")"
+    assert rows[1]["channel"] == "'@SUM(1)"
+    assert rows[2]["destination"] == "+1 213 555 0147" and rows[2]["allowed"] in ("true", "false")
+    assert rows[3]["destination"] == "'-2+3+cmd|' /C calc'!A0"
+    assert not any(v[:1] in ("=", "+", "-", "@", "\t", "\r") for r in rows for k, v in r.items()
+                   if k != "destination" or r is not rows[2])

@@ -285,7 +285,10 @@ CSV_DESCRIPTION = (
     "order, as CSV with the columns " + ",".join(CSV_ANSWER_COLUMNS) + ". `line` is the input "
     "line number; a bad row gets error_code and error and the other rows are still answered. "
     "A complete answer ends with a row whose `line` is `end`; if the answer stops early, its "
-    "last row has `line` `abort` (or is missing): never take an answer without `end` as whole."
+    "last row has `line` `abort` (or is missing): never take an answer without `end` as whole. "
+    "An echoed cell that a spreadsheet would run as a formula (starting with = + - @, a tab or a "
+    "carriage return) comes back with a leading single quote; a plain number such as a phone "
+    "number (digits, spaces and + - ( ) . only) comes back exactly as sent. Match rows by `line`."
 )
 
 

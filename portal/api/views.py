@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app, g, request, stream_with_cont
 from flask_limiter.util import get_remote_address
 from pydantic import BaseModel, ValidationError
 
+from portal import csvsafe
 from portal.api import service
 from portal.api.problems import AccountNotFound, ApiProblem, handle_blueprint, invalid
 from portal.api.schemas import (
@@ -314,7 +315,7 @@ def _csv_row(number, raw: dict, outcome) -> list:
 def _csv_answer(answers: Iterable) -> Iterator[str]:
     """The answer rows, then `end`: an answer without `end` is not whole (see the OpenAPI)."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csvsafe.writer(out)
     writer.writerow(CSV_ANSWER_COLUMNS)
     blank = [""] * (len(CSV_ANSWER_COLUMNS) - 1)
     try:

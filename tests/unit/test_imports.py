@@ -16,6 +16,7 @@ FLOORS = {
     "portal.money": 1, "portal.crypto": 1, "portal.config": 1, "portal.extensions": 1,
     "portal.lifecycle": 1, "portal.operations": 1, "portal.numbers": 1, "portal.jobs": 1,
     "portal.devdb": 1, "portal.web.i18n": 1, "portal.doctor": 1,
+    "portal.csvsafe": 1,
     "portal.cases": 2, "portal.accounts": 2, "portal.identity": 2,
     # The tenant every row belongs to: read on every floor, so it sits with the record.
     "portal.agency.models": 2,
