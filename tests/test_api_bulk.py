@@ -376,3 +376,23 @@ def test_csv_answer_echoes_no_formula_but_phone_numbers_exactly(client, demo):
     assert rows[3]["destination"] == "'-2+3+cmd|' /C calc'!A0"
     assert not any(v[:1] in ("=", "+", "-", "@", "\t", "\r") for r in rows for k, v in r.items()
                    if k != "destination" or r is not rows[2])
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "application/json",
+                                          "multipart/form-data; boundary=x", "text/csv"])
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer not-a-key"}])
+def test_bulk_without_a_valid_key_is_401_before_any_of_the_body_is_read(client, demo,
+                                                                         content_type, headers):
+    """Issue 12: the bulk endpoint's 16 MB limit must not let a client without a key make the
+    server read (and parse) 16 MB."""
+    line = b"a" * 1023 + b"\n"
+    count = 8 * 1024  # 8 MB: over the app's limit, under the bulk endpoint's
+    upload = CountingStream(b"", line, count)
+    answer = client.post(
+        "/api/v1/contact-decisions/bulk",
+        headers={**headers, "Content-Type": content_type,
+                 "Content-Length": str(len(line) * count)},
+        environ_overrides={"wsgi.input": upload})
+    assert answer.status_code == 401 and answer.mimetype == PROBLEM
+    assert answer.json["code"] == "unauthorized"
+    assert upload.read_bytes == 0

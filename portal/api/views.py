@@ -78,26 +78,31 @@ def _rate_key() -> str:
 limiter.limit(_rate_limit, key_func=_rate_key)(bp)
 
 
+def _authenticate() -> service.Caller:
+    """The request's valid, unrevoked partner key, or the 401 problem."""
+    caller = _caller()
+    if caller is None:
+        presented = bool(request.headers.get("Authorization"))
+        raise ApiProblem(
+            "unauthorized",
+            "This API key is not valid." if presented
+            else "Send an API key: Authorization: Bearer <key>.",
+            headers={"WWW-Authenticate": 'Bearer realm="api"'
+                     + (', error="invalid_token"' if presented else "")},
+        )
+    if caller.revoked:
+        raise ApiProblem("key_revoked", "This API key was revoked; ask the agency for a new "
+                         "one.", headers={"WWW-Authenticate":
+                                          'Bearer realm="api", error="invalid_token"'})
+    return caller
+
+
 def api_key_required(view):
     """A valid, unrevoked partner API key; the view then sees `g.caller`."""
 
     @wraps(view)
     def guarded(*args, **kwargs):
-        caller = _caller()
-        if caller is None:
-            presented = bool(request.headers.get("Authorization"))
-            raise ApiProblem(
-                "unauthorized",
-                "This API key is not valid." if presented
-                else "Send an API key: Authorization: Bearer <key>.",
-                headers={"WWW-Authenticate": 'Bearer realm="api"'
-                         + (', error="invalid_token"' if presented else "")},
-            )
-        if caller.revoked:
-            raise ApiProblem("key_revoked", "This API key was revoked; ask the agency for a new "
-                             "one.", headers={"WWW-Authenticate":
-                                              'Bearer realm="api", error="invalid_token"'})
-        g.caller = caller
+        g.caller = _authenticate()
         return view(*args, **kwargs)
 
     guarded.access = PARTNER
@@ -107,8 +112,10 @@ def api_key_required(view):
 @bp.url_value_preprocessor
 def _body_limit(endpoint, values):
     """Lift the app's body limit for bulk uploads only. This runs before every before_request
-    hook, which matters: a hook that reads the form also fixes the request's limit."""
+    hook, which matters: a hook that reads the form also fixes the request's limit. So the key is
+    checked here first: without a valid one, the 401 comes before any of the body is read."""
     if endpoint == "api.decide_bulk":
+        _authenticate()
         request.max_content_length = (UNLIMITED if request.mimetype == "text/csv"
                                       else MAX_BULK_JSON_BYTES)
 
