@@ -317,7 +317,8 @@ def test_cancel_autopay_and_change_the_payment_day(alex, db, stripe_emulator, ke
     assert "Autopay is off" in page.text and "You pay each installment" in page.text
     plan = _plan(db, number)
     assert plan.status == "active" and not plan.autopay
-    changes = db.scalars(select(CaseEvent.data).where(CaseEvent.kind == "plan.changed"))
+    changes = db.scalars(select(CaseEvent.data).where(CaseEvent.kind == "plan.changed")
+                         .order_by(CaseEvent.id))
     assert [c["change"] for c in changes] == ["payment_day", "autopay_canceled"]
     assert _topics(db).count("plan.changed") == 2
     # Nothing charged without autopay; the reminder asks the borrower to pay.
