@@ -134,7 +134,7 @@ _RULES = [
              stops=NOT_ACCESS,
              lets_through=MA_INITIATED),
     # United Kingdom ------------------------------------------------------------------------
-    RuleInfo("uk.dispute", "FCA CONC 7.14.3R-7.14.5",
+    RuleInfo("uk.dispute", "FCA CONC 7.14.1R (suspension); 7.14.3R (investigation)",
              N_("You disputed this debt. We have paused recovery while we check it."),
              N_("Debt disputed on possibly valid grounds: recovery suspended until resolved "
                 "with evidence."),
