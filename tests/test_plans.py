@@ -116,6 +116,11 @@ def test_staff_decline_with_a_reason_the_borrower_reads(alex, db, make_person, s
     queue = agent.get("/staff/plans")
     assert number in queue.text
     case = agent.get(f"/staff/plans/{number}")
+    # The budget and the reasons are personal data: the staff view is on the case record.
+    viewed = db.scalars(select(CaseEvent.data).where(
+        CaseEvent.kind == "staff.viewed_personal_data",
+        CaseEvent.account_id == _plan(db, number).account_id))
+    assert {"view": "plan", "plan": number, "role": "agent"} in viewed
     done = agent.submit(case, {"outcome": "declined", "note": ""}, action="/decide")
     assert "Give the reason" in done.text
     done = agent.submit(case, {"outcome": "declined",

@@ -431,6 +431,16 @@ def staff_plan(number: str, lock: bool = False) -> PaymentPlan:
 
 
 @operation
+def open_for_staff(number: str, actor: Actor, role: str) -> PaymentPlan:
+    """Staff open a plan: its hardship reasons and budget are personal data, so the view is
+    recorded, as a dispute's is."""
+    plan = staff_plan(number)
+    record(actor, EventKind.STAFF_VIEWED, borrower_id=plan.borrower_id,
+           account_id=plan.account_id, data={"view": "plan", "plan": plan.number, "role": role})
+    return plan
+
+
+@operation
 def staff_decide(number: str, outcome: str, monthly: str | None, months: str | None,
                  settlement: str | None, note: str, actor: Actor) -> PaymentPlan:
     """A person approves, counters (with the plan offered) or declines (with the reason)."""

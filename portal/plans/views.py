@@ -320,7 +320,7 @@ def queue():
 @staff_bp.get("/<plan_number>")
 @staff_required(WORK_PLANS)
 def case(plan_number: str):
-    plan = service.staff_plan(plan_number)
+    plan = service.open_for_staff(plan_number, _staff_actor(), current_user.role)
     budget = json.loads(plan.budget) if plan.budget else None
     return render_template("plans/staff_case.html", plan=plan, budget=budget,
                            dues=service.schedule_of(plan), describe=describe,
