@@ -13,6 +13,7 @@ from portal.crypto import FieldCipher, LookupHasher
 from portal.doctor import bp as doctor_cli
 from portal.doctor import refuse_unsafe
 from portal.extensions import babel, csrf, db, htmx, limiter, login, migrate
+from portal.logs import keep_exception_text_out
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,6 +54,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_security(app)
     register_error_pages(app)
     logging.getLogger("portal").setLevel(logging.INFO)
+    # Flask's own report of an unhandled error (app.logger) and ours: type and place, no text.
+    keep_exception_text_out(app.logger, logging.getLogger("portal"))
     return app
 
 

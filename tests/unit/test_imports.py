@@ -14,7 +14,8 @@ PORTAL = Path(__file__).resolve().parents[2] / "portal"
 #: The floors, bottom up (DESIGN.md). A module's floor is that of the longest prefix named here.
 FLOORS = {
     "portal.money": 1, "portal.crypto": 1, "portal.config": 1, "portal.extensions": 1,
-    "portal.lifecycle": 1, "portal.operations": 1, "portal.numbers": 1, "portal.jobs": 1,
+    "portal.lifecycle": 1, "portal.logs": 1, "portal.operations": 1, "portal.numbers": 1,
+    "portal.jobs": 1,
     "portal.devdb": 1, "portal.web.i18n": 1, "portal.doctor": 1,
     "portal.csvsafe": 1,
     "portal.cases": 2, "portal.accounts": 2, "portal.identity": 2,
