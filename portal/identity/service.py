@@ -306,6 +306,33 @@ def check_staff_password(email: str, password: str) -> StaffUser:
     return user
 
 
+#: How long the half-done staff sign-in (password checked, code not yet) may wait.
+PENDING_STAFF = timedelta(minutes=5)
+
+
+def _password_version(user: StaffUser) -> str:
+    """Changes whenever the password does: a pending sign-in of the old password stops working."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def pending_staff(user: StaffUser) -> dict:
+    """What the session keeps between the password and the code: who, when, which password."""
+    return {"id": user.id, "at": int(_now().timestamp()), "pw": _password_version(user)}
+
+
+def pending_staff_user(pending) -> StaffUser | None:
+    """The staff user a pending sign-in names, if it is recent and their password unchanged."""
+    if not isinstance(pending, dict) or not isinstance(pending.get("id"), int) \
+            or not isinstance(pending.get("at"), int):
+        return None
+    if _now().timestamp() - pending["at"] > PENDING_STAFF.total_seconds():
+        return None
+    user = db.session.get(StaffUser, pending["id"])
+    if user is None or not hmac.compare_digest(str(pending.get("pw")), _password_version(user)):
+        return None
+    return user
+
+
 @operation
 def check_staff_totp(user_id: int, code: str) -> SignedIn:
     """Staff step 2: a TOTP code from the user's authenticator, each time step usable once."""

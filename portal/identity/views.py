@@ -29,7 +29,6 @@ from portal.identity.forms import (
     StaffPasswordForm,
     StaffTotpForm,
 )
-from portal.identity.models import StaffUser
 from portal.messaging import sign_in as codes
 from portal.operations import Refused
 from portal.web.access import public
@@ -186,7 +185,7 @@ def staff_sign_in():
             status = refusal.status
         else:
             session.clear()
-            session["pending_staff"] = user.id
+            session["pending_staff"] = service.pending_staff(user)
             return redirect(url_for("identity.staff_totp"), code=303)
     elif form.is_submitted():
         status = 422
@@ -197,9 +196,11 @@ def staff_sign_in():
 @limiter.limit(SIGN_IN_LIMIT, methods=["POST"])
 @public
 def staff_totp():
-    user_id = session.get("pending_staff")
-    if not user_id or db.session.get(StaffUser, user_id) is None:
+    user = service.pending_staff_user(session.get("pending_staff"))
+    if user is None:  # none, expired, or the password changed since
+        session.pop("pending_staff", None)
         return redirect(url_for("identity.staff_sign_in"))
+    user_id = user.id
     form = StaffTotpForm()
     status = 200
     if form.validate_on_submit():
