@@ -60,7 +60,7 @@ def _reconcile_one(payment_id: int, now: datetime) -> str:
     with reading("_reconcile_one"):
         payment = db.session.get(Payment, payment_id)
         status, key, intent_id = payment.status, str(payment.public_id), payment.payment_intent_id
-        created = int(payment.created_at.timestamp()) - 60
+        created_at = payment.created_at
     if status == S.CREATED:
         return _abandon(payment_id, S.CREATED)
     if status == S.REQUIRES_ACTION:
@@ -75,7 +75,7 @@ def _reconcile_one(payment_id: int, now: datetime) -> str:
         return _abandon(payment_id, S.REQUIRES_ACTION)
     # Ask Stripe before touching anything (a network call never holds a row lock).
     result = gateway().retrieve_intent(intent_id) if intent_id else \
-        gateway().find_intent(key, created)
+        charges.find_charge(key, created_at)
     if result is None:
         return _abandon(payment_id, S.SUBMITTING)
     _apply_found(result, now)
