@@ -8,6 +8,8 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from portal.cases.chain import EXTENSION as CHAIN_KEYS
+from portal.cases.chain import ChainKeys
 from portal.config import Settings, sqlalchemy_url
 from portal.crypto import FieldCipher, LookupHasher
 from portal.doctor import bp as doctor_cli
@@ -44,6 +46,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app.extensions["portal.cipher"] = FieldCipher(app.config["FIELD_ENCRYPTION_KEYS"])
     app.extensions["portal.hasher"] = LookupHasher(app.config["LOOKUP_HASH_KEY"])
+    app.extensions[CHAIN_KEYS] = ChainKeys(app.config["CASE_CHAIN_KEYS"])
     _register_extensions(app)
     _install_gateway(app)
     _register_jobs(app)
@@ -93,6 +96,8 @@ def _flask_config(app: Flask, s: Settings) -> dict:
         "STRIPE_API_BASE": s.stripe_api_base,
         "EVIDENCE_DIR": s.evidence_dir,
         "EVIDENCE_SCANNER": s.evidence_scanner,
+        "CASE_CHAIN_KEYS": s.chain_keys,
+        "CHAIN_EXPORT_DIR": s.chain_export_dir,
     }
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 import secrets
 from dataclasses import dataclass
@@ -30,6 +32,12 @@ def _required(env, var: str) -> str:
     return env[var]
 
 
+def derived_key(secret_key: str) -> str:
+    """A case-chain key derived from SECRET_KEY: for demo, development and tests only."""
+    raw = hmac.new(secret_key.encode(), b"portal case chain key", hashlib.sha256).digest()
+    return "1:" + base64.b64encode(raw).decode()
+
+
 def _new_key() -> str:
     return "1:" + base64.b64encode(secrets.token_bytes(32)).decode()
 
@@ -55,6 +63,11 @@ class Settings:
     evidence_dir: str | None = None
     #: "module:function" of a malware scanner for uploads; None: no scanner.
     evidence_scanner: str | None = None
+    #: HMAC keys of the case-event chain, "id:base64,..." (the highest id signs); outside
+    #: production, derived from the secret key when not set.
+    chain_keys: str = ""
+    #: Where signed exports of the chains' heads go; default instance/chain-heads.
+    chain_export_dir: str | None = None
     #: The secrets not set in the environment, generated into instance/secrets/ (demo only).
     generated: tuple[str, ...] = ()
 
@@ -85,9 +98,18 @@ class Settings:
             raise RuntimeError("STRIPE_SECRET_KEY must be set (and STRIPE_API_BASE not) "
                                "when PORTAL_ENV=production")
         api_base = None if real_stripe else env.get("STRIPE_API_BASE", EMULATOR)
+        secret_key = secret("SECRET_KEY", lambda: secrets.token_urlsafe(48))
+        # The chain key must live outside the database, like the encryption keys; a demo or a
+        # developer's machine gets one derived from the secret key (listed by `doctor`).
+        chain_keys = env.get("CASE_CHAIN_KEYS")
+        if not chain_keys:
+            if production:
+                raise RuntimeError("CASE_CHAIN_KEYS must be set when PORTAL_ENV=production")
+            generated.append("CASE_CHAIN_KEYS")
+            chain_keys = derived_key(secret_key)
         return cls(
             env=name,
-            secret_key=secret("SECRET_KEY", lambda: secrets.token_urlsafe(48)),
+            secret_key=secret_key,
             database_url=env.get("DATABASE_URL") or None,
             redis_url=env.get("REDIS_URL") or None,
             field_keys=secret("FIELD_ENCRYPTION_KEYS", _new_key),
@@ -103,6 +125,8 @@ class Settings:
             stripe_api_base=api_base.rstrip("/") if api_base else None,
             evidence_dir=env.get("EVIDENCE_DIR") or None,
             evidence_scanner=env.get("EVIDENCE_SCANNER") or None,
+            chain_keys=chain_keys,
+            chain_export_dir=env.get("CHAIN_EXPORT_DIR") or None,
             generated=tuple(generated),
         )
 

@@ -77,6 +77,13 @@ def findings(config: Mapping) -> list[Finding]:
             add(f"{var.lower()}-generated", f"{var} is not set: using one generated into "
                 "instance/secrets/ (not backed up, one machine only; data encrypted with a lost "
                 "key cannot be read)")
+    if not config.get("CASE_CHAIN_KEYS"):
+        add("case_chain_keys-missing", "CASE_CHAIN_KEYS is not set: case events cannot be "
+            "signed", fatal=production)
+    elif "CASE_CHAIN_KEYS" in generated:
+        add("case_chain_keys-derived", "CASE_CHAIN_KEYS is not set: using one derived from "
+            "SECRET_KEY (anyone who has that key can rewrite the case record unseen; set a key "
+            "of its own, kept outside the database)", fatal=production)
     lookup = config.get("LOOKUP_HASH_KEY") or ""
     if lookup and len(lookup) < MIN_LOOKUP_KEY:
         add("lookup-key-short", f"LOOKUP_HASH_KEY is shorter than {MIN_LOOKUP_KEY} characters")

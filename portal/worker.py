@@ -16,6 +16,7 @@ import click
 import procrastinate
 from flask import Blueprint, current_app
 
+from portal.cases import tasks as cases_tasks
 from portal.contact import tasks as contact_tasks
 from portal.jobs.queue import job_app
 from portal.outbox import tasks as outbox_tasks
@@ -29,6 +30,7 @@ REGISTRARS = (
     contact_tasks.register,
     payments_tasks.register,
     plans_tasks.register,
+    cases_tasks.register,
 )
 
 bp = Blueprint("jobs_cli", __name__, cli_group=None)

@@ -73,6 +73,7 @@ TASKS = {
     "plans.charge_due": ("payments", "plans.charge_due", False),
     "payments.sweep_events": ("stripe-events", "payments.sweep_events", True),
     "payments.apply_events": ("stripe-events", "payments.apply_events", True),
+    "cases.export_heads": ("cases", "cases.export_heads", False),
 }
 #: (task, periodic id) -> cron (a sixth field is seconds). The periodic id keys the record of
 #: which tick was deferred, so a changed one would defer some ticks twice after a deployment.
@@ -82,6 +83,7 @@ PERIODIC = {
     ("payments.reconcile", "payments"): "* * * * *",
     ("plans.charge_due", "plans"): "*/5 * * * *",
     ("payments.sweep_events", "stripe-events"): "*/2 * * * * *",
+    ("cases.export_heads", "chain-heads"): "0 * * * *",
 }
 
 

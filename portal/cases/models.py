@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -35,12 +44,16 @@ class CaseEvent(db.Model):
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     source: Mapped[str | None] = mapped_column(String(64))
     data: Mapped[dict] = mapped_column(JSONB, default=dict)
+    #: Which CASE_CHAIN_KEYS key signed `hash` (NULL: a stream already broken when the chain was
+    #: keyed, left as it was by migration 0013 and reported by `cases verify`).
+    key_id: Mapped[int | None] = mapped_column(SmallInteger)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
 class CaseStream(db.Model):
-    """The head of one chain: its last number and hash, so even dropping the newest event shows."""
+    """The head of one chain: its last number and hash, exported signed (`cases export-heads`) so
+    even dropping the newest events and rewinding the head shows."""
 
     __tablename__ = "case_stream"
 

@@ -5,13 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import or_, select
+from flask import current_app
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 
-from portal.cases import chain
+from portal.cases import chain, heads
 from portal.cases.kinds import ACTOR_TYPES, EventKind
 from portal.cases.models import CaseEvent, CaseStream
 from portal.extensions import db
+from portal.operations import reading
+
+
+def chain_keys() -> chain.ChainKeys:
+    """The app's chain keys (built from CASE_CHAIN_KEYS by the app factory)."""
+    return current_app.extensions[chain.EXTENSION]
 
 
 @dataclass(frozen=True)
@@ -58,8 +65,10 @@ def record(
     )
     seq, prev_hash = head.last_seq + 1, head.last_hash
     occurred_at = (at or datetime.now(UTC)).astimezone(UTC)
-    payload = data or {}
+    keys = chain_keys()
+    # The id is part of what the hash binds, so it is drawn before the row is written.
     event = CaseEvent(
+        id=db.session.scalar(select(func.nextval("case_event_id_seq"))),
         stream=stream,
         seq=seq,
         borrower_id=borrower_id,
@@ -69,20 +78,11 @@ def record(
         actor_id=actor.id,
         occurred_at=occurred_at,
         source=actor.source,
-        data=payload,
+        data=data or {},
+        key_id=keys.current,
         prev_hash=prev_hash,
-        hash=chain.event_hash(
-            stream=stream,
-            seq=seq,
-            kind=str(kind),
-            actor_type=actor.type,
-            actor_id=actor.id,
-            occurred_at=occurred_at,
-            source=actor.source,
-            data=payload,
-            prev_hash=prev_hash,
-        ),
     )
+    event.hash = chain.hash_of(keys, event)
     db.session.add(event)
     head.last_seq, head.last_hash = seq, event.hash
     db.session.flush()
@@ -103,24 +103,53 @@ def history(borrower_id: int, account_id: int | None = None, limit: int = 200) -
     return list(db.session.scalars(query))
 
 
-def verify_all() -> tuple[int, list[chain.ChainBreak]]:
-    """Check every stream: how many were checked, and each break found."""
-    heads = {h.stream: h for h in db.session.scalars(select(CaseStream))}
-    streams = sorted(
-        set(heads) | set(db.session.scalars(select(CaseEvent.stream).distinct()))
-    )
-    breaks = []
-    for stream in streams:
-        events = list(
-            db.session.scalars(
-                select(CaseEvent).where(CaseEvent.stream == stream).order_by(CaseEvent.seq)
-            )
-        )
-        problem = chain.verify(stream, events)
-        head = heads.get(stream)
-        last = (events[-1].seq, events[-1].hash) if events else (0, chain.GENESIS)
-        if problem is None and (head is None or (head.last_seq, head.last_hash) != last):
-            problem = chain.ChainBreak(stream, last[0] + 1, "newest events missing")
-        if problem:
-            breaks.append(problem)
-    return len(streams), breaks
+@dataclass(frozen=True)
+class Verification:
+    """What `cases verify` found: chains checked, breaks, and the export compared with."""
+
+    checked: int
+    breaks: list[chain.ChainBreak]
+    #: The export compared with (None: there is none yet), and exports whose signature failed.
+    export: heads.Export | None
+    bad_exports: list[str]
+    #: Events recorded after that export: expected, not a failure.
+    not_yet_exported: int
+
+
+def verify_all() -> Verification:
+    """Check every stream with the chain keys, and against the latest signed export of heads."""
+    keys = chain_keys()
+    export, bad_exports = heads.latest(keys)
+    exported = export.streams if export else {}
+    with reading("cases.verify_all"):
+        stored = {h.stream: (h.last_seq, h.last_hash) for h in db.session.scalars(
+            select(CaseStream))}
+        streams = sorted(set(stored) | set(exported) | set(
+            db.session.scalars(select(CaseEvent.stream).distinct())))
+        breaks, pending = [], 0
+        for stream in streams:
+            events = list(db.session.scalars(
+                select(CaseEvent).where(CaseEvent.stream == stream).order_by(CaseEvent.seq)))
+            problem = chain.verify(stream, events, keys)
+            last = (events[-1].seq, events[-1].hash) if events else (0, chain.GENESIS)
+            if problem is None and stored.get(stream) != last:
+                problem = chain.ChainBreak(stream, last[0] + 1, "newest events missing")
+            if export is not None:
+                behind, after = chain.against_export(stream, events, exported.get(stream),
+                                                     export.exported_at)
+                problem = problem or behind
+                pending += after
+            if problem:
+                breaks.append(problem)
+    return Verification(len(streams), breaks, export, bad_exports, pending)
+
+
+def export_heads() -> heads.Export:
+    """Write every stream's head, signed, to a new file of the export directory."""
+    keys = chain_keys()
+    with reading("cases.export_heads"):
+        # One snapshot of every head: the transaction's first read fixes it.
+        rows = db.session.execute(select(CaseStream.stream, CaseStream.last_seq,
+                                         CaseStream.last_hash)).all()
+        now = db.session.scalar(select(func.now()))
+    return heads.write(keys, now, {stream: (seq, h) for stream, seq, h in rows})
