@@ -13,6 +13,7 @@ from portal import create_app
 DATABASE = "postgresql://portal@db.internal:5432/portal"  # never connected to by these tests
 SECRET_KEY = "doctor-test-secret-key-0123456789-abcdefghij"
 LOOKUP_KEY = "doctor-test-lookup-key-0123456789-abcdef"
+CHAIN_KEYS = "1:" + base64.b64encode(b"c" * 32).decode()
 
 
 @pytest.fixture
@@ -23,6 +24,7 @@ def production(monkeypatch):
         "SECRET_KEY": SECRET_KEY,
         "FIELD_ENCRYPTION_KEYS": "1:" + base64.b64encode(b"d" * 32).decode(),
         "LOOKUP_HASH_KEY": LOOKUP_KEY,
+        "CASE_CHAIN_KEYS": CHAIN_KEYS,
         "DATABASE_URL": DATABASE, "REDIS_URL": "redis://127.0.0.1:6379/0",
         "STRIPE_SECRET_KEY": "sk_live_doctor", "STRIPE_PUBLISHABLE_KEY": "pk_live_doctor",
         "STRIPE_WEBHOOK_SECRET": "whsec_doctor",
@@ -39,6 +41,13 @@ def test_production_refuses_to_start_in_demo_mode(production):
     production.setenv("STRIPE_PUBLISHABLE_KEY", "pk_test_doctor")
     with pytest.raises(RuntimeError, match=r"Refusing to start: PORTAL_DEMO=1 with "
                                            r"PORTAL_ENV=production"):
+        create_app({"TESTING": True})
+
+
+def test_production_refuses_to_start_without_a_case_chain_key(production):
+    production.delenv("CASE_CHAIN_KEYS")
+    with pytest.raises(RuntimeError, match="CASE_CHAIN_KEYS must be set when PORTAL_ENV="
+                                           "production"):
         create_app({"TESTING": True})
 
 
@@ -75,7 +84,7 @@ def test_doctor_reports_a_finding_and_fails_without_printing_secrets(production)
     assert "UNSAFE [no-redis] REDIS_URL is not set in production" in result.output
     assert "UNSAFE [secret-key-short]" in result.output
     for value in ("short-key-1234", LOOKUP_KEY, "sk_live_doctor", "whsec_doctor",
-                  os.environ["FIELD_ENCRYPTION_KEYS"]):
+                  os.environ["FIELD_ENCRYPTION_KEYS"], CHAIN_KEYS):
         assert value not in result.output
 
 
@@ -84,3 +93,4 @@ def test_doctor_on_the_demo_app_reports_demo_mode(app):
     assert result.exit_code == 1
     assert "UNSAFE [demo-mode]" in result.output
     assert "UNSAFE [insecure-cookies]" in result.output
+    assert "UNSAFE [case_chain_keys-derived]" in result.output
