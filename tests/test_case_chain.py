@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from portal.cases.chain import EXTENSION, ChainKeys
+from portal.cases import chain
 from portal.cases.kinds import EventKind
 from portal.cases.service import Actor, record
 
@@ -216,11 +216,12 @@ def test_the_periodic_job_writes_an_export(app, db, demo, exports):
 
 def test_a_rotation_keeps_old_events_verifiable_and_new_ones_use_the_new_key(
         app, db, demo, person, exports, monkeypatch):
-    old = app.extensions[EXTENSION]
+    old = app.extensions[chain.EXTENSION]
     person.sign_in("DEMO-1001", "1985-04-12")
     assert export(app).exit_code == 0
     old_spec = app.config["CASE_CHAIN_KEYS"]
-    monkeypatch.setitem(app.extensions, EXTENSION, ChainKeys(f"{OTHER_KEY},{old_spec}"))
+    rotated = chain.ChainKeys(f"{OTHER_KEY},{old_spec}")
+    monkeypatch.setitem(app.extensions, chain.EXTENSION, rotated)
     person.sign_out()
 
     key_ids = [k for (k,) in db.execute(text(
@@ -231,7 +232,7 @@ def test_a_rotation_keeps_old_events_verifiable_and_new_ones_use_the_new_key(
     assert "1 event(s) not yet exported" in result.output
 
     # With the old key dropped, its events are reported, not passed.
-    monkeypatch.setitem(app.extensions, EXTENSION, ChainKeys(OTHER_KEY))
+    monkeypatch.setitem(app.extensions, chain.EXTENSION, chain.ChainKeys(OTHER_KEY))
     result = verify(app)
     assert result.exit_code == 1
     assert "signed with chain key 1, which is not configured" in result.output
@@ -268,10 +269,60 @@ def test_the_app_role_cannot_rewrite_the_record_nor_disable_its_trigger(app, db,
     event = db.run(record, Actor.system("test"), EventKind.ACCOUNT_CLOSED, borrower_id=borrower,
                    account_id=account)
     assert connection.execute(text("SELECT current_user")).scalar() == role
-    assert event.key_id == app.extensions[EXTENSION].current
+    assert event.key_id == app.extensions[chain.EXTENSION].current
 
 
 def test_role_sql_refuses_a_role_name_that_is_not_a_plain_identifier(app):
     result = app.test_cli_runner().invoke(args=["cases", "role-sql", "--role", "x; DROP TABLE y"])
     assert result.exit_code == 2
     assert "plain lower-case identifier" in result.output
+
+
+def test_the_migration_rekeys_intact_streams_and_leaves_a_broken_one_to_be_reported(
+        server_url, worker, tmp_path):
+    """0013 on a database written under the plain SHA-256 chain (0012, as the downgrade leaves
+    it): the intact streams verify under the key, a stream already tampered with is reported."""
+    from flask_migrate import downgrade, upgrade
+
+    from portal.extensions import db as database
+    from tests.conftest import ROOT, drop_database, fresh_database, make_app
+    from tests.fixtures.factories import seed_demo
+
+    name = f"portal_chain_{worker}"
+    application = make_app(fresh_database(server_url, name))
+    application.config["CHAIN_EXPORT_DIR"] = str(tmp_path)
+    migrations = str(ROOT / "migrations")
+    try:
+        with application.app_context():
+            upgrade(directory=migrations)
+        seed_demo(application)
+        with application.app_context():
+            downgrade(directory=migrations, revision="0012")
+            streams = database.session.execute(text(
+                "SELECT stream FROM case_stream ORDER BY stream")).scalars().all()
+            for stream in streams:
+                events = events_of(database.session, stream)
+                prev = "0" * 64
+                for e in events:  # the downgrade left the plain formula's chain
+                    assert (e.prev_hash, e.hash) == (prev, old_formula(e, prev))
+                    prev = e.hash
+            tampered = streams[0]
+            database.session.execute(text(
+                "ALTER TABLE case_event DISABLE TRIGGER case_event_append_only"))
+            database.session.execute(text(
+                "UPDATE case_event SET data = '{}' WHERE stream = :s AND seq = 1"),
+                {"s": tampered})
+            database.session.execute(text(
+                "ALTER TABLE case_event ENABLE TRIGGER case_event_append_only"))
+            database.session.commit()
+            upgrade(directory=migrations)
+
+        result = verify(application)
+
+        assert result.exit_code == 1
+        assert f"checked {len(streams)} chains, 1 broken" in result.output
+        assert_broken(result, tampered, 1, "never keyed")
+    finally:
+        with application.app_context():
+            database.engine.dispose()
+        drop_database(server_url, name)
