@@ -84,6 +84,8 @@ def make_app(database_url: str, stripe_api_base: str | None = None):
         "SERVER_NAME": None,
         # Evidence files of this app's tests, never in the instance folder.
         "EVIDENCE_DIR": tempfile.mkdtemp(prefix="portal-evidence-"),
+        # Signed exports of the chains' heads, never the instance folder's (a demo's exports).
+        "CHAIN_EXPORT_DIR": tempfile.mkdtemp(prefix="portal-chain-heads-"),
     }
     if stripe_api_base:
         overrides["STRIPE_API_BASE"] = stripe_api_base
