@@ -148,7 +148,7 @@ def export_heads() -> heads.Export:
     """Write every stream's head, signed, to a new file of the export directory."""
     keys = chain_keys()
     with reading("cases.export_heads"):
-        # One snapshot of every head: the transaction's first read fixes it.
+        # One statement, so one snapshot of every head.
         rows = db.session.execute(select(CaseStream.stream, CaseStream.last_seq,
                                          CaseStream.last_hash)).all()
         now = db.session.scalar(select(func.now()))
