@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import Account, Borrower
 from portal.accounts.service import AccountView, view_of
+from portal.agency.scope import within
 from portal.cases.kinds import EventKind
 from portal.cases.service import Actor, record
 from portal.extensions import db
@@ -18,10 +19,11 @@ from portal.operations import NotFound, operation
 PAGE_SIZE = 50
 
 
-def list_accounts(page: int = 1) -> list[AccountView]:
-    """Accounts for the read-only console list, newest placement first."""
+def list_accounts(agency_id: int, page: int = 1) -> list[AccountView]:
+    """The agency's accounts for the read-only console list, newest placement first."""
     rows = db.session.scalars(
         select(Account)
+        .where(within(agency_id, Account.id))
         .options(
             selectinload(Account.creditor),
             selectinload(Account.ledger),
@@ -37,11 +39,12 @@ def list_accounts(page: int = 1) -> list[AccountView]:
 
 @operation
 def open_case(staff: StaffUser, reference: str, source: str | None) -> AccountView:
-    """Load one case for a staff member and record that they saw the borrower's details."""
+    """Load one of the staff member's agency's cases and record that they saw the borrower's
+    details; another agency's is not found."""
     account = db.session.scalar(
         select(Account)
         .options(selectinload(Account.borrower).selectinload(Borrower.contact_points))
-        .where(Account.reference == reference)
+        .where(Account.reference == reference, within(staff.agency_id, Account.id))
     )
     if account is None:
         raise NotFound()

@@ -165,13 +165,15 @@ def _staff_actor() -> Actor:
 @staff_bp.get("")
 @staff_required(WORK_DISPUTES)
 def queue():
-    return render_template("disputes/queue.html", rows=service.queue(_today()))
+    return render_template("disputes/queue.html",
+                           rows=service.queue(current_user.agency_id, _today()))
 
 
 @staff_bp.get("/<number>")
 @staff_required(WORK_DISPUTES)
 def case(number: str):
-    dispute = service.open_for_staff(number, _staff_actor(), current_user.role)
+    dispute = service.open_for_staff(current_user.agency_id, number, _staff_actor(),
+                                     current_user.role)
     return render_template(
         "disputes/staff_case.html", dispute=dispute, view=view_of(dispute.account, _today()),
         events=history(dispute.borrower_id, dispute.account_id),
@@ -194,7 +196,8 @@ def _staff_action(number: str, run):
 def review(number: str):
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    return _staff_action(number, lambda: service.start_review(number, _staff_actor()))
+    return _staff_action(number, lambda: service.start_review(current_user.agency_id, number,
+                                                                 _staff_actor()))
 
 
 @staff_bp.post("/<number>/documents")
@@ -203,8 +206,8 @@ def documents(number: str):
     form = DocumentsForm()
     if not form.validate_on_submit():
         abort(400)
-    return _staff_action(number, lambda: service.request_documents(number, form.note.data or "",
-                                                                   _staff_actor()))
+    return _staff_action(number, lambda: service.request_documents(
+        current_user.agency_id, number, form.note.data or "", _staff_actor()))
 
 
 @staff_bp.post("/<number>/verification")
@@ -218,7 +221,7 @@ def verification(number: str):
         flash(_("Attach the verification document (one PDF or image)."), "error")
         return redirect(url_for("staff_disputes.case", number=number), 303)
     return _staff_action(number, lambda: service.record_verification(
-        number, files[0], form.delivery.data, _staff_actor()))
+        current_user.agency_id, number, files[0], form.delivery.data, _staff_actor()))
 
 
 @staff_bp.post("/<number>/resolve")
@@ -229,12 +232,13 @@ def resolve(number: str):
         flash(_("Choose an outcome from the list."), "error")
         return redirect(url_for("staff_disputes.case", number=number), 303)
     return _staff_action(number, lambda: service.resolve(
-        number, form.outcome.data, form.action.data or "none", form.amount.data,
-        form.note.data or "", _staff_actor()))
+        current_user.agency_id, number, form.outcome.data, form.action.data or "none",
+        form.amount.data, form.note.data or "", _staff_actor()))
 
 
 @staff_bp.get("/<number>/files/<int:file_id>")
 @staff_required(WORK_DISPUTES)
 def staff_file(number: str, file_id: int):
-    dispute = service.open_for_staff(number, _staff_actor(), current_user.role)
+    dispute = service.open_for_staff(current_user.agency_id, number, _staff_actor(),
+                                     current_user.role)
     return _attachment(*service.file_of(dispute, file_id))

@@ -314,13 +314,15 @@ def _staff_actor() -> Actor:
 @staff_bp.get("")
 @staff_required(WORK_PLANS)
 def queue():
-    return render_template("plans/queue.html", plans=service.referred(), today=_today())
+    return render_template("plans/queue.html", plans=service.referred(current_user.agency_id),
+                           today=_today())
 
 
 @staff_bp.get("/<plan_number>")
 @staff_required(WORK_PLANS)
 def case(plan_number: str):
-    plan = service.open_for_staff(plan_number, _staff_actor(), current_user.role)
+    plan = service.open_for_staff(current_user.agency_id, plan_number, _staff_actor(),
+                                  current_user.role)
     budget = json.loads(plan.budget) if plan.budget else None
     return render_template("plans/staff_case.html", plan=plan, budget=budget,
                            dues=service.schedule_of(plan), describe=describe,
@@ -334,9 +336,9 @@ def decide(plan_number: str):
     if not form.validate_on_submit():
         abort(400)
     try:
-        service.staff_decide(plan_number, form.outcome.data or "", form.monthly.data,
-                             form.months.data, form.settlement.data, form.note.data or "",
-                             _staff_actor())
+        service.staff_decide(current_user.agency_id, plan_number, form.outcome.data or "",
+                             form.monthly.data, form.months.data, form.settlement.data,
+                             form.note.data or "", _staff_actor())
     except Refused as refusal:
         flash(refusal.message, "error")
     else:
