@@ -252,7 +252,7 @@ def queue(agency_id: int, today: date | None = None, limit: int = 200) -> list[Q
                      rules.overdue(d.opened_at.date(), today)) for d in rows]
 
 
-def _staff_dispute(agency_id: int, number: str, lock: bool = False) -> Dispute:
+def staff_dispute(agency_id: int, number: str, lock: bool = False) -> Dispute:
     """A dispute on one of the staff member's agency's accounts; another agency's is 404."""
     return numbers.row_of(Dispute, "D", number, within(agency_id, Dispute.account_id), lock=lock)
 
@@ -260,7 +260,7 @@ def _staff_dispute(agency_id: int, number: str, lock: bool = False) -> Dispute:
 @operation
 def open_for_staff(agency_id: int, number: str, actor: Actor, role: str) -> Dispute:
     """Staff open a dispute: its evidence is personal data, so the view is recorded."""
-    dispute = _staff_dispute(agency_id, number)
+    dispute = staff_dispute(agency_id, number)
     record(actor, EventKind.STAFF_VIEWED, borrower_id=dispute.borrower_id,
            account_id=dispute.account_id, data={"view": "dispute", "dispute": dispute.number,
                                                 "role": role})
@@ -269,7 +269,7 @@ def open_for_staff(agency_id: int, number: str, actor: Actor, role: str) -> Disp
 
 @operation
 def start_review(agency_id: int, number: str, actor: Actor) -> Dispute:
-    dispute = _staff_dispute(agency_id, number, lock=True)
+    dispute = staff_dispute(agency_id, number, lock=True)
     if dispute.status == D.RECEIVED:
         _move(dispute, D.UNDER_REVIEW)
         record(actor, EventKind.DISPUTE_REVIEW_STARTED, borrower_id=dispute.borrower_id,
@@ -280,7 +280,7 @@ def start_review(agency_id: int, number: str, actor: Actor) -> Dispute:
 @operation
 def request_documents(agency_id: int, number: str, note: str, actor: Actor) -> Dispute:
     """Ask the creditor for the documents that verify the debt (a message to the lender)."""
-    dispute = _staff_dispute(agency_id, number, lock=True)
+    dispute = staff_dispute(agency_id, number, lock=True)
     if dispute.status not in rules.OPEN:
         raise Refused(_("This dispute has already been closed."), status=409)
     if dispute.status == D.RECEIVED:
@@ -308,7 +308,7 @@ def record_verification(agency_id: int, number: str, document: tuple[str | None,
 
 @operation
 def _verified(agency_id: int, number: str, stored, delivery: str, actor: Actor) -> Dispute:
-    dispute = _staff_dispute(agency_id, number, lock=True)
+    dispute = staff_dispute(agency_id, number, lock=True)
     _move(dispute, D.VERIFICATION_SENT)
     dispute.verification_sent_at = datetime.now(UTC)
     dispute.verification_delivery = delivery
@@ -332,7 +332,7 @@ def resolve(agency_id: int, number: str, outcome: str, action: str, amount: str 
             note: str, actor: Actor) -> Dispute:
     """Decide the dispute. Upheld: credit the disputed amount, or close the account with a credit
     for all of it. Not upheld: with the reason, told to the borrower."""
-    dispute = _staff_dispute(agency_id, number, lock=True)
+    dispute = staff_dispute(agency_id, number, lock=True)
     note = (note or "").strip()
     if outcome not in OUTCOMES or action not in ACTIONS:
         raise Refused(_("Choose an outcome from the list."))

@@ -181,6 +181,11 @@ def case(number: str):
         resolution=ResolveForm(), open_states=OPEN)
 
 
+def _of_agency(number: str) -> None:
+    """Another agency's dispute is not found (404), before its form is even read."""
+    service.staff_dispute(current_user.agency_id, number)
+
+
 def _staff_action(number: str, run):
     try:
         run()
@@ -194,6 +199,7 @@ def _staff_action(number: str, run):
 @staff_bp.post("/<number>/review")
 @staff_required(WORK_DISPUTES)
 def review(number: str):
+    _of_agency(number)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     return _staff_action(number, lambda: service.start_review(current_user.agency_id, number,
@@ -203,6 +209,7 @@ def review(number: str):
 @staff_bp.post("/<number>/documents")
 @staff_required(WORK_DISPUTES)
 def documents(number: str):
+    _of_agency(number)
     form = DocumentsForm()
     if not form.validate_on_submit():
         abort(400)
@@ -213,6 +220,7 @@ def documents(number: str):
 @staff_bp.post("/<number>/verification")
 @staff_required(WORK_DISPUTES)
 def verification(number: str):
+    _of_agency(number)
     form = VerificationForm()
     if not form.validate_on_submit():
         abort(400)
@@ -227,6 +235,7 @@ def verification(number: str):
 @staff_bp.post("/<number>/resolve")
 @staff_required(WORK_DISPUTES)
 def resolve(number: str):
+    _of_agency(number)
     form = ResolveForm()
     if not form.validate_on_submit():
         flash(_("Choose an outcome from the list."), "error")

@@ -332,6 +332,7 @@ def case(plan_number: str):
 @staff_bp.post("/<plan_number>/decide")
 @staff_required(WORK_PLANS)
 def decide(plan_number: str):
+    service.staff_plan(current_user.agency_id, plan_number)  # another agency's: 404, not 400
     form = DecisionForm()
     if not form.validate_on_submit():
         abort(400)
