@@ -89,3 +89,43 @@ def test_staff_users_belong_to_their_agency(db, demo):
     assert agencies["agent@harbor.test"] == "Harbor Recovery"
     # Every staff user has one: the column is not nullable.
     assert StaffUser.__table__.c.agency_id.nullable is False
+
+
+def test_staff_users_are_added_to_an_agency_from_the_command_line(app, db, demo):
+    from portal.identity.models import StaffUser
+
+    runner = app.test_cli_runner()
+
+    def add(*args):
+        return runner.invoke(args=["agency", "add-staff", *args,
+                                   "--password", "long-enough-password"])
+
+    assert "--agency" in add("new@harbor.test", "--name", "N", "--role", "agent").output
+    refused = {
+        "an unknown agency": add("new@harbor.test", "--agency", "Nobody", "--name", "N",
+                                 "--role", "agent"),
+        "another agency's creditor": add("lee@harbor.test", "--agency", "Harbor Recovery",
+                                         "--name", "L", "--role", "lender", "--creditor", "NWB"),
+        "a lender without a creditor": add("lee@harbor.test", "--agency", "Harbor Recovery",
+                                           "--name", "L", "--role", "lender"),
+        "an email in use": add("agent@demo.test", "--agency", "Harbor Recovery", "--name", "N",
+                               "--role", "agent"),
+    }
+    for why, result in refused.items():
+        assert result.exit_code != 0, why
+    assert db.scalar(select(StaffUser).where(StaffUser.email.in_(
+        ["new@harbor.test", "lee@harbor.test"]))) is None
+
+    added = add("lee@birchwood.test", "--agency", "Harbor Recovery", "--name", "Lee",
+                "--role", "lender", "--creditor", "BRC")
+    assert added.exit_code == 0, added.output
+    from portal.accounts.models import Creditor
+    from portal.agency.models import Agency
+
+    agency, creditor, secret = db.run(lambda: db.database.session.execute(
+        select(Agency.name, Creditor.code, StaffUser.totp_secret)
+        .join(Agency, Agency.id == StaffUser.agency_id)
+        .join(Creditor, Creditor.id == StaffUser.creditor_id)
+        .where(StaffUser.email == "lee@birchwood.test")).one())
+    assert (agency, creditor) == ("Harbor Recovery", "BRC")
+    assert secret in added.output and "long-enough-password" not in added.output
