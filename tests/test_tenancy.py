@@ -129,3 +129,98 @@ def test_staff_users_are_added_to_an_agency_from_the_command_line(app, db, demo)
         .where(StaffUser.email == "lee@birchwood.test")).one())
     assert (agency, creditor) == ("Harbor Recovery", "BRC")
     assert secret in added.output and "long-enough-password" not in added.output
+
+
+def test_the_demo_seed_names_each_staff_users_agency(app, db, demo):
+    result = app.test_cli_runner().invoke(args=["demo", "seed"])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    lines = {line.split()[0]: line for line in result.output.splitlines()
+             if line.startswith("  ")}
+    assert "Demo Collections" in lines["agent@demo.test"]
+    assert "Harbor Recovery" in lines["agent@harbor.test"]
+
+
+# --- the migration: existing rows go to their agency ----------------------------------------------
+
+STAFF_ROW = ("INSERT INTO staff_user (email, name, password_hash, totp_secret, last_totp_step, "
+             "role, creditor_id, active) VALUES (:email, 'N', 'x', '\\x00', 0, :role, :creditor,"
+             " true)")
+
+
+@pytest.fixture
+def at_0012(server_url, worker):
+    """An app whose fresh database stands at the revision before tenancy."""
+    from flask_migrate import upgrade
+
+    from tests.conftest import ROOT, drop_database, fresh_database, make_app
+
+    name = f"portal_tenancy_{worker}"
+    application = make_app(fresh_database(server_url, name))
+    with application.app_context():
+        upgrade(directory=str(ROOT / "migrations"), revision="0012")
+
+    def to_tenancy():
+        with application.app_context():
+            upgrade(directory=str(ROOT / "migrations"), revision="0013_tenancy")
+
+    yield application, to_tenancy
+    with application.app_context():
+        from portal.extensions import db as database
+
+        database.engine.dispose()
+    drop_database(server_url, name)
+
+
+def _sql(app, statement, **params):
+    from sqlalchemy import text
+
+    from portal.extensions import db as database
+
+    with app.app_context():
+        result = database.session.execute(text(statement), params)
+        rows = result.all() if result.returns_rows else None
+        database.session.commit()
+        return rows
+
+
+def test_the_migration_gives_existing_rows_their_agency(at_0012):
+    app, to_tenancy = at_0012
+    _sql(app, "INSERT INTO agency (id, name) VALUES (1, 'First'), (2, 'Second')")
+    _sql(app, "INSERT INTO creditor (id, code, name, country, agency_id) VALUES "
+              "(1, 'C1', 'C one', 'US', 2)")
+    _sql(app, "INSERT INTO borrower (id, reference, given_name, family_name, display_name, "
+              "date_of_birth, date_of_birth_digest, preferred_language) VALUES "
+              "(1, 'B-1', 'G', 'F', 'G F', '\\x00', '\\x00', 'en')")
+    _sql(app, "INSERT INTO account (id, reference, borrower_id, creditor_id, product, currency, "
+              "original_account_number, original_account_number_digest, status, "
+              "itemization_date, placed_at) VALUES (1, 'C1-1', 1, 1, 'Loan', 'USD', '\\x00', "
+              "'\\x00', 'open', '2026-01-01', now())")
+    _sql(app, STAFF_ROW, email="agent@x.test", role="agent", creditor=None)
+    _sql(app, STAFF_ROW, email="lender@x.test", role="lender", creditor=1)
+    _sql(app, "INSERT INTO webhook_endpoint (url, secret, topics, active) VALUES "
+              "('https://x.test/hooks', '\\x00', '{dispute.opened}', true)")
+    _sql(app, "INSERT INTO outbox_message (id, topic, account_ref, payload, created_at) VALUES "
+              "(gen_random_uuid(), 'dispute.opened', 'C1-1', '{}', now()), "
+              "(gen_random_uuid(), 'plan.accepted', NULL, '{}', now())")
+
+    to_tenancy()
+
+    staff = dict(_sql(app, "SELECT email, agency_id FROM staff_user"))
+    assert staff == {"agent@x.test": 1, "lender@x.test": 2}  # a lender: its creditor's agency
+    assert _sql(app, "SELECT agency_id FROM webhook_endpoint") == [(1,)]
+    messages = dict(_sql(app, "SELECT topic, agency_id FROM outbox_message"))
+    assert messages == {"dispute.opened": 2, "plan.accepted": 1}  # the account's agency
+    nullable = dict(_sql(app, "SELECT table_name, is_nullable FROM information_schema.columns "
+                              "WHERE column_name = 'agency_id' AND table_name IN "
+                              "('staff_user', 'webhook_endpoint')"))
+    assert nullable == {"staff_user": "NO", "webhook_endpoint": "NO"}
+
+
+def test_the_migration_makes_an_agency_for_staff_when_there_is_none(at_0012):
+    app, to_tenancy = at_0012
+    _sql(app, STAFF_ROW, email="admin@x.test", role="admin", creditor=None)
+
+    to_tenancy()
+
+    assert _sql(app, "SELECT s.email, a.name FROM staff_user s JOIN agency a "
+                     "ON a.id = s.agency_id") == [("admin@x.test", "Default agency")]
