@@ -202,6 +202,8 @@ def test_the_migration_gives_existing_rows_their_agency(at_0012):
     _sql(app, "INSERT INTO outbox_message (id, topic, account_ref, payload, created_at) VALUES "
               "(gen_random_uuid(), 'dispute.opened', 'C1-1', '{}', now()), "
               "(gen_random_uuid(), 'plan.accepted', NULL, '{}', now())")
+    _sql(app, "INSERT INTO webhook_delivery (message_id, endpoint_id, status, attempts) "
+              "SELECT m.id, e.id, 'pending', 0 FROM outbox_message m, webhook_endpoint e")
 
     to_tenancy()
 
@@ -210,6 +212,10 @@ def test_the_migration_gives_existing_rows_their_agency(at_0012):
     assert _sql(app, "SELECT agency_id FROM webhook_endpoint") == [(1,)]
     messages = dict(_sql(app, "SELECT topic, agency_id FROM outbox_message"))
     assert messages == {"dispute.opened": 2, "plan.accepted": 1}  # the account's agency
+    # Owed before, now to another agency's endpoint: not sent.
+    owed = dict(_sql(app, "SELECT m.topic, d.status FROM webhook_delivery d "
+                          "JOIN outbox_message m ON m.id = d.message_id"))
+    assert owed == {"dispute.opened": "failed", "plan.accepted": "pending"}
     nullable = dict(_sql(app, "SELECT table_name, is_nullable FROM information_schema.columns "
                               "WHERE column_name = 'agency_id' AND table_name IN "
                               "('staff_user', 'webhook_endpoint')"))

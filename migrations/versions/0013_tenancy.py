@@ -21,7 +21,8 @@ FIRST_AGENCY = "(SELECT min(id) FROM agency)"
 def upgrade():
     for table in ("staff_user", "webhook_endpoint", "outbox_message"):
         op.add_column(table, sa.Column("agency_id", sa.Integer(), nullable=True))
-        op.create_foreign_key(op.f(f"fk_{table}_agency_id_agency"), table, "agency", ["agency_id"], ["id"])
+        op.create_foreign_key(op.f(f"fk_{table}_agency_id_agency"), table, "agency",
+                              ["agency_id"], ["id"])
         op.create_index(op.f(f"ix_{table}_agency_id"), table, ["agency_id"])
     op.execute(
         "INSERT INTO agency (name) SELECT 'Default agency' WHERE NOT EXISTS (SELECT 1 FROM agency)"
@@ -36,6 +37,12 @@ def upgrade():
         "UPDATE outbox_message m SET agency_id = c.agency_id FROM account a"
         " JOIN creditor c ON c.id = a.creditor_id WHERE a.reference = m.account_ref")
     op.execute(f"UPDATE outbox_message SET agency_id = {FIRST_AGENCY} WHERE account_ref IS NULL")
+    # What is still owed to an endpoint of another agency than the message's is not sent.
+    op.execute(
+        "UPDATE webhook_delivery d SET status = 'failed', next_attempt_at = NULL"
+        " FROM outbox_message m, webhook_endpoint e WHERE d.status = 'pending'"
+        " AND m.id = d.message_id AND e.id = d.endpoint_id"
+        " AND m.agency_id IS DISTINCT FROM e.agency_id")
     op.alter_column("staff_user", "agency_id", nullable=False)
     op.alter_column("webhook_endpoint", "agency_id", nullable=False)
 

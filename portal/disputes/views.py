@@ -32,7 +32,7 @@ from portal.disputes.forms import (
 )
 from portal.disputes.rules import OPEN
 from portal.identity.roles import WORK_DISPUTES, allows
-from portal.operations import Refused
+from portal.operations import Refused, reading
 from portal.web.access import borrower_required, staff_required
 
 bp = Blueprint("disputes", __name__)
@@ -182,8 +182,10 @@ def case(number: str):
 
 
 def _of_agency(number: str) -> None:
-    """Another agency's dispute is not found (404), before its form is even read."""
-    service.staff_dispute(current_user.agency_id, number)
+    """Another agency's dispute is not found (404), before its form is even read. The read ends
+    here, so the action's own locked read loads the dispute afresh."""
+    with reading("whether the dispute is the agency's"):
+        service.staff_dispute(current_user.agency_id, number)
 
 
 def _staff_action(number: str, run):

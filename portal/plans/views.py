@@ -15,7 +15,7 @@ from portal.accounts.service import account_of
 from portal.cases.service import Actor
 from portal.identity.roles import WORK_PLANS
 from portal.money import Money
-from portal.operations import Refused
+from portal.operations import Refused, reading
 from portal.payments.gateway import GatewayError, gateway
 from portal.payments.views import _allow_stripe_js
 from portal.plans import autopay, charging, service
@@ -332,7 +332,10 @@ def case(plan_number: str):
 @staff_bp.post("/<plan_number>/decide")
 @staff_required(WORK_PLANS)
 def decide(plan_number: str):
-    service.staff_plan(current_user.agency_id, plan_number)  # another agency's: 404, not 400
+    # Another agency's plan is 404, before the form is read; the read ends here, so the
+    # decision's own locked read loads the plan afresh.
+    with reading("whether the plan is the agency's"):
+        service.staff_plan(current_user.agency_id, plan_number)
     form = DecisionForm()
     if not form.validate_on_submit():
         abort(400)
