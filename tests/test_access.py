@@ -48,7 +48,16 @@ STAFF_USERS = {
     "agent": "agent@demo.test",
     "compliance": "compliance@demo.test",
     "lender": "lender@northwind.test",
+    # Staff of the second demo agency, which the samples' account does not belong to.
+    "other agency's admin": "admin@harbor.test",
+    "other agency's agent": "agent@harbor.test",
+    "other agency's compliance": "compliance@harbor.test",
 }
+#: Each staff visitor's role (the second agency's staff have the same roles as the first's).
+ROLES = {visitor: visitor.removeprefix("other agency's ") for visitor in STAFF_USERS}
+OTHER_AGENCY = {visitor for visitor in STAFF_USERS if visitor.startswith("other agency's ")}
+#: What would betray one of the samples' agency's rows to another agency's staff.
+AGENCY_MARKERS = ["NWB-1001", "NWB-1002", "Northwind", "D-900001", "P-900001", "López"]
 SIGN_IN_PAGES = {"/sign-in", "/staff/sign-in"}
 TESTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -156,7 +165,12 @@ def _expected(access: str, visitor: str, takes_account: bool) -> str:
     permission = access.removeprefix("staff:")
     if visitor in ("owner", "other borrower"):
         return "403"
-    return "allowed" if allows(visitor, permission) else "403"
+    if not allows(ROLES[visitor], permission):
+        return "403"
+    if visitor in OTHER_AGENCY:
+        # Another agency's case, dispute or plan is not found; its lists show none of them.
+        return "404" if takes_account else "scoped"
+    return "allowed"
 
 
 def _become(visitor: str, person, staff_sign_in) -> None:
@@ -191,6 +205,11 @@ def _text(response) -> str:
 def _assert_no_owner_data(text: str, where: str) -> None:
     leaked = [m for m in OWNER_MARKERS if m in text]
     assert not leaked, f"{where} shows the owner's data: {leaked}"
+
+
+def _assert_no_agency_data(text: str, where: str) -> None:
+    leaked = [m for m in AGENCY_MARKERS if m in text]
+    assert not leaked, f"{where} shows another agency's rows: {leaked}"
 
 
 @pytest.fixture(scope="class")
@@ -254,6 +273,13 @@ class TestProtectedRoutes:
             other = _send(person, method, missing)
             assert other.status_code == 404
             assert _text(other).replace("NWB-0000", "NWB-1001") == text
+            if visitor in OTHER_AGENCY:
+                _assert_no_agency_data(text, where)
+        elif expected == "scoped":
+            assert status not in (401, 403, 404) and status < 400, f"{where}: {status}"
+            text = _text(response)
+            _assert_no_owner_data(text, where)
+            _assert_no_agency_data(text, where)
         else:
             assert status not in (401, 403, 404), f"{where}: refused with {status}"
             if status in (301, 302, 303, 307, 308):

@@ -417,16 +417,20 @@ def test_keys_are_stored_only_as_digests(db, demo):
     assert stored["demo-dialer"] == hashlib.sha256(KEY.encode()).digest()
 
 
-def test_demo_seed_is_idempotent_and_gives_the_dialer_every_demo_creditor(db, demo):
+def test_demo_seed_is_idempotent_and_gives_each_dialer_its_agencys_creditors(db, demo):
     from portal.accounts.models import Creditor
     from portal.demo.cli import seed
 
     db.run(seed)
-    agencies = db.scalars(select(Agency))
-    assert [a.name for a in agencies] == ["Demo Collections"]
-    assert [p.name for p in db.scalars(select(Partner))] == ["Demo dialer"]
-    assert db.scalar(select(func.count()).select_from(ApiKey)) == 1
-    assert {c.agency_id for c in db.scalars(select(Creditor))} == {agencies[0].id}
+    agencies = {a.name: a.id for a in db.scalars(select(Agency))}
+    assert sorted(agencies) == ["Demo Collections", "Harbor Recovery"]
+    assert sorted(p.name for p in db.scalars(select(Partner))) == ["Demo dialer",
+                                                                   "Harbor dialer"]
+    assert db.scalar(select(func.count()).select_from(ApiKey)) == 2
+    by_code = {c.code: c.agency_id for c in db.scalars(select(Creditor))}
+    assert by_code == {"NWB": agencies["Demo Collections"], "LUM": agencies["Demo Collections"],
+                       "JRF": agencies["Demo Collections"], "TCS": agencies["Demo Collections"],
+                       "BRC": agencies["Harbor Recovery"]}
 
 
 def test_keys_from_the_command_line(app, client, demo):

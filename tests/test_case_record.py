@@ -18,8 +18,9 @@ def test_verify_passes_on_an_untouched_record(app, db, demo, person):
     result = verify(app)
 
     assert result.exit_code == 0, result.output
-    # 5 accounts + 4 borrower streams (only DEMO-1001's has events: it signed in and out).
-    assert "checked 6 chains, 0 broken" in result.output
+    # 6 accounts (5 of Demo Collections, 1 of Harbor Recovery) + the borrower streams (only
+    # DEMO-1001's has events: it signed in and out).
+    assert "checked 7 chains, 0 broken" in result.output
 
 
 def _tamper(db, sql):

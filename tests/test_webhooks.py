@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import func, select, text
 
+from portal.agency.models import Agency
 from portal.jobs.queue import conninfo, defer_in_transaction, job_app, waiting
 from portal.outbox import tasks
 from portal.outbox.delivery import GIVE_UP_AFTER, backoff, deliver_due, deliver_one, post
@@ -25,6 +26,8 @@ from portal.outbox.tasks import DELIVER, SWEEP, request_delivery
 from tests.conftest import ROOT, drop_database, fresh_database, make_app
 
 SECRET = "whsec-test-0123456789"
+#: The demo's agency, which the demo accounts belong to; endpoints of the tests are its own.
+AGENCY = "Demo Collections"
 WAIT = 10  # seconds to wait for a condition that should hold within milliseconds
 
 
@@ -110,11 +113,30 @@ def receivers():
         receiver.close()
 
 
-def add_endpoint(url, topics=("payment.succeeded", "dispute.opened"), active=True,
-                 secret=SECRET) -> int:
+def agency_id(name: str = AGENCY) -> int:
+    """The agency's id (the demo's in the demo database; made in a bare one)."""
     from portal.extensions import db as database
 
-    endpoint = WebhookEndpoint(url=url, secret=secret, topics=list(topics), active=active)
+    found = database.session.scalar(select(Agency.id).where(Agency.name == name))
+    if found is None:
+        agency = Agency(name=name)
+        database.session.add(agency)
+        database.session.flush()
+        found = agency.id
+    return found
+
+
+def agency_publish(topic: str, payload: dict, agency: str = AGENCY):
+    """A message of the agency's that names no account."""
+    return publish(topic, payload, agency_id=agency_id(agency))
+
+
+def add_endpoint(url, topics=("payment.succeeded", "dispute.opened"), active=True,
+                 secret=SECRET, agency: str = AGENCY) -> int:
+    from portal.extensions import db as database
+
+    endpoint = WebhookEndpoint(agency_id=agency_id(agency), url=url, secret=secret,
+                               topics=list(topics), active=active)
     database.session.add(endpoint)
     database.session.flush()
     return endpoint.id
@@ -240,7 +262,7 @@ def test_each_message_reaches_each_subscribed_endpoint_once_signed_with_its_id(d
             publish("payment.succeeded", {"amount_minor": 1250, "currency": "USD"},
                     account_ref="NWB-1001"),
             publish("dispute.opened", {"reason": "not mine"}, account_ref="NWB-1001"),
-            publish("plan.accepted", {"plan": 7}),  # nobody subscribed
+            agency_publish("plan.accepted", {"plan": 7}),  # nobody subscribed
         ]
 
     messages = db.run(setup)
@@ -279,7 +301,7 @@ def test_each_message_reaches_each_subscribed_endpoint_once_signed_with_its_id(d
 def test_a_failing_receiver_is_retried_later_and_later_each_try_recorded(db, receivers):
     receiver = receivers(500)
     message = db.run(lambda: (add_endpoint(receiver.url),
-                              publish("payment.succeeded", {"amount_minor": 1}))[1])
+                              agency_publish("payment.succeeded", {"amount_minor": 1}))[1])
     clock = datetime.now(UTC)
     waits = []
     for _ in range(5):
@@ -309,7 +331,7 @@ def test_a_receiver_down_for_an_hour_then_back_gets_everything_once(db, receiver
 
     def setup():
         add_endpoint(receiver.url)
-        return [publish("payment.succeeded", {"n": n}) for n in range(3)]
+        return [agency_publish("payment.succeeded", {"n": n}) for n in range(3)]
 
     messages = db.run(setup)
     ids = [m.id for m in messages]
@@ -346,7 +368,7 @@ def test_a_receiver_down_for_an_hour_then_back_gets_everything_once(db, receiver
 def test_a_delivery_still_failing_a_day_after_its_first_try_is_given_up(db, receivers):
     receiver = receivers(503)
     message = db.run(lambda: (add_endpoint(receiver.url),
-                              publish("payment.succeeded", {"amount_minor": 1}))[1])
+                              agency_publish("payment.succeeded", {"amount_minor": 1}))[1])
     first = datetime.now(UTC)
     assert db.run(lambda: deliver_one(now=first, timeout=5)).status == "pending"
     # A try just inside the day still leads to another one...
@@ -409,7 +431,7 @@ def committed(app, fn):
 def test_two_workers_claiming_at_once_never_send_the_same_delivery(live, receivers):
     receiver = receivers(hold_first_until_overlap=True)
     ids = committed(live, lambda: (add_endpoint(receiver.url),
-                                   [publish("payment.succeeded", {"n": n}).id
+                                   [agency_publish("payment.succeeded", {"n": n}).id
                                     for n in range(20)])[1])
     start = threading.Barrier(2)
     results, errors = {}, []
@@ -457,14 +479,14 @@ def test_the_worker_command_delivers_jobs_deferred_with_the_messages(live, recei
     # A job deferred in a transaction that rolls back never existed.
     with live.app_context():
         add_endpoint(receiver.url)
-        publish("payment.succeeded", {"n": -1})
+        agency_publish("payment.succeeded", {"n": -1})
         database.session.rollback()
     assert jobs_named(DELIVER) == []
 
     def publish_and_request():
         # `publish` asks for one delivery job per transaction, however many messages it writes.
         add_endpoint(receiver.url)
-        return [publish("payment.succeeded", {"n": n}).id for n in range(2)]
+        return [agency_publish("payment.succeeded", {"n": n}).id for n in range(2)]
 
     ids = committed(live, publish_and_request)
     assert jobs_named(DELIVER) == ["todo"]
@@ -486,7 +508,8 @@ def test_the_worker_command_delivers_jobs_deferred_with_the_messages(live, recei
 def test_the_periodic_sweep_delivers_what_is_due(live, receivers):
     receiver = receivers()
     ids = committed(live, lambda: (add_endpoint(receiver.url),
-                                   [publish("dispute.opened", {"n": n}).id for n in range(3)])[1])
+                                   [agency_publish("dispute.opened", {"n": n}).id
+                                    for n in range(3)])[1])
     jobs = job_app(live)
     assert (SWEEP, "outbox") in jobs.periodic_registry.periodic_tasks
     with jobs.open():
@@ -503,7 +526,7 @@ def test_a_backlog_is_shared_out_in_batches_until_it_is_gone(live, receivers, mo
 
     def publish_and_request():
         add_endpoint(receiver.url)
-        messages = [publish("payment.succeeded", {"n": n}).id for n in range(5)]
+        messages = [agency_publish("payment.succeeded", {"n": n}).id for n in range(5)]
         request_delivery()
         return messages
 
@@ -528,7 +551,7 @@ def test_a_locked_job_deferred_meanwhile_refuses_ours_and_our_transaction_goes_o
         try:
             with live.app_context():
                 second["job"] = defer_in_transaction(DELIVER, queueing_lock=lock)
-                second["message"] = publish("payment.succeeded", {"n": 1}).id
+                second["message"] = agency_publish("payment.succeeded", {"n": 1}).id
                 database.session.commit()
         except BaseException as error:  # reported below, in the test's thread
             second["error"] = error
@@ -567,7 +590,7 @@ def test_endpoints_are_managed_from_the_command_line(app, db):
 
     runner = app.test_cli_runner()
     added = runner.invoke(args=["webhooks", "add", "https://dialer.example/hooks",
-                                "--topic", "contact.hold.started",
+                                "--agency", AGENCY, "--topic", "contact.hold.started",
                                 "--topic", "contact.hold.ended"])
     assert added.exit_code == 0, added.output
     secret = added.output.split("(shown once): ")[1].strip()
@@ -577,8 +600,65 @@ def test_endpoints_are_managed_from_the_command_line(app, db):
     header = sign(secret, 1_700_000_000, b"{}")
     assert verify(header, endpoint.secret, b"{}", now=1_700_000_000)
 
-    assert runner.invoke(args=["webhooks", "add", "ftp://x"]).exit_code != 0
-    assert "dialer.example" in runner.invoke(args=["webhooks", "list"]).output
+    assert endpoint.agency_id == db.run(agency_id)
+    assert runner.invoke(args=["webhooks", "add", "ftp://x", "--agency", AGENCY]).exit_code != 0
+    # An endpoint belongs to an agency: none named, or one that does not exist, adds nothing.
+    unnamed = runner.invoke(args=["webhooks", "add", "https://other.example/hooks"])
+    assert unnamed.exit_code != 0 and "--agency" in unnamed.output
+    unknown = runner.invoke(args=["webhooks", "add", "https://other.example/hooks",
+                                  "--agency", "Nobody Collections"])
+    assert unknown.exit_code != 0 and "no agency named 'Nobody Collections'" in unknown.output
+    assert db.scalars(select(WebhookEndpoint.url)) == ["https://dialer.example/hooks"]
+    assert f"{AGENCY}\thttps://dialer.example/hooks" in runner.invoke(
+        args=["webhooks", "list"]).output
     assert runner.invoke(args=["webhooks", "disable", str(endpoint.id)]).exit_code == 0
     assert db.scalar(select(WebhookEndpoint)).active is False
     assert runner.invoke(args=["webhooks", "disable", "999999"]).exit_code != 0
+
+
+# --- tenancy: an agency's endpoints hear of its own accounts only --------------------------------
+
+def test_an_event_on_one_agencys_account_reaches_that_agencys_endpoints_only(live, receivers):
+    """Two agencies on one deployment, each with an endpoint for every topic: a borrower's report
+    on agency A's accounts reaches A's endpoint, through the real worker, and never B's."""
+    from portal.accounts.models import Borrower
+    from portal.cases.service import Actor
+    from portal.contact.operations import report_bankruptcy
+    from portal.demo.cli import seed
+    from portal.extensions import db as database
+    from portal.outbox.models import TOPICS
+
+    ours, theirs = receivers(), receivers()
+    with live.app_context():
+        seed()  # both demo agencies, their creditors and accounts (idempotent)
+    committed(live, lambda: (add_endpoint(ours.url, topics=TOPICS),
+                             add_endpoint(theirs.url, topics=TOPICS, secret="harbor-secret",
+                                          agency="Harbor Recovery")))
+    with live.app_context():
+        alex = database.session.scalar(select(Borrower.id).where(
+            Borrower.reference == "DEMO-1001"))
+        report_bankruptcy(alex, "24-10001", Actor("borrower", str(alex), "127.0.0.1"))
+        sent = database.session.execute(select(OutboxMessage.id, OutboxMessage.account_ref)
+                                        ).all()
+    assert {ref for _id, ref in sent} == {"NWB-1001", "LUM-1001"}
+
+    result = live.test_cli_runner().invoke(args=["worker", "--once"])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+
+    assert ours.wait_for(len(sent))
+    assert sorted(ours.ids()) == sorted(str(i) for i, _ref in sent)
+    for headers, body in ours.requests:
+        assert verify(headers["Portal-Signature"], SECRET, body)
+        assert json.loads(body)["data"]["account_ref"] in ("NWB-1001", "LUM-1001")
+    assert theirs.requests == []
+    with live.app_context():
+        # Not sent, and not owed either: the other agency's endpoint has no delivery at all.
+        owed = database.session.scalars(select(WebhookDelivery.endpoint_id).distinct()).all()
+        mine = database.session.scalar(select(WebhookEndpoint.id).where(
+            WebhookEndpoint.url == ours.url))
+    assert owed == [mine]
+
+
+def test_a_message_names_its_account_or_its_agency(db):
+    with pytest.raises(ValueError, match="names its account or its agency"):
+        db.run(lambda: publish("payment.succeeded", {"n": 1}))

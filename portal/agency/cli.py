@@ -1,4 +1,5 @@
-"""`flask --app portal agency policy|set-policy`: the agency's own contact policy switches."""
+"""`flask --app portal agency policy|set-policy|add-staff`: the agency's own contact policy
+switches, and its staff users."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import click
 from flask import Blueprint
 from sqlalchemy import select
 
+from portal.agency import service
 from portal.agency.models import Agency
 from portal.contact.rulebook import RULES
 from portal.extensions import db
+from portal.identity.models import Role
 from portal.operations import Refused, operation
 
 bp = Blueprint("agency_cli", __name__, cli_group="agency")
@@ -56,3 +59,22 @@ def policy_command(agency_name: str):
     for rule_id in POLICY_RULES:
         state = "on" if agency.contact_policy.get(rule_id, True) else "off"
         click.echo(f"{rule_id:36} {state}")
+
+
+@bp.cli.command("add-staff")
+@click.argument("email")
+@click.option("--agency", "agency_name", required=True,
+              help="The agency whose accounts the user sees (and no other's).")
+@click.option("--name", required=True)
+@click.option("--role", required=True, type=click.Choice([str(r) for r in Role]))
+@click.option("--creditor", "creditor_code", help="A lender user's creditor (its code).")
+@click.password_option(help="Asked for when not given.")
+def add_staff_command(email: str, agency_name: str, name: str, role: str,
+                      creditor_code: str | None, password: str):
+    """Add a staff user to an agency; prints their TOTP secret once."""
+    try:
+        user = service.add_staff(agency_name, email, name, role, password, creditor_code)
+    except Refused as refusal:
+        raise click.ClickException(refusal.message) from None
+    click.echo(f"{user.email} ({user.role}) added to {agency_name}")
+    click.echo(f"TOTP secret (shown once): {user.totp_secret}")

@@ -19,7 +19,8 @@ bp = Blueprint("agency", __name__, url_prefix="/staff")
 def accounts():
     # Bounded, so a huge number is an empty page, not an OFFSET overflow in PostgreSQL.
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
-    return render_template("agency/accounts.html", views=service.list_accounts(page), page=page)
+    return render_template("agency/accounts.html", page=page,
+                           views=service.list_accounts(current_user.agency_id, page))
 
 
 @bp.get("/accounts/<reference>")

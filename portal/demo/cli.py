@@ -10,6 +10,7 @@ from flask import Blueprint, current_app
 from sqlalchemy import select
 
 from portal.accounts.placement import ensure_borrower, ensure_creditor, place
+from portal.agency.models import Agency
 from portal.api.service import ensure_partner_key
 from portal.cases.service import Actor
 from portal.demo import data
@@ -26,7 +27,14 @@ def seed() -> tuple[int, list[StaffUser]]:
     """Create whatever of the demo data is missing; return how many accounts were added."""
     actor = Actor.system("demo-seed")
     creditors = {code: ensure_creditor(code, name, country)
-                 for code, name, country in data.CREDITORS}
+                 for code, name, country, _agency in data.CREDITORS}
+    # The dialer of CONTRACT.md: agency "Demo Collections" holds the CONTRACT.md creditors;
+    # the second agency, its own.
+    for agency_name, partner, public_id, key in data.DIALERS:
+        ensure_partner_key(agency_name, partner, public_id, key,
+                           [creditors[code] for code, *_rest, agency in data.CREDITORS
+                            if agency == agency_name])
+    agencies = {a.name: a.id for a in db.session.scalars(select(Agency))}
     debts = data.debts(datetime.now(UTC))
     added = 0
     for person in data.people():
@@ -34,12 +42,9 @@ def seed() -> tuple[int, list[StaffUser]]:
         for creditor_code, debt in debts[person.reference]:
             if place(creditors[creditor_code], borrower, debt, actor):
                 added += 1
-    # The dialer of CONTRACT.md: agency "Demo Collections" holds every demo creditor.
-    ensure_partner_key("Demo Collections", "Demo dialer", "demo-dialer", "demo-dialer-key",
-                       creditors.values())
     staff = []
     password_hash = None  # one argon2 hash for the shared demo password: it is slow on purpose
-    for email, name, role, creditor_code in data.STAFF:
+    for email, name, role, creditor_code, agency_name in data.STAFF:
         user = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
         if user is None:
             password_hash = password_hash or passwords.hash(data.STAFF_PASSWORD)
@@ -48,6 +53,7 @@ def seed() -> tuple[int, list[StaffUser]]:
                 password_hash=password_hash,
                 totp_secret=pyotp.random_base32(),
                 creditor_id=creditors[creditor_code].id if creditor_code else None,
+                agency_id=agencies[agency_name],
             )
             db.session.add(user)
         staff.append(user)
@@ -64,4 +70,5 @@ def seed_command():
     click.echo(f"demo data ready ({added} accounts added)")
     click.echo(f"staff password for every demo user: {data.STAFF_PASSWORD}")
     for user in staff:
-        click.echo(f"  {user.email:24} {user.role:10} TOTP secret {user.totp_secret}")
+        click.echo(f"  {user.email:24} {user.role:10} {user.agency.name:18} "
+                   f"TOTP secret {user.totp_secret}")

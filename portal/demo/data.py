@@ -1,4 +1,5 @@
-"""The demo data of CONTRACT.md: four borrowers, five accounts, staff and a lender user."""
+"""The demo data of CONTRACT.md: four borrowers, five accounts, staff and a lender user of
+"Demo Collections"; and a second agency with its own staff and account, so tenancy shows."""
 
 from __future__ import annotations
 
@@ -7,18 +8,34 @@ from datetime import date, datetime, timedelta
 from portal.accounts.placement import Address, Debt, Person
 from portal.money import Money
 
+AGENCY = "Demo Collections"
+#: Another agency on the same deployment: its staff never see the first one's accounts.
+SECOND_AGENCY = "Harbor Recovery"
+
+#: (code, name, country, the agency it placed its debts with)
 CREDITORS = [
-    ("NWB", "Northwind Bank", "US"),
-    ("LUM", "Lumen Lending", "US"),
-    ("JRF", "Jade River Consumer Finance", "CN"),
-    ("TCS", "Thames Card Services", "GB"),
+    ("NWB", "Northwind Bank", "US", AGENCY),
+    ("LUM", "Lumen Lending", "US", AGENCY),
+    ("JRF", "Jade River Consumer Finance", "CN", AGENCY),
+    ("TCS", "Thames Card Services", "GB", AGENCY),
+    ("BRC", "Birchwood Credit Union", "US", SECOND_AGENCY),
 ]
 
+#: Each agency's dialer: (agency, partner, key's public id, key).
+DIALERS = [
+    (AGENCY, "Demo dialer", "demo-dialer", "demo-dialer-key"),
+    (SECOND_AGENCY, "Harbor dialer", "harbor-dialer", "harbor-dialer-key"),
+]
+
+#: (email, name, role, creditor code for a lender, agency)
 STAFF = [
-    ("admin@demo.test", "Ada Admin", "admin", None),
-    ("agent@demo.test", "Sam Agent", "agent", None),
-    ("compliance@demo.test", "Chris Compliance", "compliance", None),
-    ("lender@northwind.test", "Lee Lender", "lender", "NWB"),
+    ("admin@demo.test", "Ada Admin", "admin", None, AGENCY),
+    ("agent@demo.test", "Sam Agent", "agent", None, AGENCY),
+    ("compliance@demo.test", "Chris Compliance", "compliance", None, AGENCY),
+    ("lender@northwind.test", "Lee Lender", "lender", "NWB", AGENCY),
+    ("admin@harbor.test", "Hana Admin", "admin", None, SECOND_AGENCY),
+    ("agent@harbor.test", "Harvey Agent", "agent", None, SECOND_AGENCY),
+    ("compliance@harbor.test", "Hollis Compliance", "compliance", None, SECOND_AGENCY),
 ]
 STAFF_PASSWORD = "demo-password-1"
 
@@ -47,6 +64,12 @@ def people() -> list[Person]:
             "DEMO-3001", "Oliver", "Bennett", "Oliver Bennett", date(1978, 1, 23),
             Address("1 Parliament Sq", "London", None, "SW1A 1AA", "GB"),
             phones=[("mobile", "+44 7911 123456")], emails=["oliver@example.com"],
+        ),
+        # Harbor Recovery's borrower.
+        Person(
+            "DEMO-4001", "Jordan", "Park", "Jordan Park", date(1988, 11, 5),
+            Address("400 Pine St", "Seattle", "WA", "98101", "US"),
+            phones=[("mobile", "+1 206 555 0123")], emails=["jordan@example.com"],
         ),
     ]
 
@@ -90,5 +113,11 @@ def debts(now: datetime) -> dict[str, list[tuple[str, Debt]]]:
                          Money.parse("1100.00", "GBP"), Money.zero("GBP"),
                          Money.parse("50.00", "GBP"), Money.zero("GBP"),
                          itemization_date=today - timedelta(days=120))),
+        ],
+        "DEMO-4001": [
+            ("BRC", Debt("BRC-4001", "Personal loan", "BC-55443322",
+                         usd("600.00"), usd("40.00"), usd("0"), usd("0"),
+                         itemization_date=today - timedelta(days=140),
+                         validation_notice_sent_at=long_ago)),
         ],
     }

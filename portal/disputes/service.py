@@ -21,6 +21,7 @@ from portal.accounts.models import Account, Borrower
 from portal.accounts.service import own_account
 from portal.accounts.validation import period_end
 from portal.agency.models import Agency
+from portal.agency.scope import within
 from portal.cases.kinds import EventKind
 from portal.cases.service import Actor, record
 from portal.contact import service as contact
@@ -240,24 +241,26 @@ class QueueRow:
     overdue: bool
 
 
-def queue(today: date | None = None, limit: int = 200) -> list[QueueRow]:
-    """Open disputes, oldest first."""
+def queue(agency_id: int, today: date | None = None, limit: int = 200) -> list[QueueRow]:
+    """The agency's open disputes, oldest first."""
     today = today or _today()
     open_states = [str(s) for s in rules.OPEN]
-    rows = db.session.scalars(select(Dispute).where(Dispute.status.in_(open_states))
+    rows = db.session.scalars(select(Dispute).where(Dispute.status.in_(open_states),
+                                                    within(agency_id, Dispute.account_id))
                               .order_by(Dispute.opened_at, Dispute.id).limit(limit))
     return [QueueRow(d, rules.days_open(d.opened_at.date(), today),
                      rules.overdue(d.opened_at.date(), today)) for d in rows]
 
 
-def _staff_dispute(number: str, lock: bool = False) -> Dispute:
-    return numbers.row_of(Dispute, "D", number, lock=lock)
+def staff_dispute(agency_id: int, number: str, lock: bool = False) -> Dispute:
+    """A dispute on one of the staff member's agency's accounts; another agency's is 404."""
+    return numbers.row_of(Dispute, "D", number, within(agency_id, Dispute.account_id), lock=lock)
 
 
 @operation
-def open_for_staff(number: str, actor: Actor, role: str) -> Dispute:
+def open_for_staff(agency_id: int, number: str, actor: Actor, role: str) -> Dispute:
     """Staff open a dispute: its evidence is personal data, so the view is recorded."""
-    dispute = _staff_dispute(number)
+    dispute = staff_dispute(agency_id, number)
     record(actor, EventKind.STAFF_VIEWED, borrower_id=dispute.borrower_id,
            account_id=dispute.account_id, data={"view": "dispute", "dispute": dispute.number,
                                                 "role": role})
@@ -265,8 +268,8 @@ def open_for_staff(number: str, actor: Actor, role: str) -> Dispute:
 
 
 @operation
-def start_review(number: str, actor: Actor) -> Dispute:
-    dispute = _staff_dispute(number, lock=True)
+def start_review(agency_id: int, number: str, actor: Actor) -> Dispute:
+    dispute = staff_dispute(agency_id, number, lock=True)
     if dispute.status == D.RECEIVED:
         _move(dispute, D.UNDER_REVIEW)
         record(actor, EventKind.DISPUTE_REVIEW_STARTED, borrower_id=dispute.borrower_id,
@@ -275,9 +278,9 @@ def start_review(number: str, actor: Actor) -> Dispute:
 
 
 @operation
-def request_documents(number: str, note: str, actor: Actor) -> Dispute:
+def request_documents(agency_id: int, number: str, note: str, actor: Actor) -> Dispute:
     """Ask the creditor for the documents that verify the debt (a message to the lender)."""
-    dispute = _staff_dispute(number, lock=True)
+    dispute = staff_dispute(agency_id, number, lock=True)
     if dispute.status not in rules.OPEN:
         raise Refused(_("This dispute has already been closed."), status=409)
     if dispute.status == D.RECEIVED:
@@ -294,17 +297,18 @@ def request_documents(number: str, note: str, actor: Actor) -> Dispute:
     return dispute
 
 
-def record_verification(number: str, document: tuple[str | None, bytes], delivery: str,
-                        actor: Actor) -> Dispute:
+def record_verification(agency_id: int, number: str, document: tuple[str | None, bytes],
+                        delivery: str, actor: Actor) -> Dispute:
     """Verification sent: the document is kept, the borrower told, the dispute hold lifted."""
     if delivery not in DELIVERIES:
         raise Refused(_("Choose how the verification was sent."))
-    return _with_files([document], lambda stored: _verified(number, stored, delivery, actor))
+    return _with_files([document],
+                       lambda stored: _verified(agency_id, number, stored, delivery, actor))
 
 
 @operation
-def _verified(number: str, stored, delivery: str, actor: Actor) -> Dispute:
-    dispute = _staff_dispute(number, lock=True)
+def _verified(agency_id: int, number: str, stored, delivery: str, actor: Actor) -> Dispute:
+    dispute = staff_dispute(agency_id, number, lock=True)
     _move(dispute, D.VERIFICATION_SENT)
     dispute.verification_sent_at = datetime.now(UTC)
     dispute.verification_delivery = delivery
@@ -324,11 +328,11 @@ ACTIONS = ("adjust", "close", "none")
 
 
 @operation
-def resolve(number: str, outcome: str, action: str, amount: str | None, note: str,
-            actor: Actor) -> Dispute:
+def resolve(agency_id: int, number: str, outcome: str, action: str, amount: str | None,
+            note: str, actor: Actor) -> Dispute:
     """Decide the dispute. Upheld: credit the disputed amount, or close the account with a credit
     for all of it. Not upheld: with the reason, told to the borrower."""
-    dispute = _staff_dispute(number, lock=True)
+    dispute = staff_dispute(agency_id, number, lock=True)
     note = (note or "").strip()
     if outcome not in OUTCOMES or action not in ACTIONS:
         raise Refused(_("Choose an outcome from the list."))

@@ -32,7 +32,7 @@ from portal.disputes.forms import (
 )
 from portal.disputes.rules import OPEN
 from portal.identity.roles import WORK_DISPUTES, allows
-from portal.operations import Refused
+from portal.operations import Refused, reading
 from portal.web.access import borrower_required, staff_required
 
 bp = Blueprint("disputes", __name__)
@@ -165,18 +165,27 @@ def _staff_actor() -> Actor:
 @staff_bp.get("")
 @staff_required(WORK_DISPUTES)
 def queue():
-    return render_template("disputes/queue.html", rows=service.queue(_today()))
+    return render_template("disputes/queue.html",
+                           rows=service.queue(current_user.agency_id, _today()))
 
 
 @staff_bp.get("/<number>")
 @staff_required(WORK_DISPUTES)
 def case(number: str):
-    dispute = service.open_for_staff(number, _staff_actor(), current_user.role)
+    dispute = service.open_for_staff(current_user.agency_id, number, _staff_actor(),
+                                     current_user.role)
     return render_template(
         "disputes/staff_case.html", dispute=dispute, view=view_of(dispute.account, _today()),
         events=history(dispute.borrower_id, dispute.account_id),
         confirm=ConfirmForm(), documents=DocumentsForm(), verification=VerificationForm(),
         resolution=ResolveForm(), open_states=OPEN)
+
+
+def _of_agency(number: str) -> None:
+    """Another agency's dispute is not found (404), before its form is even read. The read ends
+    here, so the action's own locked read loads the dispute afresh."""
+    with reading("whether the dispute is the agency's"):
+        service.staff_dispute(current_user.agency_id, number)
 
 
 def _staff_action(number: str, run):
@@ -192,24 +201,28 @@ def _staff_action(number: str, run):
 @staff_bp.post("/<number>/review")
 @staff_required(WORK_DISPUTES)
 def review(number: str):
+    _of_agency(number)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    return _staff_action(number, lambda: service.start_review(number, _staff_actor()))
+    return _staff_action(number, lambda: service.start_review(current_user.agency_id, number,
+                                                                 _staff_actor()))
 
 
 @staff_bp.post("/<number>/documents")
 @staff_required(WORK_DISPUTES)
 def documents(number: str):
+    _of_agency(number)
     form = DocumentsForm()
     if not form.validate_on_submit():
         abort(400)
-    return _staff_action(number, lambda: service.request_documents(number, form.note.data or "",
-                                                                   _staff_actor()))
+    return _staff_action(number, lambda: service.request_documents(
+        current_user.agency_id, number, form.note.data or "", _staff_actor()))
 
 
 @staff_bp.post("/<number>/verification")
 @staff_required(WORK_DISPUTES)
 def verification(number: str):
+    _of_agency(number)
     form = VerificationForm()
     if not form.validate_on_submit():
         abort(400)
@@ -218,23 +231,25 @@ def verification(number: str):
         flash(_("Attach the verification document (one PDF or image)."), "error")
         return redirect(url_for("staff_disputes.case", number=number), 303)
     return _staff_action(number, lambda: service.record_verification(
-        number, files[0], form.delivery.data, _staff_actor()))
+        current_user.agency_id, number, files[0], form.delivery.data, _staff_actor()))
 
 
 @staff_bp.post("/<number>/resolve")
 @staff_required(WORK_DISPUTES)
 def resolve(number: str):
+    _of_agency(number)
     form = ResolveForm()
     if not form.validate_on_submit():
         flash(_("Choose an outcome from the list."), "error")
         return redirect(url_for("staff_disputes.case", number=number), 303)
     return _staff_action(number, lambda: service.resolve(
-        number, form.outcome.data, form.action.data or "none", form.amount.data,
-        form.note.data or "", _staff_actor()))
+        current_user.agency_id, number, form.outcome.data, form.action.data or "none",
+        form.amount.data, form.note.data or "", _staff_actor()))
 
 
 @staff_bp.get("/<number>/files/<int:file_id>")
 @staff_required(WORK_DISPUTES)
 def staff_file(number: str, file_id: int):
-    dispute = service.open_for_staff(number, _staff_actor(), current_user.role)
+    dispute = service.open_for_staff(current_user.agency_id, number, _staff_actor(),
+                                     current_user.role)
     return _attachment(*service.file_of(dispute, file_id))

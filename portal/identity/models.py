@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, LargeBinary, String, func
@@ -12,6 +13,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.accounts.models import Creditor
 from portal.crypto import Encrypted
 from portal.extensions import db
+
+if TYPE_CHECKING:  # named, not imported: the agency package reads staff users
+    from portal.agency.models import Agency
 
 
 class Role(StrEnum):
@@ -39,9 +43,13 @@ class StaffUser(UserMixin, db.Model):
     last_totp_step: Mapped[int] = mapped_column(BigInteger, default=0)
     role: Mapped[str] = mapped_column(String(20))
     creditor_id: Mapped[int | None] = mapped_column(ForeignKey("creditor.id"))
+    #: The agency whose accounts this user sees and acts on, and no other's (a lender's is the
+    #: agency its creditor placed with).
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
 
     creditor: Mapped[Creditor | None] = relationship()
+    agency: Mapped[Agency] = relationship("Agency")
 
     is_borrower = False
     is_staff = True

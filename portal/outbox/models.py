@@ -31,17 +31,22 @@ class OutboxMessage(db.Model):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     topic: Mapped[str] = mapped_column(String(40), index=True)
     account_ref: Mapped[str | None] = mapped_column(String(30))
+    #: Whose systems hear of it: only this agency's endpoints (None: an account of no agency's,
+    #: which no endpoint receives).
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
     payload: Mapped[dict] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     case_event_id: Mapped[int | None] = mapped_column(ForeignKey("case_event.id"))
 
 
 class WebhookEndpoint(db.Model):
-    """An agency-configured URL that receives some topics, signed with its own secret."""
+    """An agency-configured URL that receives some topics of that agency's accounts only, signed
+    with its own secret."""
 
     __tablename__ = "webhook_endpoint"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
     url: Mapped[str] = mapped_column(String(500))
     secret: Mapped[str] = mapped_column(Encrypted("webhook_endpoint.secret"))
     topics: Mapped[list[str]] = mapped_column(ARRAY(String(40)))

@@ -6,24 +6,31 @@ from datetime import UTC, datetime
 
 from sqlalchemy import any_, select
 
+from portal.agency.scope import agency_of_account
 from portal.extensions import db
 from portal.outbox.models import TOPICS, OutboxMessage, WebhookDelivery, WebhookEndpoint
 from portal.outbox.tasks import request_delivery
 
 
 def publish(topic: str, payload: dict, *, account_ref: str | None = None,
-            case_event_id: int | None = None) -> OutboxMessage:
-    """Queue one message and a delivery for each endpoint that wants its topic."""
+            agency_id: int | None = None, case_event_id: int | None = None) -> OutboxMessage:
+    """Queue one message and a delivery for each endpoint that wants its topic, among the
+    endpoints of the message's agency only (the account's, unless `agency_id` names it)."""
     if topic not in TOPICS:
         raise ValueError(f"unknown topic {topic!r}")
+    if account_ref is None and agency_id is None:
+        raise ValueError("a message names its account or its agency")
+    if agency_id is None:
+        agency_id = agency_of_account(account_ref)
     now = datetime.now(UTC)
     message = OutboxMessage(topic=topic, payload=payload, account_ref=account_ref,
-                            created_at=now, case_event_id=case_event_id)
+                            agency_id=agency_id, created_at=now, case_event_id=case_event_id)
     db.session.add(message)
     db.session.flush()
-    endpoints = db.session.scalars(
+    endpoints = [] if agency_id is None else db.session.scalars(
         select(WebhookEndpoint).where(
-            WebhookEndpoint.active, any_(WebhookEndpoint.topics) == topic
+            WebhookEndpoint.agency_id == agency_id,
+            WebhookEndpoint.active, any_(WebhookEndpoint.topics) == topic,
         )
     )
     deliveries = [WebhookDelivery(message_id=message.id, endpoint_id=endpoint.id,

@@ -15,6 +15,7 @@ from portal import numbers
 from portal.accounts.ledger import balance_of
 from portal.accounts.models import Account, AccountStatus, Borrower
 from portal.accounts.service import own_account
+from portal.agency.scope import within
 from portal.cases.kinds import EventKind
 from portal.cases.service import Actor, record
 from portal.contact import service as contact
@@ -419,32 +420,36 @@ def accept(borrower_id: int, number: str, autopay: bool, consent_text: str | Non
 # --- staff ---------------------------------------------------------------------------------------
 
 
-def referred(limit: int = 200) -> list[PaymentPlan]:
-    """Proposals waiting for a person, oldest first."""
+def referred(agency_id: int, limit: int = 200) -> list[PaymentPlan]:
+    """The agency's proposals waiting for a person, oldest first."""
     return list(db.session.scalars(
-        select(PaymentPlan).where(PaymentPlan.status == PlanStatus.REFERRED)
+        select(PaymentPlan).where(PaymentPlan.status == PlanStatus.REFERRED,
+                                  within(agency_id, PaymentPlan.account_id))
         .order_by(PaymentPlan.created_at, PaymentPlan.id).limit(limit)))
 
 
-def staff_plan(number: str, lock: bool = False) -> PaymentPlan:
-    return numbers.row_of(PaymentPlan, "P", number, lock=lock)
+def staff_plan(agency_id: int, number: str, lock: bool = False) -> PaymentPlan:
+    """A plan on one of the staff member's agency's accounts; another agency's is 404."""
+    return numbers.row_of(PaymentPlan, "P", number, within(agency_id, PaymentPlan.account_id),
+                          lock=lock)
 
 
 @operation
-def open_for_staff(number: str, actor: Actor, role: str) -> PaymentPlan:
+def open_for_staff(agency_id: int, number: str, actor: Actor, role: str) -> PaymentPlan:
     """Staff open a plan: its hardship reasons and budget are personal data, so the view is
     recorded, as a dispute's is."""
-    plan = staff_plan(number)
+    plan = staff_plan(agency_id, number)
     record(actor, EventKind.STAFF_VIEWED, borrower_id=plan.borrower_id,
            account_id=plan.account_id, data={"view": "plan", "plan": plan.number, "role": role})
     return plan
 
 
 @operation
-def staff_decide(number: str, outcome: str, monthly: str | None, months: str | None,
-                 settlement: str | None, note: str, actor: Actor) -> PaymentPlan:
+def staff_decide(agency_id: int, number: str, outcome: str, monthly: str | None,
+                 months: str | None, settlement: str | None, note: str,
+                 actor: Actor) -> PaymentPlan:
     """A person approves, counters (with the plan offered) or declines (with the reason)."""
-    plan = staff_plan(number, lock=True)
+    plan = staff_plan(agency_id, number, lock=True)
     if plan.status != PlanStatus.REFERRED:
         raise Refused(_("This proposal is not waiting for a decision."), status=409)
     note = (note or "").strip()[:1000]

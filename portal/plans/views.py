@@ -15,7 +15,7 @@ from portal.accounts.service import account_of
 from portal.cases.service import Actor
 from portal.identity.roles import WORK_PLANS
 from portal.money import Money
-from portal.operations import Refused
+from portal.operations import Refused, reading
 from portal.payments.gateway import GatewayError, gateway
 from portal.payments.views import _allow_stripe_js
 from portal.plans import autopay, charging, service
@@ -314,13 +314,15 @@ def _staff_actor() -> Actor:
 @staff_bp.get("")
 @staff_required(WORK_PLANS)
 def queue():
-    return render_template("plans/queue.html", plans=service.referred(), today=_today())
+    return render_template("plans/queue.html", plans=service.referred(current_user.agency_id),
+                           today=_today())
 
 
 @staff_bp.get("/<plan_number>")
 @staff_required(WORK_PLANS)
 def case(plan_number: str):
-    plan = service.open_for_staff(plan_number, _staff_actor(), current_user.role)
+    plan = service.open_for_staff(current_user.agency_id, plan_number, _staff_actor(),
+                                  current_user.role)
     budget = json.loads(plan.budget) if plan.budget else None
     return render_template("plans/staff_case.html", plan=plan, budget=budget,
                            dues=service.schedule_of(plan), describe=describe,
@@ -330,13 +332,17 @@ def case(plan_number: str):
 @staff_bp.post("/<plan_number>/decide")
 @staff_required(WORK_PLANS)
 def decide(plan_number: str):
+    # Another agency's plan is 404, before the form is read; the read ends here, so the
+    # decision's own locked read loads the plan afresh.
+    with reading("whether the plan is the agency's"):
+        service.staff_plan(current_user.agency_id, plan_number)
     form = DecisionForm()
     if not form.validate_on_submit():
         abort(400)
     try:
-        service.staff_decide(plan_number, form.outcome.data or "", form.monthly.data,
-                             form.months.data, form.settlement.data, form.note.data or "",
-                             _staff_actor())
+        service.staff_decide(current_user.agency_id, plan_number, form.outcome.data or "",
+                             form.monthly.data, form.months.data, form.settlement.data,
+                             form.note.data or "", _staff_actor())
     except Refused as refusal:
         flash(refusal.message, "error")
     else:

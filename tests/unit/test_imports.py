@@ -21,6 +21,9 @@ FLOORS = {
     "portal.cases": 2, "portal.accounts": 2, "portal.identity": 2,
     # The tenant every row belongs to: read on every floor, so it sits with the record.
     "portal.agency.models": 2,
+    # Which agency's accounts a staff user or an endpoint may see: read by every staff query
+    # and by the outbox, so it sits with the tenant it names.
+    "portal.agency.scope": 2,
     "portal.contact": 3, "portal.messaging": 3, "portal.outbox": 3,
     "portal.payments": 4, "portal.plans": 4, "portal.disputes": 4, "portal.placements": 4,
     "portal.agency": 4, "portal.lenders": 4, "portal.api": 4, "portal.demo": 4,
