@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from portal.agency import service
 from portal.cases.service import history
+from portal.contact.service import statements
 from portal.identity.roles import VIEW_CASES
 from portal.identity.rules import mask_email, mask_phone, mask_tail
 from portal.web.access import staff_required
@@ -31,6 +32,7 @@ def case(reference: str):
         "agency/case.html",
         view=view,
         events=events,
+        told=statements(events),
         mask_email=mask_email,
         mask_phone=mask_phone,
         mask_tail=mask_tail,
