@@ -13,6 +13,7 @@ from portal.crypto import FieldCipher, LookupHasher
 from portal.doctor import bp as doctor_cli
 from portal.doctor import refuse_unsafe
 from portal.extensions import babel, csrf, db, htmx, limiter, login, migrate
+from portal.keys import bp as keys_cli
 from portal.logs import keep_exception_text_out
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -149,7 +150,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (web, identity, accounts, contact, payments, disputes, plans, agency,
                       staff_disputes, staff_plans, cases_cli, demo_cli, jobs_cli, webhooks_cli,
-                      agency_cli, payments_cli, plans_cli, doctor_cli):
+                      agency_cli, payments_cli, plans_cli, doctor_cli, keys_cli):
         app.register_blueprint(blueprint)
     from portal.api.setup import init_app as init_api
 
