@@ -4,6 +4,7 @@ staff still read what was said, from the encrypted rows the events name (issue 1
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -86,7 +87,28 @@ def _card_payment(people):
     return {"payment.submitted", "payment.succeeded", "ledger.posted"}
 
 
-FLOWS = [_attorney, _bankruptcy, _breathing_space, _dispute, _hardship_plan, _card_payment]
+def _dispute_resolved(people):
+    _dispute(people)
+    number = re.search(r"D-\d{6}", people.alex.get("/accounts/NWB-1001").text).group(0)
+    page = people.staff.get(f"/staff/disputes/{number}")
+    people.staff.submit(page, {"outcome": "upheld", "action": "none",
+                               "note": "Priya Sharma is not on the agreement; you are."},
+                        action="/resolve")
+    return {"dispute.resolved"}
+
+
+def _plan_decided(people):
+    _hardship_plan(people)
+    number = re.search(r"P-\d+", people.alex.get("/accounts/LUM-1001").text).group(0)
+    people.staff.submit(people.staff.get(f"/staff/plans/{number}"),
+                        {"outcome": "declined",
+                         "note": "Being redundant from Acme, call us at 2135550147."},
+                        action="/decide")
+    return {"plan.decided"}
+
+
+FLOWS = [_attorney, _bankruptcy, _breathing_space, _dispute, _hardship_plan, _card_payment,
+         _dispute_resolved, _plan_decided]
 
 
 class People:
@@ -95,11 +117,13 @@ class People:
 
 
 @pytest.fixture
-def people(person, make_person, demo, db, stripe_emulator, post_event):
+def people(person, make_person, demo, db, stripe_emulator, post_event, staff_sign_in):
     person.sign_in("DEMO-1001", "1985-04-12")
     oliver = make_person()
     oliver.sign_in("DEMO-3001", "1978-01-23")
-    return People(alex=person, oliver=oliver, db=db, stripe=stripe_emulator,
+    staff = make_person()
+    staff_sign_in(staff, "compliance@demo.test")
+    return People(alex=person, oliver=oliver, staff=staff, db=db, stripe=stripe_emulator,
                   post_event=post_event)
 
 
@@ -134,6 +158,9 @@ def test_staff_still_read_what_the_borrower_said(people, db, make_person, staff_
     page = staff.get("/staff/accounts/TCS-3001")
     assert "Kind: mental_health" in page.text and "••••8899" in page.text
     assert "BS-778899" not in page.html
+    _dispute_resolved(people)  # a staff note, read from the dispute
+    page = staff.get("/staff/accounts/NWB-1001")
+    assert "Note: Priya Sharma is not on the agreement; you are." in page.text
 
 
 def test_events_written_before_the_move_still_derive_their_holds(people, db):
