@@ -43,7 +43,8 @@ def create_app(overrides: dict | None = None) -> Flask:
         hops = settings.trust_proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    app.extensions["portal.cipher"] = FieldCipher(app.config["FIELD_ENCRYPTION_KEYS"])
+    app.extensions["portal.cipher"] = FieldCipher(app.config["FIELD_ENCRYPTION_KEYS"],
+                                                  legacy=app.config["FIELD_ENCRYPTION_LEGACY"])
     app.extensions["portal.hasher"] = LookupHasher(app.config["LOOKUP_HASH_KEY"])
     _register_extensions(app)
     _install_gateway(app)
@@ -67,6 +68,7 @@ def _flask_config(app: Flask, s: Settings) -> dict:
         "PORTAL_DEMO": s.demo_mode,
         "PORTAL_GENERATED_SECRETS": s.generated,
         "FIELD_ENCRYPTION_KEYS": s.field_keys,
+        "FIELD_ENCRYPTION_LEGACY": s.legacy_fields,
         "LOOKUP_HASH_KEY": s.lookup_key,
         "SQLALCHEMY_DATABASE_URI": sqlalchemy_url(s.database_url) if s.database_url else None,
         "SQLALCHEMY_ENGINE_OPTIONS": {

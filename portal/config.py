@@ -55,6 +55,9 @@ class Settings:
     evidence_dir: str | None = None
     #: "module:function" of a malware scanner for uploads; None: no scanner.
     evidence_scanner: str | None = None
+    #: Whether fields sealed before rows were bound (format 1) still open; "0" once
+    #: `flask --app portal keys rotate` has re-sealed them, so none can be pasted in from a backup.
+    legacy_fields: bool = True
     #: The secrets not set in the environment, generated into instance/secrets/ (demo only).
     generated: tuple[str, ...] = ()
 
@@ -103,6 +106,7 @@ class Settings:
             stripe_api_base=api_base.rstrip("/") if api_base else None,
             evidence_dir=env.get("EVIDENCE_DIR") or None,
             evidence_scanner=env.get("EVIDENCE_SCANNER") or None,
+            legacy_fields=env.get("FIELD_ENCRYPTION_LEGACY", "1") != "0",
             generated=tuple(generated),
         )
 

@@ -45,7 +45,9 @@ def row_aad(purpose: str, row_id: int) -> bytes:
 class FieldCipher:
     """Encrypts one value bound to its column, so a ciphertext cannot be moved to another field."""
 
-    def __init__(self, keys: str):
+    def __init__(self, keys: str, legacy: bool = True):
+        #: Whether fields sealed to their column only (format 1) still open.
+        self.legacy = legacy
         self._keys: dict[int, AESGCM] = {}
         for part in keys.split(","):
             kid, _, material = part.strip().partition(":")
@@ -85,6 +87,9 @@ class FieldCipher:
     def open(self, blob: bytes, purpose: str, row_id: int) -> str:
         """A field read from row `row_id`: format 2 must be bound to that row, format 1 (legacy)
         to the column. Raises Tampered otherwise."""
+        if blob[:1] == bytes([FORMAT_VERSION]) and not self.legacy:
+            raise Tampered(f"encrypted field {purpose} of row {row_id} is in the legacy format, "
+                           "refused (FIELD_ENCRYPTION_LEGACY=0)")
         if len(blob) < 14 or blob[0] not in (FORMAT_VERSION, ROW_BOUND) \
                 or blob[1] not in self._keys:
             raise Tampered(f"unreadable encrypted field ({purpose}, row {row_id})")

@@ -158,6 +158,13 @@ def test_legacy_fields_still_read_and_rotation_binds_them(app, db, demo):
                         " WHERE reference = 'DEMO-1001') WHERE reference = 'DEMO-1002'"))
         with pytest.raises(Tampered):
             _dob(db, "DEMO-1002")
+        # Once rotated, FIELD_ENCRYPTION_LEGACY=0: a legacy field pasted in from a backup (not
+        # bound to any row) is refused too.
+        app.extensions["portal.cipher"] = FieldCipher(newer, legacy=False)
+        db.execute(text("UPDATE borrower SET date_of_birth = :blob"
+                        " WHERE reference = 'DEMO-1002'"), {"blob": legacy})
+        with pytest.raises(Tampered, match="legacy format"):
+            _dob(db, "DEMO-1002")
     finally:
         app.extensions["portal.cipher"] = original
 
