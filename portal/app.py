@@ -15,6 +15,7 @@ from portal.crypto import FieldCipher, LookupHasher
 from portal.doctor import bp as doctor_cli
 from portal.doctor import refuse_unsafe
 from portal.extensions import babel, csrf, db, htmx, limiter, login, migrate
+from portal.keys import bp as keys_cli
 from portal.logs import keep_exception_text_out
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +45,8 @@ def create_app(overrides: dict | None = None) -> Flask:
         hops = settings.trust_proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    app.extensions["portal.cipher"] = FieldCipher(app.config["FIELD_ENCRYPTION_KEYS"])
+    app.extensions["portal.cipher"] = FieldCipher(app.config["FIELD_ENCRYPTION_KEYS"],
+                                                  legacy=app.config["FIELD_ENCRYPTION_LEGACY"])
     app.extensions["portal.hasher"] = LookupHasher(app.config["LOOKUP_HASH_KEY"])
     app.extensions[CHAIN_KEYS] = ChainKeys(app.config["CASE_CHAIN_KEYS"])
     _register_extensions(app)
@@ -69,6 +71,7 @@ def _flask_config(app: Flask, s: Settings) -> dict:
         "PORTAL_DEMO": s.demo_mode,
         "PORTAL_GENERATED_SECRETS": s.generated,
         "FIELD_ENCRYPTION_KEYS": s.field_keys,
+        "FIELD_ENCRYPTION_LEGACY": s.legacy_fields,
         "LOOKUP_HASH_KEY": s.lookup_key,
         "SQLALCHEMY_DATABASE_URI": sqlalchemy_url(s.database_url) if s.database_url else None,
         "SQLALCHEMY_ENGINE_OPTIONS": {
@@ -154,7 +157,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (web, identity, accounts, contact, payments, disputes, plans, agency,
                       staff_disputes, staff_plans, cases_cli, demo_cli, jobs_cli, webhooks_cli,
-                      agency_cli, payments_cli, plans_cli, doctor_cli):
+                      agency_cli, payments_cli, plans_cli, doctor_cli, keys_cli):
         app.register_blueprint(blueprint)
     from portal.api.setup import init_app as init_api
 

@@ -68,6 +68,9 @@ class Settings:
     chain_keys: str = ""
     #: Where signed exports of the chains' heads go; default instance/chain-heads.
     chain_export_dir: str | None = None
+    #: Whether fields sealed before rows were bound (format 1) still open; "0" once
+    #: `flask --app portal keys rotate` has re-sealed them, so none can be pasted in from a backup.
+    legacy_fields: bool = True
     #: The secrets not set in the environment, generated into instance/secrets/ (demo only).
     generated: tuple[str, ...] = ()
 
@@ -127,6 +130,7 @@ class Settings:
             evidence_scanner=env.get("EVIDENCE_SCANNER") or None,
             chain_keys=chain_keys,
             chain_export_dir=env.get("CHAIN_EXPORT_DIR") or None,
+            legacy_fields=env.get("FIELD_ENCRYPTION_LEGACY", "1") != "0",
             generated=tuple(generated),
         )
 

@@ -501,3 +501,47 @@ def test_an_ignored_event_is_kept_without_its_personal_data(db, demo, post_event
     assert post_event(evt).json["received"] == "ignored"
     kept = db.scalar(select(StripeEvent).where(StripeEvent.id == evt["id"]))
     assert kept.payload == {} and "Rivera" not in str(kept.payload)
+
+
+BILLING = {"name": "Robin Q. Cardholder", "email": "robin.card@example.net",
+           "phone": "+12135550199",
+           "address": {"line1": "77 Billing Lane", "city": "Pasadena", "state": "CA",
+                       "postal_code": "91101", "country": "US"}}
+
+
+def test_kept_stripe_events_carry_no_cardholder_details(alex, db, stripe_emulator, post_event):
+    """A real payment on localstripe by a card with billing details; its webhook is kept without
+    them (issue 12). localstripe keeps the billing details on the PaymentMethod but leaves them
+    off its charges, so the event shows the charge as Stripe does: the PaymentMethod's billing
+    details and card copied onto it, and the PaymentMethod expanded."""
+    page = _start(alex, "40.00")
+    public_id = _public_id(page)
+    form = page.soup.find(id="card-form")
+    answer = stripe_emulator.confirm_card(form["data-client-secret"], billing_details=BILLING)
+    assert answer["status"] == "succeeded", answer
+    alex.submit(page, action="/submit")
+    payment = _payment(db, public_id)
+    intent = stripe_emulator.intent(payment.payment_intent_id)
+    method = stripe_emulator.client.v1.payment_methods.retrieve(
+        intent["payment_method"]).to_dict()
+    assert method["billing_details"]["name"] == BILLING["name"]  # localstripe kept them
+    charge = intent["latest_charge"]  # localstripe expands it
+    charge.update(billing_details=method["billing_details"], receipt_email=BILLING["email"],
+                  payment_method_details={"type": "card", "card": dict(
+                      method["card"], checks={"address_line1_check": "pass"})})
+    intent.update(latest_charge=charge, payment_method=method, receipt_email=BILLING["email"],
+                  shipping={"name": BILLING["name"], "phone": BILLING["phone"],
+                            "address": BILLING["address"]})
+
+    assert post_event(event("payment_intent.succeeded", intent)).json == {"received": "queued"}
+    assert _apply(db) == {"applied": 1}
+
+    assert _payment(db, public_id).status == "succeeded"
+    assert _balance(db, "LUM-1001") == 83000 - 4000
+    stored = db.scalar(text("SELECT string_agg(payload::text, '') FROM stripe_event"))
+    assert payment.payment_intent_id in stored and charge["id"] in stored
+    for value in ("Cardholder", "robin.card", "2135550199", "Billing Lane", "Pasadena", "91101"):
+        assert value not in stored, value
+    kept = db.scalar(select(StripeEvent).where(StripeEvent.payment_id == payment.id))
+    card = kept.payload["data"]["object"]["latest_charge"]["payment_method_details"]["card"]
+    assert card["last4"] == "4242" and "exp_year" not in card and "checks" not in card

@@ -7,8 +7,11 @@ from flask_login import current_user
 
 from portal.agency import service
 from portal.cases.service import history
+from portal.contact.service import statements
+from portal.disputes.service import resolution_notes
 from portal.identity.roles import VIEW_CASES
 from portal.identity.rules import mask_email, mask_phone, mask_tail
+from portal.plans.service import decision_notes
 from portal.web.access import staff_required
 
 bp = Blueprint("agency", __name__, url_prefix="/staff")
@@ -23,6 +26,16 @@ def accounts():
                            views=service.list_accounts(current_user.agency_id, page))
 
 
+def _said_elsewhere(events) -> dict[int, dict]:
+    """By event id, what an event names rather than holds (personal data stays out of the
+    record): a statement's words, a staff decision's note."""
+    found = statements(events)
+    for notes in (resolution_notes(events), decision_notes(events)):
+        for event_id, note in notes.items():
+            found.setdefault(event_id, {})["note"] = note
+    return found
+
+
 @bp.get("/accounts/<reference>")
 @staff_required(VIEW_CASES)
 def case(reference: str):
@@ -32,6 +45,7 @@ def case(reference: str):
         "agency/case.html",
         view=view,
         events=events,
+        told=_said_elsewhere(events),
         mask_email=mask_email,
         mask_phone=mask_phone,
         mask_tail=mask_tail,

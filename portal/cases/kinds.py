@@ -30,15 +30,17 @@ class EventKind(StrEnum):
     CEASE_REQUESTED = "contact.cease_requested"
     #: The borrower withdrew a cease request.
     CEASE_WITHDRAWN = "contact.cease_withdrawn"
-    #: The borrower told us an attorney represents them (data: name, contact).
+    #: The borrower told us an attorney represents them (data: statement, the id of the
+    #: encrypted contact_statement row holding the name and contact).
     ATTORNEY_REPORTED = "contact.attorney_reported"
     #: The representation ended (the attorney did not respond, consented, or withdrew).
     ATTORNEY_ENDED = "contact.attorney_ended"
-    #: The borrower told us they filed for bankruptcy.
+    #: The borrower told us they filed for bankruptcy (data: statement; the case number is in it).
     BANKRUPTCY_REPORTED = "contact.bankruptcy_reported"
     #: The bankruptcy case was dismissed or closed, or the stay lifted.
     BANKRUPTCY_ENDED = "contact.bankruptcy_ended"
-    #: UK breathing space started (data: kind standard|mental_health, start date, reference).
+    #: UK breathing space started (data: start date, statement: the row holding its kind
+    #: standard|mental_health and reference, encrypted).
     BREATHING_SPACE_REPORTED = "contact.breathing_space_reported"
     #: UK breathing space ended early or (mental health) by notice.
     BREATHING_SPACE_ENDED = "contact.breathing_space_ended"
@@ -73,7 +75,8 @@ class EventKind(StrEnum):
     DISPUTE_DOCUMENTS_REQUESTED = "dispute.documents_requested"
     #: Verification (proof of the debt) was sent to the borrower: the dispute hold is lifted.
     DISPUTE_VERIFICATION_SENT = "dispute.verification_sent"
-    #: The dispute was decided (data: outcome upheld|not_upheld, action, note).
+    #: The dispute was decided (data: outcome upheld|not_upheld, action, noted; the note is on
+    #: the dispute).
     DISPUTE_RESOLVED = "dispute.resolved"
     #: The borrower withdrew the dispute: the holds it started are lifted.
     DISPUTE_WITHDRAWN = "dispute.withdrawn"

@@ -42,7 +42,7 @@ from portal.contact.snapshot import (
     Snapshot,
     stored_preferences,
 )
-from portal.crypto import cipher
+from portal.crypto import opened
 from portal.extensions import db
 
 
@@ -269,7 +269,8 @@ def _attempts(ask: Ask, rows: list, seen: Readers, tokens: list, zone: str,
             target = None
         elif seen.ma or digest is None or not destination:
             # Compared with contact points too (Massachusetts), or no digest to go by: read it.
-            plain = cipher().decrypt(_bytes(sealed), "contact_attempt.destination")
+            # Sealed to its row: the query reads the row's id before it (crypto.opened).
+            plain = opened(_bytes(sealed), "contact_attempt.destination")
             if destination is not None and plain == destination:
                 target = asked
             else:

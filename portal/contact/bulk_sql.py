@@ -134,7 +134,8 @@ SELECT array_agg(x.n) AS ns, x.sent_on, x.shape, x.opted_out, x.has_preferences,
        CASE WHEN x.look THEN (
            SELECT coalesce(json_agg(json_build_array(
                       c.channel, c.outcome, (extract(epoch FROM c.at) * 1000000)::bigint,
-                      encode(c.destination_digest, 'hex'), encode(c.destination, 'hex'))), '[]')
+                      encode(c.destination_digest, 'hex'),
+                      encode(int8send(c.id) || c.destination, 'hex'))), '[]')
            FROM contact_attempt c WHERE c.account_id = min(x.id)
                 AND c.at > x.at - %(lookback)s AND c.at <= x.at)::text END AS attempts
 FROM x
@@ -154,7 +155,8 @@ PREFERENCES_SQL = f"""
 SELECT q.n, pf.data FROM ({ASKED}) q JOIN contact_preferences pf ON pf.borrower_id = q.borrower_id
 """
 ATTEMPTS_SQL = f"""
-SELECT q.n, c.channel, c.outcome, c.at, c.destination_digest, c.destination
+SELECT q.n, c.channel, c.outcome, c.at, c.destination_digest,
+       int8send(c.id) || c.destination
 FROM ({ASKED}) q JOIN contact_attempt c ON c.account_id = q.id
      AND c.at > q.at - %(lookback)s AND c.at <= q.at
 """

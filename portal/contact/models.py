@@ -88,3 +88,20 @@ class ContactPointSummary(db.Model):
     zones: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
     #: Some point is opted out.
     opted_out: Mapped[bool]
+
+
+class ContactStatement(db.Model):
+    """What a borrower told us about their situation (an attorney, a bankruptcy, breathing space)
+    in their own words: personal, so it is kept here encrypted and the case event names the row.
+    Never edited (a later statement is a new row)."""
+
+    __tablename__ = "contact_statement"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("borrower.id"), index=True)
+    #: The case event kind it was recorded with.
+    kind: Mapped[str] = mapped_column(String(60))
+    #: JSON object: attorney name and contact; bankruptcy case number; breathing space kind and
+    #: reference.
+    details: Mapped[str] = mapped_column(Encrypted("contact_statement.details"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 
 from flask_babel import gettext as _
@@ -10,7 +11,7 @@ from portal.accounts.models import Account, Borrower
 from portal.cases.kinds import EventKind
 from portal.cases.service import Actor, record
 from portal.contact import rules, service
-from portal.contact.models import ContactAttempt
+from portal.contact.models import ContactAttempt, ContactStatement
 from portal.contact.rulebook import Purpose
 from portal.contact.snapshot import CHANNELS, OUTCOMES
 from portal.crypto import lookup_digest
@@ -31,6 +32,17 @@ def _statement(borrower: Borrower, kind: EventKind, actor: Actor, data: dict | N
     event = record(actor, kind, borrower_id=borrower.id, data=data or {})
     service.reconcile(borrower, actor)
     return event
+
+
+def _told(borrower: Borrower, kind: EventKind, actor: Actor, details: dict,
+          data: dict | None = None):
+    """A statement in the borrower's own words: the words kept encrypted in a ContactStatement,
+    the case event naming its row (the record holds no personal data)."""
+    told = ContactStatement(borrower_id=borrower.id, kind=str(kind), details=json.dumps(details),
+                            recorded_at=datetime.now(UTC))
+    db.session.add(told)
+    db.session.flush()
+    return _statement(borrower, kind, actor, {"statement": told.id, **(data or {})})
 
 
 @operation
@@ -69,14 +81,14 @@ def withdraw_cease(borrower_id: int, actor: Actor) -> None:
 def report_attorney(borrower_id: int, name: str, contact: str, actor: Actor) -> None:
     if not name.strip() or not contact.strip():
         raise Refused(_("Give the attorney's name and a phone number or email."))
-    _statement(_borrower(borrower_id), EventKind.ATTORNEY_REPORTED, actor,
-               {"name": name.strip(), "contact": contact.strip()})
+    _told(_borrower(borrower_id), EventKind.ATTORNEY_REPORTED, actor,
+          {"name": name.strip(), "contact": contact.strip()})
 
 
 @operation
 def report_bankruptcy(borrower_id: int, case_number: str | None, actor: Actor) -> None:
-    _statement(_borrower(borrower_id), EventKind.BANKRUPTCY_REPORTED, actor,
-               {"case_number": (case_number or "").strip() or None})
+    _told(_borrower(borrower_id), EventKind.BANKRUPTCY_REPORTED, actor,
+          {"case_number": (case_number or "").strip() or None})
 
 
 @operation
@@ -87,9 +99,11 @@ def report_breathing_space(borrower_id: int, kind: str, start: date, reference: 
     today = datetime.now(UTC).date()
     if start > today:
         raise Refused(_("The start date cannot be in the future."))
-    _statement(_borrower(borrower_id), EventKind.BREATHING_SPACE_REPORTED, actor,
-               {"kind": kind, "start": start.isoformat(),
-                "reference": (reference or "").strip() or None})
+    # The kind (a mental-health crisis or not) is health data: with the reference, encrypted;
+    # the start date, which the hold's end is counted from, stays in the record.
+    _told(_borrower(borrower_id), EventKind.BREATHING_SPACE_REPORTED, actor,
+          {"kind": kind, "reference": (reference or "").strip() or None},
+          {"start": start.isoformat()})
 
 
 @operation

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select
@@ -14,7 +15,12 @@ from portal.cases.models import CaseEvent
 from portal.cases.service import Actor, record
 from portal.contact import rules
 from portal.contact.derive import Fact, derive
-from portal.contact.models import ContactAttempt, ContactHold, ContactPreferences
+from portal.contact.models import (
+    ContactAttempt,
+    ContactHold,
+    ContactPreferences,
+    ContactStatement,
+)
 from portal.contact.snapshot import (
     Attempt,
     ContactPointInfo,
@@ -42,7 +48,23 @@ def _facts(borrower_id: int) -> list[Fact]:
         .where(CaseEvent.borrower_id == borrower_id)
         .order_by(CaseEvent.occurred_at, CaseEvent.id)
     )
-    return [Fact(r.id, r.kind, r.occurred_at, r.account_id, r.data) for r in rows]
+    rows = list(rows)
+    told = statements(rows)
+    # A statement's own words (a breathing space's kind) are read from its encrypted row; events
+    # written before they moved there carry them inline.
+    return [Fact(r.id, r.kind, r.occurred_at, r.account_id, {**told.get(r.id, {}), **r.data})
+            for r in rows]
+
+
+def statements(events) -> dict[int, dict]:
+    """What the borrower said in each statement event (attorney, bankruptcy, breathing space),
+    by event id, decrypted from the ContactStatement row the event names."""
+    named = {e.data["statement"]: e.id for e in events
+             if isinstance(e.data, dict) and isinstance(e.data.get("statement"), int)}
+    if not named:
+        return {}
+    rows = db.session.scalars(select(ContactStatement).where(ContactStatement.id.in_(named)))
+    return {named[row.id]: json.loads(row.details) for row in rows}
 
 
 def _accounts_in_scope(borrower: Borrower, account_id: int | None) -> list[Account]:

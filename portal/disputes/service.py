@@ -370,7 +370,8 @@ def resolve(agency_id: int, number: str, outcome: str, action: str, amount: str 
         # The review found the debt is not the borrower's: collecting it stays stopped.
         ending.remove("identity-theft")
     event = _ending(dispute, EventKind.DISPUTE_RESOLVED, actor, ending,
-                    outcome=outcome, action=action, credit_minor=credit, note=note or None)
+                    # The note (it may quote the borrower) stays on the dispute, not the record.
+                    outcome=outcome, action=action, credit_minor=credit, noted=bool(note))
     if outcome == "upheld" and action == "close" and \
             ledger.close(account, actor, "dispute_upheld", dispute=dispute.number):
         contact.reconcile(db.session.get(Borrower, account.borrower_id), actor)
@@ -388,3 +389,14 @@ def file_of(dispute: Dispute, file_id: int) -> tuple[EvidenceFile, bytes]:
     if found is None:
         raise NotFound()
     return found, storage.read(found.stored_name)
+
+
+def resolution_notes(events) -> dict[int, str]:
+    """By event id, the note of each resolution event that had one (kept on the dispute, not in
+    the record)."""
+    named = {int(e.data["dispute"][2:]): e.id for e in events
+             if e.kind == EventKind.DISPUTE_RESOLVED and e.data.get("noted")}
+    if not named:
+        return {}
+    rows = db.session.scalars(select(Dispute).where(Dispute.id.in_(named)))
+    return {named[d.id]: d.resolution_note for d in rows if d.resolution_note}

@@ -28,6 +28,7 @@ from portal.payments.gateway import (
     intent_result,
 )
 from portal.payments.models import PENDING, EventStatus, Payment, StripeEvent
+from portal.payments.stripped import stripped
 from portal.payments.task_names import APPLY_EVENTS
 
 log = logging.getLogger("portal.payments")
@@ -111,7 +112,9 @@ def _keep(event: dict, kind: str, handler: str) -> str:
         raise UnknownPayment(None)
     row = db.session.execute(_KEEP, {
         "intent_id": intent_id, "charge_id": charge_id, "public_id": key,
-        "event_id": event["id"], "type": kind, "payload": json.dumps(event),
+        "event_id": event["id"], "type": kind,
+        # Kept without the cardholder (name, email, phone, address): applying needs none of it.
+        "payload": json.dumps(stripped(event)),
         "amount": result.amount if result else None,
         "currency": result.currency if result else None,
     }).first()

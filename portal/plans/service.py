@@ -486,10 +486,22 @@ def staff_decide(agency_id: int, number: str, outcome: str, monthly: str | None,
     ends = [f"plan:{plan.number}:hardship"] if plan.kind == "hardship" else []
     event = record(actor, EventKind.PLAN_DECIDED, borrower_id=plan.borrower_id,
                    account_id=plan.account_id,
+                   # The note (it may quote the borrower) stays on the plan, not the record.
                    data={"plan": plan.number, "account_id": plan.account_id, "outcome": outcome,
-                         "note": note or None, "counter": counter, "hold_ends": ends})
+                         "noted": bool(note), "counter": counter, "hold_ends": ends})
     if ends:
         contact.reconcile(db.session.get(Borrower, plan.borrower_id), actor)
     publish("plan.decided", _message(plan, outcome=outcome, note=note or None),
             account_ref=plan.account.reference, case_event_id=event.id)
     return plan
+
+
+def decision_notes(events) -> dict[int, str]:
+    """By event id, the note of each staff decision event that had one (kept in the plan's
+    decision, not in the record)."""
+    named = {int(e.data["plan"][2:]): e.id for e in events
+             if e.kind == EventKind.PLAN_DECIDED and e.data.get("noted")}
+    if not named:
+        return {}
+    rows = db.session.scalars(select(PaymentPlan).where(PaymentPlan.id.in_(named)))
+    return {named[p.id]: p.decision["note"] for p in rows if (p.decision or {}).get("note")}

@@ -17,7 +17,7 @@ FLOORS = {
     "portal.lifecycle": 1, "portal.logs": 1, "portal.operations": 1, "portal.numbers": 1,
     "portal.jobs": 1,
     "portal.devdb": 1, "portal.web.i18n": 1, "portal.doctor": 1,
-    "portal.csvsafe": 1,
+    "portal.csvsafe": 1, "portal.keys": 1,
     "portal.cases": 2, "portal.accounts": 2, "portal.identity": 2,
     # The tenant every row belongs to: read on every floor, so it sits with the record.
     "portal.agency.models": 2,
