@@ -206,6 +206,14 @@ def both_ways(account_id: int, asks, stream: bool = False, full_read: bool = Fal
                 "attempts": [("call", None, NIGHTS[0], "no_answer")] * 4
                 + [("call", None, NIGHTS[0], "conversation")],
                 "policy": None, "asks": [("call", None, NIGHTS[0])]}, way="first look")
+# Found by a longer run (issue 12): a stored policy naming a law hold; both paths keep the hold.
+@example(state={"at": NIGHTS[0], "points": [("address", "home", "1 Main St", "US", "NY", [],
+                                             True, False, False)],
+                "sent": None, "holds": [{"rule": "uk.contact-reasonable", "channels": None,
+                                         "scope": "account", "started": NIGHTS[0],
+                                         "until": None, "ended": None}],
+                "preferences": None, "attempts": [], "policy": {"uk.contact-reasonable": False},
+                "asks": [("call", None, NIGHTS[0])]}, way="first look")
 def test_bulk_decides_exactly_what_one_decision_decides(db, monkeypatch, state, way):
     """Both ways on the same rows; the bulk way as it is, or reading every account in full,
     or with the memory of a large batch, or as a stream of small batches."""

@@ -33,6 +33,7 @@ from portal.contact.canonical import (
     with_holds,
     zones,
 )
+from portal.contact.rulebook import POLICY_RULES
 from portal.contact.snapshot import (
     TELEPHONE,
     Attempt,
@@ -98,14 +99,14 @@ def _holds(memo: Memo, text: str) -> tuple[Hold, ...]:
 
 
 def _policy(memo: Memo, text: str | None) -> frozenset[str]:
-    """The agency's policy as the rules read it (`policy.get(rule, True)`): the rules it
-    switched off."""
+    """The agency's policy as the rules read it (`rules.switched_off`): the policy rules it
+    switched off (a law rule it names is ignored)."""
     if text is None:
         return NO_POLICY
     found = memo.policies.get(text)
     if found is None:
         found = memo.policies[text] = frozenset(
-            rule for rule, on in json.loads(text).items() if not on)
+            rule for rule, on in json.loads(text).items() if not on and rule in POLICY_RULES)
     return found
 
 
