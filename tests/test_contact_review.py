@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
 from portal.accounts.models import Account, ContactPoint
+from portal.accounts.placement import Address, Person, ensure_borrower
 from portal.contact import bulk, rules
 from portal.contact.models import ContactAttempt
 from portal.crypto import lookup_digest
@@ -229,3 +230,17 @@ def test_the_bulk_scrub_refuses_an_instant_before_any_pack_as_one_decision_does(
     answers = db.run(bulk.decide_many, [bulk.Ask(account_id, *ask) for ask in asks])
     assert isinstance(answers[0], rules.NoRulePack) and answers[0].jurisdiction == "US"
     assert isinstance(answers[1], rules.Decision)
+
+
+def test_a_placed_work_email_is_known_to_be_the_employers(db):
+    """A creditor's placement names the employer's addresses; the rules then keep email off them."""
+    def place():
+        borrower = ensure_borrower(Person(
+            "REVIEW-1", "Pat", "Doe", "Pat Doe", date(1980, 1, 1),
+            Address("1 Main St", "Albany", "NY", "12207", "US"),
+            emails=["pat@example.com"], work_emails=["Pat@Employer.example"]))
+        return [(p.kind, p.label, p.value, p.employer_provided, p.employer_email_consent)
+                for p in borrower.contact_points if p.kind == "email"]
+
+    assert db.run(place) == [("email", "personal", "pat@example.com", False, False),
+                             ("email", "work", "pat@employer.example", True, False)]
