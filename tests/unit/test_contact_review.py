@@ -13,7 +13,7 @@ from portal.accounts.zones import US_EVERYWHERE, everywhere
 from portal.contact.derive import Fact, derive
 from portal.contact.localtime import local_today
 from portal.contact.rulebook import POLICY_RULES, RULES, law_in_policy
-from portal.contact.rules import NoRulePack, decide, packs_for
+from portal.contact.rules import NoRulePack, borrower_date, decide, packs_for
 from portal.contact.snapshot import Attempt, ContactPointInfo, Hold, Preferences, Snapshot
 
 NY = ZoneInfo("America/New_York")
@@ -327,3 +327,18 @@ def test_an_overlay_never_stands_without_its_country_pack():
         packs_for("US", "MA", datetime(2021, 1, 1, tzinfo=UTC))
     assert [p.id for p in packs_for("US", "MA", datetime(2026, 1, 1, tzinfo=UTC))] == [
         "US", "US-MA"]
+
+
+@pytest.mark.parametrize("zones", [[], ["America/New_York"], ["America/New_York",
+                                                               "Pacific/Honolulu"],
+                                   ["Pacific/Guam", "America/Adak"]])
+@pytest.mark.parametrize("hour", [0, 5, 9, 10, 14, 23])
+def test_dispute_intake_and_the_rules_take_the_same_date(zones, hour):
+    """localtime.local_today (dispute intake) and rules.borrower_date (the validation period's
+    limit) judge one instant alike, whatever zones the borrower's points carry."""
+    at = datetime(2026, 3, 10, hour, tzinfo=UTC)
+    borrower = SimpleNamespace(mailing_address=None, contact_points=[
+        SimpleNamespace(time_zones=[zone]) for zone in zones])
+    snapshot = email_only(contact_points=tuple(
+        ContactPointInfo("phone", f"+1{i}", "mobile", (zone,)) for i, zone in enumerate(zones)))
+    assert local_today(borrower, at) == borrower_date(snapshot, at)
