@@ -139,6 +139,7 @@ def _register_jobs(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from portal.accounts.views import bp as accounts
     from portal.agency.cli import bp as agency_cli
+    from portal.agency.cli import law_in_policies
     from portal.agency.views import bp as agency
     from portal.cases.cli import bp as cases_cli
     from portal.contact.views import bp as contact
@@ -159,6 +160,8 @@ def _register_blueprints(app: Flask) -> None:
                       staff_disputes, staff_plans, cases_cli, demo_cli, jobs_cli, webhooks_cli,
                       agency_cli, payments_cli, plans_cli, doctor_cli, keys_cli):
         app.register_blueprint(blueprint)
+    # What `doctor` reports beyond the configuration: stored data that cannot take effect.
+    app.extensions["doctor_checks"] = [law_in_policies]
     from portal.api.setup import init_app as init_api
 
     init_api(app)  # the partner JSON API, with its problem+json errors

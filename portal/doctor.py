@@ -131,10 +131,15 @@ def refuse_unsafe(config: Mapping) -> None:
 
 @bp.cli.command("doctor")
 def doctor() -> None:
-    """List what is unsafe in the current configuration; exit 1 if anything is."""
+    """List what is unsafe in the current configuration (exit 1 if anything is), then warnings
+    about stored data that cannot take effect."""
     found = findings(current_app.config)
     for finding in found:
         click.echo(f"UNSAFE [{finding.code}] {finding.message}")
+    # Warnings about stored data the app registered checks for (they do not fail the run).
+    for check in current_app.extensions.get("doctor_checks", ()):
+        for code, message in check():
+            click.echo(f"WARNING [{code}] {message}")
     if found:
         click.echo(f"{len(found)} unsafe setting(s).")
         raise SystemExit(1)

@@ -65,7 +65,9 @@ def points(draw, simple: bool):
     return [(kind, label, value, country, region,
              draw(st.lists(st.sampled_from(ZONES), min_size=int(simple and i == 0), max_size=3,
                            unique=True)),
-             not simple and draw(st.integers(0, 9)) == 0)  # opted out
+             not simple and draw(st.integers(0, 9)) == 0,  # opted out
+             # An employer's email address (1006.22(f)(3)), cleared by the borrower or not.
+             kind == "email" and draw(st.booleans()), draw(st.booleans()))
             for i, (kind, label, value, country, region) in enumerate(drawn)]
 
 
@@ -98,10 +100,12 @@ def account_state(draw):
     # Attempts over the whole lookback, or crowded into the last days (to reach the limits).
     span = draw(st.sampled_from([33 * 24 * 60, 8 * 24 * 60, 36 * 60, 4 * 60]))
     state["attempts"] = [
-        (draw(st.sampled_from(["call", "call", "call", "sms", "email"])),
+        (draw(st.sampled_from(["call", "call", "call", "sms", "email", "visit"])),
          draw(st.none() | st.sampled_from(values)),
          at - timedelta(minutes=draw(st.integers(-2 * 24 * 60, span))),
-         draw(st.sampled_from(OUTCOMES + ("conversation", "no_answer"))))
+         draw(st.sampled_from(OUTCOMES + ("conversation", "no_answer"))),
+         draw(st.sampled_from(["outbound", "outbound", "inbound"])),  # who called
+         draw(st.integers(0, 5)) == 0)  # with the borrower's prior consent
         for _ in range(draw(st.integers(0, 14)))
     ]
     # The agency's policy switches: none, or some rules off (the CLI refuses the law's, the
@@ -109,7 +113,8 @@ def account_state(draw):
     state["policy"] = draw(st.none() | st.dictionaries(
         st.sampled_from(["policy.channel-opt-out", "policy.hardship-review",
                          "policy.dispute-outside-validation", "uk.contact-reasonable",
-                         "us.inconvenient-hours"]), st.booleans(), max_size=3))
+                         "us.inconvenient-hours", "uk.contact-request", "cn.contact-request",
+                         "us-ma.visit-frequency"]), st.booleans(), max_size=3))
     destinations = st.none() | st.just("") | st.sampled_from(values)
     later = st.builds(lambda h: at + timedelta(hours=h), st.integers(1, 80))
     state["asks"] = draw(st.lists(
@@ -134,12 +139,13 @@ def write(state) -> int:
     session.add_all([creditor, borrower])
     session.flush()
     rows = []
-    for kind, label, value, country, region, zones, opted_out in state["points"]:
+    for kind, label, value, country, region, zones, opted_out, *employer in state["points"]:
+        flags = dict(zip(("employer_provided", "employer_email_consent"), employer, strict=False))
         rows.append(ContactPoint(
             borrower_id=borrower.id, kind=kind, label=label, value=value,
             value_digest=lookup_digest(value, f"contact_point.{kind}"),
             country=country or "US", region=region, time_zones=zones,
-            opted_out_at=state["at"] - timedelta(days=1) if opted_out else None))
+            opted_out_at=state["at"] - timedelta(days=1) if opted_out else None, **flags))
         session.add(rows[-1])
         session.flush()  # ids in the drawn order
     accounts = [Account(reference=f"BULK-{n}-{i}", borrower_id=borrower.id,
@@ -168,13 +174,13 @@ def write(state) -> int:
                                         if i < len(rows)]
         session.add(ContactPreferences(borrower_id=borrower.id, data=data,
                                        updated_at=state["at"]))
-    for channel, destination, at, outcome in state["attempts"]:
+    for channel, destination, at, outcome, *how in state["attempts"]:
         session.add(ContactAttempt(
             account_id=account.id, channel=channel, destination=destination,
             destination_digest=lookup_digest(destination, "contact_attempt.destination")
             if destination else None,
             at=at, outcome=outcome, reported_by="test", violation=False, violated_rules=[],
-            recorded_at=at))
+            recorded_at=at, **dict(zip(("direction", "with_consent"), how, strict=False))))
     session.flush()
     return account.id
 
@@ -200,6 +206,14 @@ def both_ways(account_id: int, asks, stream: bool = False, full_read: bool = Fal
                 "attempts": [("call", None, NIGHTS[0], "no_answer")] * 4
                 + [("call", None, NIGHTS[0], "conversation")],
                 "policy": None, "asks": [("call", None, NIGHTS[0])]}, way="first look")
+# Found by a longer run (issue 12): a stored policy naming a law hold; both paths keep the hold.
+@example(state={"at": NIGHTS[0], "points": [("address", "home", "1 Main St", "US", "NY", [],
+                                             True, False, False)],
+                "sent": None, "holds": [{"rule": "uk.contact-reasonable", "channels": None,
+                                         "scope": "account", "started": NIGHTS[0],
+                                         "until": None, "ended": None}],
+                "preferences": None, "attempts": [], "policy": {"uk.contact-reasonable": False},
+                "asks": [("call", None, NIGHTS[0])]}, way="first look")
 def test_bulk_decides_exactly_what_one_decision_decides(db, monkeypatch, state, way):
     """Both ways on the same rows; the bulk way as it is, or reading every account in full,
     or with the memory of a large batch, or as a stream of small batches."""

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from portal.accounts.models import Account
+from portal.agency.models import Agency
 from portal.cases.models import CaseEvent
 from portal.contact import service
 from portal.contact.models import ContactHold
@@ -184,7 +185,19 @@ def test_a_lapsed_breathing_space_is_recorded_as_ended(make_person, demo, db):
     assert isinstance(start, date)
 
 
-def test_agency_policy_rules_can_be_switched_off_but_not_the_law(app, make_person, demo, db):
+def store_policy(db, policy: dict) -> None:
+    """The demo agency's stored policy map, written as a database edit would (not the CLI)."""
+    def run():
+        agency = db.database.session.scalar(
+            select(Agency).where(Agency.name == "Demo Collections"))
+        agency.contact_policy = policy
+
+    db.run(run)
+
+
+def test_a_chinese_opt_out_is_law_that_no_policy_switch_lifts(app, make_person, demo, db):
+    """Issue 12: China's opt-out (and stop, and attorney) reused the switchable
+    policy.channel-opt-out; it is GB/T 45251-2025's cn.contact-request now."""
     wang = make_person()
     wang.sign_in("DEMO-2001", "1990-09-02")
     wang.submit(wang.get("/contact-preferences/"), {"blocked_channels": "sms"},
@@ -192,45 +205,63 @@ def test_agency_policy_rules_can_be_switched_off_but_not_the_law(app, make_perso
     beijing_noon = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=1)).replace(
         hour=12, minute=0)
     assert blocked_by(decide(db, "JRF-2001", "sms", "+8613800138000", beijing_noon)) == [
-        "policy.channel-opt-out"]
+        "cn.contact-request"]
 
     runner = app.test_cli_runner()
     off = runner.invoke(args=["agency", "set-policy", "policy.channel-opt-out", "off",
                               "--agency", "Demo Collections"])
     assert off.exit_code == 0, off.output
-    assert decide(db, "JRF-2001", "sms", "+8613800138000", beijing_noon).allowed
+    assert blocked_by(decide(db, "JRF-2001", "sms", "+8613800138000", beijing_noon)) == [
+        "cn.contact-request"]
     shown = runner.invoke(args=["agency", "policy", "--agency", "Demo Collections"]).output
     assert "policy.channel-opt-out off" in " ".join(shown.split())
 
-    law = runner.invoke(args=["agency", "set-policy", "us.cease-communication", "off",
-                              "--agency", "Demo Collections"])
-    assert law.exit_code != 0
+    for law in ("us.cease-communication", "cn.contact-request"):
+        refused = runner.invoke(args=["agency", "set-policy", law, "off",
+                                      "--agency", "Demo Collections"])
+        assert refused.exit_code != 0
 
 
-def test_bulk_answers_follow_the_agencys_policy_too(app, client, make_person, demo, db):
+def test_a_stored_policy_naming_the_law_is_ignored_in_both_paths_and_reported(
+        app, client, make_person, demo, db):
+    """Issue 12: only the command line refused the law; a map stored by other means switched it
+    off. Now both decision paths ignore it, and `doctor` and `agency policy` report it."""
     wang = make_person()
     wang.sign_in("DEMO-2001", "1990-09-02")
     wang.submit(wang.get("/contact-preferences/"), {"blocked_channels": "sms"},
                 action="/contact-preferences/")
     at = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=1)).replace(
         hour=12, minute=0, second=0, microsecond=0).isoformat()
-    item = {"account_ref": "JRF-2001", "channel": "sms", "destination": "+8613800138000",
-            "at": at}
+    night = (datetime.now(NY) + timedelta(days=1)).replace(
+        hour=6, minute=0, second=0, microsecond=0).isoformat()  # 06:00 in New York
+    items = [{"account_ref": "JRF-2001", "channel": "sms", "destination": "+8613800138000",
+              "at": at},
+             {"account_ref": "NWB-1001", "channel": "call", "destination": "+12135550147",
+              "at": night}]
     headers = {"Authorization": "Bearer demo-dialer-key"}
 
     def both():
-        single = client.post("/api/v1/contact-decisions", json=item, headers=headers).get_json()
-        many = client.post("/api/v1/contact-decisions/bulk", json=[item],
+        single = [client.post("/api/v1/contact-decisions", json=item, headers=headers)
+                  .get_json() for item in items]
+        many = client.post("/api/v1/contact-decisions/bulk", json=items,
                            headers=headers).get_json()
-        return single, many[0]
+        return single, many
 
+    store_policy(db, {"us.inconvenient-hours": False, "cn.contact-request": False,
+                      "policy.channel-opt-out": False})
     single, many = both()
-    assert single == many and single["allowed"] is False
-    app.test_cli_runner().invoke(args=["agency", "set-policy", "policy.channel-opt-out", "off",
-                                       "--agency", "Demo Collections"])
-    single, many = both()
-    assert single == many and single["allowed"] is True
+    assert single == many
+    assert [answer["allowed"] for answer in single] == [False, False]
+    assert [[r["rule"] for r in answer["reasons"] if r["effect"] == "block"]
+            for answer in single] == [["cn.contact-request"], ["us.inconvenient-hours"]]
 
+    runner = app.test_cli_runner()
+    doctor = runner.invoke(args=["doctor"]).output
+    assert ("WARNING [law-in-policy] agency 'Demo Collections': its stored contact policy names "
+            "cn.contact-request, us.inconvenient-hours") in " ".join(doctor.split())
+    shown = " ".join(runner.invoke(args=["agency", "policy", "--agency",
+                                         "Demo Collections"]).output.split())
+    assert "WARNING: the stored policy names us.inconvenient-hours" in shown
 
 
 def test_the_portals_own_emails_go_only_where_the_borrower_has_not_opted_out(db, demo):

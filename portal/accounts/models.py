@@ -17,6 +17,7 @@ from sqlalchemy import (
     Index,
     LargeBinary,
     String,
+    false,
     func,
     text,
 )
@@ -110,10 +111,21 @@ class ContactPoint(db.Model):
     time_zones: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
     consent_to_contact: Mapped[bool] = mapped_column(Boolean, default=True)
     opted_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: An email address known to be provided by the borrower's employer (12 CFR 1006.22(f)(3)).
+    employer_provided: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                    server_default=false())
+    #: The borrower used that address with us, or consented to its use.
+    employer_email_consent: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                         server_default=false())
 
     borrower: Mapped[Borrower] = relationship(back_populates="contact_points")
 
-    __table_args__ = (CheckConstraint("kind IN ('phone', 'email', 'address')", name="kind"),)
+    __table_args__ = (
+        CheckConstraint("kind IN ('phone', 'email', 'address')", name="kind"),
+        # The borrowers with an employer's address still barred: the bulk scrub asks.
+        Index("ix_contact_point_employer_email", "borrower_id",
+              postgresql_where=text("employer_provided AND NOT employer_email_consent")),
+    )
 
 
 class AccountStatus(StrEnum):

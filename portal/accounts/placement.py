@@ -46,6 +46,9 @@ class Person:
     address: Address
     phones: list[tuple[str, str]] = field(default_factory=list)  # (label, number)
     emails: list[str] = field(default_factory=list)
+    #: Addresses the creditor knows its employer provided (12 CFR 1006.22(f)(3)): not emailed
+    #: until the borrower uses one with us or consents.
+    work_emails: list[str] = field(default_factory=list)
     language: str = "en"
     national_id_last4: str | None = None
 
@@ -115,6 +118,12 @@ def ensure_borrower(person: Person) -> Borrower:
         points.append(
             ContactPoint(kind=ContactKind.EMAIL, label="personal", value=email.lower(),
                          country=a.country, time_zones=zones.for_address(a.country, a.region))
+        )
+    for email in person.work_emails:
+        points.append(
+            ContactPoint(kind=ContactKind.EMAIL, label="work", value=email.lower(),
+                         country=a.country, time_zones=zones.for_address(a.country, a.region),
+                         employer_provided=True)
         )
     for point in points:
         point.borrower_id = borrower.id

@@ -26,6 +26,24 @@ COUNTRIES: dict[str, tuple[str, ...]] = {
     "GB": ("Europe/London",),
     "CN": ("Asia/Shanghai",),
 }
+#: Every zone of every state and territory above (Hawaii, Alaska with the Aleutians, Puerto Rico,
+#: Guam, the US Virgin Islands): where a US borrower with no known location may be (12 CFR
+#: 1006.6(b)(1)(i) and its commentary: a time convenient in every one of them, never UTC).
+US_EVERYWHERE: tuple[str, ...] = tuple(sorted({z for zones in US_STATES.values() for z in zones}))
+
+
+def jurisdiction(address) -> tuple[str, str | None]:
+    """(country, US state) whose rules apply, from the mailing address (None: the US, no state)."""
+    if address is None:
+        return "US", None
+    return address.country, address.region if address.country == "US" else None
+
+
+def everywhere(country: str) -> tuple[str, ...]:
+    """Every zone a borrower of this country may be in when nothing tells us where they are."""
+    if country == "US":
+        return US_EVERYWHERE
+    return COUNTRIES.get(country, ())
 
 
 class UnknownZone(ValueError):

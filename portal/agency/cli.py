@@ -3,16 +3,21 @@ switches, and its staff users."""
 
 from __future__ import annotations
 
+import logging
+
 import click
 from flask import Blueprint
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from portal.agency import service
 from portal.agency.models import Agency
-from portal.contact.rulebook import RULES
+from portal.contact.rulebook import RULES, law_in_policy
 from portal.extensions import db
 from portal.identity.models import Role
-from portal.operations import Refused, operation
+from portal.operations import Refused, operation, reading
+
+log = logging.getLogger("portal.agency")
 
 bp = Blueprint("agency_cli", __name__, cli_group="agency")
 POLICY_RULES = sorted(rule.id for rule in RULES.values() if rule.policy)
@@ -59,6 +64,9 @@ def policy_command(agency_name: str):
     for rule_id in POLICY_RULES:
         state = "on" if agency.contact_policy.get(rule_id, True) else "off"
         click.echo(f"{rule_id:36} {state}")
+    for rule_id in law_in_policy(agency.contact_policy):
+        click.echo(f"WARNING: the stored policy names {rule_id}, which is not an agency policy "
+                   "rule: ignored (law cannot be switched off)")
 
 
 @bp.cli.command("add-staff")
@@ -78,3 +86,25 @@ def add_staff_command(email: str, agency_name: str, name: str, role: str,
         raise click.ClickException(refusal.message) from None
     click.echo(f"{user.email} ({user.role}) added to {agency_name}")
     click.echo(f"TOTP secret (shown once): {user.totp_secret}")
+
+
+def law_in_policies() -> list[tuple[str, str]]:
+    """(code, message) for each agency whose stored policy names a rule that is not policy: the
+    engine ignores it; `doctor` reports it so someone removes it."""
+    try:
+        with reading():
+            agencies = db.session.execute(
+                select(Agency.name, Agency.contact_policy).order_by(Agency.name)).all()
+    except SQLAlchemyError as error:
+        log.warning("agency policies not checked: %s", type(error).__name__)
+        return [("law-in-policy-unchecked", "agency contact policies could not be read: the "
+                 "database did not answer")]
+    found = []
+    for name, policy in agencies:
+        named = law_in_policy(policy or {})
+        if named:
+            log.warning("agency policy names law rules, ignored: %s", ", ".join(named))
+            found.append(("law-in-policy", f"agency {name!r}: its stored contact policy names "
+                          f"{', '.join(named)}, which no policy can switch off; ignored "
+                          "(the law still applies). Remove it."))
+    return found

@@ -36,6 +36,7 @@ CODES: dict[str, tuple[int, str]] = {
     "unsupported_media_type": (415, "Unsupported media type"),
     "invalid_request": (422, "Request not valid"),
     "refused": (422, "Request refused"),
+    "no_rule_pack": (422, "No rule pack in force at that instant"),
     "rate_limited": (429, "Too many requests"),
     "internal_error": (500, "Internal error"),
     "service_unavailable": (503, "Service unavailable"),

@@ -25,7 +25,7 @@ from pydantic_core import PydanticCustomError
 from portal.accounts.zones import normalise_phone
 from portal.api.problems import CODES, PROBLEM_JSON
 from portal.contact import rules
-from portal.contact.snapshot import CHANNELS, OUTCOMES
+from portal.contact.snapshot import CHANNELS, DIRECTIONS, OUTCOMES
 
 #: The channels of CONTRACT.md (the engine also knows `third_party`, which is not offered here).
 API_CHANNELS = ("call", "sms", "email", "letter", "visit")
@@ -45,6 +45,7 @@ EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo
 ATTEMPT_CLOCK_SKEW = timedelta(minutes=5)
 Channel = Literal[API_CHANNELS]
 Outcome = Literal[OUTCOMES]
+Direction = Literal[DIRECTIONS]
 
 
 def _no_nul(text: str) -> str:
@@ -141,7 +142,20 @@ class DecisionRequest(_Strict):
 class AttemptRequest(DecisionRequest):
     """A contact attempt that happened: recorded always, and flagged if the rules forbade it."""
 
-    outcome: Outcome = Field(description="What came of the attempt.")
+    outcome: Outcome = Field(description="What came of the attempt. busy and not_in_service "
+                             "mean the call never connected to the dialed number: it does not "
+                             "count toward the 7 calls in 7 days (12 CFR 1006.14(b)(3)).")
+    direction: Direction = Field(
+        default="outbound",
+        description="outbound: we contacted the borrower (the default, as before this field); "
+                    "inbound: the borrower called us. An inbound conversation starts the 7 days "
+                    "without calls like an outbound one; inbound calls never count toward the "
+                    "7 in 7 and are never flagged.")
+    with_consent: bool = Field(
+        default=False,
+        description="The call was made with the borrower's prior consent, given directly "
+                    "within the last 7 days: it does not count toward the 7 in 7 "
+                    "(12 CFR 1006.14(b)(3)(i)).")
 
     @field_validator("at")
     @classmethod
@@ -270,7 +284,9 @@ def _json(name: str) -> dict:
 def _problems(*statuses: int) -> dict:
     described = {400: "Body not understood.", 401: "Missing, unknown or revoked API key.",
                  404: "No such account for this key's agency.", 413: "Body too large.",
-                 415: "Wrong Content-Type.", 422: "Invalid fields: see errors.",
+                 415: "Wrong Content-Type.",
+                 422: "Invalid fields (see errors), or no rule pack in force at the instant "
+                      "(code no_rule_pack).",
                  429: "Rate limit of this API key reached."}
     return {
         str(s): {"description": described[s],

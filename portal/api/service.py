@@ -16,11 +16,12 @@ from sqlalchemy.orm import selectinload
 from portal.accounts.models import Account, Borrower, ContactKind, Creditor
 from portal.api import schemas
 from portal.api.models import Agency, ApiKey, Partner
-from portal.api.problems import AccountNotFound
+from portal.api.problems import AccountNotFound, ApiProblem
 from portal.cases.service import Actor
 from portal.contact import bulk
 from portal.contact import operations as contact_operations
 from portal.contact import service as contact
+from portal.contact.rules import NoRulePack
 from portal.extensions import db
 from portal.operations import Refused, operation
 
@@ -138,11 +139,22 @@ def account_view(agency_id: int, reference: str) -> schemas.Account:
 # --- decisions -----------------------------------------------------------------------------------
 
 
+def no_rule_pack(refusal: NoRulePack) -> ApiProblem:
+    """The precise refusal for an instant no rule pack covers (never a 500)."""
+    since = (f" The earliest rules for {refusal.jurisdiction} apply from "
+             f"{refusal.earliest.isoformat()}." if refusal.earliest else "")
+    return ApiProblem("no_rule_pack", f"No contact rules of {refusal.jurisdiction} were in force "
+                      f"at {refusal.at.isoformat()}, so no decision can be made.{since}")
+
+
 def decide(agency_id: int, request: schemas.DecisionRequest, now: datetime) -> schemas.Decision:
     account = account_of(agency_id, request.account_ref)
     at = request.at or now
-    return schemas.Decision.of(contact.decide(account, request.channel, request.destination, at),
-                               at)
+    try:
+        decision = contact.decide(account, request.channel, request.destination, at)
+    except NoRulePack as refusal:
+        raise no_rule_pack(refusal) from None
+    return schemas.Decision.of(decision, at)
 
 
 def decide_many(agency_id: int, items: Iterable[tuple[object, object]],
@@ -169,6 +181,9 @@ def decide_many(agency_id: int, items: Iterable[tuple[object, object]],
                 continue
             at = request.at or now
             decision = next(decisions)
+            if isinstance(decision, NoRulePack):
+                yield tag, no_rule_pack(decision)
+                continue
             if (decision, at) not in answered:
                 answered[(decision, at)] = schemas.Decision.of(decision, at)
             yield tag, answered[(decision, at)]
@@ -181,10 +196,14 @@ def decide_many(agency_id: int, items: Iterable[tuple[object, object]],
 def record_attempt(caller: Caller, request: schemas.AttemptRequest, now: datetime,
                    source: str | None) -> schemas.Attempt:
     account = account_of(caller.agency_id, request.account_ref)
-    attempt = contact_operations.record_attempt(
-        account, request.channel, request.destination, request.at or now, request.outcome,
-        caller.actor(source),
-    )
+    try:
+        attempt = contact_operations.record_attempt(
+            account, request.channel, request.destination, request.at or now, request.outcome,
+            caller.actor(source), direction=request.direction,
+            with_consent=request.with_consent,
+        )
+    except NoRulePack as refusal:
+        raise no_rule_pack(refusal) from None
     return schemas.Attempt(id=attempt.id, violation=attempt.violation,
                            rules=list(attempt.violated_rules))
 

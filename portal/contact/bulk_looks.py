@@ -33,6 +33,7 @@ from portal.contact.canonical import (
     with_holds,
     zones,
 )
+from portal.contact.rulebook import POLICY_RULES
 from portal.contact.snapshot import (
     TELEPHONE,
     Attempt,
@@ -98,14 +99,14 @@ def _holds(memo: Memo, text: str) -> tuple[Hold, ...]:
 
 
 def _policy(memo: Memo, text: str | None) -> frozenset[str]:
-    """The agency's policy as the rules read it (`policy.get(rule, True)`): the rules it
-    switched off."""
+    """The agency's policy as the rules read it (`rules.switched_off`): the policy rules it
+    switched off (a law rule it names is ignored)."""
     if text is None:
         return NO_POLICY
     found = memo.policies.get(text)
     if found is None:
         found = memo.policies[text] = frozenset(
-            rule for rule, on in json.loads(text).items() if not on)
+            rule for rule, on in json.loads(text).items() if not on and rule in POLICY_RULES)
     return found
 
 
@@ -117,8 +118,10 @@ def detail(memo: Memo, pair: Pair) -> Detail:
     if pair.points is not None:
         found.points = json.loads(pair.points)
     if pair.attempts is not None:
-        found.attempts = [(channel, outcome, EPOCH + timedelta(microseconds=at), digest, sealed)
-                          for channel, outcome, at, digest, sealed in json.loads(pair.attempts)]
+        found.attempts = [(channel, outcome, EPOCH + timedelta(microseconds=at), digest, sealed,
+                           direction, with_consent)
+                          for channel, outcome, at, digest, sealed, direction, with_consent
+                          in json.loads(pair.attempts)]
     return found
 
 
@@ -132,7 +135,8 @@ def attempts_may_count(seen: Readers, pair: Pair, channel: str) -> bool:
         return True
     if channel == "call" and seen.cn and pair.called_recently:
         return True
-    return bool(seen.ma and channel in TELEPHONE and pair.telephoned)
+    return bool(seen.ma and ((channel in TELEPHONE and pair.telephoned)
+                             or (channel == "visit" and pair.visited)))
 
 
 def only_talk_counts(seen: Readers, pair: Pair, channel: str) -> bool:
@@ -154,7 +158,7 @@ def first_look(memo: Memo, ask: Ask, pair: Pair) -> rules.Decision | None:
     if pair.own:
         seen = memo.readers.get((found.jurisdiction, found.region)) \
             or readers(memo, found.jurisdiction, found.region)
-        if seen.unknown or pair.opted_out:
+        if seen.unknown or pair.opted_out or (pair.employer_email and channel == "email"):
             return None
         if pair.has_preferences:
             wanted = _preferences_of(memo, preferences)
@@ -174,11 +178,11 @@ def first_look(memo: Memo, ask: Ask, pair: Pair) -> rules.Decision | None:
     validating = False
     sent_on = pair.sent_on
     if sent_on is not None and found.jurisdiction == "US":
-        vkey = (sent_on, at, found.home)
+        vkey = (sent_on, at, found.zones)
         validating = memo.validation.get(vkey)
         if validating is None:
             validating = memo.validation[vkey] = in_validation(memo, "US", sent_on, at,
-                                                               found.home)
+                                                               found.zones)
     destination = ask.destination
     key = (channel, destination is None, destination == "", at, at.utcoffset(), text,
            attempts, wanted is DEFAULT_PREFERENCES or preferences, validating, off)
@@ -207,21 +211,23 @@ def second_look(memo: Memo, ask: Ask, read: Detail) -> rules.Decision | None:
     # Which point the destination asked about is matters only to these rules: a workplace, an
     # opt-out, Massachusetts' count per kind of number. Otherwise no digest is worked out.
     identity = bool(destination) and bool(
-        seen.ma or any(p[5] for p in read.points) or not isinstance(data, dict)
+        seen.ma or any(p[5] or (p[8] and not p[9]) for p in read.points)
+        or not isinstance(data, dict)
         or data.get("workplace_prohibited") or data.get("opted_out_points"))
 
     def same(value_digest: bytes, kind: str) -> bool:
         return identity and memo.digest(destination, f"contact_point.{kind}") == value_digest
 
     points, by_id, tokens = [], {}, []
-    for index, (point_id, kind, label, value_digest, point_zones, opted_out, _, _) in \
-            enumerate(read.points):
+    for index, (point_id, kind, label, value_digest, point_zones, opted_out, _, _, employer,
+                consented) in enumerate(read.points):
         value_digest = _bytes(value_digest)
         point_token = asked if same(value_digest, kind) else f"v{index}"
         by_id[point_id] = point_token  # stored_preferences maps opted-out ids to values, any kind
         value = "" if kind == "address" else point_token
         tokens.append((kind, value_digest, value))
-        points.append(ContactPointInfo(kind, value, label, tuple(point_zones), opted_out))
+        points.append(ContactPointInfo(kind, value, label, tuple(point_zones), opted_out,
+                                       employer, consented))
     real = Snapshot(jurisdiction, region, tuple(points))
     home = rules._home_zone(real)  # where days and the validation period are counted
 
@@ -237,12 +243,17 @@ def second_look(memo: Memo, ask: Ask, read: Detail) -> rules.Decision | None:
     else:
         # Only the point asked about is ever looked up (for its label and opt-out); the zones
         # count all together, the home zone first.
+        # No zone known: none kept, so the rules fall back to every zone of the country, as
+        # they do for the account itself.
         matched = real.point(asked)
-        points_kept = (ContactPointInfo("address", "", "home", zones(home, real.zones())),) + (
-            (ContactPointInfo("phone", asked, matched.label, (), matched.opted_out),)
+        every = zones(home, real.zones()) if real.zones() else ()
+        points_kept = (ContactPointInfo("address", "", "home", every),) + (
+            (ContactPointInfo("phone", asked, matched.label, (), matched.opted_out,
+                              matched.employer_provided, matched.employer_consented),)
             if matched else ())
     in_force, carry = holds_apart(memo, ask, read.holds, read.policy)
-    validating = in_validation(memo, jurisdiction, read.pair.sent_on, ask.at, home)
+    validating = in_validation(memo, jurisdiction, read.pair.sent_on, ask.at,
+                               rules._zones(real))
     base = canonical.decide(memo, ask, jurisdiction, region, points_kept,
                             read.holds if carry else (), preferences, attempts, validating,
                             read.policy)
@@ -259,9 +270,11 @@ def _attempts(ask: Ask, rows: list, seen: Readers, tokens: list, zone: str,
     at, destination, asked = ask.at, ask.destination, token(ask.destination)
     today = lt.local(at, zone).date()
     telephone = seen.ma and ask.channel in TELEPHONE
+    visits = seen.ma and ask.channel == "visit"
     kept = []
-    for channel, outcome, when, digest, sealed in rows:
-        if not (telephone and channel in TELEPHONE) and not (
+    for channel, outcome, when, digest, sealed, direction, with_consent in rows:
+        if not (telephone and channel in TELEPHONE) and not (visits and channel == "visit") \
+                and not (
                 ask.channel == "call" and channel == "call" and when > at - RECENT
                 and (seen.us or (seen.cn and lt.local(when, zone).date() == today))):
             continue
@@ -282,17 +295,20 @@ def _attempts(ask: Ask, rows: list, seen: Readers, tokens: list, zone: str,
             target = asked
         else:
             target = ELSEWHERE
-        kept.append(Attempt(channel, target, canonical_time(when, at, zone), outcome))
+        kept.append(Attempt(channel, target, canonical_time(when, at, zone), outcome, direction,
+                            bool(with_consent)))
     if seen.us and not (seen.cn or seen.ma):
         calls = [a for a in kept if a.channel == "call"]
         if len(calls) < rules.US_CALLS_PER_WEEK:
             # Fewer than seven calls never reach the weekly limit: only the last conversation
             # still matters, and not where it was held (no US rule asks).
             talks = [a for a in calls if a.outcome == "conversation"]
-            kept = [replace(max(talks, key=lambda a: a.at), destination=ELSEWHERE)] \
-                if talks else []
+            # Whoever called: a conversation either way starts the seven days.
+            kept = [replace(max(talks, key=lambda a: a.at), destination=ELSEWHERE,
+                            direction="outbound", with_consent=False)] if talks else []
     return tuple(sorted(kept, key=lambda a: (a.channel, a.outcome, a.at, a.destination or "",
-                                             a.destination is None)))
+                                             a.destination is None, a.direction,
+                                             a.with_consent)))
 
 
 def _bytes(value) -> bytes:

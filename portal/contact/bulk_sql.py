@@ -77,6 +77,8 @@ x AS (
            coalesce(att.recent_calls > 0, false) AS called_recently,
            coalesce(att.recent_calls >= %(often)s, false) AS called_often,
            att.last_talk IS NOT NULL AS talked_recently,
+           coalesce(att.visits > 0, false) AS visited,
+           we.borrower_id IS NOT NULL AS employer_email,
            held.holds, att.last_talk,
            CASE WHEN pf.data <> '{{}}' THEN pf.data::text END AS preferences,
            CASE WHEN ag.contact_policy <> '{{}}' THEN ag.contact_policy::text END AS policy,
@@ -87,13 +89,18 @@ x AS (
                OR coalesce(pf.data -> 'workplace_prohibited', 'false') NOT IN ('false', 'null')))
            OR att.recent_calls >= %(often)s
            OR (pt.country = 'CN' AND att.recent_calls > 0)
-           OR (pt.country = 'US' AND pt.region = 'MA' AND att.telephone > 0)
+           OR (pt.country = 'US' AND pt.region = 'MA' AND (att.telephone > 0 OR att.visits > 0))
+           OR we.borrower_id IS NOT NULL
            AS look
     FROM r
     LEFT JOIN contact_point_summary pt ON pt.borrower_id = r.borrower_id
          AND {BORROWERS.format('pt')}
     LEFT JOIN contact_preferences pf ON pf.borrower_id = r.borrower_id
          AND {BORROWERS.format('pf')}
+    LEFT JOIN (
+        SELECT DISTINCT p.borrower_id FROM contact_point p
+        WHERE p.employer_provided AND NOT p.employer_email_consent AND {BORROWERS.format('p')}
+    ) we ON we.borrower_id = r.borrower_id
     LEFT JOIN creditor cr ON cr.id = r.creditor_id
     LEFT JOIN agency ag ON ag.id = cr.agency_id
     LEFT JOIN (
@@ -116,6 +123,7 @@ x AS (
                max(c.at) FILTER (WHERE c.channel = 'call' AND c.outcome = 'conversation'
                                    AND c.at > r.at - %(recent)s) AS last_talk,
                count(*) FILTER (WHERE c.channel IN ('call', 'sms')) AS telephone,
+               count(*) FILTER (WHERE c.channel = 'visit') AS visits,
                count(*) AS any
         FROM r JOIN contact_attempt c ON c.account_id = r.id
              AND c.account_id BETWEEN %(lo)s AND %(hi)s
@@ -125,29 +133,32 @@ x AS (
 )
 SELECT array_agg(x.n) AS ns, x.sent_on, x.shape, x.opted_out, x.has_preferences, x.held,
        x.attempted, x.telephoned, x.called_recently, x.called_often, x.talked_recently,
-       x.holds, x.last_talk, x.preferences, x.policy,
+       x.visited, x.employer_email, x.holds, x.last_talk, x.preferences, x.policy,
        CASE WHEN x.look THEN (
            SELECT coalesce(json_agg(json_build_array(
                       p.id, p.kind, p.label, encode(p.value_digest, 'hex'), p.time_zones,
-                      p.opted_out_at IS NOT NULL, p.country, p.region) ORDER BY p.id), '[]')
+                      p.opted_out_at IS NOT NULL, p.country, p.region, p.employer_provided,
+                      p.employer_email_consent) ORDER BY p.id), '[]')
            FROM contact_point p WHERE p.borrower_id = min(x.borrower_id))::text END AS points,
        CASE WHEN x.look THEN (
            SELECT coalesce(json_agg(json_build_array(
                       c.channel, c.outcome, (extract(epoch FROM c.at) * 1000000)::bigint,
                       encode(c.destination_digest, 'hex'),
-                      encode(int8send(c.id) || c.destination, 'hex'))), '[]')
+                      encode(int8send(c.id) || c.destination, 'hex'),
+                      c.direction, c.with_consent)), '[]')
            FROM contact_attempt c WHERE c.account_id = min(x.id)
                 AND c.at > x.at - %(lookback)s AND c.at <= x.at)::text END AS attempts
 FROM x
 GROUP BY x.at, x.sent_on, x.shape, x.opted_out, x.has_preferences, x.held, x.attempted,
-         x.telephoned, x.called_recently, x.called_often, x.talked_recently, x.holds,
-         x.last_talk, x.preferences, x.policy, x.look, CASE WHEN x.look THEN x.n END
+         x.telephoned, x.called_recently, x.called_often, x.talked_recently, x.visited,
+         x.employer_email, x.holds, x.last_talk, x.preferences, x.policy, x.look,
+         CASE WHEN x.look THEN x.n END
 """
 
 #: A second look where PAIRS_SQL did not guess it would be wanted: the same, by query.
 POINTS_SQL = f"""
 SELECT q.n, p.id, p.kind, p.label, p.value_digest, p.time_zones, p.opted_out_at IS NOT NULL,
-       p.country, p.region
+       p.country, p.region, p.employer_provided, p.employer_email_consent
 FROM ({ASKED}) q JOIN contact_point p ON p.borrower_id = q.borrower_id
 ORDER BY q.n, p.id
 """
@@ -156,7 +167,7 @@ SELECT q.n, pf.data FROM ({ASKED}) q JOIN contact_preferences pf ON pf.borrower_
 """
 ATTEMPTS_SQL = f"""
 SELECT q.n, c.channel, c.outcome, c.at, c.destination_digest,
-       int8send(c.id) || c.destination
+       int8send(c.id) || c.destination, c.direction, c.with_consent
 FROM ({ASKED}) q JOIN contact_attempt c ON c.account_id = q.id
      AND c.at > q.at - %(lookback)s AND c.at <= q.at
 """
@@ -177,6 +188,8 @@ class Pair(NamedTuple):
     called_recently: bool  #: some call within RECENT
     called_often: bool  #: as many calls within RECENT as the US weekly limit, or more
     talked_recently: bool  #: a conversation within RECENT (`last_talk`, the last one)
+    visited: bool  #: some visit within the lookback (Massachusetts counts them)
+    employer_email: bool  #: an employer-provided email address the borrower has not cleared
     holds: str | None
     last_talk: datetime | None
     preferences: str | None
@@ -189,7 +202,7 @@ class Pair(NamedTuple):
         """Has the account anything of its own then (else its shape says all the rules read)?"""
         return (self.opted_out or self.has_preferences or self.held or self.attempted
                 or self.telephoned or self.called_recently or self.called_often
-                or self.talked_recently)
+                or self.talked_recently or self.visited or self.employer_email)
 
 
 def _pairs(cursor):
@@ -205,8 +218,9 @@ def _pairs(cursor):
 @dataclass
 class Detail:
     """An account at an instant, read in full for a second look. Points are (id, kind, label,
-    value digest, zones, opted out, country, region); attempts (channel, outcome, at, destination
-    digest, sealed destination); digests and seals as bytes, or hex when read as JSON."""
+    value digest, zones, opted out, country, region, employer provided, employer consented);
+    attempts (channel, outcome, at, destination digest, sealed destination, direction, with
+    consent); digests and seals as bytes, or hex when read as JSON."""
 
     pair: Pair  #: its row of PAIRS_SQL (what it has of its own)
     holds: tuple

@@ -55,8 +55,9 @@ class Batch:
 
 
 def decide_many(asks: Sequence[Ask], memo: Memo | None = None, *,
-                full_read: bool = False) -> list[rules.Decision]:
-    """The decision for each ask, in order: what `service.decide` answers for each, read with a
+                full_read: bool = False) -> list[rules.Decision | rules.NoRulePack]:
+    """The decision for each ask, in order: what `service.decide` answers for each (or the
+    NoRulePack it raises, as the answer), read with a
     few set-based queries for all of them. Pass one Memo to every batch of a long stream.
     `full_read` reads every account in full, as if each had something of its own (the property
     test checks the decisions both ways). An account id that does not exist is a LookupError."""
@@ -129,7 +130,7 @@ def _answer(memo: Memo, batch: Batch, rows: list[Pair], conn,
                 kind = (ask.channel, destination is None, destination == "", ask.at.tzinfo)
                 decision = kinds.get(kind, ask)
                 if decision is ask:
-                    decision = kinds[kind] = first_look(memo, ask, row)
+                    decision = kinds[kind] = _or_refusal(first_look, memo, ask, row)
                 if decision is None:
                     second.append((i, row))
                 else:
@@ -151,8 +152,18 @@ def _answer(memo: Memo, batch: Batch, rows: list[Pair], conn,
                               [details[k] for k in unread])
     for i, _ in second:
         ask = asks[i]
-        answers[i] = second_look(memo, ask, details[pair_of[i]]) or service_decide(ask)
+        answers[i] = (_or_refusal(second_look, memo, ask, details[pair_of[i]])
+                      or _or_refusal(service_decide, ask))
     return answers
+
+
+def _or_refusal(look, *args):
+    """A look's decision, or the NoRulePack refusal as the answer (one ask refused, not the
+    batch: as the single decision refuses it)."""
+    try:
+        return look(*args)
+    except rules.NoRulePack as refusal:
+        return refusal
 
 
 @contextmanager

@@ -41,12 +41,12 @@ from portal.crypto import lookup_digest
 RECENT = timedelta(hours=192)
 US_CALLS = frozenset({rules.us_call_frequency, rules.us_call_after_conversation})
 CN_CALLS = frozenset({rules.cn_effective_calls, rules.cn_unanswered_attempts})
-MA_CALLS = frozenset({rules.ma_call_frequency})
+MA_CALLS = frozenset({rules.ma_call_frequency, rules.ma_visit_frequency})
 #: Checks that read neither attempts nor contact point values beyond what the tokens keep.
 NO_ATTEMPTS = frozenset({
     rules.us_inconvenient_hours, rules.uk_reasonable_hours, rules.cn_quiet_hours,
     rules.named_times, rules.workplace, rules.opt_out, rules.validation_period,
-    rules.time_barred, rules.cn_third_party, rules.cn_private_channels,
+    rules.time_barred, rules.cn_third_party, rules.cn_private_channels, rules.workplace_email,
 })
 #: A hold's start, once it is known to be at or before `at` (the rules only ask "started later?").
 LONG_AGO = datetime(1, 1, 1, tzinfo=UTC)
@@ -119,7 +119,8 @@ class Readers:
 
     us: call attempts of the last RECENT, for a call (US call frequency and conversation);
     cn: call attempts of the local day, for a call; ma: telephone attempts of the whole
-    lookback, for a call or a text; unknown: a check this module does not know: ask the service.
+    lookback, for a call or a text, and visits of the whole lookback, for a visit; unknown: a
+    check this module does not know: ask the service.
     """
 
     us: bool
@@ -151,11 +152,12 @@ def token(destination: str | None) -> str | None:
 
 
 def in_validation(memo: Memo, jurisdiction: str, sent_on: date | None, at: datetime,
-                  home: str) -> bool:
-    """Is `at` inside the validation period, counted in the home zone (US accounts only)?"""
+                  every: tuple[str, ...]) -> bool:
+    """Is `at` inside the validation period on the borrower's earliest date, in every zone they
+    may be in (rules.borrower_date; US accounts only)?"""
     if jurisdiction != "US" or sent_on is None:
         return False
-    return memo.local_day(at, home) <= memo.period_end(sent_on)
+    return min(memo.local_day(at, z) for z in every) <= memo.period_end(sent_on)
 
 
 def canonical_time(real: datetime, at: datetime, zone: str) -> datetime:

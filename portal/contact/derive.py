@@ -49,10 +49,11 @@ class Derived:
 
 
 #: Which rule a borrower's statement invokes, by jurisdiction (None: the statement has no hold).
+#: Law in every jurisdiction: no agency policy switch lifts them (CONC 7.9.4R; GB/T 45251-2025).
 CEASE_RULE = {"US": "us.cease-communication", "GB": "uk.contact-reasonable",
-              "CN": "policy.channel-opt-out"}
+              "CN": "cn.contact-request"}
 ATTORNEY_RULE = {"US": "us.attorney-represented", "GB": "uk.contact-reasonable",
-                 "CN": "policy.channel-opt-out"}
+                 "CN": "cn.attorney-represented"}
 BANKRUPTCY_RULE = {"US": "us.bankruptcy-stay"}
 
 

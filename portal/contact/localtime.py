@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
+from portal.accounts.zones import everywhere, jurisdiction
+
 
 @cache
 def zone(name: str) -> ZoneInfo:
@@ -56,7 +58,11 @@ def day_start(day: date, zone_name: str) -> datetime:
 def local_today(borrower, now: datetime | None = None) -> date:
     """The borrower's own date: the earliest among the zones of their contact points (a dispute
     sent at 20:30 in New York on the last day is inside the period, though it is tomorrow in
-    UTC); the UTC date if none has a zone."""
+    UTC); where none has a zone, the earliest in every zone of their country (every US zone,
+    Hawaii's and Alaska's too), never UTC. The rules judge the validation period so too
+    (rules.borrower_date)."""
     now = now or datetime.now(UTC)
     zones = {z for p in borrower.contact_points for z in (p.time_zones or [])}
+    if not zones:
+        zones = set(everywhere(jurisdiction(borrower.mailing_address)[0]))
     return min((local(now, z).date() for z in zones), default=now.date())

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, LargeBinary, String
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    false,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -51,7 +61,8 @@ class ContactAttempt(db.Model):
     """A contact that happened, as a dialer or platform reported it; never edited."""
 
     __tablename__ = "contact_attempt"
-    __table_args__ = (Index("ix_contact_attempt_account_at", "account_id", "at"),)
+    __table_args__ = (Index("ix_contact_attempt_account_at", "account_id", "at"),
+                      CheckConstraint("direction IN ('outbound', 'inbound')", name="direction"))
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
@@ -60,6 +71,12 @@ class ContactAttempt(db.Model):
     destination_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     outcome: Mapped[str] = mapped_column(String(20))
+    #: outbound (we contacted them) or inbound (the borrower called us): 1006.14(b)(2)(i)(B)
+    #: counts a conversation either way; only our connected calls count toward 7 in 7.
+    direction: Mapped[str] = mapped_column(String(8), default="outbound",
+                                           server_default="outbound")
+    #: Made with the borrower's prior consent given directly within 7 days (1006.14(b)(3)(i)).
+    with_consent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     reported_by: Mapped[str] = mapped_column(String(60))
     #: The rules would have blocked it: flagged for compliance review.
     violation: Mapped[bool] = mapped_column(default=False)

@@ -13,7 +13,7 @@ from portal.cases.service import Actor, record
 from portal.contact import rules, service
 from portal.contact.models import ContactAttempt, ContactStatement
 from portal.contact.rulebook import Purpose
-from portal.contact.snapshot import CHANNELS, OUTCOMES
+from portal.contact.snapshot import CHANNELS, DIRECTIONS, OUTCOMES
 from portal.crypto import lookup_digest
 from portal.extensions import db
 from portal.operations import Refused, operation
@@ -108,14 +108,17 @@ def report_breathing_space(borrower_id: int, kind: str, start: date, reference: 
 
 @operation
 def record_attempt(account: Account, channel: str, destination: str | None, at: datetime,
-                   outcome: str, actor: Actor) -> ContactAttempt:
+                   outcome: str, actor: Actor, direction: str = "outbound",
+                   with_consent: bool = False) -> ContactAttempt:
     """Record a contact that happened, as one transaction (a partner reporting it)."""
-    return attempt_made(account, channel, destination, at, outcome, actor)
+    return attempt_made(account, channel, destination, at, outcome, actor,
+                        direction=direction, with_consent=with_consent)
 
 
 def attempt_made(account: Account, channel: str, destination: str | None, at: datetime,
                  outcome: str, actor: Actor,
-                 purpose: Purpose = Purpose.COLLECTION) -> ContactAttempt:
+                 purpose: Purpose = Purpose.COLLECTION, direction: str = "outbound",
+                 with_consent: bool = False) -> ContactAttempt:
     """Record a contact that happened, in the caller's transaction (the portal's own messages
     are recorded with what they are about); flag it for compliance review if the rules forbade
     it for its purpose (a partner's contact is collection)."""
@@ -123,13 +126,18 @@ def attempt_made(account: Account, channel: str, destination: str | None, at: da
         raise Refused(f"unknown channel {channel!r}")
     if outcome not in OUTCOMES:
         raise Refused(f"unknown outcome {outcome!r}")
+    if direction not in DIRECTIONS:
+        raise Refused(f"unknown direction {direction!r}")
     decision = service.decide(account, channel, destination, at)
-    blocked = [r.rule for r in rules.stopping(decision, purpose)]
+    # The borrower's own call is no contact of ours: nothing to flag.
+    blocked = ([r.rule for r in rules.stopping(decision, purpose)]
+               if direction == "outbound" else [])
     attempt = ContactAttempt(
         account_id=account.id, channel=channel, destination=destination,
         destination_digest=lookup_digest(destination, "contact_attempt.destination")
         if destination else None,
-        at=at, outcome=outcome, reported_by=actor.id or actor.type,
+        at=at, outcome=outcome, direction=direction, with_consent=with_consent,
+        reported_by=actor.id or actor.type,
         violation=bool(blocked), violated_rules=blocked, recorded_at=datetime.now(UTC),
     )
     db.session.add(attempt)
@@ -137,6 +145,7 @@ def attempt_made(account: Account, channel: str, destination: str | None, at: da
     record(actor, EventKind.ATTEMPT_RECORDED, borrower_id=account.borrower_id,
            account_id=account.id,
            data={"attempt": attempt.id, "channel": channel, "outcome": outcome,
+                 "direction": direction, "with_consent": with_consent,
                  "at": at.isoformat(), "violation": bool(blocked), "rules": blocked})
     return attempt
 

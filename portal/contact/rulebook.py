@@ -92,16 +92,23 @@ _RULES = [
              N_("Cease request: all communication stops except a notice that efforts end, "
                 "a specific remedy, or a legally required notice."),
              stops=NOT_ACCESS, lets_through=NO_DEBT_INFORMATION),
+    RuleInfo("us.workplace-email", "12 CFR 1006.22(f)(3) and comment 22(f)(3)-1",
+             N_("We do not email you at an address your employer gave you."),
+             N_("Employer-provided email address: no email unless the borrower used it with "
+                "us or consented to it."),
+             stops=NOT_ACCESS, lets_through=NO_DEBT_INFORMATION),
     RuleInfo("us.channel-opt-out", "12 CFR 1006.6(e), 1006.14(h)",
              N_("You asked us not to use this way of contacting you."),
              N_("Borrower opted out of this channel or this address/number."),
              stops=NOT_ACCESS, lets_through=NO_DEBT_INFORMATION),
-    RuleInfo("us.call-frequency", "12 CFR 1006.14(b)(2)(i)(A)",
+    RuleInfo("us.call-frequency", "12 CFR 1006.14(b)(2)(i)(A), (b)(3)",
              N_("We have already called you the most times allowed this week."),
-             N_("Seven call attempts in seven consecutive days on this debt.")),
+             N_("Seven call attempts in seven consecutive days on this debt (calls not "
+                "connected and calls made with the borrower's consent excepted).")),
     RuleInfo("us.call-after-conversation", "12 CFR 1006.14(b)(2)(i)(B)",
              N_("We spoke with you recently, so we will not call again for a week."),
-             N_("A telephone conversation took place in the last seven days.")),
+             N_("A telephone conversation took place in the last seven days (whoever "
+                "called).")),
     RuleInfo("us.dispute-pending-verification", "12 CFR 1006.38(c), (d)(2)",
              N_("You disputed this debt. We have paused collection until we send you proof."),
              N_("Dispute received in the validation period: all collection stops until "
@@ -127,12 +134,21 @@ _RULES = [
              N_("This debt is too old to sue on."),
              N_("Time-barred debt: no threat or mention of a lawsuit; give the state's "
                 "disclosure where required.")),
-    RuleInfo("us-ma.call-frequency", "940 CMR 7.04(1)(f); Armata v. Target, 480 Mass. 14",
+    RuleInfo("us-ma.call-frequency",
+             "209 CMR 18.16(1)(d) (debt collectors); 940 CMR 7.04(1)(f) (creditors); "
+             "Armata v. Target, 480 Mass. 14",
              N_("Massachusetts law limits how often we may call or text you."),
              N_("Massachusetts: at most 2 telephone communications in 7 days to a personal "
                 "number, 2 in 30 days to any other number (unanswered calls count)."),
              stops=NOT_ACCESS,
              lets_through=MA_INITIATED),
+    RuleInfo("us-ma.visit-frequency",
+             "209 CMR 18.17(6)-(7) (debt collectors); 940 CMR 7.04(1) (creditors)",
+             N_("Massachusetts law limits visits to your home and does not allow visits to "
+                "your workplace."),
+             N_("Massachusetts: at most one household visit in 30 days per debt (visits where "
+                "no one was contacted excepted); no workplace visits (we record no request "
+                "for one).")),
     # United Kingdom ------------------------------------------------------------------------
     RuleInfo("uk.dispute", "FCA CONC 7.14.1R (suspension); 7.14.3R (investigation)",
              N_("You disputed this debt. We have paused recovery while we check it."),
@@ -157,11 +173,17 @@ _RULES = [
              N_("We have paused collection while we make sure this is right for you."),
              N_("Doubt about mental capacity: pursuit suspended until capacity established."),
              stops=COLLECTION_ONLY, lets_through=ANSWERS_THE_BORROWER),
-    RuleInfo("uk.contact-reasonable", "FCA CONC 7.9",
+    RuleInfo("uk.contact-reasonable",
+             "FCA CONC 7.9 (7.9.4R: the borrower's reasonable requests)",
              N_("We only contact you at reasonable times and in the ways you asked."),
              N_("Unreasonable time, or against the borrower's reasonable request."),
              stops=COLLECTION_ONLY,
              lets_through=REASONABLE),
+    RuleInfo("uk.contact-request", "FCA CONC 7.9.4R",
+             N_("You asked us not to use this way of contacting you."),
+             N_("The borrower's reasonable request about how they are contacted (an opt-out "
+                "of this channel or address/number): law, not policy."),
+             stops=NOT_ACCESS, lets_through=NO_DEBT_INFORMATION),
     RuleInfo("uk.debt-advice-hold", "industry practice (policy)",
              N_("You told us you are getting debt advice, so we have paused contact."),
              N_("Borrower seeking debt advice: contact paused 30 days."), policy=True,
@@ -184,6 +206,15 @@ _RULES = [
     RuleInfo("cn.private-channels", "CBA consumer-loan collection guideline 2026",
              N_("We do not visit you or use private channels without your agreement."),
              N_("No visits, private phones or social apps without the debtor's consent.")),
+    RuleInfo("cn.contact-request", "GB/T 45251-2025",
+             N_("You asked us not to use this way of contacting you."),
+             N_("The debtor asked that collection stop, or opted out of this channel or "
+                "address/number: law, not policy."),
+             stops=NOT_ACCESS, lets_through=NO_DEBT_INFORMATION),
+    RuleInfo("cn.attorney-represented", "GB/T 45251-2025",
+             N_("You told us a lawyer represents you, so we contact them instead."),
+             N_("The debtor has appointed a lawyer: contact the lawyer, not the debtor."),
+             stops=NOT_ACCESS, lets_through=NO_DEBT_INFORMATION),
     # Agency policy -------------------------------------------------------------------------
     RuleInfo("policy.plan-in-good-standing", "agency policy",
              N_("Your payment plan is on track, so we are not calling or texting you about it."),
@@ -216,3 +247,11 @@ _RULES = [
 ]
 
 RULES: dict[str, RuleInfo] = {rule.id: rule for rule in _RULES}
+#: The rules an agency may switch off; every other rule is law.
+POLICY_RULES: frozenset[str] = frozenset(rule.id for rule in _RULES if rule.policy)
+
+
+def law_in_policy(policy: dict) -> list[str]:
+    """The ids a stored policy map names that are not agency policy (law, or unknown): the
+    engine ignores them, and whoever shows the map reports them."""
+    return sorted(rule_id for rule_id in policy if rule_id not in POLICY_RULES)

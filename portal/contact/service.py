@@ -9,6 +9,7 @@ from sqlalchemy import or_, select
 
 from portal.accounts.models import Account, Borrower, ContactKind
 from portal.accounts.validation import period_end
+from portal.accounts.zones import jurisdiction
 from portal.agency.models import Agency
 from portal.cases.kinds import EventKind
 from portal.cases.models import CaseEvent
@@ -35,10 +36,7 @@ ATTEMPT_LOOKBACK = timedelta(days=31)
 
 
 def jurisdiction_of(borrower: Borrower) -> tuple[str, str | None]:
-    address = borrower.mailing_address
-    if address is None:
-        return "US", None
-    return address.country, address.region if address.country == "US" else None
+    return jurisdiction(borrower.mailing_address)
 
 
 def _facts(borrower_id: int) -> list[Fact]:
@@ -153,6 +151,7 @@ def snapshot(account: Account, at: datetime) -> Snapshot:
         ContactPointInfo(
             kind=p.kind, value="" if p.kind == ContactKind.ADDRESS else p.value,
             label=p.label, time_zones=tuple(p.time_zones), opted_out=p.opted_out_at is not None,
+            employer_provided=p.employer_provided, employer_consented=p.employer_email_consent,
         )
         for p in borrower.contact_points
     ]
@@ -185,7 +184,8 @@ def snapshot(account: Account, at: datetime) -> Snapshot:
         ),
         preferences=stored_preferences(prefs.data if prefs else {},
                                        {p.id: p.value for p in borrower.contact_points}),
-        attempts=tuple(Attempt(a.channel, a.destination, a.at, a.outcome) for a in attempts),
+        attempts=tuple(Attempt(a.channel, a.destination, a.at, a.outcome, a.direction,
+                               a.with_consent) for a in attempts),
         validation_ends=period_end(sent.date()) if country == "US" and sent else None,
         policy=dict(agency.contact_policy) if agency else {},
     )

@@ -10,7 +10,12 @@ CHANNELS = ("call", "sms", "email", "letter", "visit", "third_party")
 #: Attempt outcomes a partner can report.
 OUTCOMES = (
     "no_answer", "voicemail", "busy", "conversation", "wrong_number", "delivered", "bounced",
+    "not_in_service",
 )
+#: Outcomes of a call that never connected to the dialed number (12 CFR 1006.14(b)(3)(ii)).
+NOT_CONNECTED = frozenset({"busy", "not_in_service"})
+#: Who started a contact: we did (outbound), or the borrower did (inbound).
+DIRECTIONS = ("outbound", "inbound")
 #: Channels that reach the borrower at a moment of the day (a letter does not ring at night).
 TIMED_CHANNELS = frozenset({"call", "sms", "email", "visit", "third_party"})
 #: Telephone communications (Massachusetts counts texts and recorded messages too).
@@ -26,6 +31,10 @@ class ContactPointInfo:
     label: str = "home"  # home | mobile | work | personal
     time_zones: tuple[str, ...] = ()
     opted_out: bool = False
+    #: An email address known to be provided by the borrower's employer (1006.22(f)(3)).
+    employer_provided: bool = False
+    #: The borrower used that address with us, or consented to its use.
+    employer_consented: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,11 @@ class Attempt:
     destination: str | None
     at: datetime
     outcome: str
+    #: outbound (we called) or inbound (the borrower called us).
+    direction: str = "outbound"
+    #: Made with the borrower's prior consent, given directly within the last 7 days
+    #: (1006.14(b)(3)(i)).
+    with_consent: bool = False
 
 
 @dataclass(frozen=True)

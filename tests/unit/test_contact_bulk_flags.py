@@ -10,7 +10,7 @@ from portal.contact.bulk_sql import Pair
 from portal.contact.canonical import Readers
 
 FLAGS = ("opted_out", "has_preferences", "held", "attempted", "telephoned", "called_recently",
-         "called_often", "talked_recently")
+         "called_often", "talked_recently", "visited", "employer_email")
 US = Readers(us=True, cn=False, ma=False, unknown=False)
 MA = Readers(us=True, cn=False, ma=True, unknown=False)
 CN = Readers(us=False, cn=True, ma=False, unknown=False)
@@ -47,6 +47,11 @@ CALLED = ("attempted", "telephoned", "called_recently")
     (MA, ("attempted", "telephoned"), "call", True, False),
     (MA, ("attempted", "telephoned"), "email", False, False),
     (MA, ("attempted",), "sms", False, False),  # emails and letters only
+    # Massachusetts visits: every visit of the lookback, for a visit (209 CMR 18.17(6)).
+    (MA, ("attempted", "visited"), "visit", True, False),
+    (MA, ("attempted", "telephoned"), "visit", False, False),
+    (MA, ("attempted", "visited"), "call", False, False),
+    (US, ("attempted", "visited"), "visit", False, False),
     # China: the calls of the local day, for a call.
     (CN, CALLED, "call", True, False),
     (CN, CALLED, "sms", False, False),
