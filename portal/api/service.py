@@ -21,6 +21,7 @@ from portal.cases.service import Actor
 from portal.contact import bulk
 from portal.contact import operations as contact_operations
 from portal.contact import service as contact
+from portal.contact.rulebook import Purpose
 from portal.extensions import db
 from portal.operations import Refused, operation
 
@@ -141,8 +142,14 @@ def account_view(agency_id: int, reference: str) -> schemas.Account:
 def decide(agency_id: int, request: schemas.DecisionRequest, now: datetime) -> schemas.Decision:
     account = account_of(agency_id, request.account_ref)
     at = request.at or now
-    return schemas.Decision.of(contact.decide(account, request.channel, request.destination, at),
-                               at)
+    return schemas.Decision.of(contact.decide(account, request.channel, request.destination, at,
+                                              _purpose(request)), at)
+
+
+def _purpose(request: schemas.DecisionRequest) -> Purpose | None:
+    """The purpose the rules weigh: None for collection (what every rule stops, as asked
+    without one), so the bulk path's shortcuts still serve it."""
+    return None if request.purpose == Purpose.COLLECTION else Purpose(request.purpose)
 
 
 def decide_many(agency_id: int, items: Iterable[tuple[object, object]],
@@ -155,7 +162,8 @@ def decide_many(agency_id: int, items: Iterable[tuple[object, object]],
     while batch := list(islice(items, BATCH)):
         wanted = [r.account_ref for _, r in batch if isinstance(r, schemas.DecisionRequest)]
         ids = account_ids_of(agency_id, wanted)
-        asks = [bulk.Ask(ids[r.account_ref], r.channel, r.destination, r.at or now)
+        asks = [bulk.Ask(ids[r.account_ref], r.channel, r.destination, r.at or now,
+                         _purpose(r))
                 for _, r in batch
                 if isinstance(r, schemas.DecisionRequest) and r.account_ref in ids]
         decisions = iter(bulk.decide_many(asks, memo))
@@ -183,7 +191,7 @@ def record_attempt(caller: Caller, request: schemas.AttemptRequest, now: datetim
     account = account_of(caller.agency_id, request.account_ref)
     attempt = contact_operations.record_attempt(
         account, request.channel, request.destination, request.at or now, request.outcome,
-        caller.actor(source),
+        caller.actor(source), Purpose(request.purpose),
     )
     return schemas.Attempt(id=attempt.id, violation=attempt.violation,
                            rules=list(attempt.violated_rules))

@@ -15,6 +15,7 @@ from portal.cases.service import Actor, record
 from portal.contact import rules
 from portal.contact.derive import Fact, derive
 from portal.contact.models import ContactAttempt, ContactHold, ContactPreferences
+from portal.contact.rulebook import Purpose
 from portal.contact.snapshot import (
     Attempt,
     ContactPointInfo,
@@ -170,8 +171,8 @@ def snapshot(account: Account, at: datetime) -> Snapshot:
 
 
 def decide(account: Account, channel: str, destination: str | None,
-           at: datetime) -> rules.Decision:
-    return rules.decide(snapshot(account, at), channel, destination, at)
+           at: datetime, purpose: Purpose | None = None) -> rules.Decision:
+    return rules.decide(snapshot(account, at), channel, destination, at, purpose)
 
 
 def live_holds(borrower_id: int, account_id: int | None) -> list[ContactHold]:
