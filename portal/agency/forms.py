@@ -22,7 +22,8 @@ LIFT_CHOICES = {
 
 
 class StaffHoldForm(FlaskForm):
-    hold = RadioField(_l("What to record"), choices=list(HOLD_CHOICES.items()),
+    hold = RadioField(_l("What to record"),
+                      choices=[SelectChoice(k, v) for k, v in HOLD_CHOICES.items()],
                       validators=[InputRequired(_l("Choose what to record."))])
     kind = SelectField(_l("Kind of insolvency (if insolvent)"), default="", choices=[
         SelectChoice("", _l("Not insolvency")), SelectChoice("bankruptcy", _l("Bankruptcy")),
@@ -31,7 +32,8 @@ class StaffHoldForm(FlaskForm):
 
 
 class LiftHoldForm(FlaskForm):
-    hold = RadioField(_l("What to lift"), choices=list(LIFT_CHOICES.items()),
+    hold = RadioField(_l("What to lift"),
+                      choices=[SelectChoice(k, v) for k, v in LIFT_CHOICES.items()],
                       validators=[InputRequired(_l("Choose what to lift."))])
     how = SelectField(_l("How the insolvency ended (if it did)"), default="", choices=[
         SelectChoice("", _l("Not insolvency")), SelectChoice("discharged", _l("Discharged")),

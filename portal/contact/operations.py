@@ -9,6 +9,7 @@ from sqlalchemy import select, text
 
 from portal.accounts.models import Account, Borrower
 from portal.cases.kinds import EventKind
+from portal.cases.models import CaseEvent
 from portal.cases.service import Actor, record
 from portal.contact import consent, rules, service
 from portal.contact.derive import CAPACITY_RULE, CONSENTED, DECEASED_RULE, INSOLVENCY_RULE
@@ -233,7 +234,9 @@ def crisis_treatment_ended(borrower: Borrower, ended_on: date | None, actor: Act
                         "record this against."), status=409)
     if ended_on is None:
         raise Refused(_("Give the date treatment ended."))
-    if ended_on > datetime.now(UTC).date() or ended_on < current.started_at.date():
+    reported = db.session.get(CaseEvent, current.started_by_event_id).data.get("start")
+    began = date.fromisoformat(reported) if reported else current.started_at.date()
+    if ended_on > datetime.now(UTC).date() or ended_on < began:
         raise Refused(_("The date must be on or after the breathing space started, and not in "
                         "the future."))
     record(actor, EventKind.CRISIS_TREATMENT_ENDED, borrower_id=borrower.id,
