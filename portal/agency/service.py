@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -11,7 +11,6 @@ from portal.accounts.models import Account, Borrower
 from portal.accounts.service import AccountView, view_of
 from portal.cases.kinds import EventKind
 from portal.cases.service import Actor, record
-from portal.contact import operations as contact
 from portal.extensions import db
 from portal.identity.models import StaffUser
 from portal.operations import NotFound, operation
@@ -54,48 +53,3 @@ def open_case(staff: StaffUser, reference: str, source: str | None) -> AccountVi
         data={"view": "case", "role": staff.role},
     )
     return view_of(account, datetime.now(UTC).date())
-
-
-# --- what staff record about contact (each one transaction, on the case's borrower) -------------
-
-
-def _borrower_of(reference: str) -> Borrower:
-    account = db.session.scalar(select(Account).where(Account.reference == reference))
-    if account is None:
-        raise NotFound()
-    return account.borrower
-
-
-def _actor(staff: StaffUser, source: str | None) -> Actor:
-    return Actor("staff", str(staff.id), source)
-
-
-@operation
-def record_hold(staff: StaffUser, reference: str, hold: str, kind: str | None,
-                source: str | None) -> None:
-    contact.hold_recorded(_borrower_of(reference), hold, kind, _actor(staff, source))
-
-
-@operation
-def lift_hold(staff: StaffUser, reference: str, hold: str, how: str | None,
-              source: str | None) -> None:
-    contact.hold_lifted(_borrower_of(reference), hold, how, _actor(staff, source))
-
-
-@operation
-def record_crisis_treatment_ended(staff: StaffUser, reference: str, ended_on: date | None,
-                                  source: str | None) -> None:
-    contact.crisis_treatment_ended(_borrower_of(reference), ended_on, _actor(staff, source))
-
-
-@operation
-def take_consent(staff: StaffUser, reference: str, channel: str, start: time | None,
-                 end: time | None, days: str, statement: str, source: str | None) -> None:
-    contact.consent_given(_borrower_of(reference), channel, start, end, days, statement,
-                          _actor(staff, source))
-
-
-@operation
-def withdraw_consent(staff: StaffUser, reference: str, consent_id: int,
-                     source: str | None) -> None:
-    contact.consent_withdrawn(_borrower_of(reference), consent_id, _actor(staff, source))

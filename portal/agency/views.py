@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from portal.agency import service
 from portal.agency.forms import CrisisEndedForm, LiftHoldForm, StaffConsentForm, StaffHoldForm
-from portal.cases.service import history
+from portal.cases.service import Actor, history
 from portal.contact import operations as contact_operations
 from portal.contact import service as contact
 from portal.contact.forms import WithdrawConsentForm
@@ -53,6 +53,10 @@ def case(reference: str):
     )
 
 
+def _staff_actor() -> Actor:
+    return Actor("staff", str(current_user.id), request.remote_addr)
+
+
 def _contact_action(reference: str, form, run, done: str):
     """Run one staff action on the case's contact, then back to the case with what happened."""
     if not form.validate_on_submit():
@@ -73,8 +77,8 @@ def _contact_action(reference: str, form, run, done: str):
 def record_hold(reference: str):
     return _contact_action(
         reference, StaffHoldForm(prefix="hold"),
-        lambda f: service.record_hold(current_user, reference, f.hold.data, f.kind.data or None,
-                                      request.remote_addr),
+        lambda f: contact_operations.record_hold_on_case(
+            reference, f.hold.data, f.kind.data or None, _staff_actor()),
         _("Recorded. Contact is paused as the rule requires."))
 
 
@@ -83,8 +87,8 @@ def record_hold(reference: str):
 def lift_hold(reference: str):
     return _contact_action(
         reference, LiftHoldForm(prefix="lift"),
-        lambda f: service.lift_hold(current_user, reference, f.hold.data, f.how.data or None,
-                                    request.remote_addr),
+        lambda f: contact_operations.lift_hold_on_case(
+            reference, f.hold.data, f.how.data or None, _staff_actor()),
         _("Recorded. The hold is lifted."))
 
 
@@ -93,8 +97,8 @@ def lift_hold(reference: str):
 def crisis_ended(reference: str):
     return _contact_action(
         reference, CrisisEndedForm(prefix="crisis"),
-        lambda f: service.record_crisis_treatment_ended(current_user, reference, f.ended_on.data,
-                                                        request.remote_addr),
+        lambda f: contact_operations.crisis_treatment_ended_on_case(
+            reference, f.ended_on.data, _staff_actor()),
         _("Recorded. The breathing space ends 30 days after treatment ended."))
 
 
@@ -103,9 +107,9 @@ def crisis_ended(reference: str):
 def take_consent(reference: str):
     return _contact_action(
         reference, StaffConsentForm(prefix="consent"),
-        lambda f: service.take_consent(current_user, reference, f.channel.data, f.start.data,
-                                       f.end.data, f.days.data, f.statement.data,
-                                       request.remote_addr),
+        lambda f: contact_operations.take_consent_on_case(
+            reference, f.channel.data, f.start.data, f.end.data, f.days.data, f.statement.data,
+            _staff_actor()),
         _("Consent recorded. It is in effect now."))
 
 
@@ -114,6 +118,6 @@ def take_consent(reference: str):
 def withdraw_consent(reference: str):
     return _contact_action(
         reference, WithdrawConsentForm(prefix="withdraw"),
-        lambda f: service.withdraw_consent(current_user, reference, f.consent.data,
-                                           request.remote_addr),
+        lambda f: contact_operations.withdraw_consent_on_case(
+            reference, f.consent.data, _staff_actor()),
         _("Consent withdrawn. The usual hours apply again from now."))

@@ -18,7 +18,7 @@ from portal.contact.rulebook import Purpose
 from portal.contact.snapshot import CHANNELS, OUTCOMES
 from portal.crypto import lookup_digest
 from portal.extensions import db
-from portal.operations import Refused, operation
+from portal.operations import NotFound, Refused, operation
 from portal.outbox.service import publish
 
 PREFERENCE_CHANNELS = ("call", "sms", "email", "letter")
@@ -289,3 +289,39 @@ def end_lapsed_holds(now: datetime | None = None) -> int:
     for borrower_id in borrowers:
         service.reconcile(_borrower(borrower_id), actor, now)
     return len(borrowers)
+
+
+# --- staff, from a case's page (each one transaction, on the case's borrower) ---------------
+
+
+def _borrower_of(reference: str) -> Borrower:
+    account = db.session.scalar(select(Account).where(Account.reference == reference))
+    if account is None:
+        raise NotFound()
+    return account.borrower
+
+
+@operation
+def record_hold_on_case(reference: str, hold: str, kind: str | None, actor: Actor) -> None:
+    hold_recorded(_borrower_of(reference), hold, kind, actor)
+
+
+@operation
+def lift_hold_on_case(reference: str, hold: str, how: str | None, actor: Actor) -> None:
+    hold_lifted(_borrower_of(reference), hold, how, actor)
+
+
+@operation
+def crisis_treatment_ended_on_case(reference: str, ended_on: date | None, actor: Actor) -> None:
+    crisis_treatment_ended(_borrower_of(reference), ended_on, actor)
+
+
+@operation
+def take_consent_on_case(reference: str, channel: str, start: time | None, end: time | None,
+                         days: str, statement: str, actor: Actor) -> None:
+    consent_given(_borrower_of(reference), channel, start, end, days, statement, actor)
+
+
+@operation
+def withdraw_consent_on_case(reference: str, consent_id: int, actor: Actor) -> None:
+    consent_withdrawn(_borrower_of(reference), consent_id, actor)
