@@ -14,7 +14,7 @@ from portal.cases.service import Actor, record
 from portal.contact import consent, rules, service
 from portal.contact.derive import CAPACITY_RULE, CONSENTED, DECEASED_RULE, INSOLVENCY_RULE
 from portal.contact.models import ContactAttempt, ContactConsent
-from portal.contact.rulebook import Purpose
+from portal.contact.rulebook import N_, Purpose
 from portal.contact.snapshot import CHANNELS, OUTCOMES
 from portal.crypto import lookup_digest
 from portal.extensions import db
@@ -98,11 +98,11 @@ def report_breathing_space(borrower_id: int, kind: str, start: date, reference: 
 
 # --- consent to contact outside the usual hours -------------------------------------------------
 
-CONSENT_PROBLEMS = {
-    "channel": "Choose calls, texts or emails.",
-    "times": "Give the times as hours and minutes, like 07:00.",
-    "empty": "The start and end times must differ.",
-    "days": "Choose which days the times are for.",
+CONSENT_PROBLEMS = {  # marked for the catalog, translated where raised
+    "channel": N_("Choose calls, texts or emails."),
+    "times": N_("Give the times as hours and minutes, like 07:00."),
+    "empty": N_("The start and end times must differ."),
+    "days": N_("Choose which days the times are for."),
 }
 
 
