@@ -17,6 +17,7 @@ from portal.cases.kinds import EventKind
 from portal.cases.service import Actor, record
 from portal.contact import bulk, bulk_sql, bulk_stream, service
 from portal.contact.models import ContactAttempt, ContactHold, ContactPreferences
+from portal.contact.rulebook import PARTNER_PURPOSES, Purpose
 from portal.contact.snapshot import CHANNELS, OUTCOMES
 from portal.crypto import lookup_digest
 from portal.extensions import db as database
@@ -30,7 +31,8 @@ EMAILS = ["pat@example.com", "sam@example.com"]
 OTHER = "+12025550123"  # a number nobody has
 RULES = ["us.cease-communication", "us.bankruptcy-stay", "us.dispute-pending-verification",
          "us.attorney-represented", "uk.breathing-space", "uk.dispute", "uk.contact-reasonable",
-         "policy.channel-opt-out", "policy.hardship-review", "cn.quiet-hours"]
+         "policy.channel-opt-out", "policy.hardship-review", "cn.quiet-hours", "us.deceased",
+         "uk.insolvency", "uk.mental-capacity", "uk.mental-health-crisis"]
 #: Nights the clocks change (US, then UK), and two ordinary days.
 NIGHTS = [datetime(2026, 3, 8, 7, tzinfo=UTC), datetime(2026, 11, 1, 6, tzinfo=UTC),
           datetime(2026, 3, 29, 1, tzinfo=UTC), datetime(2026, 10, 25, 1, tzinfo=UTC),
@@ -95,6 +97,12 @@ def account_state(draw):
                                            min_size=1, unique=True)}), max_size=2),
         "workplace_prohibited": st.booleans(),
         "language": st.just("en"),
+        # Consents to contact outside the usual hours, as contact/derive.py stores them.
+        "consented": st.lists(st.fixed_dictionaries(
+            {"id": st.integers(1, 9), "start": clock, "end": clock,
+             "channels": st.sampled_from(["call", "sms", "email"]).map(lambda c: [c])},
+            optional={"days": st.lists(st.integers(0, 6), min_size=1, max_size=5, unique=True)}),
+            max_size=2),
     }))
     values = [p[2] for p in state["points"] if p[0] != "address"] + [OTHER]
     # Attempts over the whole lookback, or crowded into the last days (to reach the limits).
@@ -368,6 +376,8 @@ def calls(outcome: str, *days_ago: float) -> list:
     ({"preferences": {"language": "en", "opted_out_channels": []}}, set()),
     ({"preferences": {"opted_out_channels": ["sms"]}}, {"has_preferences"}),
     ({"preferences": {"workplace_prohibited": True}}, {"has_preferences"}),
+    ({"preferences": {"consented": [{"id": 1, "channels": ["call"], "start": "07:00",
+                                     "end": "08:00"}]}}, {"has_preferences"}),
     ({"holds": [HELD]}, {"held"}),
     ({"holds": [{**HELD, "ended": timedelta(days=1)}]}, set()),  # lifted before the instant
     ({"holds": [{**HELD, "started": AT + timedelta(hours=1)}]}, set()),  # not yet started
@@ -394,3 +404,41 @@ def test_pairs_sql_names_what_an_account_has_of_its_own(db, change, flags):
     [row] = db.run(read)
     assert {name for name in FLAGS if getattr(row, name)} == flags
     assert row.own is bool(flags)
+
+
+#: Consents honoured alike: calls 07:00-08:00 New York time on weekdays (AT is a Tuesday).
+CONSENTED = {"preferences": {"consented": [{"id": 1, "channels": ["call"], "start": "07:00",
+                                            "end": "08:00", "days": [0, 1, 2, 3, 4]}]}}
+EARLY = datetime(2026, 3, 10, 11, 30, tzinfo=UTC)  # 07:30 in New York
+
+
+@pytest.mark.parametrize("full_read", [False, True])
+def test_a_consent_is_honoured_alike_both_ways(db, full_read):
+    state = {"at": EARLY, "points": HOME, "sent": None, "holds": [], "attempts": [],
+             "asks": [], **CONSENTED}
+    account_id = db.run(write, state)
+    asks = [("call", PHONES[0], EARLY), ("sms", PHONES[0], EARLY),
+            ("call", PHONES[0], EARLY + timedelta(days=4))]  # a Saturday
+    got, want = db.run(both_ways, account_id, asks, False, full_read)
+    assert [d.allowed for d in got] == [d.allowed for d in want] == [True, False, False]
+    assert got == want
+
+
+@pytest.mark.parametrize("purpose", [None, *PARTNER_PURPOSES])
+def test_a_cease_lets_its_notices_through_alike_both_ways(db, purpose):
+    state = {"at": AT, "points": HOME + [("email", "personal", EMAILS[0], None, None, [], False)],
+             "sent": None, "holds": [HELD], "preferences": None, "attempts": [], "asks": []}
+    account_id = db.run(write, state)
+    asks = [("letter", None, AT), ("email", EMAILS[0], AT), ("call", PHONES[0], AT),
+            ("email", EMAILS[0], AT + timedelta(hours=12))]  # 23:00 in New York
+
+    def run():
+        mine = [bulk.Ask(account_id, c, d, at, purpose) for c, d, at in asks]
+        account = database.session.get(Account, account_id)
+        return (bulk.decide_many(mine),
+                [service.decide(account, c, d, at, purpose) for c, d, at in asks])
+
+    got, want = db.run(run)
+    assert got == want
+    notice = purpose not in (None, Purpose.COLLECTION)
+    assert [d.allowed for d in got] == [notice, notice, False, False]

@@ -23,7 +23,15 @@ STATEMENTS = [
     EventKind.ATTORNEY_REPORTED, EventKind.ATTORNEY_ENDED,
     EventKind.BANKRUPTCY_REPORTED, EventKind.BANKRUPTCY_ENDED,
     EventKind.PREFERENCES_CHANGED,
+    EventKind.DECEASED_REPORTED, EventKind.CONSENT_GIVEN, EventKind.CONSENT_WITHDRAWN,
 ]
+#: What each statement says, where it says something.
+SAID = {
+    "preferences.changed": {"preferences": {"opted_out_channels": ["sms"]}},
+    "contact.consent_given": {"consent": 1, "channel": "call", "start": "07:00", "end": "08:00",
+                              "days": None},
+    "contact.consent_withdrawn": {"consent": 1},
+}
 numbers = itertools.count(1)
 
 
@@ -32,7 +40,7 @@ def tell(borrower_id: int, kind: EventKind) -> None:
     from portal.extensions import db
 
     borrower = db.session.get(Borrower, borrower_id)
-    data = {"preferences": {"opted_out_channels": ["sms"]}} if kind == "preferences.changed" else {}
+    data = SAID.get(kind, {})
     operations._statement(borrower, kind, Actor("borrower", str(borrower_id)), data)
 
 

@@ -35,6 +35,9 @@ EVENT_TEXT = {
     "contact.attorney_reported": _l("You told us an attorney represents you"),
     "contact.bankruptcy_reported": _l("You told us you filed for bankruptcy"),
     "contact.breathing_space_reported": _l("You told us you are in breathing space"),
+    "contact.consent_given": _l("You agreed to contact at times outside the usual hours"),
+    "contact.consent_withdrawn": _l("You withdrew an agreement to contact outside the usual "
+                                    "hours"),
     "contact.hold_started": _l("Contact paused"),
     "contact.hold_ended": _l("A pause on contact ended"),
     "payment.submitted": _l("You submitted a card payment of %(amount)s"),
@@ -50,6 +53,8 @@ EVENT_TEXT = {
     "dispute.documents_requested": _l("We asked the creditor for documents about dispute "
                                       "%(dispute)s"),
     "dispute.verification_sent": _l("We sent you verification for dispute %(dispute)s"),
+    "dispute.original_creditor_sent": _l("We sent you the original creditor's name and address "
+                                         "for dispute %(dispute)s"),
     "dispute.resolved": _l("Your dispute %(dispute)s was resolved"),
     "dispute.withdrawn": _l("You withdrew dispute %(dispute)s"),
     "plan.proposed": _l("You proposed plan %(plan)s"),

@@ -25,6 +25,7 @@ from pydantic_core import PydanticCustomError
 from portal.accounts.zones import normalise_phone
 from portal.api.problems import CODES, PROBLEM_JSON
 from portal.contact import rules
+from portal.contact.rulebook import PARTNER_PURPOSES, Purpose
 from portal.contact.snapshot import CHANNELS, DIRECTIONS, OUTCOMES
 
 #: The channels of CONTRACT.md (the engine also knows `third_party`, which is not offered here).
@@ -44,6 +45,7 @@ EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo
 #: How far ahead of our clock a reported attempt may be (clock skew), before it is refused.
 ATTEMPT_CLOCK_SKEW = timedelta(minutes=5)
 Channel = Literal[API_CHANNELS]
+PartnerPurpose = Literal[PARTNER_PURPOSES]
 Outcome = Literal[OUTCOMES]
 Direction = Literal[DIRECTIONS]
 
@@ -112,6 +114,14 @@ class DecisionRequest(_Strict):
         default=None,
         description="ISO 8601 date and time with a UTC offset; default: when the request "
                     "arrives.",
+    )
+    purpose: PartnerPurpose = Field(
+        default=Purpose.COLLECTION,
+        description="What the communication is for. After a cease request (12 CFR 1006.6(c)(2)) "
+                    "a letter or email whose purpose is `efforts_ending` (efforts are being "
+                    "terminated), `remedy` (a specified remedy may or will be invoked) or "
+                    "`required_notice` (a notice the law requires) is allowed; every other rule "
+                    "treats them as collection.",
     )
 
     @field_validator("destination")

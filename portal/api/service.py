@@ -21,6 +21,7 @@ from portal.cases.service import Actor
 from portal.contact import bulk
 from portal.contact import operations as contact_operations
 from portal.contact import service as contact
+from portal.contact.rulebook import Purpose
 from portal.contact.rules import NoRulePack
 from portal.extensions import db
 from portal.operations import Refused, operation
@@ -151,10 +152,17 @@ def decide(agency_id: int, request: schemas.DecisionRequest, now: datetime) -> s
     account = account_of(agency_id, request.account_ref)
     at = request.at or now
     try:
-        decision = contact.decide(account, request.channel, request.destination, at)
+        decision = contact.decide(account, request.channel, request.destination, at,
+                                  _purpose(request))
     except NoRulePack as refusal:
         raise no_rule_pack(refusal) from None
     return schemas.Decision.of(decision, at)
+
+
+def _purpose(request: schemas.DecisionRequest) -> Purpose | None:
+    """The purpose the rules weigh: None for collection (what every rule stops, as asked
+    without one), so the bulk path's shortcuts still serve it."""
+    return None if request.purpose == Purpose.COLLECTION else Purpose(request.purpose)
 
 
 def decide_many(agency_id: int, items: Iterable[tuple[object, object]],
@@ -167,7 +175,8 @@ def decide_many(agency_id: int, items: Iterable[tuple[object, object]],
     while batch := list(islice(items, BATCH)):
         wanted = [r.account_ref for _, r in batch if isinstance(r, schemas.DecisionRequest)]
         ids = account_ids_of(agency_id, wanted)
-        asks = [bulk.Ask(ids[r.account_ref], r.channel, r.destination, r.at or now)
+        asks = [bulk.Ask(ids[r.account_ref], r.channel, r.destination, r.at or now,
+                         _purpose(r))
                 for _, r in batch
                 if isinstance(r, schemas.DecisionRequest) and r.account_ref in ids]
         decisions = iter(bulk.decide_many(asks, memo))
@@ -199,7 +208,7 @@ def record_attempt(caller: Caller, request: schemas.AttemptRequest, now: datetim
     try:
         attempt = contact_operations.record_attempt(
             account, request.channel, request.destination, request.at or now, request.outcome,
-            caller.actor(source), direction=request.direction,
+            caller.actor(source), Purpose(request.purpose), direction=request.direction,
             with_consent=request.with_consent,
         )
     except NoRulePack as refusal:

@@ -44,6 +44,24 @@ class EventKind(StrEnum):
     BREATHING_SPACE_REPORTED = "contact.breathing_space_reported"
     #: UK breathing space ended early or (mental health) by notice.
     BREATHING_SPACE_ENDED = "contact.breathing_space_ended"
+    #: The borrower gave direct prior consent to contact on one channel outside the usual hours
+    #: (data: consent id, channel, window, days, source; what they said is kept encrypted apart).
+    CONSENT_GIVEN = "contact.consent_given"
+    #: The borrower withdrew a consent (data: consent id): it ends at once.
+    CONSENT_WITHDRAWN = "contact.consent_withdrawn"
+    #: Staff recorded that the borrower has died (US: contact only the estate's representative).
+    DECEASED_REPORTED = "contact.deceased_reported"
+    #: Staff recorded a doubt about the borrower's mental capacity (UK: pursuit suspended).
+    CAPACITY_DOUBTED = "contact.capacity_doubted"
+    #: Staff recorded that the borrower's capacity is established: the suspension ends.
+    CAPACITY_ESTABLISHED = "contact.capacity_established"
+    #: Staff recorded a UK insolvency (data: kind bankruptcy|dro|iva).
+    INSOLVENCY_REPORTED = "contact.insolvency_reported"
+    #: The insolvency ended (data: how discharged|revoked|failed).
+    INSOLVENCY_ENDED = "contact.insolvency_ended"
+    #: Staff recorded notice that mental health crisis treatment ended (data: ended_on): the
+    #: crisis breathing space ends 30 days later.
+    CRISIS_TREATMENT_ENDED = "contact.crisis_treatment_ended"
     #: A contact attempt was reported by a partner system (data: channel, outcome, violation).
     ATTEMPT_RECORDED = "contact.attempt_recorded"
     #: A contact hold came into force (data: rule, channels, until, key).
@@ -75,6 +93,9 @@ class EventKind(StrEnum):
     DISPUTE_DOCUMENTS_REQUESTED = "dispute.documents_requested"
     #: Verification (proof of the debt) was sent to the borrower: the dispute hold is lifted.
     DISPUTE_VERIFICATION_SENT = "dispute.verification_sent"
+    #: The original creditor's name and address were sent to the borrower who asked
+    #: (data: dispute, delivery): with verification sent, the dispute hold is lifted.
+    DISPUTE_ORIGINAL_CREDITOR_SENT = "dispute.original_creditor_sent"
     #: The dispute was decided (data: outcome upheld|not_upheld, action, noted; the note is on
     #: the dispute).
     DISPUTE_RESOLVED = "dispute.resolved"

@@ -198,6 +198,8 @@ def first_look(memo: Memo, ask: Ask, pair: Pair) -> rules.Decision | None:
 def second_look(memo: Memo, ask: Ask, read: Detail) -> rules.Decision | None:
     """The decision for an account read in full (preferences, opt-outs, attempts that count,
     holds that end, unusual addresses), on its canonical snapshot. None: ask the service."""
+    if ask.purpose is not None:
+        return None
     destination, asked = ask.destination, token(ask.destination)
     # service.jurisdiction_of: the first mailing address decides; none means US.
     address = next((p for p in read.points if p[1] == "address"), None)
@@ -319,5 +321,5 @@ def _bytes(value) -> bytes:
 def service_decide(ask: Ask) -> rules.Decision:
     """A pack with a check this module does not know: decide the slow, sure way."""
     return service.decide(db.session.get(Account, ask.account_id), ask.channel,
-                          ask.destination, ask.at)
+                          ask.destination, ask.at, ask.purpose)
 

@@ -69,7 +69,8 @@ x AS (
                AND coalesce(pf.data -> 'opted_out_channels', '[]') = '[]'
                AND coalesce(pf.data -> 'opted_out_points', '[]') = '[]'
                AND coalesce(pf.data -> 'inconvenient', '[]') = '[]'
-               AND coalesce(pf.data -> 'workplace_prohibited', 'false') IN ('false', 'null')),
+               AND coalesce(pf.data -> 'workplace_prohibited', 'false') IN ('false', 'null')
+               AND coalesce(pf.data -> 'consented', '[]') = '[]'),
                false) AS has_preferences,
            held.holds IS NOT NULL AS held,
            coalesce(att.any > 0, false) AS attempted,

@@ -126,6 +126,9 @@ def _answer(memo: Memo, batch: Batch, rows: list[Pair], conn,
         for n in ns:
             for i in ((n - 1,) if asks_of is None else asks_of[n - 1]):
                 ask = asks[i]
+                if ask.purpose is not None:  # the second look hands it to the service
+                    second.append((i, row))
+                    continue
                 destination = ask.destination
                 kind = (ask.channel, destination is None, destination == "", ask.at.tzinfo)
                 decision = kinds.get(kind, ask)

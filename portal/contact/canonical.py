@@ -33,6 +33,7 @@ from typing import NamedTuple
 from portal.accounts.validation import period_end
 from portal.contact import localtime as lt
 from portal.contact import rules
+from portal.contact.rulebook import Purpose
 from portal.contact.snapshot import Attempt, ContactPointInfo, Hold, Preferences, Snapshot
 from portal.crypto import lookup_digest
 
@@ -64,6 +65,9 @@ class Ask(NamedTuple):
     channel: str
     destination: str | None
     at: datetime
+    #: What the communication is for, where the asker said (None: collection). An ask with a
+    #: purpose is decided by `service.decide` itself (a cease's notices are few).
+    purpose: Purpose | None = None
 
 
 @dataclass

@@ -13,6 +13,8 @@ from datetime import date, datetime, time, timedelta
 from portal.contact import localtime as lt
 
 BREATHING_SPACE_DAYS = 60
+#: The key of the live consents in the derived preferences (read by snapshot.stored_preferences).
+CONSENTED = "consented"
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,25 @@ CEASE_RULE = {"US": "us.cease-communication", "GB": "uk.contact-reasonable",
 ATTORNEY_RULE = {"US": "us.attorney-represented", "GB": "uk.contact-reasonable",
                  "CN": "cn.attorney-represented"}
 BANKRUPTCY_RULE = {"US": "us.bankruptcy-stay"}
+#: Holds staff record, by jurisdiction: the rule each fact invokes where it is law.
+DECEASED_RULE = {"US": "us.deceased"}
+CAPACITY_RULE = {"GB": "uk.mental-capacity"}
+INSOLVENCY_RULE = {"GB": "uk.insolvency"}
+#: A mental health crisis breathing space lasts for the treatment plus this many days.
+CRISIS_TAIL_DAYS = 30
+
+
+def crisis_space_end(treatment_ended: date) -> datetime:
+    """30 days after the day crisis treatment ended: contact may resume the day after, London."""
+    return lt.at_local(treatment_ended + timedelta(days=CRISIS_TAIL_DAYS + 1), time(0),
+                       "Europe/London")
+
+
+def _consent(fact: Fact) -> dict:
+    """A consent as the rules read it (snapshot.stored_preferences: a window on some channels)."""
+    data = fact.data
+    return {"id": data["consent"], "channels": [data["channel"]], "start": data["start"],
+            "end": data["end"], "days": data.get("days")}
 
 
 def breathing_space_end(start: date) -> datetime:
@@ -107,6 +128,12 @@ def _start(fact: Fact, jurisdiction: str) -> DerivedHold | None:
         return hold("attorney", ATTORNEY_RULE.get(jurisdiction))
     if kind == "contact.bankruptcy_reported":
         return hold("bankruptcy", BANKRUPTCY_RULE.get(jurisdiction))
+    if kind == "contact.deceased_reported":
+        return hold("deceased", DECEASED_RULE.get(jurisdiction))
+    if kind == "contact.capacity_doubted":
+        return hold("mental-capacity", CAPACITY_RULE.get(jurisdiction))
+    if kind == "contact.insolvency_reported":
+        return hold("insolvency", INSOLVENCY_RULE.get(jurisdiction))
     if kind == "account.paid_in_full":
         return hold("paid-in-full", "policy.paid-in-full")
     if kind == "account.closed":
@@ -126,7 +153,23 @@ END_EVENTS = {
     "contact.bankruptcy_ended": "bankruptcy",
     "contact.breathing_space_ended": "breathing-space",
     "account.reopened": "paid-in-full",
+    "contact.capacity_established": "mental-capacity",
+    "contact.insolvency_ended": "insolvency",
 }
+
+
+def _treatment_ended(holds: dict, history: list, fact: Fact) -> None:
+    """Notice that crisis treatment ended: the open-ended crisis breathing space ends, and the
+    30 days after treatment follow as a hold of the same rule with its end (each a case event)."""
+    slot = ("breathing-space", fact.data.get("account_id", fact.account_id))
+    current = holds.get(slot)
+    if current is None or current.rule != "uk.mental-health-crisis" or not current.live(fact.at) \
+            or current.until is not None:
+        return
+    history.append(replace(current, ended_at=fact.at, ended_by=fact.id))
+    holds[slot] = DerivedHold(current.key, current.rule, current.account_id, current.channels,
+                              fact.at, crisis_space_end(date.fromisoformat(fact.data["ended_on"])),
+                              fact.id)
 
 
 def derive(facts: list[Fact], jurisdiction: str) -> Derived:
@@ -134,9 +177,19 @@ def derive(facts: list[Fact], jurisdiction: str) -> Derived:
     holds: dict[tuple[str, int | None], DerivedHold] = {}
     history: list[DerivedHold] = []
     preferences: dict = {}
+    consents: dict[int, dict] = {}
     for fact in sorted(facts, key=lambda f: (f.at, f.id)):
         if fact.kind == "preferences.changed":
             preferences = dict(fact.data.get("preferences", {}))
+            continue
+        if fact.kind == "contact.consent_given":
+            consents[fact.data["consent"]] = _consent(fact)
+            continue
+        if fact.kind == "contact.consent_withdrawn":
+            consents.pop(fact.data["consent"], None)
+            continue
+        if fact.kind == "contact.crisis_treatment_ended":
+            _treatment_ended(holds, history, fact)
             continue
         started = _starts(fact, jurisdiction)
         for hold in started:
@@ -151,4 +204,7 @@ def derive(facts: list[Fact], jurisdiction: str) -> Derived:
             current = holds.get(slot)
             if current is not None and current.live(fact.at):
                 holds[slot] = replace(current, ended_at=fact.at, ended_by=fact.id)
+    if consents:  # kept apart from the borrower's form, which says nothing of them
+        preferences = {k: v for k, v in preferences.items() if k != CONSENTED} | {
+            CONSENTED: [consents[k] for k in sorted(consents)]}
     return Derived(tuple(history) + tuple(holds.values()), preferences)

@@ -6,15 +6,16 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    IntegerField,
     RadioField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
 )
-from wtforms.fields import DateField
+from wtforms.fields import DateField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 HOURS = [SelectChoice("", _l("No limit"))] + [
     SelectChoice(f"{h:02d}:00") for h in range(8, 22)
@@ -71,3 +72,29 @@ class BreathingSpaceForm(FlaskForm):
     start = DateField(_l("Start date"), validators=[InputRequired(_l("Enter the start date."))])
     reference = StringField(_l("Reference from the Insolvency Service (if you have it)"),
                             validators=[Optional(), Length(max=60)])
+
+
+class ConsentForm(FlaskForm):
+    """Direct prior consent to contact on one channel outside the usual hours (withdrawable)."""
+
+    channel = RadioField(
+        _l("Which way"),
+        choices=[SelectChoice("call", _l("Phone calls")), SelectChoice("sms", _l("Text messages")),
+                 SelectChoice("email", _l("Emails"))],
+        validators=[InputRequired(_l("Choose calls, texts or emails."))],
+    )
+    start = TimeField(_l("From (your local time)"),
+                      validators=[InputRequired(_l("Give the time, like 07:00."))])
+    end = TimeField(_l("Until (your local time)"),
+                    validators=[InputRequired(_l("Give the time, like 08:00."))])
+    days = RadioField(
+        _l("On which days"), default="every_day",
+        choices=[SelectChoice("every_day", _l("Every day")),
+                 SelectChoice("weekdays", _l("Monday to Friday")),
+                 SelectChoice("weekends", _l("Saturday and Sunday"))],
+        validators=[InputRequired(_l("Choose which days the times are for."))],
+    )
+
+
+class WithdrawConsentForm(FlaskForm):
+    consent = IntegerField(validators=[InputRequired()], widget=HiddenInput())

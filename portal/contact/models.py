@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 
 from sqlalchemy import (
     BigInteger,
@@ -12,7 +12,9 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     LargeBinary,
+    SmallInteger,
     String,
+    Time,
     false,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -55,6 +57,34 @@ class ContactPreferences(db.Model):
     borrower_id: Mapped[int] = mapped_column(ForeignKey("borrower.id"), primary_key=True)
     data: Mapped[dict] = mapped_column(JSONB)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ContactConsent(db.Model):
+    """A borrower's direct prior consent to contact on one channel outside the usual hours.
+
+    Whether it is in force is derived from its case events (contact/derive.py), like every
+    preference; the row keeps who took it and, taken by staff, what was said (encrypted).
+    """
+
+    __tablename__ = "contact_consent"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("borrower.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(12))
+    start: Mapped[time] = mapped_column(Time)
+    end: Mapped[time] = mapped_column(Time)
+    #: Weekdays (0 Monday .. 6 Sunday) it covers; NULL: every day.
+    days: Mapped[list[int] | None] = mapped_column(ARRAY(SmallInteger))
+    #: borrower (in the portal) | staff (told by the borrower, e.g. on a call)
+    source: Mapped[str] = mapped_column(String(12))
+    #: The staff user who took it, where staff did.
+    taken_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    #: What the borrower said, in staff's words (may quote personal details).
+    statement: Mapped[str | None] = mapped_column(Encrypted("contact_consent.statement"))
+    given_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    given_by_event_id: Mapped[int] = mapped_column(ForeignKey("case_event.id"))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    withdrawn_by_event_id: Mapped[int | None] = mapped_column(ForeignKey("case_event.id"))
 
 
 class ContactAttempt(db.Model):

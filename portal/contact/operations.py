@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 
 from flask_babel import gettext as _
+from sqlalchemy import select, text
 
 from portal.accounts.models import Account, Borrower
+from portal.agency import scope
 from portal.cases.kinds import EventKind
+from portal.cases.models import CaseEvent
 from portal.cases.service import Actor, record
-from portal.contact import rules, service
-from portal.contact.models import ContactAttempt, ContactStatement
-from portal.contact.rulebook import Purpose
+from portal.contact import consent, rules, service
+from portal.contact.derive import CAPACITY_RULE, CONSENTED, DECEASED_RULE, INSOLVENCY_RULE
+from portal.contact.models import ContactAttempt, ContactConsent, ContactStatement
+from portal.contact.rulebook import N_, Purpose
 from portal.contact.snapshot import CHANNELS, DIRECTIONS, OUTCOMES
 from portal.crypto import lookup_digest
 from portal.extensions import db
-from portal.operations import Refused, operation
+from portal.operations import NotFound, Refused, operation
 from portal.outbox.service import publish
 
 PREFERENCE_CHANNELS = ("call", "sms", "email", "letter")
@@ -59,7 +63,8 @@ def change_preferences(borrower_id: int, preferences: dict, language: str | None
             raise Refused(_("Choose a language from the list."))
         borrower.preferred_language = language
     state = dict(preferences, language=borrower.preferred_language)
-    if state == service.preferences_of(borrower.id):
+    said = {k: v for k, v in service.preferences_of(borrower.id).items() if k != CONSENTED}
+    if state == said:  # the consents are given and withdrawn apart
         return
     event = _statement(borrower, EventKind.PREFERENCES_CHANGED, actor, {"preferences": state})
     for account in borrower.accounts:
@@ -106,12 +111,161 @@ def report_breathing_space(borrower_id: int, kind: str, start: date, reference: 
           {"start": start.isoformat()})
 
 
+# --- consent to contact outside the usual hours -------------------------------------------------
+
+CONSENT_PROBLEMS = {  # marked for the catalog, translated where raised
+    "channel": N_("Choose calls, texts or emails."),
+    "times": N_("Give the times as hours and minutes, like 07:00."),
+    "empty": N_("The start and end times must differ."),
+    "days": N_("Choose which days the times are for."),
+}
+
+
+def consent_given(borrower: Borrower, channel: str, start: time | None, end: time | None,
+                  days: str, statement: str | None, actor: Actor) -> ContactConsent:
+    """Record a direct prior consent (the row, its case event, the rules' preferences), in the
+    caller's transaction. Staff give what the borrower said; it is kept encrypted, never in the
+    event."""
+    problem = consent.window_problem(channel, start, end, days)
+    if problem is not None:
+        raise Refused(_(CONSENT_PROBLEMS[problem]))
+    statement = (statement or "").strip() or None
+    if actor.type == "staff" and not statement:
+        raise Refused(_("Write down what the borrower said when they agreed."))
+    if statement and len(statement) > STATEMENT_MAX:
+        raise Refused(_("Please keep it under %(n)d characters.", n=STATEMENT_MAX))
+    window = consent.stored(channel, start, end, days)
+    # The event names the consent, so its number comes first.
+    consent_id = db.session.scalar(text("SELECT nextval('contact_consent_id_seq')"))
+    taken_by = int(actor.id) if actor.type == "staff" and actor.id else None
+    event = record(actor, EventKind.CONSENT_GIVEN, borrower_id=borrower.id,
+                   data={"consent": consent_id, **window, "source": actor.type,
+                         "taken_by": taken_by})
+    row = ContactConsent(
+        id=consent_id, borrower_id=borrower.id, channel=channel, start=start, end=end,
+        days=window["days"], source="staff" if actor.type == "staff" else "borrower",
+        taken_by=taken_by, statement=statement, given_at=event.occurred_at,
+        given_by_event_id=event.id)
+    db.session.add(row)
+    service.reconcile(borrower, actor)
+    return row
+
+
+def consent_withdrawn(borrower: Borrower, consent_id: int, actor: Actor) -> None:
+    """End a consent at once (the borrower's own, in force), in the caller's transaction."""
+    row = db.session.get(ContactConsent, consent_id, with_for_update=True)
+    if row is None or row.borrower_id != borrower.id or row.withdrawn_at is not None:
+        raise Refused(_("That consent is not in force."), status=409)
+    event = record(actor, EventKind.CONSENT_WITHDRAWN, borrower_id=borrower.id,
+                   data={"consent": row.id})
+    row.withdrawn_at, row.withdrawn_by_event_id = event.occurred_at, event.id
+    service.reconcile(borrower, actor)
+
+
+def consents_of(borrower_id: int) -> list[ContactConsent]:
+    """The borrower's consents in force, oldest first."""
+    return list(db.session.scalars(
+        select(ContactConsent).where(ContactConsent.borrower_id == borrower_id,
+                                     ContactConsent.withdrawn_at.is_(None))
+        .order_by(ContactConsent.id)))
+
+
+@operation
+def give_consent(borrower_id: int, channel: str, start: time | None, end: time | None,
+                 days: str, actor: Actor) -> None:
+    consent_given(_borrower(borrower_id), channel, start, end, days, None, actor)
+
+
+@operation
+def withdraw_consent(borrower_id: int, consent_id: int, actor: Actor) -> None:
+    consent_withdrawn(_borrower(borrower_id), consent_id, actor)
+
+
+# --- holds staff record ---------------------------------------------------------------------
+
+#: What staff may record: (the event that starts the hold, its rule by jurisdiction, its key).
+STAFF_HOLDS = {
+    "deceased": (EventKind.DECEASED_REPORTED, DECEASED_RULE, "deceased"),
+    "mental_capacity": (EventKind.CAPACITY_DOUBTED, CAPACITY_RULE, "mental-capacity"),
+    "insolvency": (EventKind.INSOLVENCY_REPORTED, INSOLVENCY_RULE, "insolvency"),
+}
+#: What lifts each, where the rule allows it to be lifted (a death is not).
+STAFF_LIFTS = {
+    "mental_capacity": EventKind.CAPACITY_ESTABLISHED,
+    "insolvency": EventKind.INSOLVENCY_ENDED,
+}
+INSOLVENCY_KINDS = ("bankruptcy", "dro", "iva")
+INSOLVENCY_ENDINGS = ("discharged", "revoked", "failed")
+STATEMENT_MAX = 1000
+
+
+def _live(borrower_id: int, key: str):
+    return next((h for h in service.live_holds(borrower_id, None)
+                 if h.key == key and h.account_id is None), None)
+
+
+def hold_recorded(borrower: Borrower, hold: str, kind: str | None, actor: Actor) -> None:
+    """Staff record a fact that pauses contact by law (a death, a doubt about capacity, an
+    insolvency): its case event and its hold, in the caller's transaction."""
+    if hold not in STAFF_HOLDS:
+        raise Refused(_("Choose what to record from the list."))
+    event_kind, by_country, key = STAFF_HOLDS[hold]
+    country, _region = service.jurisdiction_of(borrower)
+    if country not in by_country:
+        raise Refused(_("This does not apply to a borrower in this country."))
+    if _live(borrower.id, key) is not None:
+        raise Refused(_("This is already recorded."), status=409)
+    data = {}
+    if hold == "insolvency":
+        if kind not in INSOLVENCY_KINDS:
+            raise Refused(_("Choose the kind of insolvency."))
+        data["kind"] = kind
+    record(actor, event_kind, borrower_id=borrower.id, data=data)
+    service.reconcile(borrower, actor)
+
+
+def hold_lifted(borrower: Borrower, hold: str, how: str | None, actor: Actor) -> None:
+    """Staff record what lifts a hold they recorded, where its rule allows (capacity
+    established; an insolvency discharged, revoked or failed)."""
+    if hold not in STAFF_LIFTS:
+        raise Refused(_("This cannot be lifted."))
+    if _live(borrower.id, STAFF_HOLDS[hold][2]) is None:
+        raise Refused(_("This is not recorded, so there is nothing to lift."), status=409)
+    data = {}
+    if hold == "insolvency":
+        if how not in INSOLVENCY_ENDINGS:
+            raise Refused(_("Choose how the insolvency ended."))
+        data["how"] = how
+    record(actor, STAFF_LIFTS[hold], borrower_id=borrower.id, data=data)
+    service.reconcile(borrower, actor)
+
+
+def crisis_treatment_ended(borrower: Borrower, ended_on: date | None, actor: Actor) -> None:
+    """Staff record notice that crisis treatment ended: the crisis breathing space ends 30 days
+    after that day (Debt Respite Scheme Regulations 2020), in the caller's transaction."""
+    current = _live(borrower.id, "breathing-space")
+    if current is None or current.rule != "uk.mental-health-crisis" or current.until is not None:
+        raise Refused(_("There is no mental health crisis breathing space without an end to "
+                        "record this against."), status=409)
+    if ended_on is None:
+        raise Refused(_("Give the date treatment ended."))
+    reported = db.session.get(CaseEvent, current.started_by_event_id).data.get("start")
+    began = date.fromisoformat(reported) if reported else current.started_at.date()
+    if ended_on > datetime.now(UTC).date() or ended_on < began:
+        raise Refused(_("The date must be on or after the breathing space started, and not in "
+                        "the future."))
+    record(actor, EventKind.CRISIS_TREATMENT_ENDED, borrower_id=borrower.id,
+           data={"ended_on": ended_on.isoformat()})
+    service.reconcile(borrower, actor)
+
+
 @operation
 def record_attempt(account: Account, channel: str, destination: str | None, at: datetime,
-                   outcome: str, actor: Actor, direction: str = "outbound",
+                   outcome: str, actor: Actor,
+                   purpose: Purpose = Purpose.COLLECTION, direction: str = "outbound",
                    with_consent: bool = False) -> ContactAttempt:
     """Record a contact that happened, as one transaction (a partner reporting it)."""
-    return attempt_made(account, channel, destination, at, outcome, actor,
+    return attempt_made(account, channel, destination, at, outcome, actor, purpose,
                         direction=direction, with_consent=with_consent)
 
 
@@ -130,7 +284,7 @@ def attempt_made(account: Account, channel: str, destination: str | None, at: da
         raise Refused(f"unknown direction {direction!r}")
     decision = service.decide(account, channel, destination, at)
     # The borrower's own call is no contact of ours: nothing to flag.
-    blocked = ([r.rule for r in rules.stopping(decision, purpose)]
+    blocked = ([r.rule for r in rules.stopping(decision, purpose, channel)]
                if direction == "outbound" else [])
     attempt = ContactAttempt(
         account_id=account.id, channel=channel, destination=destination,
@@ -159,3 +313,45 @@ def end_lapsed_holds(now: datetime | None = None) -> int:
     for borrower_id in borrowers:
         service.reconcile(_borrower(borrower_id), actor, now)
     return len(borrowers)
+
+
+# --- staff, from a case's page (each one transaction, on the case's borrower) ---------------
+
+
+def _borrower_of(agency_id: int, reference: str) -> Borrower:
+    """The case's borrower, when the account is the staff member's agency's (else not found)."""
+    account = db.session.scalar(select(Account).where(
+        Account.reference == reference, scope.within(agency_id, Account.id)))
+    if account is None:
+        raise NotFound()
+    return account.borrower
+
+
+@operation
+def record_hold_on_case(agency_id: int, reference: str, hold: str, kind: str | None,
+                        actor: Actor) -> None:
+    hold_recorded(_borrower_of(agency_id, reference), hold, kind, actor)
+
+
+@operation
+def lift_hold_on_case(agency_id: int, reference: str, hold: str, how: str | None,
+                      actor: Actor) -> None:
+    hold_lifted(_borrower_of(agency_id, reference), hold, how, actor)
+
+
+@operation
+def crisis_treatment_ended_on_case(agency_id: int, reference: str, ended_on: date | None,
+                                   actor: Actor) -> None:
+    crisis_treatment_ended(_borrower_of(agency_id, reference), ended_on, actor)
+
+
+@operation
+def take_consent_on_case(agency_id: int, reference: str, channel: str, start: time | None,
+                         end: time | None, days: str, statement: str, actor: Actor) -> None:
+    consent_given(_borrower_of(agency_id, reference), channel, start, end, days, statement,
+                  actor)
+
+
+@operation
+def withdraw_consent_on_case(agency_id: int, reference: str, consent_id: int, actor: Actor) -> None:
+    consent_withdrawn(_borrower_of(agency_id, reference), consent_id, actor)

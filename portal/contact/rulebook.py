@@ -7,7 +7,7 @@ decides here, rule by rule and with its source, which of the portal's own messag
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -25,11 +25,27 @@ class Purpose(StrEnum):
     REQUESTED = "requested"
     #: The agency's own step to collect: a plan reminder, a failed installment, a broken plan.
     COLLECTION = "collection"
+    #: A cease's first exception: the collector's further efforts are being terminated.
+    EFFORTS_ENDING = "efforts_ending"
+    #: A cease's second and third: the collector or creditor may (or intends to) invoke a
+    #: specified remedy it ordinarily invokes.
+    REMEDY = "remedy"
+    #: A notice the law requires the collector to send.
+    REQUIRED_NOTICE = "required_notice"
 
+
+#: The notices 12 CFR 1006.6(c)(2) lets through a cease: about the debt, so every other rule
+#: stops them as it stops collection.
+CEASE_NOTICES = frozenset({Purpose.EFFORTS_ENDING, Purpose.REMEDY, Purpose.REQUIRED_NOTICE})
+#: What a partner system (a dialer, a letter house) may say its communication is for.
+PARTNER_PURPOSES = (Purpose.COLLECTION, *sorted(CEASE_NOTICES))
+#: The channels a cease's notices may use (COMPLIANCE.md, additions after the 2026-12 review).
+WRITTEN = frozenset({"letter", "email"})
 
 EVERY = frozenset(Purpose)
-NOT_ACCESS = frozenset({Purpose.REQUESTED, Purpose.COLLECTION})
-COLLECTION_ONLY = frozenset({Purpose.COLLECTION})
+NOT_ACCESS = frozenset({Purpose.REQUESTED, Purpose.COLLECTION}) | CEASE_NOTICES
+#: Collection, and the notices about the debt (they answer no step of the borrower's).
+COLLECTION_ONLY = frozenset({Purpose.COLLECTION}) | CEASE_NOTICES
 
 # Why a message the borrower asked for may go through a rule that stops collection.
 CONSENT = ("The borrower's own request, made to us directly, is their consent to the message "
@@ -50,6 +66,14 @@ RECOVERY_SUSPENDED = ("FCA CONC 7.14.1R suspends recovery; answering the borrowe
                       "is not recovery.")
 RESPITE = ("Debt Respite Scheme Regulations 2020: no payment requests or enforcement; a receipt, "
            "the answer to a dispute or a sign-in code is neither.")
+CEASE_EXCEPTIONS = ("12 CFR 1006.6(c)(2): after a cease the collector may still write to say "
+                    "its efforts end, that it or the creditor may or will invoke a specified "
+                    "remedy, or to give a notice the law requires; by letter or email.")
+NOT_THE_CONSUMER = ("12 CFR 1006.6(a)(4): the estate's representative is the consumer now; "
+                    "nothing goes to the deceased borrower's own addresses.")
+INSOLVENCY = ("Insolvency Act 1986; FCA CONC 7: recovery stops and the insolvency practitioner "
+              "or official receiver is dealt with; answering the borrower's own step is not "
+              "recovery.")
 REASONABLE = ("FCA CONC 7.9: a message that answers the borrower's own step, when they take "
               "it, is reasonable contact.")
 
@@ -67,6 +91,14 @@ class RuleInfo:
     stops: frozenset[Purpose] = EVERY
     #: Why the purposes it does not stop may go, with the source.
     lets_through: str = ""
+    #: Purposes it lets through on these channels only ({purpose: channels}); elsewhere stopped.
+    only_by: dict[Purpose, frozenset[str]] = field(default_factory=dict)
+
+    def stops_on(self, purpose: Purpose, channel: str | None) -> bool:
+        """Does it stop a communication of this purpose on this channel (None: any channel, so
+        stopped wherever it would be somewhere) while it blocks?"""
+        allowed_on = self.only_by.get(purpose)
+        return purpose in self.stops or (allowed_on is not None and channel not in allowed_on)
 
 
 _RULES = [
@@ -90,8 +122,10 @@ _RULES = [
     RuleInfo("us.cease-communication", "12 CFR 1006.6(c)",
              N_("You asked us to stop contacting you about this debt."),
              N_("Cease request: all communication stops except a notice that efforts end, "
-                "a specific remedy, or a legally required notice."),
-             stops=NOT_ACCESS, lets_through=NO_DEBT_INFORMATION),
+                "a specific remedy, or a legally required notice (by letter or email)."),
+             stops=frozenset({Purpose.REQUESTED, Purpose.COLLECTION}),
+             lets_through=NO_DEBT_INFORMATION + " " + CEASE_EXCEPTIONS,
+             only_by=dict.fromkeys(CEASE_NOTICES, WRITTEN)),
     RuleInfo("us.workplace-email", "12 CFR 1006.22(f)(3) and comment 22(f)(3)-1",
              N_("We do not email you at an address your employer gave you."),
              N_("Employer-provided email address: no email unless the borrower used it with "
@@ -112,7 +146,8 @@ _RULES = [
     RuleInfo("us.dispute-pending-verification", "12 CFR 1006.38(c), (d)(2)",
              N_("You disputed this debt. We have paused collection until we send you proof."),
              N_("Dispute received in the validation period: all collection stops until "
-                "verification is sent."),
+                "verification (and the original creditor's name and address, if asked for) "
+                "is sent."),
              stops=COLLECTION_ONLY,
              lets_through=PAUSED_UNTIL_VERIFIED),
     RuleInfo("us.validation-period", "12 CFR 1006.34(b)(5), 1006.38(b)",
@@ -125,7 +160,8 @@ _RULES = [
              lets_through=STAY),
     RuleInfo("us.deceased", "12 CFR 1006.6(a)(4)",
              N_("We only contact the representative of the estate."),
-             N_("Borrower deceased: contact only the estate's representative.")),
+             N_("Borrower deceased: contact only the estate's representative."),
+             lets_through=NOT_THE_CONSUMER),
     RuleInfo("us.identity-theft", "FCRA 615(f), 605B",
              N_("You reported identity theft. Collection is paused while we review it."),
              N_("Identity theft reported: collection stops pending review; creditor informed."),
@@ -165,14 +201,20 @@ _RULES = [
     RuleInfo("uk.mental-health-crisis", "Debt Respite Scheme Regulations 2020",
              N_("You are in mental health crisis breathing space. We will not contact you "
                 "to collect."),
-             N_("Mental health crisis breathing space: no fixed end; lasts until notice "
-                "that it has ended."),
+             N_("Mental health crisis breathing space: lasts for the crisis treatment plus "
+                "30 days; no fixed end until notice that treatment ended."),
              stops=COLLECTION_ONLY,
              lets_through=RESPITE),
-    RuleInfo("uk.mental-capacity", "FCA CONC 7.10",
+    RuleInfo("uk.mental-capacity", "FCA CONC 7.10.2R",
              N_("We have paused collection while we make sure this is right for you."),
              N_("Doubt about mental capacity: pursuit suspended until capacity established."),
              stops=COLLECTION_ONLY, lets_through=ANSWERS_THE_BORROWER),
+    RuleInfo("uk.insolvency", "Insolvency Act 1986; FCA CONC 7",
+             N_("You told us about a bankruptcy, debt relief order or IVA. We deal with the "
+                "insolvency practitioner or official receiver, not with you."),
+             N_("Insolvency (bankruptcy, DRO or IVA): recovery stops; deal with the insolvency "
+                "practitioner or official receiver."),
+             stops=COLLECTION_ONLY, lets_through=INSOLVENCY),
     RuleInfo("uk.contact-reasonable",
              "FCA CONC 7.9 (7.9.4R: the borrower's reasonable requests)",
              N_("We only contact you at reasonable times and in the ways you asked."),

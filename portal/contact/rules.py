@@ -41,6 +41,8 @@ class Request:
     channel: str
     destination: str | None
     at: datetime
+    #: What the communication is for, where the asker says (None: collection, as a dialer's).
+    purpose: Purpose | None = None
 
 
 @dataclass(frozen=True)
@@ -125,13 +127,29 @@ def _latest_common_start(s: Snapshot, at: datetime, start: time, end: time) -> d
     return None
 
 
+def _consented(s: Snapshot, r: Request) -> bool:
+    """Inside a window the borrower directly agreed to, for this channel, on this weekday, in
+    their home zone (12 CFR 1006.6(b)(1): "without the prior consent of the consumer")."""
+    zone = _home_zone(s)
+    here = lt.local(r.at, zone)
+    for window in s.preferences.consented_hours:
+        if window.channels is not None and r.channel not in window.channels:
+            continue
+        if not lt.in_window(here.time(), window.start, window.end):
+            continue
+        # A window past midnight belongs to the day it started on.
+        day = here.date() - timedelta(days=1) if (
+            window.start > window.end and here.time() < window.end) else here.date()
+        if window.days is None or day.weekday() in window.days:
+            return True
+    return False
+
+
 def _outside_hours(s: Snapshot, r: Request, start: time, end: time) -> Block | None:
     if r.channel not in TIMED_CHANNELS:
         return None
-    for window in s.preferences.consented_hours:
-        zone = _home_zone(s)
-        if lt.in_window(lt.local(r.at, zone).time(), window.start, window.end):
-            return None
+    if _consented(s, r):
+        return None
     opens = _latest_common_start(s, r.at, start, end)
     if opens == r.at:
         return None
@@ -432,17 +450,26 @@ def _reason(rule_id: str, block: Block) -> Reason:
                   "limit" if block.limit_only else "block")
 
 
+def _let_through(rule_id: str, block: Block, r: Request) -> Block:
+    """A block that does not stop the asker's purpose on this channel only limits it."""
+    if r.purpose is None or block.limit_only or RULES[rule_id].stops_on(r.purpose, r.channel):
+        return block
+    return Block(block.until, limit_only=True)
+
+
 def _evaluate(s: Snapshot, r: Request) -> list[Reason]:
     reasons: list[Reason] = []
     packs = packs_for(s.jurisdiction, s.region, r.at)
     for rule_id, block in holds_in_force(s, r):
         if not switched_off(s, rule_id):
-            reasons.append(_reason(rule_id, block))
+            reasons.append(_reason(rule_id, _let_through(rule_id, block, r)))
     for pack in packs:
         for rule_id, check in pack.checks:
             if switched_off(s, rule_id):
                 continue  # a policy rule this agency switched off
             block = check(s, r)
+            if block is not None:
+                block = _let_through(rule_id, block, r)
             if block is not None and not any(x.rule == rule_id and x.effect == "block"
                                              for x in reasons):
                 reasons.append(_reason(rule_id, block))
@@ -455,32 +482,39 @@ def switched_off(s: Snapshot, rule_id: str) -> bool:
     return rule_id in POLICY_RULES and not s.policy.get(rule_id, True)
 
 
-def decide(s: Snapshot, channel: str, destination: str | None, at: datetime) -> Decision:
-    """The answer for one channel, destination and instant, with every reason and when it lifts."""
+def decide(s: Snapshot, channel: str, destination: str | None, at: datetime,
+           purpose: Purpose | None = None) -> Decision:
+    """The answer for one channel, destination and instant, with every reason and when it lifts.
+    With a `purpose`, a rule that lets that purpose through on the channel (a cease's notices by
+    letter or email) only limits it."""
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
     if at.tzinfo is None:
         raise ValueError("the instant must carry a time zone")
-    reasons = tuple(_evaluate(s, Request(channel, destination, at)))
+    reasons = tuple(_evaluate(s, Request(channel, destination, at, purpose)))
     blockers = [x for x in reasons if x.effect == "block"]
     if not blockers:
         return Decision(True, reasons, None)
-    return Decision(False, reasons, _next_allowed(s, channel, destination, blockers))
+    return Decision(False, reasons, _next_allowed(s, Request(channel, destination, at, purpose),
+                                                  blockers))
 
 
-def stopping(decision: Decision, purpose: Purpose) -> tuple[Reason, ...]:
-    """The blocks that stop a message of this purpose: each rule's entry says which it stops."""
+def stopping(decision: Decision, purpose: Purpose,
+             channel: str | None = None) -> tuple[Reason, ...]:
+    """The blocks that stop a message of this purpose (on this channel, where a rule lets a
+    purpose through on some only): each rule's entry says which it stops."""
     return tuple(r for r in decision.reasons
-                 if r.effect == "block" and purpose in RULES[r.rule].stops)
+                 if r.effect == "block" and RULES[r.rule].stops_on(purpose, channel))
 
 
-def _next_allowed(s: Snapshot, channel: str, destination: str | None, blockers) -> datetime | None:
+def _next_allowed(s: Snapshot, asked: Request, blockers) -> datetime | None:
     """Re-decide at the latest end of what blocks now, until nothing does (or a person must act)."""
     for _ in range(16):
         if any(b.until is None for b in blockers):
             return None
         candidate = max(b.until for b in blockers)
-        blockers = [x for x in _evaluate(s, Request(channel, destination, candidate))
+        blockers = [x for x in _evaluate(s, Request(asked.channel, asked.destination, candidate,
+                                                    asked.purpose))
                     if x.effect == "block"]
         if not blockers:
             return candidate

@@ -22,6 +22,7 @@ from portal.contact.models import (
     ContactPreferences,
     ContactStatement,
 )
+from portal.contact.rulebook import Purpose
 from portal.contact.snapshot import (
     Attempt,
     ContactPointInfo,
@@ -192,8 +193,8 @@ def snapshot(account: Account, at: datetime) -> Snapshot:
 
 
 def decide(account: Account, channel: str, destination: str | None,
-           at: datetime) -> rules.Decision:
-    return rules.decide(snapshot(account, at), channel, destination, at)
+           at: datetime, purpose: Purpose | None = None) -> rules.Decision:
+    return rules.decide(snapshot(account, at), channel, destination, at, purpose)
 
 
 def live_holds(borrower_id: int, account_id: int | None) -> list[ContactHold]:

@@ -65,11 +65,13 @@ class Attempt:
 
 @dataclass(frozen=True)
 class TimeWindow:
-    """Times the borrower named as inconvenient, in their local time: [start, end)."""
+    """Times the borrower named as inconvenient, or agreed to, in their local time: [start, end),
+    on some channels (None: all) and some weekdays (0 Monday .. 6 Sunday; None: every day)."""
 
     start: time
     end: time
     channels: frozenset[str] | None = None
+    days: frozenset[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,8 @@ class Preferences:
     opted_out_destinations: frozenset[str] = frozenset()
     inconvenient: tuple[TimeWindow, ...] = ()
     workplace_prohibited: bool = False
-    #: Hours the borrower directly agreed to (lifts quiet hours for that window only).
+    #: Hours the borrower directly agreed to, per channel (lifts quiet hours for that window
+    #: only): the live consents of the record (contact/derive.py).
     consented_hours: tuple[TimeWindow, ...] = ()
     #: Consent (CN) to home visits / private channels.
     consented_visits: bool = False
@@ -119,7 +122,8 @@ def stored_preferences(data: dict, points_by_id: dict[int, str]) -> Preferences:
 
     def window(w):
         return TimeWindow(time.fromisoformat(w["start"]), time.fromisoformat(w["end"]),
-                          frozenset(w["channels"]) if w.get("channels") else None)
+                          frozenset(w["channels"]) if w.get("channels") else None,
+                          frozenset(w["days"]) if w.get("days") else None)
 
     return Preferences(
         opted_out_channels=frozenset(data.get("opted_out_channels", [])),
@@ -128,4 +132,5 @@ def stored_preferences(data: dict, points_by_id: dict[int, str]) -> Preferences:
         ),
         inconvenient=tuple(window(w) for w in data.get("inconvenient", [])),
         workplace_prohibited=bool(data.get("workplace_prohibited")),
+        consented_hours=tuple(window(w) for w in data.get("consented", [])),
     )

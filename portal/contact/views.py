@@ -16,7 +16,9 @@ from portal.contact.forms import (
     BankruptcyForm,
     BreathingSpaceForm,
     ConfirmForm,
+    ConsentForm,
     PreferencesForm,
+    WithdrawConsentForm,
 )
 from portal.contact.rulebook import RULES
 from portal.identity.service import masked
@@ -92,11 +94,13 @@ def _page(status=200, **forms):
         "attorney": AttorneyForm(prefix="attorney"),
         "bankruptcy": BankruptcyForm(prefix="bankruptcy"),
         "breathing": BreathingSpaceForm(prefix="breathing"),
+        "consent": ConsentForm(prefix="consent"),
+        "withdraw": WithdrawConsentForm(prefix="withdraw"),
     }
     defaults.update(forms)
     holds = service.live_holds(current_user.id, None)
     return render_template("contact/preferences.html", country=country, holds=holds,
-                           **defaults), status
+                           consents=operations.consents_of(current_user.id), **defaults), status
 
 
 @bp.get("/")
@@ -188,3 +192,32 @@ def breathing_space():
         form.form_errors.append(refusal.message)
         return _page(refusal.status, breathing=form)
     return _done(_("Thank you. We have paused collection for your breathing space."))
+
+
+@bp.post("/consent")
+@borrower_required
+def give_consent():
+    form = ConsentForm(prefix="consent")
+    if not form.validate():
+        return _page(422, consent=form)
+    try:
+        operations.give_consent(current_user.id, form.channel.data, form.start.data,
+                                form.end.data, form.days.data, _actor())
+    except Refused as refusal:
+        form.form_errors.append(refusal.message)
+        return _page(refusal.status, consent=form)
+    return _done(_("Thank you. We may contact you at those times too, until you withdraw it."))
+
+
+@bp.post("/consent/withdraw")
+@borrower_required
+def withdraw_consent():
+    form = WithdrawConsentForm(prefix="withdraw")
+    if not form.validate():
+        return _page(400, withdraw=form)
+    try:
+        operations.withdraw_consent(current_user.id, form.consent.data, _actor())
+    except Refused as refusal:
+        form.form_errors.append(refusal.message)
+        return _page(refusal.status, withdraw=form)
+    return _done(_("You withdrew your agreement. We keep to the usual hours again from now."))

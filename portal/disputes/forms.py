@@ -59,3 +59,14 @@ class ResolveForm(FlaskForm):
                          validators=[Optional(), Length(max=20)])
     note = TextAreaField(_l("Reason, as the borrower will read it"),
                          validators=[Length(max=1000)])
+
+
+class OriginalCreditorForm(FlaskForm):
+    """The original creditor's name and address, sent to the borrower who asked (1006.38(c))."""
+
+    details = TextAreaField(_l("The original creditor's name and address"),
+                            validators=[InputRequired(_l("Give the original creditor's name and "
+                                                         "address.")), Length(max=1000)])
+    delivery = RadioField(_l("How was it sent?"), default="portal_email", choices=[
+        SelectChoice("portal_email", _l("In the portal, with an email to the borrower")),
+        SelectChoice("mail", _l("By mail"))], validators=[InputRequired()])

@@ -40,6 +40,9 @@ class Dispute(db.Model):
     verification_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     #: portal_email | mail
     verification_delivery: Mapped[str | None] = mapped_column(String(20))
+    #: The original creditor's name and address, as sent to the borrower who asked (1006.38(c)).
+    original_creditor: Mapped[str | None] = mapped_column(Encrypted("dispute.original_creditor"))
+    original_creditor_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     #: upheld | not_upheld
     outcome: Mapped[str | None] = mapped_column(String(20))

@@ -314,12 +314,58 @@ def _verified(agency_id: int, number: str, stored, delivery: str, actor: Actor) 
     dispute.verification_delivery = delivery
     _file_rows(dispute, stored, "verification", f"staff:{actor.id}")
     # Only Regulation F's hold ends with verification; the UK's and the agency's end when the
-    # dispute is resolved (COMPLIANCE.md), identity theft when the review concludes.
-    lifted = [k for k, rule in dispute.holds.items() if rule in LIFTED_BY_VERIFICATION]
-    _ending(dispute, EventKind.DISPUTE_VERIFICATION_SENT, actor, lifted, delivery=delivery)
+    # dispute is resolved (COMPLIANCE.md), identity theft when the review concludes; and not
+    # while the original creditor's name and address, asked for, are still to be sent.
+    _ending(dispute, EventKind.DISPUTE_VERIFICATION_SENT, actor, _answered(dispute),
+            delivery=delivery)
     if delivery == "portal_email":  # told where the rules let it go; recorded regardless
         notify(db.session.get(Borrower, dispute.borrower_id),
                messages.dispute_verification(dispute.number), account=dispute.account)
+    return dispute
+
+
+def _answered(dispute: Dispute) -> list[str]:
+    """The holds lifted now that the borrower has what 1006.38 says they must get: verification,
+    and the original creditor's name and address if they asked for them (1006.38(c))."""
+    if dispute.verification_sent_at is None or (
+            dispute.wants_original_creditor and dispute.original_creditor_sent_at is None):
+        return []
+    return [k for k, rule in dispute.holds.items() if rule in LIFTED_BY_VERIFICATION]
+
+
+def awaits_original_creditor(dispute: Dispute) -> bool:
+    return dispute.wants_original_creditor and dispute.original_creditor_sent_at is None
+
+
+@operation
+def record_original_creditor(agency_id: int, number: str, details: str, delivery: str,
+                             actor: Actor) -> Dispute:
+    """The original creditor's name and address sent to the borrower who asked (by the portal
+    with an email, or by mail): kept encrypted, recorded, and with verification sent too the
+    dispute hold lifts (12 CFR 1006.38(c))."""
+    if delivery not in DELIVERIES:
+        raise Refused(_("Choose how the name and address were sent."))
+    details = (details or "").strip()
+    if not details:
+        raise Refused(_("Give the original creditor's name and address."))
+    if len(details) > NOTE_MAX:
+        raise Refused(_("Please keep the note under %(n)d characters.", n=NOTE_MAX))
+    dispute = staff_dispute(agency_id, number, lock=True)
+    if not dispute.wants_original_creditor:
+        raise Refused(_("The borrower did not ask for the original creditor's name and "
+                        "address."), status=409)
+    if dispute.original_creditor_sent_at is not None:
+        raise Refused(_("The original creditor's name and address were already sent."),
+                      status=409)
+    if dispute.status not in rules.OPEN:
+        raise Refused(_("This dispute has already been closed."), status=409)
+    dispute.original_creditor = details
+    dispute.original_creditor_sent_at = datetime.now(UTC)
+    _ending(dispute, EventKind.DISPUTE_ORIGINAL_CREDITOR_SENT, actor, _answered(dispute),
+            delivery=delivery)
+    if delivery == "portal_email":  # told where the rules let it go; recorded regardless
+        notify(db.session.get(Borrower, dispute.borrower_id),
+               messages.dispute_original_creditor(dispute.number), account=dispute.account)
     return dispute
 
 
@@ -345,6 +391,11 @@ def resolve(agency_id: int, number: str, outcome: str, action: str, amount: str 
         # 1006.38(d)(2): collection resumes only after verification is sent.
         raise Refused(_("Record the verification sent to the borrower before deciding that the "
                         "dispute is not upheld."), status=409)
+    if outcome == "not_upheld" and awaits_original_creditor(dispute) and \
+            "us.dispute-pending-verification" in dispute.holds.values():
+        # 1006.38(d)(2): nor before the original creditor's name and address, if asked for.
+        raise Refused(_("Record the original creditor's name and address sent to the borrower "
+                        "before deciding that the dispute is not upheld."), status=409)
     _move(dispute, D.RESOLVED)
     account = db.session.get(Account, dispute.account_id, with_for_update=True)
     now = datetime.now(UTC)

@@ -27,6 +27,7 @@ from portal.disputes.forms import (
     ConfirmForm,
     DisputeForm,
     DocumentsForm,
+    OriginalCreditorForm,
     ResolveForm,
     VerificationForm,
 )
@@ -178,7 +179,7 @@ def case(number: str):
         "disputes/staff_case.html", dispute=dispute, view=view_of(dispute.account, _today()),
         events=history(dispute.borrower_id, dispute.account_id),
         confirm=ConfirmForm(), documents=DocumentsForm(), verification=VerificationForm(),
-        resolution=ResolveForm(), open_states=OPEN)
+        resolution=ResolveForm(), original_creditor=OriginalCreditorForm(), open_states=OPEN)
 
 
 def _of_agency(number: str) -> None:
@@ -232,6 +233,19 @@ def verification(number: str):
         return redirect(url_for("staff_disputes.case", number=number), 303)
     return _staff_action(number, lambda: service.record_verification(
         current_user.agency_id, number, files[0], form.delivery.data, _staff_actor()))
+
+
+@staff_bp.post("/<number>/original-creditor")
+@staff_required(WORK_DISPUTES)
+def original_creditor(number: str):
+    _of_agency(number)
+    form = OriginalCreditorForm()
+    if not form.validate_on_submit():
+        flash(_("Give the original creditor's name and address, and how they were sent."),
+              "error")
+        return redirect(url_for("staff_disputes.case", number=number), 303)
+    return _staff_action(number, lambda: service.record_original_creditor(
+        current_user.agency_id, number, form.details.data, form.delivery.data, _staff_actor()))
 
 
 @staff_bp.post("/<number>/resolve")

@@ -7,11 +7,17 @@ VIEW_PORTFOLIO = "view_portfolio"
 MANAGE_STAFF = "manage_staff"
 WORK_DISPUTES = "work_disputes"
 WORK_PLANS = "work_plans"
+#: Record what pauses contact by law (a death, a doubt about capacity, an insolvency, the end of
+#: crisis treatment) and a borrower's consent to contact outside the usual hours.
+RECORD_HOLDS = "record_holds"
+#: Lift such a hold (capacity established, an insolvency ended): a compliance decision.
+LIFT_HOLDS = "lift_holds"
 
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset({VIEW_CASES, MANAGE_STAFF, WORK_DISPUTES, WORK_PLANS}),
-    "agent": frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS}),
-    "compliance": frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS}),
+    "admin": frozenset({VIEW_CASES, MANAGE_STAFF, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS,
+                        LIFT_HOLDS}),
+    "agent": frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS}),
+    "compliance": frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS, LIFT_HOLDS}),
     "lender": frozenset({VIEW_PORTFOLIO}),
 }
 

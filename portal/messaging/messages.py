@@ -116,3 +116,13 @@ def dispute_verification(number: str) -> Message:
               "the portal to read it.", number=number))
 
     return Message("dispute_verification", Purpose.REQUESTED, words)
+
+
+def dispute_original_creditor(number: str) -> Message:
+    def words(locale: str) -> Words:
+        return Words(
+            _("The original creditor for your dispute %(number)s", number=number),
+            _("We have sent the name and address of the original creditor you asked for in "
+              "your dispute %(number)s. Sign in to the portal to read them.", number=number))
+
+    return Message("dispute_original_creditor", Purpose.REQUESTED, words)
