@@ -93,6 +93,7 @@ def _flask_config(app: Flask, s: Settings) -> dict:
         "STRIPE_API_BASE": s.stripe_api_base,
         "EVIDENCE_DIR": s.evidence_dir,
         "EVIDENCE_SCANNER": s.evidence_scanner,
+        "EVIDENCE_BUDGET": s.evidence_budget,
     }
 
 

@@ -55,6 +55,9 @@ class Settings:
     evidence_dir: str | None = None
     #: "module:function" of a malware scanner for uploads; None: no scanner.
     evidence_scanner: str | None = None
+    #: What checking evidence may decode (README, "Disputes"): MB inflated from a PDF's streams,
+    #: per file and per request; megapixels of an image, per image and per request.
+    evidence_budget: tuple[int, int, int, int] = (64, 128, 40, 100)
     #: The secrets not set in the environment, generated into instance/secrets/ (demo only).
     generated: tuple[str, ...] = ()
 
@@ -103,6 +106,9 @@ class Settings:
             stripe_api_base=api_base.rstrip("/") if api_base else None,
             evidence_dir=env.get("EVIDENCE_DIR") or None,
             evidence_scanner=env.get("EVIDENCE_SCANNER") or None,
+            evidence_budget=tuple(int(env.get(var) or default) for var, default in (
+                ("EVIDENCE_INFLATED_MB_PER_FILE", 64), ("EVIDENCE_INFLATED_MB_PER_REQUEST", 128),
+                ("EVIDENCE_MEGAPIXELS_PER_IMAGE", 40), ("EVIDENCE_MEGAPIXELS_PER_REQUEST", 100))),
             generated=tuple(generated),
         )
 
