@@ -57,7 +57,7 @@ class Settings:
     evidence_scanner: str | None = None
     #: What checking evidence may decode (README, "Disputes"): MB inflated from a PDF's streams,
     #: per file and per request; megapixels of an image, per image and per request.
-    evidence_budget: tuple[int, int, int, int] = (64, 128, 40, 100)
+    evidence_budget: tuple[int, int, int, int] = (64, 128, 24, 100)
     #: The secrets not set in the environment, generated into instance/secrets/ (demo only).
     generated: tuple[str, ...] = ()
 
@@ -108,7 +108,7 @@ class Settings:
             evidence_scanner=env.get("EVIDENCE_SCANNER") or None,
             evidence_budget=tuple(int(env.get(var) or default) for var, default in (
                 ("EVIDENCE_INFLATED_MB_PER_FILE", 64), ("EVIDENCE_INFLATED_MB_PER_REQUEST", 128),
-                ("EVIDENCE_MEGAPIXELS_PER_IMAGE", 40), ("EVIDENCE_MEGAPIXELS_PER_REQUEST", 100))),
+                ("EVIDENCE_MEGAPIXELS_PER_IMAGE", 24), ("EVIDENCE_MEGAPIXELS_PER_REQUEST", 100))),
             generated=tuple(generated),
         )
 

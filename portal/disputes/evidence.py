@@ -37,14 +37,15 @@ class Budget:
     """What checking one upload may decode, per file and per request (config EVIDENCE_*).
 
     The defaults keep the check of the worst file we can build under 256 MB of memory (README,
-    "Disputes"): a PDF may inflate to 64 MB (a scanned 300-page statement inflates to about
-    10 MB); an image may hold 40 megapixels (a 12 MP phone photo, a 24 MP camera; a 48 MP phone's
-    full-size mode passes), which Pillow holds in 4 bytes a pixel (160 MB); the request as a whole
-    half as much again, so ten files cannot cost ten times one."""
+    "Disputes"; bench/evidence.py): a PDF may inflate to 64 MB (a scanned 300-page statement
+    inflates to about 10 MB), and the files of one request to 128 MB. An image may hold 24
+    megapixels (a 12 MP phone photo; a 24 MP camera or a recent phone's default): Pillow holds 4
+    bytes a pixel, twice over while a photo is turned upright, so 40 MP measured 308 MB and 24 MP
+    stays near 200. Ten photos may hold 100 MP together; each is decoded and let go in turn."""
 
     inflated_per_file: int = 64 * MB
     inflated_per_request: int = 128 * MB
-    pixels_per_image: int = 40_000_000
+    pixels_per_image: int = 24_000_000
     pixels_per_request: int = 100_000_000
 
 
@@ -205,7 +206,9 @@ def _check_image(data: bytes, content_type: str) -> bytes:
     image.getexif().clear()  # (the copy Pillow read while turning the image upright too)
     out = io.BytesIO()
     if content_type == JPEG:
-        image.convert("RGB").save(out, format="JPEG", quality=90)
+        # (convert copies even to its own mode: only when it must, or the pixels are held twice)
+        (image if image.mode == "RGB" else image.convert("RGB")).save(out, format="JPEG",
+                                                                      quality=90)
     elif content_type == PNG:
         image.save(out, format="PNG")  # no text chunks, no EXIF: only the pixels
     else:

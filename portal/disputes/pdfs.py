@@ -20,8 +20,9 @@ from pikepdf import Array, Dictionary, Name, Stream
 
 #: Bytes decoded at a time: what one step of a decoder may hold, whatever the file says.
 CHUNK = 256 * 1024
-#: Objects a file may declare (a 300-page scan has a few thousand): qpdf keeps each in memory.
-MAX_OBJECTS = 200_000
+#: Objects a file may declare (a 300-page scan has a few thousand, a 1,000-page report some tens
+#: of thousands): qpdf keeps each in memory and the check walks each (bench/evidence.py).
+MAX_OBJECTS = 100_000
 #: Nesting of arrays and dictionaries the walk follows (real files stay under 20).
 MAX_DEPTH = 64
 

@@ -67,7 +67,7 @@ def _stored(cleaned: list[evidence.Cleaned]) -> list[tuple[evidence.Cleaned, str
 def budget() -> evidence.Budget:
     """The evidence budget of this deployment (EVIDENCE_BUDGET: MB, MB, megapixels, megapixels)."""
     per_file, per_request, per_image, pixels = current_app.config.get(
-        "EVIDENCE_BUDGET", (64, 128, 40, 100))
+        "EVIDENCE_BUDGET", (64, 128, 24, 100))
     return evidence.Budget(per_file * evidence.MB, per_request * evidence.MB,
                            per_image * 1_000_000, pixels * 1_000_000)
 

@@ -287,7 +287,7 @@ ATTACKS = {
     "pdf_needing_repair": ("statement.pdf", pdf_needing_repair, "damaged"),
     "pdf_deflate_bomb": ("statement.pdf", pdf_deflate_bomb, "over_budget"),
     "pdf_object_stream_bomb": ("statement.pdf", pdf_object_stream_bomb, "over_budget"),
-    "png_over_40_megapixels": ("photo.png", lambda: png_bomb(7_000, 6_000), "too_many_pixels"),
+    "png_over_24_megapixels": ("photo.png", lambda: png_bomb(5_000, 5_000), "too_many_pixels"),
     "svg": ("drawing.svg", lambda: SVG, "type"),
     "svg_renamed_png": ("photo.png", lambda: SVG, "type"),
     "html_renamed_pdf": ("statement.pdf", lambda: HTML, "type"),
