@@ -1,12 +1,12 @@
 """What evidence a borrower may upload, judged from the bytes, never the name; and images cleaned
 of their metadata (a phone photo carries where it was taken). No Flask, no database.
 
-Accepted: PDF, JPEG, PNG, HEIC; at most 10 files of 10 MB each. Refused, with a reason a person
-can act on: anything else (SVG, HTML, a renamed file), a PDF that can run code (JavaScript, launch
-actions, embedded files, forms that script) or that cannot be checked whole (encrypted, damaged),
-a file that is two formats at once (a polyglot), a file or a request that would decode to more
-than the budget allows (`Budget`), a name with a path or a NUL in it. An accepted PDF is kept as
-`pdfs.rewrite` writes it again: its pages only.
+Accepted: PDF, JPEG, PNG, HEIC (kept as a JPEG); at most 10 files of 10 MB each. Refused, with a
+reason a person can act on: anything else (SVG, HTML, a renamed file), a PDF that can run code
+(JavaScript, launch actions, embedded files, forms that script) or that cannot be checked whole
+(encrypted, damaged), a file that is two formats at once (a polyglot), a file or a request that
+would decode to more than the budget allows (`Budget`), a name with a path or a NUL in it. An
+accepted PDF is kept as `pdfs.rewrite` writes it again: its pages only.
 """
 
 from __future__ import annotations
@@ -63,6 +63,10 @@ MAX_PIXELS = Budget().pixels_per_image
 
 PDF, JPEG, PNG, HEIC = "application/pdf", "image/jpeg", "image/png", "image/heic"
 EXTENSIONS = {PDF: "pdf", JPEG: "jpg", PNG: "png", HEIC: "heic"}
+#: What a type is kept as. A HEIC photo is written out again as a JPEG: encoding HEIF again took
+#: 25 s and 283 MB for one 12 MP photo (bench/evidence.py), a JPEG well under a second; and a
+#: browser can show staff a JPEG, not a HEIC.
+KEPT_AS = {HEIC: JPEG}
 HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
 #: PDF names that make a document do something when opened (or carry other files).
 PDF_ACTIVE = (b"/JavaScript", b"/JS", b"/Launch", b"/EmbeddedFile", b"/RichMedia", b"/XFA",
@@ -205,14 +209,12 @@ def _check_image(data: bytes, content_type: str) -> bytes:
     image.info = {}  # EXIF (location, device), XMP, ICC comments: none of it goes along
     image.getexif().clear()  # (the copy Pillow read while turning the image upright too)
     out = io.BytesIO()
-    if content_type == JPEG:
+    if content_type in (JPEG, HEIC):
         # (convert copies even to its own mode: only when it must, or the pixels are held twice)
         (image if image.mode == "RGB" else image.convert("RGB")).save(out, format="JPEG",
                                                                       quality=90)
-    elif content_type == PNG:
-        image.save(out, format="PNG")  # no text chunks, no EXIF: only the pixels
     else:
-        image.save(out, format="HEIF", quality=90)
+        image.save(out, format="PNG")  # no text chunks, no EXIF: only the pixels
     return out.getvalue()
 
 
@@ -283,7 +285,7 @@ def _screen(name: str | None, data: bytes) -> tuple[str, str]:
     content_type = sniff(data)
     if content_type is None:
         raise Refused("type", "We accept PDF, JPEG, PNG and HEIC files only.")
-    display = safe_name(name, content_type)
+    display = safe_name(name, KEPT_AS.get(content_type, content_type))
     # In an image, only markup counts: a ZIP header can occur by chance inside compressed pixels,
     # and a file appended after the image is caught by the trailing-bytes check.
     patterns = FOREIGN if content_type == PDF else FOREIGN[:1]
@@ -300,7 +302,8 @@ def check(name: str | None, data: bytes, spent: Spent | None = None) -> Cleaned:
     if content_type == PDF:
         return Cleaned(PDF, display, _pdf(data, spent))
     _pixels(data, content_type, spent)
-    return Cleaned(content_type, display, _check_image(data, content_type))
+    return Cleaned(KEPT_AS.get(content_type, content_type), display,
+                   _check_image(data, content_type))
 
 
 def check_all(files: list[tuple[str | None, bytes]], budget: Budget | None = None
@@ -318,5 +321,5 @@ def check_all(files: list[tuple[str | None, bytes]], budget: Budget | None = Non
     cleaned = []
     for (content_type, display), (_name, data) in zip(screened, files, strict=True):
         kept = _pdf(data, spent) if content_type == PDF else _check_image(data, content_type)
-        cleaned.append(Cleaned(content_type, display, kept))
+        cleaned.append(Cleaned(KEPT_AS.get(content_type, content_type), display, kept))
     return cleaned

@@ -77,9 +77,9 @@ def _checked(files: list[tuple[str | None, bytes]]) -> list[evidence.Cleaned]:
         cleaned = evidence.check_all(files, budget())
     except evidence.Refused as refusal:
         raise Refused(_(refusal.message)) from None
-    for name_and_data, accepted in zip(files, cleaned, strict=True):
-        try:  # the scanner sees what the borrower sent, before our cleaning
-            scanning.scan(name_and_data[1], accepted.content_type)
+    for _name, data in files:
+        try:  # the scanner sees what the borrower sent (and its type), before our cleaning
+            scanning.scan(data, evidence.sniff(data))
         except scanning.ScanFailed:
             raise Refused(_("A file did not pass our virus check, so nothing was sent. Check "
                             "the file, or send a photo of the document instead.")) from None
