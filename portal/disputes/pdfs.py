@@ -52,7 +52,7 @@ IMAGE_FILTERS = {"/DCTDecode", "/DCT", "/JPXDecode", "/CCITTFaxDecode", "/CCF", 
 STREAM = re.compile(rb"(?<!end)stream(?:\r\n|\n|\r)")
 ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
 FILTER = re.compile(rb"/Filter\s*(\[[^\]]*\]|/[^\s/\[\]<>()%]+|\d+\s+\d+\s+R)")
-LENGTH = re.compile(rb"/Length\s+(\d+)(?!\s+\d+\s+R)")
+LENGTH = re.compile(rb"/Length\s+(\d+)\b(?!\s+\d+\s+R)")
 COUNTS = re.compile(rb"/(?:Size|N)\s+(\d+)")
 
 

@@ -198,3 +198,16 @@ def test_an_opening_that_shows_a_page_is_kept_and_any_other_refused():
     assert evidence.check("statement.pdf", shows).content_type == evidence.PDF
     with pytest.raises(Refused):
         evidence.check("statement.pdf", pdf(OPEN_JS_CATALOG, {4: b"<< /S /URI /URI (x) >>"}))
+
+
+def test_a_bomb_whose_length_is_a_reference_is_measured_to_its_end():
+    packed = zlib.compress(b" " * (2 * MB))
+    data = pdf(extra={
+        3: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+        4: b"<< /Filter /FlateDecode /Length 15 0 R >>\nstream\n" + packed + b"\nendstream",
+        15: b"%d" % len(packed)})
+    with pytest.raises(pdfs.Unchecked):
+        pdfs.inflated_size(data, MB)
+    with pytest.raises(Refused) as refusal:
+        evidence.check_all([("statement.pdf", data)], Budget(inflated_per_file=MB))
+    assert refusal.value.code == "over_budget"
