@@ -113,8 +113,8 @@ def safe_name(name: str | None, content_type: str) -> str:
     text = unicodedata.normalize("NFKC", raw).strip()
     # Both spellings: NFKC turns a fullwidth solidus or a small full stop into "/" or ".".
     if any("\x00" in t or "/" in t or "\\" in t or ".." in t for t in (raw, text)):
-        raise Refused("bad_name", "A file name may not contain a folder path. Rename the file "
-                                  "and try again.")
+        raise Refused("bad_name", N_("A file name may not contain a folder path. Rename the file "
+                                     "and try again."))
     text = "".join(c for c in text if unicodedata.category(c)[0] not in "CZ" or c == " ")
     stem = text.rsplit(".", 1)[0][:80].strip() or "evidence"
     return f"{stem}.{EXTENSIONS[content_type]}"
@@ -180,7 +180,7 @@ def _pixels(data: bytes, content_type: str, spent: Spent) -> None:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise Refused("too_many_pixels", TOO_MANY_PIXELS) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError):
-        raise Refused("damaged", "This image looks damaged. Save it again and retry.") from None
+        raise Refused("damaged", N_("This image looks damaged. Save it again and retry.")) from None
     if width * height > spent.budget.pixels_per_image:
         raise Refused("too_many_pixels", TOO_MANY_PIXELS)
     spent.pixels += width * height
@@ -205,7 +205,7 @@ def _check_image(data: bytes, content_type: str) -> bytes:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise Refused("too_many_pixels", TOO_MANY_PIXELS) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError):
-        raise Refused("damaged", "This image looks damaged. Save it again and retry.") from None
+        raise Refused("damaged", N_("This image looks damaged. Save it again and retry.")) from None
     image.info = {}  # EXIF (location, device), XMP, ICC comments: none of it goes along
     image.getexif().clear()  # (the copy Pillow read while turning the image upright too)
     out = io.BytesIO()
@@ -230,8 +230,8 @@ def _refuse_trailing(data: bytes, content_type: str, image) -> None:
             end = _jpeg_end(data, end)  # the further pictures of a multi-picture (MPF) photo
     extra = data[end:] if end is not None else b""
     if extra.strip(b"\x00\r\n "):
-        raise Refused("polyglot", "This file contains something besides the image. Save the "
-                                  "image again (for example, take a screenshot) and retry.")
+        raise Refused("polyglot", N_("This file contains something besides the image. Save the "
+                                     "image again (for example, take a screenshot) and retry."))
 
 
 def _png_end(data: bytes) -> int | None:
@@ -279,19 +279,19 @@ def _jpeg_end(data: bytes, start: int) -> int | None:
 def _screen(name: str | None, data: bytes) -> tuple[str, str]:
     """The file's type and display name, from what can be judged without decoding anything."""
     if len(data) > MAX_BYTES:
-        raise Refused("too_large", "Each file must be 10 MB or smaller.")
+        raise Refused("too_large", N_("Each file must be 10 MB or smaller."))
     if not data:
-        raise Refused("empty", "This file is empty.")
+        raise Refused("empty", N_("This file is empty."))
     content_type = sniff(data)
     if content_type is None:
-        raise Refused("type", "We accept PDF, JPEG, PNG and HEIC files only.")
+        raise Refused("type", N_("We accept PDF, JPEG, PNG and HEIC files only."))
     display = safe_name(name, KEPT_AS.get(content_type, content_type))
     # In an image, only markup counts: a ZIP header can occur by chance inside compressed pixels,
     # and a file appended after the image is caught by the trailing-bytes check.
     patterns = FOREIGN if content_type == PDF else FOREIGN[:1]
     if any(pattern.search(data) for pattern in patterns):
-        raise Refused("polyglot", "This file contains another kind of file inside it, which we "
-                                  "cannot accept. Save it again as a plain PDF or photo.")
+        raise Refused("polyglot", N_("This file contains another kind of file inside it, which we "
+                                     "cannot accept. Save it again as a plain PDF or photo."))
     return content_type, display
 
 
@@ -312,7 +312,7 @@ def check_all(files: list[tuple[str | None, bytes]], budget: Budget | None = Non
     image's size is counted from its header before any is decoded: ten huge photos are refused
     before the first costs anything."""
     if len(files) > MAX_FILES:
-        raise Refused("too_many", "You can attach at most 10 files.")
+        raise Refused("too_many", N_("You can attach at most 10 files."))
     spent = Spent(budget or Budget())
     screened = [_screen(name, data) for name, data in files]
     for (content_type, _display), (_name, data) in zip(screened, files, strict=True):
