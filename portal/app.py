@@ -101,6 +101,7 @@ def _flask_config(app: Flask, s: Settings) -> dict:
         "EVIDENCE_SCANNER": s.evidence_scanner,
         "CASE_CHAIN_KEYS": s.chain_keys,
         "CHAIN_EXPORT_DIR": s.chain_export_dir,
+        "EVIDENCE_BUDGET": s.evidence_budget,
     }
 
 

@@ -71,6 +71,9 @@ class Settings:
     #: Whether fields sealed before rows were bound (format 1) still open; "0" once
     #: `flask --app portal keys rotate` has re-sealed them, so none can be pasted in from a backup.
     legacy_fields: bool = True
+    #: What checking evidence may decode (README, "Disputes"): MB inflated from a PDF's streams,
+    #: per file and per request; megapixels of an image, per image and per request.
+    evidence_budget: tuple[int, int, int, int] = (64, 128, 24, 100)
     #: The secrets not set in the environment, generated into instance/secrets/ (demo only).
     generated: tuple[str, ...] = ()
 
@@ -131,6 +134,9 @@ class Settings:
             chain_keys=chain_keys,
             chain_export_dir=env.get("CHAIN_EXPORT_DIR") or None,
             legacy_fields=env.get("FIELD_ENCRYPTION_LEGACY", "1") != "0",
+            evidence_budget=tuple(int(env.get(var) or default) for var, default in (
+                ("EVIDENCE_INFLATED_MB_PER_FILE", 64), ("EVIDENCE_INFLATED_MB_PER_REQUEST", 128),
+                ("EVIDENCE_MEGAPIXELS_PER_IMAGE", 24), ("EVIDENCE_MEGAPIXELS_PER_REQUEST", 100))),
             generated=tuple(generated),
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import random
+import secrets
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from flask_sqlalchemy.session import _app_ctx_id
+from limits.storage import MemoryStorage
 from sqlalchemy import orm
 from sqlalchemy.engine import make_url
 
@@ -29,6 +31,8 @@ if not os.environ.get("XDG_RUNTIME_DIR"):
 pytest_plugins = ["tests.fixtures.client", "tests.fixtures.factories", "tests.fixtures.stripe"]
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The start of every test app's rate-limit keys in Redis.
+TEST_LIMITS = "LIMITS-test-"
 
 
 def _server_url(tmp_path_factory) -> str:
@@ -86,6 +90,9 @@ def make_app(database_url: str, stripe_api_base: str | None = None):
         "EVIDENCE_DIR": tempfile.mkdtemp(prefix="portal-evidence-"),
         # Signed exports of the chains' heads, never the instance folder's (a demo's exports).
         "CHAIN_EXPORT_DIR": tempfile.mkdtemp(prefix="portal-chain-heads-"),
+        # Rate-limit counters of this app alone (Redis outlives the run and serves other runs):
+        # per-person limits count the demo borrowers, who are the same in every test database.
+        "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": f"{TEST_LIMITS}{secrets.token_hex(8)}"},
     }
     if stripe_api_base:
         overrides["STRIPE_API_BASE"] = stripe_api_base
@@ -179,6 +186,14 @@ def db(app, request):
     within = request.getfixturevalue("shared_db") if "shared_db" in request.fixturenames else None
     with rolled_back(app, within) as database:
         yield database
+    from portal.extensions import limiter
+
+    # The counters go with the rows; only this process's or a test app's own (see make_app),
+    # never another run's.
+    storage = limiter.storage
+    if isinstance(storage, MemoryStorage) or getattr(storage, "key_prefix", "").startswith(
+            TEST_LIMITS):
+        limiter.reset()
 
 
 @pytest.fixture(scope="class")

@@ -196,8 +196,14 @@ def _send(person, method: str, path: str):
 def _text(response) -> str:
     from bs4 import BeautifulSoup
 
-    if response.mimetype == "application/pdf":  # a receipt: its text is in the (plain) stream
-        return " ".join(response.get_data().decode("latin-1").split())
+    if response.mimetype == "application/pdf":  # a receipt or evidence: its pages' text
+        import io
+
+        import pikepdf
+
+        with pikepdf.open(io.BytesIO(response.get_data())) as document:
+            pages = b" ".join(page.obj.Contents.read_bytes() for page in document.pages)
+        return " ".join((response.get_data() + pages).decode("latin-1").split())
     return " ".join(BeautifulSoup(response.get_data(as_text=True), "html.parser").get_text(" ")
                     .split())
 

@@ -17,13 +17,22 @@ from werkzeug.test import EnvironBuilder
 
 from portal.cases.models import CaseEvent
 from portal.contact.models import ContactHold
-from portal.disputes import evidence
+from portal.disputes import evidence, storage
 from portal.disputes.models import Dispute, EvidenceFile
 from portal.disputes.views import UPLOAD_LIMIT
 from portal.messaging.models import CapturedMessage
 from portal.outbox.models import OutboxMessage
 from tests.fixtures.factories import sample_pdf
-from tests.unit.test_evidence import ATTACKS, GPS_IFD, jpeg, photo_exif, png, png_sized
+from tests.unit.test_evidence import (
+    ATTACKS,
+    GPS_IFD,
+    jpeg,
+    pdf_link_to_the_web,
+    photo_exif,
+    png,
+    png_sized,
+)
+from tests.unit.test_evidence_pdfs import FORBIDDEN, every_name
 
 OWNER = ("DEMO-1001", "1985-04-12")
 OUTSIDER = ("DEMO-1002", "1979-07-30")
@@ -41,6 +50,10 @@ MESSAGES = {
     "too_many_pixels": "This image is too large to open safely.",
     "damaged": "looks damaged",
     "too_many": "You can attach at most 10 files.",
+    "encrypted": "This PDF is locked with a password or encryption",
+    "over_budget": "This PDF is too large to check once unpacked.",
+    "too_much_together": "These files are too large to check together.",
+    "unchecked": "This PDF uses a kind of compression we cannot check.",
 }
 
 
@@ -209,6 +222,7 @@ def good_dispute(borrower, db, app):
     assert f"We received your dispute {number}." in page.text
     files = db.scalars(select(EvidenceFile).order_by(EvidenceFile.id))
     return {"number": number, "files": files, "photo": photo, "statement": statement,
+            "kept_statement": evidence.check("statement.pdf", statement).data,
             "written": evidence_folder(app) - before}
 
 
@@ -244,7 +258,7 @@ def test_the_borrower_downloads_each_file_as_an_attachment(good_dispute, borrowe
         f'attachment; filename="evidence-{pdf_row.id}.pdf"')
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "no-store" in response.headers["Cache-Control"]
-    assert response.data == good_dispute["statement"]
+    assert response.data == good_dispute["kept_statement"]
 
     response = borrower.client.get(f"/disputes/{number}/files/{jpeg_row.id}")
     assert response.status_code == 200
@@ -301,7 +315,7 @@ def test_staff_who_work_disputes_download_and_the_view_is_recorded(good_dispute,
 
     response = agent.client.get(f"/staff/disputes/{number}/files/{pdf_row.id}")
 
-    assert response.status_code == 200 and response.data == good_dispute["statement"]
+    assert response.status_code == 200 and response.data == good_dispute["kept_statement"]
     assert response.headers["Content-Type"] == "application/pdf"
     assert response.headers["Content-Disposition"].startswith("attachment;")
     assert len(db.scalars(viewed)) == before + 2
@@ -381,3 +395,25 @@ def test_a_body_over_the_upload_limit_stores_nothing(borrower, db, app):
 
     assert page.status == 413 and "That was too large to send." in page.text
     assert_nothing_stored(before, stored(db, app))
+
+
+# --- PDFs are kept rewritten ---------------------------------------------------------------------
+
+
+def test_a_pdf_with_a_web_link_is_stored_rewritten_with_nothing_that_acts(borrower, db, app):
+    """What is stored (and served) is the rewritten file: opened from the disk and walked, it
+    holds no link, action or attachment, and none of the original's bytes but the page."""
+    original = pdf_link_to_the_web()
+    page = send(borrower, [("statement.pdf", original)])
+
+    assert page.status == 200 and page.h1.startswith("Your dispute D-"), page.text[:300]
+    (row,) = db.scalars(select(EvidenceFile))
+    with app.app_context():
+        kept = storage.read(row.stored_name)
+    assert kept != original and kept.startswith(b"%PDF-")
+    assert not every_name(kept) & FORBIDDEN
+    assert b"tracker.example" not in kept
+    assert row.size == len(kept)
+    served = borrower.client.get(f"/disputes/{re.search(r'D-[0-9]+', page.h1).group(0)}"
+                                 f"/files/{row.id}")
+    assert served.status_code == 200 and served.data == kept

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -64,14 +65,22 @@ def _stored(cleaned: list[evidence.Cleaned]) -> list[tuple[evidence.Cleaned, str
     return [(c, storage.write(c.data)) for c in cleaned]
 
 
+def budget() -> evidence.Budget:
+    """The evidence budget of this deployment (EVIDENCE_BUDGET: MB, MB, megapixels, megapixels)."""
+    per_file, per_request, per_image, pixels = current_app.config.get(
+        "EVIDENCE_BUDGET", (64, 128, 24, 100))
+    return evidence.Budget(per_file * evidence.MB, per_request * evidence.MB,
+                           per_image * 1_000_000, pixels * 1_000_000)
+
+
 def _checked(files: list[tuple[str | None, bytes]]) -> list[evidence.Cleaned]:
     try:
-        cleaned = evidence.check_all(files)
+        cleaned = evidence.check_all(files, budget())
     except evidence.Refused as refusal:
         raise Refused(_(refusal.message)) from None
-    for name_and_data, accepted in zip(files, cleaned, strict=True):
-        try:  # the scanner sees what the borrower sent, before our cleaning
-            scanning.scan(name_and_data[1], accepted.content_type)
+    for _name, data in files:
+        try:  # the scanner sees what the borrower sent (and its type), before our cleaning
+            scanning.scan(data, evidence.sniff(data))
         except scanning.ScanFailed:
             raise Refused(_("A file did not pass our virus check, so nothing was sent. Check "
                             "the file, or send a photo of the document instead.")) from None

@@ -16,6 +16,8 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_limiter import RateLimitExceeded
+from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
 from portal.accounts.service import account_of, view_of
@@ -32,6 +34,7 @@ from portal.disputes.forms import (
     VerificationForm,
 )
 from portal.disputes.rules import OPEN
+from portal.extensions import htmx, limiter
 from portal.identity.roles import WORK_DISPUTES, allows
 from portal.operations import Refused, reading
 from portal.web.access import borrower_required, staff_required
@@ -55,12 +58,44 @@ def dispute_status(status: str) -> str:
 def dispute_reason(reason: str) -> str:
     return str(next((c.label for c in REASON_CHOICES if c.value == reason), reason))
 
+#: Posts of the dispute flow (a dispute with its evidence, a withdrawal, staff's verification
+#: document) one person may send in an hour: a person sends a few, a script hundreds, each up to
+#: 100 MB to check. Per signed-in person, and, more loosely, per address (people share one).
+DISPUTE_POST_LIMIT = "10 per hour"
+DISPUTE_POST_ADDRESS_LIMIT = "30 per hour"
+
+
+def _person() -> str:
+    """The rate limit's key: the signed-in person (b:<id> or s:<id>), else the address."""
+    return current_user.get_id() if current_user.is_authenticated else get_remote_address()
+
+
+def limited(view):
+    """Both limits of the dispute flow's posts on a view, shared by all of them (a script does not
+    get ten more by switching forms); a GET is never counted."""
+    for scope, limit, key in (("dispute-posts", DISPUTE_POST_LIMIT, _person),
+                              ("dispute-posts-address", DISPUTE_POST_ADDRESS_LIMIT,
+                               get_remote_address)):
+        view = limiter.shared_limit(limit, scope, key_func=key, methods=["POST"])(view)
+    return view
+
+
 #: The largest upload a dispute form may carry: ten files of 10 MB, and the form around them.
 UPLOAD_LIMIT = evidence.MAX_FILES * evidence.MAX_BYTES + 256 * 1024
 
 
 def _today():
     return datetime.now(UTC).date()
+
+
+@bp.errorhandler(RateLimitExceeded)
+@staff_bp.errorhandler(RateLimitExceeded)
+def too_many(_error):
+    """The 429 answer: its own page (or, for an element htmx swaps, the fragment alone), saying
+    nothing was saved. (The limiter adds Retry-After.)"""
+    fragment = bool(htmx) and not htmx.boosted
+    return make_response(render_template(
+        "disputes/_too_many.html" if fragment else "disputes/too_many.html"), 429)
 
 
 @bp.url_value_preprocessor
@@ -100,6 +135,7 @@ def _attachment(record, data: bytes):
 
 
 @bp.route("/accounts/<reference>/dispute", methods=["GET", "POST"])
+@limited
 @borrower_required
 def new(reference: str):
     view = account_of(current_user, reference, _today())
@@ -135,6 +171,7 @@ def show(number: str):
 
 
 @bp.post("/disputes/<number>/withdraw")
+@limited
 @borrower_required
 def withdraw(number: str):
     if not ConfirmForm().validate_on_submit():
@@ -221,6 +258,7 @@ def documents(number: str):
 
 
 @staff_bp.post("/<number>/verification")
+@limited
 @staff_required(WORK_DISPUTES)
 def verification(number: str):
     _of_agency(number)

@@ -276,3 +276,46 @@ def test_dispute_pages_have_no_serious_accessibility_violations(browser, live_se
     finally:
         context.close()
     assert_accessible(found)
+
+
+@pytest.fixture
+def fresh_limits():
+    """The dispute limits counted from nothing, and left so for the tests after this one (the
+    test apps' own counters only: conftest.make_app)."""
+    from limits.storage import MemoryStorage
+
+    from portal.extensions import limiter
+    from tests.conftest import TEST_LIMITS
+
+    def reset():
+        storage = limiter.storage
+        assert isinstance(storage, MemoryStorage) or storage.key_prefix.startswith(TEST_LIMITS)
+        limiter.reset()
+
+    reset()
+    yield
+    reset()
+
+
+def test_the_wait_page_past_the_dispute_limit_is_accessible(browser, live_server, signed_in,
+                                                             fresh_limits):
+    """Ten posts of the dispute form (each refused: no reason ticked), then the eleventh gets the
+    429 page: it says nothing was saved, fits a phone and has no serious axe violation."""
+    from portal.disputes.views import DISPUTE_POST_LIMIT
+
+    context = new_context(browser, storage_state=signed_in, bypass_csp=True)
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server}/accounts/{ACCOUNT}/dispute")
+        for _ in range(int(DISPUTE_POST_LIMIT.split()[0])):
+            page.get_by_role("button", name="Send my dispute").click()
+            expect(page.get_by_role("alert")).to_contain_text("Choose at least one reason.")
+        page.get_by_label("This is not my debt").check()
+        page.get_by_role("button", name="Send my dispute").click()
+        expect(page.locator("h1")).to_have_text("Please wait")
+        expect(page.get_by_role("alert")).to_contain_text("we did not save this one")
+        assert_fits_phone(page)
+        found = {"dispute limit reached": axe_violations(page)}
+    finally:
+        context.close()
+    assert_accessible(found)

@@ -6,12 +6,14 @@ The builders at the top are shared with the upload tests that go through the bor
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import struct
 import zipfile
 import zlib
 
+import pikepdf
 import pytest
 from PIL import Image
 from pillow_heif import register_heif_opener
@@ -45,13 +47,14 @@ def pdf(catalog: bytes = b"<< /Type /Catalog /Pages 2 0 R >>", extra: dict | Non
     top = max([*objects, *(compressed or {})])
     if compressed:
         top += 1
-        index, bodies = [], b""
+        index, bodies, offset = [], [], 0
         for position, (number, body) in enumerate(compressed.items()):
-            index.append(b"%d %d" % (number, len(bodies)))
-            bodies += body + b"\n"
+            index.append(b"%d %d" % (number, offset))
+            bodies.append(body + b"\n")
+            offset += len(body) + 1
             entries[number] = (2, top, position)
         head = b" ".join(index) + b"\n"
-        packed = zlib.compress(head + bodies)
+        packed = zlib.compress(head + b"".join(bodies))
         entries[top] = (1, len(out), 0)
         out += (b"%d 0 obj\n<< /Type /ObjStm /N %d /First %d /Filter /FlateDecode /Length %d >>\n"
                 b"stream\n" % (top, len(compressed), len(head), len(packed))
@@ -59,10 +62,10 @@ def pdf(catalog: bytes = b"<< /Type /Catalog /Pages 2 0 R >>", extra: dict | Non
     xref = top + 1
     entries[xref] = (1, len(out), 0)
     rows = zlib.compress(b"".join(
-        bytes([kind]) + field.to_bytes(4, "big") + generation.to_bytes(2, "big")
+        bytes([kind]) + field.to_bytes(4, "big") + generation.to_bytes(3, "big")
         for kind, field, generation in (entries.get(i, (0, 0, 0)) for i in range(xref + 1))))
     start = len(out)
-    out += (b"%d 0 obj\n<< /Type /XRef /Size %d /W [1 4 2] /Root 1 0 R /Filter /FlateDecode "
+    out += (b"%d 0 obj\n<< /Type /XRef /Size %d /W [1 4 3] /Root 1 0 R /Filter /FlateDecode "
             b"/Length %d >>\nstream\n" % (xref, xref + 1, len(rows)) + rows
             + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % start)
     return bytes(out)
@@ -91,6 +94,86 @@ def pdf_with_javascript() -> bytes:
 def pdf_with_hidden_javascript() -> bytes:
     """The /OpenAction's JavaScript inside a compressed object stream."""
     return pdf(OPEN_JS_CATALOG, {4: JS_ACTION}, compressed={4: JS_ACTION})
+
+
+#: An action that runs JavaScript, every name spelt with #xx escapes (what a byte scan misses).
+ESCAPED_JS = b"<< /S /J#61vaScript /J#53 (app.alert\\(1\\)) >>"
+FILLER = 20_050
+
+
+@functools.cache
+def pdf_openaction_next_beyond_the_scan() -> bytes:
+    """The issue's file: an /Open#41ction that only goes to page 1, whose /N#65xt runs
+    JavaScript, both placed after 20,050 filler objects (beyond where the old scan looked)."""
+    first = 4 + FILLER
+    extra = {n: b"null" for n in range(4, first)}
+    extra[first] = b"<< /S /GoTo /D [3 0 R /Fit] /N#65xt %d 0 R >>" % (first + 1)
+    extra[first + 1] = ESCAPED_JS
+    return pdf(b"<< /Type /Catalog /Pages 2 0 R /Open#41ction %d 0 R >>" % first, extra)
+
+
+def pdf_with_page(page: bytes, extra: dict | None = None) -> bytes:
+    return pdf(extra={3: page, **(extra or {})})
+
+
+def pdf_link_launching() -> bytes:
+    """A page whose link annotation launches a program when clicked."""
+    return pdf_with_page(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Annots [4 0 R] >>",
+                         {4: b"<< /Type /Annot /Subtype /Link /Rect [0 0 612 792] "
+                             b"/A << /S /L#61unch /F (cmd.exe) >> >>"})
+
+
+def pdf_link_to_the_web() -> bytes:
+    """A page with a plain web link (Word writes these): kept, but not the link."""
+    return pdf_with_page(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Annots [4 0 R] >>",
+                         {4: b"<< /Type /Annot /Subtype /Link /Rect [0 0 612 792] "
+                             b"/A << /S /URI /URI (https://tracker.example/opened) >> >>"})
+
+
+def pdf_embedded_file_escaped() -> bytes:
+    """An attached program, its names escaped and its file specification in an object stream."""
+    spec = b"<< /Type /F#69lespec /F (a.exe) /E#46 << /F 6 0 R >> >>"
+    return pdf(b"<< /Type /Catalog /Pages 2 0 R /Names << /Embedded#46iles 4 0 R >> >>",
+               {4: b"<< /Names [(a.exe) 5 0 R] >>",
+                6: b"<< /Length 2 >>\nstream\nMZ\nendstream"},
+               compressed={5: spec})
+
+
+def pdf_encrypted() -> bytes:
+    """Encrypted with an empty user password: it opens without one, but cannot be checked."""
+    out = io.BytesIO()
+    with pikepdf.new() as document:
+        document.add_blank_page()
+        document.save(out, encryption=pikepdf.Encryption(owner="owner", user=""))
+    return out.getvalue()
+
+
+def pdf_needing_repair() -> bytes:
+    """Its cross-reference points at the wrong place: a reader must rebuild it to read it."""
+    data = bytearray(pdf())
+    start = data.rindex(b"startxref\n") + len(b"startxref\n")
+    end = data.index(b"\n", start)
+    data[start:end] = b"%d" % (int(data[start:end]) - 7)
+    return bytes(data)
+
+
+@functools.cache
+def pdf_deflate_bomb(megabytes: int = 80) -> bytes:
+    """A page whose content stream inflates to `megabytes` MB of spaces (a few tens of KB)."""
+    packer = zlib.compressobj(9)
+    block = b" " * (1024 * 1024)
+    packed = b"".join(packer.compress(block) for _ in range(megabytes)) + packer.flush()
+    return pdf_with_page(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+                         {4: b"<< /Filter /FlateDecode /Length %d >>\nstream\n" % len(packed)
+                             + packed + b"\nendstream"})
+
+
+@functools.cache
+def pdf_object_stream_bomb(objects: int = 300_000) -> bytes:
+    """One object stream that holds `objects` tiny objects: the file is small, the parsed
+    document is not (the issue's 1 MB file that made the old check allocate over 1 GB)."""
+    compressed = {n: b"0" for n in range(4, 4 + objects)}
+    return pdf(compressed=compressed)
 
 
 def zip_archive() -> bytes:
@@ -192,6 +275,19 @@ ATTACKS = {
         lambda: pdf(b"<< /Type /Catalog /Pages 2 0 R /Names << /EmbeddedFiles 4 0 R >> >>",
                     {4: b"<< /Names [(a.exe) << /Type /Filespec /F (a.exe) >>] >>"}),
         "active_pdf"),
+    "pdf_escaped_openaction_next_javascript_after_20050_objects": (
+        "statement.pdf", pdf_openaction_next_beyond_the_scan, "active_pdf"),
+    "pdf_escaped_openaction_javascript": (
+        "statement.pdf", lambda: pdf(b"<< /Type /Catalog /Pages 2 0 R /Open#41ction 4 0 R >>",
+                                     {4: ESCAPED_JS}), "active_pdf"),
+    "pdf_embedded_file_escaped_in_object_stream": ("statement.pdf", pdf_embedded_file_escaped,
+                                                   "active_pdf"),
+    "pdf_link_launching_a_program": ("statement.pdf", pdf_link_launching, "active_pdf"),
+    "pdf_encrypted": ("statement.pdf", pdf_encrypted, "encrypted"),
+    "pdf_needing_repair": ("statement.pdf", pdf_needing_repair, "damaged"),
+    "pdf_deflate_bomb": ("statement.pdf", pdf_deflate_bomb, "over_budget"),
+    "pdf_object_stream_bomb": ("statement.pdf", pdf_object_stream_bomb, "over_budget"),
+    "png_over_24_megapixels": ("photo.png", lambda: png_bomb(5_000, 5_000), "too_many_pixels"),
     "svg": ("drawing.svg", lambda: SVG, "type"),
     "svg_renamed_png": ("photo.png", lambda: SVG, "type"),
     "html_renamed_pdf": ("statement.pdf", lambda: HTML, "type"),
@@ -322,7 +418,7 @@ def test_safe_name_refuses_a_path_or_a_nul(name):
     pytest.param("screen.png", png, PNG, "screen.png", id="png"),
     pytest.param("screen.png", lambda: image_bytes("PNG", picture().convert("P")), PNG,
                  "screen.png", id="png_palette"),
-    pytest.param("photo.heic", heic, HEIC, "photo.heic", id="heic"),
+    pytest.param("photo.heic", heic, JPEG, "photo.jpg", id="heic_kept_as_jpeg"),
     pytest.param("noise.jpg", lambda: image_bytes(
         "JPEG", Image.frombytes("RGB", (256, 256), os.urandom(256 * 256 * 3)), quality=100),
         JPEG, "noise.jpg", id="jpeg_noise"),  # compressed pixels may hold any bytes, PK too
@@ -336,9 +432,14 @@ def test_check_accepts_real_files(name, make, content_type, stored_name):
             image.load()
 
 
-def test_a_pdf_is_kept_as_it_came():
+def test_a_pdf_is_kept_rewritten_with_the_same_pages():
     data = fpdf_document()
-    assert evidence.check("statement.pdf", data).data == data
+    kept = evidence.check("statement.pdf", data).data
+    assert kept != data and kept.startswith(b"%PDF-")
+    with pikepdf.open(io.BytesIO(data)) as source, pikepdf.open(io.BytesIO(kept)) as copy:
+        assert len(copy.pages) == len(source.pages) == 1
+        assert copy.pages[0].obj.Contents.read_bytes() == source.pages[0].obj.Contents.read_bytes()
+        assert copy.pages[0].MediaBox == source.pages[0].MediaBox
 
 
 def test_exactly_10_mb_is_accepted_and_one_byte_more_is_not():
