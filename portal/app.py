@@ -102,6 +102,9 @@ def _flask_config(app: Flask, s: Settings) -> dict:
         "CASE_CHAIN_KEYS": s.chain_keys,
         "CHAIN_EXPORT_DIR": s.chain_export_dir,
         "EVIDENCE_BUDGET": s.evidence_budget,
+        "SMTP_URL": s.smtp_url,
+        "MAIL_FROM": s.mail_from,
+        "PUBLIC_URL": s.public_url,
     }
 
 

@@ -74,6 +74,13 @@ class Settings:
     #: What checking evidence may decode (README, "Disputes"): MB inflated from a PDF's streams,
     #: per file and per request; megapixels of an image, per image and per request.
     evidence_budget: tuple[int, int, int, int] = (64, 128, 24, 100)
+    #: Where email goes: smtp://user:pass@host:port (STARTTLS with ?starttls=1) or smtps://
+    #: (implicit TLS); None: captured at /dev/messages in demo mode, refused outside it.
+    smtp_url: str | None = None
+    #: The From address of an agency that has none of its own.
+    mail_from: str = "Borrower portal <no-reply@localhost>"
+    #: The portal's address as borrowers reach it, for links in messages (opt-out, sign-in).
+    public_url: str = "http://127.0.0.1:5000"
     #: The secrets not set in the environment, generated into instance/secrets/ (demo only).
     generated: tuple[str, ...] = ()
 
@@ -137,6 +144,9 @@ class Settings:
             evidence_budget=tuple(int(env.get(var) or default) for var, default in (
                 ("EVIDENCE_INFLATED_MB_PER_FILE", 64), ("EVIDENCE_INFLATED_MB_PER_REQUEST", 128),
                 ("EVIDENCE_MEGAPIXELS_PER_IMAGE", 24), ("EVIDENCE_MEGAPIXELS_PER_REQUEST", 100))),
+            smtp_url=env.get("SMTP_URL") or None,
+            mail_from=env.get("MAIL_FROM") or "Borrower portal <no-reply@localhost>",
+            public_url=(env.get("PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/"),
             generated=tuple(generated),
         )
 

@@ -19,6 +19,7 @@ from flask import Blueprint, current_app
 from portal.cases import tasks as cases_tasks
 from portal.contact import tasks as contact_tasks
 from portal.jobs.queue import job_app
+from portal.messaging import tasks as messaging_tasks
 from portal.outbox import tasks as outbox_tasks
 from portal.outbox.delivery import TIMEOUT
 from portal.payments import tasks as payments_tasks
@@ -31,6 +32,7 @@ REGISTRARS = (
     payments_tasks.register,
     plans_tasks.register,
     cases_tasks.register,
+    messaging_tasks.register,
 )
 
 bp = Blueprint("jobs_cli", __name__, cli_group=None)

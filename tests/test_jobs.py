@@ -74,6 +74,8 @@ TASKS = {
     "payments.sweep_events": ("stripe-events", "payments.sweep_events", True),
     "payments.apply_events": ("stripe-events", "payments.apply_events", True),
     "cases.export_heads": ("cases", "cases.export_heads", False),
+    "messaging.send": ("messaging", None, True),
+    "messaging.sweep": ("messaging", "messaging.sweep", True),
 }
 #: (task, periodic id) -> cron (a sixth field is seconds). The periodic id keys the record of
 #: which tick was deferred, so a changed one would defer some ticks twice after a deployment.
@@ -84,6 +86,7 @@ PERIODIC = {
     ("plans.charge_due", "plans"): "*/5 * * * *",
     ("payments.sweep_events", "stripe-events"): "*/2 * * * * *",
     ("cases.export_heads", "chain-heads"): "0 * * * *",
+    ("messaging.sweep", "messaging"): "*/5 * * * * *",
 }
 
 

@@ -117,6 +117,10 @@ class ContactPoint(db.Model):
     #: The borrower used that address with us, or consented to its use.
     employer_email_consent: Mapped[bool] = mapped_column(Boolean, default=False,
                                                          server_default=false())
+    #: A message here failed for good (a bounce, an invalid number): when, and the provider's
+    #: words, for staff to see on the case page.
+    undeliverable_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    undeliverable_reason: Mapped[str | None] = mapped_column(String(300))
 
     borrower: Mapped[Borrower] = relationship(back_populates="contact_points")
 

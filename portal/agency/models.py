@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, String, func
+from sqlalchemy import DateTime, String, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -22,3 +22,9 @@ class Agency(db.Model):
     #: Agency policy rules switched on or off ({"policy.plan-in-good-standing": false}); law
     #: cannot be switched off, and a rule not named here is on.
     contact_policy: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    #: The address its emails come from (the name is the agency's); None: the MAIL_FROM setting.
+    email_from: Mapped[str | None] = mapped_column(String(200))
+    #: Its sender on SMS (a short code, number or alphanumeric id), as its provider knows it.
+    sms_sender: Mapped[str | None] = mapped_column(String(40))
+    #: Its return address on letters, lines separated by newlines.
+    postal_address: Mapped[str | None] = mapped_column(Text)

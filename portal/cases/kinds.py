@@ -64,6 +64,9 @@ class EventKind(StrEnum):
     CRISIS_TREATMENT_ENDED = "contact.crisis_treatment_ended"
     #: A contact attempt was reported by a partner system (data: channel, outcome, violation).
     ATTEMPT_RECORDED = "contact.attempt_recorded"
+    #: A message to a contact point failed for good: a bounce, an invalid number, or out of tries
+    #: (data: point, channel, message, code). Staff see the point marked undeliverable.
+    CONTACT_POINT_UNDELIVERABLE = "contact.point_undeliverable"
     #: A contact hold came into force (data: rule, channels, until, key).
     HOLD_STARTED = "contact.hold_started"
     #: A contact hold ended (data: rule, key).

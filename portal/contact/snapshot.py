@@ -7,10 +7,10 @@ from datetime import date, datetime, time
 
 #: Every channel a decision can be asked about.
 CHANNELS = ("call", "sms", "email", "letter", "visit", "third_party")
-#: Attempt outcomes a partner can report.
+#: Attempt outcomes a partner can report (the portal's own messages: sent, delivered or failed).
 OUTCOMES = (
     "no_answer", "voicemail", "busy", "conversation", "wrong_number", "delivered", "bounced",
-    "not_in_service",
+    "not_in_service", "sent", "failed",
 )
 #: Outcomes of a call that never connected to the dialed number (12 CFR 1006.14(b)(3)(ii)).
 NOT_CONNECTED = frozenset({"busy", "not_in_service"})

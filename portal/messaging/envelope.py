@@ -30,6 +30,9 @@ class Envelope:
     #: The language the words are in (en, es, zh_Hans).
     language: str
     kind: str
+    #: Where the borrower opts out of messages like this one (collection: 12 CFR 1006.6(e));
+    #: email carries it as List-Unsubscribe. None when the message needs none (a sign-in code).
+    unsubscribe: str | None = None
 
 
 @dataclass(frozen=True)

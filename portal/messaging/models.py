@@ -82,6 +82,8 @@ class OutgoingMessage(db.Model):
     error_code: Mapped[str | None] = mapped_column(String(40))
     #: Why it failed, in the provider's words (never the message's content).
     error: Mapped[str | None] = mapped_column(String(300))
+    #: Where the borrower opts out of messages like this (collection ones, 1006.6(e)).
+    unsubscribe: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from flask import current_app
 from flask_babel import force_locale
 
 from portal.accounts.models import Account, Borrower, ContactKind
@@ -21,9 +22,11 @@ from portal.cases.service import Actor
 from portal.contact import rules
 from portal.contact import service as contact
 from portal.contact.operations import attempt_made
+from portal.contact.rulebook import Purpose
 from portal.extensions import db
 from portal.messaging import service as delivery
-from portal.messaging.messages import Message, Words
+from portal.messaging.messages import Message
+from portal.messaging.render import Rendered, render
 from portal.web.i18n import LANGUAGES
 
 log = logging.getLogger("portal.messaging")
@@ -68,14 +71,23 @@ def notify(borrower: Borrower, message: Message, *, account: Account | None = No
         return _not_sent(borrower, message, Outcome(Status.BLOCKED, to, stopped))
     try:
         with db.session.begin_nested():
-            words = _render(borrower, message)
-            delivery.send(channel=channel, destination=to, subject=words.subject,
-                          body=words.body, kind=message.kind)
+            words, language = _render(borrower, message, channel)
+            queued = delivery.send(
+                channel=channel, destination=to, subject=words.subject, body=words.text,
+                html=words.html, language=language, kind=message.kind, borrower_id=borrower.id,
+                account_id=account.id if account is not None else None,
+                agency_id=_agency_of(borrower, account), contact_point_id=_point_of(
+                    borrower, channel, to), urgent=message.purpose == Purpose.ACCESS,
+                unsubscribe=words.unsubscribe)
             if account is not None:
                 # The portal's own message is a contact like any other: in the contact log and
-                # in what the rules count, recorded with the message.
-                attempt_made(account, channel, to, at, "delivered",
-                             Actor.system(f"messaging:{message.kind}"), message.purpose)
+                # in what the rules count, recorded with the message. A queued one is "sent"
+                # until its delivery report (or the worker) settles it.
+                attempt = attempt_made(account, channel, to, at,
+                                       "delivered" if queued is None else "sent",
+                                       Actor.system(f"messaging:{message.kind}"), message.purpose)
+                if queued is not None:
+                    queued.attempt_id = attempt.id
     except delivery.DeliveryUnavailable:
         return _not_sent(borrower, message, Outcome(Status.NO_DELIVERY, to))
     except Exception:  # noqa: BLE001 - the action the message is about stands without it
@@ -104,10 +116,29 @@ def _stopped_by(borrower: Borrower, account: Account | None, message: Message, c
     return None
 
 
-def _render(borrower: Borrower, message: Message) -> Words:
+def _render(borrower: Borrower, message: Message, channel: str) -> tuple[Rendered, str]:
     locale = LANGUAGES.get(borrower.preferred_language, "en")
     with force_locale(locale):
-        return message.words(locale)
+        return render(message.words(locale), message.purpose, channel,
+                      current_app.config["PUBLIC_URL"]), locale
+
+
+#: The kind of contact point each channel goes to.
+POINT_KINDS = {"email": ContactKind.EMAIL, "sms": ContactKind.PHONE, "letter": ContactKind.ADDRESS}
+
+
+def _point_of(borrower: Borrower, channel: str, to: str) -> int | None:
+    """The contact point the message goes to, marked if delivery fails for good."""
+    kind = POINT_KINDS.get(channel)
+    return next((p.id for p in borrower.contact_points if p.kind == kind and p.value == to), None)
+
+
+def _agency_of(borrower: Borrower, account: Account | None) -> int | None:
+    """The agency the message comes from: the account's, else that of the borrower's first."""
+    for about in [account] if account is not None else borrower.accounts:
+        if about.creditor.agency_id is not None:
+            return about.creditor.agency_id
+    return None
 
 
 def _not_sent(borrower: Borrower, message: Message, outcome: Outcome) -> Outcome:

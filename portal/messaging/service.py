@@ -1,4 +1,10 @@
-"""Sending messages to borrowers: one entry point, so demo capture and real delivery swap."""
+"""Handing a message over for delivery: one entry point, so demo capture and the outgoing queue
+swap by configuration.
+
+A channel with an adapter (`channels.adapter_for`) gets an OutgoingMessage in the caller's
+transaction and a send job deferred in it too (visible to the workers when it commits, gone if it
+rolls back); without one, demo mode captures it for /dev/messages and anything else refuses it.
+"""
 
 from __future__ import annotations
 
@@ -8,29 +14,46 @@ from flask import current_app
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.messaging.models import CapturedMessage
+from portal.jobs.queue import defer_in_transaction
+from portal.messaging.channels import adapter_for
+from portal.messaging.models import CapturedMessage, OutgoingMessage, OutgoingStatus
+
+#: The worker's task that sends what is due (portal/messaging/tasks.py defines it).
+SEND_TASK = "messaging.send"
+QUEUE = "messaging"
+#: At most one send job waits per urgency: an urgent one is never queued behind the rest.
+LOCKS = {True: "messaging.send.urgent", False: "messaging.send"}
 
 
 class DeliveryUnavailable(RuntimeError):
     """No delivery channel is configured for real (non-demo) sending."""
 
 
-def send(*, channel: str, destination: str, subject: str, body: str, kind: str) -> None:
-    """Queue a message in the caller's transaction; demo mode captures it for /dev/messages."""
-    if not current_app.config["PORTAL_DEMO"]:
-        # Real SMTP/SMS delivery goes through the outbox worker (a later issue); refuse loudly
-        # rather than silently dropping a borrower's sign-in code.
-        raise DeliveryUnavailable("no message delivery configured outside demo mode")
-    db.session.add(
-        CapturedMessage(
-            channel=channel,
-            destination=destination,
-            subject=subject,
-            body=body,
-            kind=kind,
-            created_at=datetime.now(UTC),
-        )
-    )
+def send(*, channel: str, destination: str, subject: str, body: str, kind: str,
+         html: str | None = None, language: str = "en", borrower_id: int | None = None,
+         account_id: int | None = None, agency_id: int | None = None,
+         contact_point_id: int | None = None, urgent: bool = False,
+         unsubscribe: str | None = None) -> OutgoingMessage | None:
+    """Queue a message in the caller's transaction (returned, for the caller to link its contact
+    attempt to), or capture it in demo mode when its channel has no adapter (None)."""
+    now = datetime.now(UTC)
+    if adapter_for(channel, current_app._get_current_object()) is None:
+        if not current_app.config["PORTAL_DEMO"]:
+            # Refuse loudly rather than silently drop a borrower's sign-in code.
+            raise DeliveryUnavailable(f"no {channel} delivery configured outside demo mode")
+        db.session.add(CapturedMessage(channel=channel, destination=destination, subject=subject,
+                                       body=body, kind=kind, created_at=now))
+        return None
+    message = OutgoingMessage(
+        channel=channel, destination=destination, subject=subject, text=body, html=html,
+        language=language, kind=kind, borrower_id=borrower_id, account_id=account_id,
+        agency_id=agency_id, contact_point_id=contact_point_id, urgent=urgent,
+        status=OutgoingStatus.QUEUED, tries=0, next_try_at=now, unsubscribe=unsubscribe,
+        created_at=now)
+    db.session.add(message)
+    db.session.flush()
+    defer_in_transaction(SEND_TASK, queueing_lock=LOCKS[urgent])
+    return message
 
 
 def recent(limit: int = 50) -> list[CapturedMessage]:

@@ -1,0 +1,44 @@
+"""Which adapter carries each channel, decided from the configuration in this one place.
+
+Email goes over SMTP when SMTP_URL is set; SMS and letters through whatever their modules build
+from the configuration (None until one is configured). A channel with no adapter is captured at
+/dev/messages in demo mode and refused outside it (`service.send`).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from flask import Flask
+
+from portal.messaging.envelope import Adapter
+from portal.messaging.smtp import SmtpAdapter, parse_url
+
+EXTENSION = "portal.messaging.adapters"
+_lock = threading.Lock()
+
+
+def _email(config) -> Adapter | None:
+    url = config.get("SMTP_URL")
+    return SmtpAdapter(parse_url(url)) if url else None
+
+
+def _none(config) -> Adapter | None:
+    # The SMS and letter adapters' hooks: their modules' `adapter_from_config(config)` go here.
+    return None
+
+
+#: channel -> adapter_from_config(config): the adapter, or None when none is configured.
+FACTORIES = {"email": _email, "sms": _none, "letter": _none}
+
+
+def adapter_for(channel: str, app: Flask) -> Adapter | None:
+    """The adapter of `channel` for this app (made once, then shared), or None."""
+    adapters = app.extensions.get(EXTENSION)
+    if adapters is None:
+        with _lock:
+            adapters = app.extensions.get(EXTENSION)
+            if adapters is None:
+                adapters = {name: make(app.config) for name, make in FACTORIES.items()}
+                app.extensions[EXTENSION] = adapters
+    return adapters.get(channel)
