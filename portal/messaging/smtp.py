@@ -80,12 +80,13 @@ def compose(envelope: Envelope) -> EmailMessage:
     mail["Subject"] = envelope.subject
     mail["Date"] = formatdate(usegmt=True)
     mail["Message-ID"] = message_id(envelope)
-    mail["Content-Language"] = envelope.language.replace("_", "-")
     if envelope.unsubscribe:
         mail["List-Unsubscribe"] = f"<{envelope.unsubscribe}>"
     mail.set_content(envelope.text)
     if envelope.html is not None:
         mail.add_alternative(envelope.html, subtype="html")
+    # After the content: setting it clears the Content-* headers.
+    mail["Content-Language"] = envelope.language.replace("_", "-")
     return mail
 
 
