@@ -30,7 +30,8 @@ OUTCOMES = ("delivered", "failed_permanent", "failed_transient")
 MAX_TRIES = 8
 ACTOR = Actor.system("messaging")
 _ADDRESS = re.compile(r"[^\s<>\"'@]+@[^\s<>\"'@]+")
-_NUMBER = re.compile(r"\+?\d[\d\s().-]{6,}\d")
+#: Seven digits or more, single separators allowed: a phone number, never an SMTP code (550 5.1.1).
+_NUMBER = re.compile(r"\+?\d(?:[\s().-]?\d){6,}")
 
 
 def scrubbed(reason: str | None) -> str | None:
