@@ -79,7 +79,7 @@ def drop_database(server_url: str, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def make_app(database_url: str, stripe_api_base: str | None = None):
+def make_app(database_url: str, stripe_api_base: str | None = None, **config):
     from portal import create_app
     from portal.config import sqlalchemy_url
 
@@ -97,7 +97,7 @@ def make_app(database_url: str, stripe_api_base: str | None = None):
     }
     if stripe_api_base:
         overrides["STRIPE_API_BASE"] = stripe_api_base
-    return create_app(overrides)
+    return create_app({**overrides, **config})
 
 
 @pytest.fixture(scope="session")
