@@ -119,3 +119,18 @@ def test_no_server_is_transient():
     server = parse_url("smtp://127.0.0.1:9")  # discard: nothing listens
     with pytest.raises(Transient):
         SmtpAdapter(server, timeout=2).send(envelope(1))
+
+
+def test_long_text_and_headers_in_any_language_arrive_whole(smtp_server):
+    server = smtp_server()
+    adapter = SmtpAdapter(parse_url(server.url()))
+    body = "付款收据 " * 400 + "\n\n" + "x" * 3000  # lines far over SMTP's 1,000
+    adapter.send(envelope(7, sender="Agence Été <mail@agency.test>", subject="您的付款收据 R-7",
+                          text=body, html=f"<p>{'é' * 4000}</p>", language="zh_Hans"))
+    adapter.close()
+    (caught,) = server.wait_for(1)
+    assert caught.message["Subject"] == "您的付款收据 R-7"
+    assert caught.message["From"] == "Agence Été <mail@agency.test>"
+    assert caught.message["Content-Language"] == "zh-Hans"
+    assert caught.part("plain") == body
+    assert caught.part("html") == f"<p>{'é' * 4000}</p>"

@@ -1,36 +1,45 @@
-"""Sending the outgoing queue: one due message at a time, each in its own transaction.
+"""Sending the outgoing queue: a few due messages leased at a time, each sent and recorded in a
+transaction of its own.
 
-1. claim it with `SELECT ... FOR UPDATE SKIP LOCKED` (urgent ones first): any number of workers
-   never hold the same message, and one that dies mid-send releases it with its connection;
-2. hand its Envelope (named by the message's id, the adapter's idempotency key) to its channel's
-   adapter;
-3. commit what happened: Sent (status, provider, reference), or Transient (due again after a
-   wait, given up after MAX_TRIES), or Permanent (failed for good at once, the contact point
-   marked).
+1. lease a batch: `SELECT ... FOR UPDATE SKIP LOCKED` (urgent ones first), and in the same short
+   transaction push each one's `next_try_at` a lease ahead and count the try: no other worker
+   takes them while this one sends, and one that dies lets them fall due again when the lease
+   ends;
+2. hand each Envelope (named by the message's id, the adapter's idempotency key: the email's
+   Message-ID) to its channel's adapter, over the adapter's kept connection;
+3. commit what happened, that message alone: Sent (status, provider, reference), Transient (due
+   again after a wait; given up after MAX_TRIES) or Permanent (failed for good at once, the
+   contact point marked). What the batch could not send in time is handed back at once.
 
-A message is sent once: its row stays locked until the Sent is committed. Only a worker dying
-between the provider's answer and that commit sends it again, with the same Message-ID.
+A message is sent once: only a worker dying between the provider's answer and that commit sends
+it again, after the lease, with the same Message-ID for the receiving side to drop.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import formataddr, parseaddr
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from portal.agency.models import Agency
 from portal.extensions import db
 from portal.messaging.channels import adapter_for
-from portal.messaging.envelope import Envelope, Permanent, Transient
+from portal.messaging.envelope import Envelope, Permanent, Sent, Transient
 from portal.messaging.models import OutgoingMessage, OutgoingStatus
 from portal.messaging.settle import fail_for_good, retry_or_fail
 from portal.operations import operation
 
 log = logging.getLogger("portal.messaging")
+
+#: How long a leased message is this worker's alone; it sends within half of it.
+LEASE = timedelta(seconds=60)
+#: Messages leased at once: few, so an urgent one that arrives meanwhile waits little.
+LEASE_BATCH = 20
 
 
 @dataclass(frozen=True)
@@ -42,21 +51,17 @@ class Result:
     error: str | None = None
 
 
-def _claim(now: datetime) -> OutgoingMessage | None:
-    """The next due message no other worker holds, locked: urgent first, then the oldest due.
-    Two index scans of ix_outgoing_due (one per urgency), never a sort of the backlog."""
-    for urgent in (True, False):
-        message = db.session.scalar(
-            select(OutgoingMessage)
-            .where(OutgoingMessage.status == OutgoingStatus.QUEUED,
-                   OutgoingMessage.urgent.is_(urgent), OutgoingMessage.next_try_at <= now)
-            .order_by(OutgoingMessage.next_try_at)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-            .execution_options(populate_existing=True))
-        if message is not None:
-            return message
-    return None
+def _due(now: datetime, urgent: bool, limit: int) -> list[OutgoingMessage]:
+    """Due messages of one urgency no other worker holds, locked, oldest due first (an index
+    scan of ix_outgoing_due, never a sort of the backlog)."""
+    return list(db.session.scalars(
+        select(OutgoingMessage)
+        .where(OutgoingMessage.status == OutgoingStatus.QUEUED,
+               OutgoingMessage.urgent.is_(urgent), OutgoingMessage.next_try_at <= now)
+        .order_by(OutgoingMessage.next_try_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)))
 
 
 class Senders:
@@ -89,49 +94,97 @@ def envelope_of(message: OutgoingMessage, sender: str) -> Envelope:
                     unsubscribe=message.unsubscribe)
 
 
+@dataclass(frozen=True)
+class Leased:
+    envelope: Envelope
+    tries: int
+
+
 @operation
-def send_one(senders: Senders | None = None, now: datetime | None = None) -> Result | None:
-    """Try the next due message once and commit what happened; None when nothing is due."""
-    now = now or datetime.now(UTC)
-    message = _claim(now)
-    if message is None:
-        return None
-    senders = senders or Senders(current_app.config["MAIL_FROM"])
-    adapter = adapter_for(message.channel, current_app._get_current_object())
-    message.tries += 1
+def lease(senders: Senders, limit: int = LEASE_BATCH) -> list[Leased]:
+    """Up to `limit` due messages, urgent first, leased to this worker (module docstring)."""
+    now = datetime.now(UTC)
+    messages = _due(now, True, limit)
+    if len(messages) < limit:
+        messages += _due(now, False, limit - len(messages))
+    leased = []
+    for message in messages:
+        message.tries += 1
+        message.next_try_at = now + LEASE
+        leased.append(Leased(envelope_of(message, senders.of(message)), message.tries))
+    return leased
+
+
+@operation
+def hand_back(ids: list[int]) -> None:
+    """Leased messages not tried after all: due again now, the try not counted."""
+    db.session.execute(
+        update(OutgoingMessage)
+        .where(OutgoingMessage.id.in_(ids), OutgoingMessage.status == OutgoingStatus.QUEUED)
+        .values(next_try_at=datetime.now(UTC), tries=OutgoingMessage.tries - 1))
+
+
+@operation
+def _failed(message_id: int, failure: Exception) -> Result:
+    """Record a failed try (rare: the ORM and the case record), in its own transaction."""
+    now = datetime.now(UTC)
+    message = db.session.get(OutgoingMessage, message_id, with_for_update=True)
+    if isinstance(failure, Permanent):
+        fail_for_good(message, failure.code, failure.reason, now)
+    elif isinstance(failure, Transient):
+        retry_or_fail(message, failure.reason, now)
+    else:
+        retry_or_fail(message, type(failure).__name__, now)
+    return Result(message.id, message.status, message.error)
+
+
+@operation
+def _sent(message_id: int, sent: Sent) -> Result:
+    """Record a Sent: one statement, its own transaction."""
+    db.session.execute(
+        update(OutgoingMessage).where(OutgoingMessage.id == message_id).values(
+            status=OutgoingStatus.SENT, provider=sent.provider, provider_ref=sent.provider_ref,
+            sent_at=datetime.now(UTC), error=None, error_code=None))
+    return Result(message_id, OutgoingStatus.SENT)
+
+
+def try_one(item: Leased) -> Result:
+    """Send one leased message and commit what happened."""
+    envelope = item.envelope
+    adapter = adapter_for(envelope.channel, current_app._get_current_object())
     try:
         if adapter is None:
-            raise Transient(f"no {message.channel} adapter configured")
-        sent = adapter.send(envelope_of(message, senders.of(message)))
-    except Permanent as refused:
-        fail_for_good(message, refused.code, refused.reason, now)
-    except Transient as failure:
-        retry_or_fail(message, failure.reason, now)
+            raise Transient(f"no {envelope.channel} adapter configured")
+        sent = adapter.send(envelope)
+    except (Permanent, Transient) as failure:
+        result = _failed(envelope.id, failure)
     except Exception as failure:  # noqa: BLE001 - an adapter's bug is retried, never a lost message
-        log.exception("outgoing message %s: the %s adapter failed", message.id, message.channel)
-        retry_or_fail(message, type(failure).__name__, now)
+        log.exception("outgoing message %s: the %s adapter failed", envelope.id, envelope.channel)
+        result = _failed(envelope.id, failure)
     else:
-        message.status = OutgoingStatus.SENT
-        message.provider, message.provider_ref = sent.provider, sent.provider_ref
-        message.sent_at = now
-        message.error = message.error_code = None
-    result = Result(message.id, message.status, message.error)
+        result = _sent(envelope.id, sent)
     level = logging.INFO if result.status == OutgoingStatus.SENT else logging.WARNING
-    log.log(level, "outgoing message %s (%s, %s) try %s: %s %s", message.id, message.channel,
-            message.kind, message.tries, result.status, result.error or "")
+    log.log(level, "outgoing message %s (%s, %s) try %s: %s %s", envelope.id, envelope.channel,
+            envelope.kind, item.tries, result.status, result.error or "")
     return result
 
 
 def send_due(*, limit: int = 500, should_stop=lambda: False) -> list[Result]:
-    """Send up to `limit` due messages, one transaction each; then close kept connections."""
+    """Send up to `limit` due messages, each committed on its own; then close kept connections."""
     senders = Senders(current_app.config["MAIL_FROM"])
     results: list[Result] = []
     try:
         while len(results) < limit and not should_stop():
-            result = send_one(senders)
-            if result is None:
+            batch = lease(senders, min(LEASE_BATCH, limit - len(results)))
+            if not batch:
                 break
-            results.append(result)
+            # Send within the lease, with room to spare; what is left goes back at once.
+            until = time.monotonic() + LEASE.total_seconds() / 2
+            for n, item in enumerate(batch):
+                if should_stop() or time.monotonic() > until:
+                    hand_back([i.envelope.id for i in batch[n:]])
+                    break
+                results.append(try_one(item))
     finally:
         close_adapters()
     return results

@@ -13,8 +13,12 @@ import smtplib
 import ssl
 import threading
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import formatdate, parseaddr
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import formataddr, formatdate, parseaddr
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from portal.messaging.envelope import Envelope, Permanent, Sent, Transient
@@ -22,6 +26,8 @@ from portal.messaging.envelope import Envelope, Permanent, Sent, Transient
 #: Seconds to wait for the server to connect and to answer each command.
 TIMEOUT = 15.0
 PROVIDER = "smtp"
+#: On the wire every line ends in CRLF (smtplib leaves bytes as they are).
+WIRE = compat32.clone(linesep="\r\n")
 
 
 class BadSmtpUrl(ValueError):
@@ -72,21 +78,27 @@ def message_id(envelope: Envelope) -> str:
     return f"<outgoing-{envelope.id}@{domain}>"
 
 
-def compose(envelope: Envelope) -> EmailMessage:
-    """The MIME message: text and, when there is one, its HTML alternative."""
-    mail = EmailMessage()
-    mail["From"] = envelope.sender
+def compose(envelope: Envelope) -> Message:
+    """The MIME message: text and, when there is one, its HTML alternative (UTF-8, headers
+    encoded where they need it). Built with the email package's compat32 classes: a tenth of
+    the time of EmailMessage's header registry, which counts at thousands of messages."""
+    text = MIMEText(envelope.text, "plain", "utf-8")
+    if envelope.html is None:
+        mail: Message = text
+    else:
+        mail = MIMEMultipart("alternative")
+        mail.attach(text)
+        mail.attach(MIMEText(envelope.html, "html", "utf-8"))
+    name, address = parseaddr(envelope.sender)
+    mail["From"] = formataddr((name, address), charset="utf-8")
     mail["To"] = envelope.to
-    mail["Subject"] = envelope.subject
+    mail["Subject"] = Header(envelope.subject, "utf-8") if not envelope.subject.isascii() \
+        else envelope.subject
     mail["Date"] = formatdate(usegmt=True)
     mail["Message-ID"] = message_id(envelope)
+    mail["Content-Language"] = envelope.language.replace("_", "-")
     if envelope.unsubscribe:
         mail["List-Unsubscribe"] = f"<{envelope.unsubscribe}>"
-    mail.set_content(envelope.text)
-    if envelope.html is not None:
-        mail.add_alternative(envelope.html, subtype="html")
-    # After the content: setting it clears the Content-* headers.
-    mail["Content-Language"] = envelope.language.replace("_", "-")
     return mail
 
 
@@ -155,8 +167,8 @@ class SmtpAdapter:
                 if fresh:
                     self._drop()
                 conn = self._connection()
-                conn.send_message(mail, from_addr=parseaddr(envelope.sender)[1],
-                                  to_addrs=[envelope.to])
+                conn.sendmail(parseaddr(envelope.sender)[1], [envelope.to],
+                              mail.as_bytes(policy=WIRE))
                 return Sent(PROVIDER, ref)
             except smtplib.SMTPRecipientsRefused as refused:
                 code, reason = next(iter(refused.recipients.values()))
