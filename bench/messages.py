@@ -13,9 +13,9 @@ accepting and discarding, on a loopback port). Then:
 1. `notify` writes `--messages` payment receipts (round robin over the accounts), in transactions
    of 100 — each one judged by the contact rules, rendered in the borrower's language with its HTML
    twin, recorded as a contact attempt with its case event, and queued (timed: the write rate);
-2. the floor: every queued message composed and flattened to bytes exactly as the adapter does
-   (before the clock: the floor is the network and the server alone), then sent with `smtplib`
-   over one connection (timed);
+2. the floor: every queued message composed to its bytes exactly as the adapter does (before
+   the clock: the floor is smtplib, the network and the server alone), then sent with
+   `smtplib.SMTP.sendmail` over one connection (timed);
 3. one `flask --app portal worker --queue messaging` process is started, and one `messaging.send`
    job deferred: timed from that job's commit until every message is `sent` in the database (read
    every 20 ms). The worker's start-up is before the clock.
@@ -134,10 +134,10 @@ def floor(port: int) -> tuple[float, int]:
     from portal.extensions import db
     from portal.messaging.models import OutgoingMessage
     from portal.messaging.outgoing import Senders, envelope_of
-    from portal.messaging.smtp import WIRE, compose
+    from portal.messaging.smtp import compose
 
     senders = Senders("Borrower portal <no-reply@localhost>")
-    mails = [(compose(envelope_of(m, senders.of(m))).as_bytes(policy=WIRE), m.destination)
+    mails = [(compose(envelope_of(m, senders.of(m))), m.destination)
              for m in db.session.scalars(select(OutgoingMessage).order_by(OutgoingMessage.id))]
     db.session.rollback()
     started = time.perf_counter()
