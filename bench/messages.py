@@ -17,8 +17,8 @@ accepting and discarding, on a loopback port). Then:
    the clock: the floor is smtplib, the network and the server alone), then sent with
    `smtplib.SMTP.sendmail` over one connection (timed);
 3. one `flask --app portal worker --queue messaging` process is started, and one `messaging.send`
-   job deferred: timed from that job's commit until every message is `sent` in the database (read
-   every 20 ms). The worker's start-up is before the clock.
+   job deferred: timed from that job's commit until no message is queued any more (read every
+   50 ms on the queue's partial index). The worker's start-up is before the clock.
 
 Reported: both rates and their ratio (the target: the worker at least half the floor). Afterwards
 every message must be sent exactly once (status, tries = 1) or the run fails. The database is
@@ -147,16 +147,15 @@ def floor(port: int) -> tuple[float, int]:
     return time.perf_counter() - started, len(mails)
 
 
-def sent_count() -> int:
-    from sqlalchemy import func, select
-
+def all_sent() -> bool:
+    """Whether nothing is queued any more: read on the queue's partial index, so the polling costs
+    the database (which the worker needs) next to nothing."""
     from portal.extensions import db
-    from portal.messaging.models import OutgoingMessage
 
-    count = db.session.scalar(select(func.count()).select_from(OutgoingMessage).where(
-        OutgoingMessage.status == "sent"))
+    done = db.session.scalar(db.text(
+        "SELECT NOT EXISTS (SELECT 1 FROM outgoing_message WHERE status = 'queued')"))
     db.session.rollback()
-    return count
+    return done
 
 
 def through_worker(env: dict, total: int, log) -> float:
@@ -183,10 +182,10 @@ def through_worker(env: dict, total: int, log) -> float:
         db.session.commit()
         started = time.perf_counter()
         until = time.monotonic() + 600
-        while sent_count() < total:
+        while not all_sent():
             if time.monotonic() > until or worker.poll() is not None:
                 raise RuntimeError("the worker did not send everything in time")
-            time.sleep(0.02)
+            time.sleep(0.05)
         return time.perf_counter() - started
     finally:
         worker.terminate()
