@@ -69,26 +69,25 @@ def _due(now: datetime, urgent: bool, limit: int) -> list[OutgoingMessage]:
 
 
 class Senders:
-    """Each agency's identity on each channel, read once per batch."""
+    """Each agency's identity on each channel, read and written out once per batch."""
 
     def __init__(self, mail_from: str):
         self.mail_from = mail_from
-        self._agencies: dict[int, tuple[str, str | None, str | None, str | None]] = {}
+        self._address = parseaddr(mail_from)[1]
+        self._agencies: dict[int, dict[str, str]] = {}
 
-    def _agency(self, agency_id: int):
+    def _agency(self, agency_id: int) -> dict[str, str]:
         if agency_id not in self._agencies:
             agency = db.session.get(Agency, agency_id)
-            self._agencies[agency_id] = (agency.name, agency.email_from, agency.sms_sender,
-                                         agency.postal_address)
+            self._agencies[agency_id] = {
+                "email": formataddr((agency.name, agency.email_from or self._address)),
+                "sms": agency.sms_sender or "", "letter": agency.postal_address or ""}
         return self._agencies[agency_id]
 
     def of(self, message: OutgoingMessage) -> str:
         if message.agency_id is None:
             return self.mail_from if message.channel == "email" else ""
-        name, email_from, sms_sender, postal_address = self._agency(message.agency_id)
-        if message.channel == "email":
-            return formataddr((name, email_from or parseaddr(self.mail_from)[1]))
-        return (sms_sender if message.channel == "sms" else postal_address) or ""
+        return self._agency(message.agency_id)[message.channel]
 
 
 def envelope_of(message: OutgoingMessage, sender: str) -> Envelope:
