@@ -36,7 +36,9 @@ translations: $(VENV)/.installed
 # The job worker (webhook delivery, payment reconciliation) runs alongside the web server, as its
 # own process, and so does the Stripe emulator (localstripe) unless real Stripe keys are set: Ctrl-C
 # reaches them all; the trap also stops them (SIGTERM) when the server ends by itself, and waits
-# for the worker to finish the job in hand.
+# for the worker to finish the job in hand. Email goes to SMTP_URL when it is set (say, a local
+# catcher: `.venv/bin/python -m aiosmtpd -n -l 127.0.0.1:8025` and SMTP_URL=smtp://127.0.0.1:8025):
+# the environment reaches the server and the worker as it is; unset, demo mode captures messages.
 run: setup
 	$(FLASK) db upgrade
 	$(FLASK) demo seed
