@@ -102,6 +102,8 @@ def _flask_config(app: Flask, s: Settings) -> dict:
         "CASE_CHAIN_KEYS": s.chain_keys,
         "CHAIN_EXPORT_DIR": s.chain_export_dir,
         "EVIDENCE_BUDGET": s.evidence_budget,
+        "PRINT_VENDOR_DIR": s.print_vendor_dir or (
+            str(Path(app.instance_path) / "print-queue") if s.demo_mode else None),
     }
 
 
