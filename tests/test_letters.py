@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from portal.accounts.models import Account, Borrower, ContactKind, ContactPoint
 from portal.cases.models import CaseEvent
 from portal.contact.models import ContactAttempt
-from portal.disputes.models import Dispute
+from portal.disputes.models import Dispute, EvidenceFile
 from portal.messaging import letters, messages
 from portal.messaging.envelope import Envelope, Permanent, Sent
 from portal.messaging.models import CapturedMessage
@@ -155,7 +155,10 @@ def test_a_letter_goes_to_the_postal_address_on_file_and_is_a_letter_attempt(db,
     assert captured.destination == ALEX and "Northwind Bank, 1 Main St" in captured.body
 
 
-def test_no_postal_address_or_an_opted_out_one_is_no_destination_and_no_attempt(db, demo):
+def test_a_letter_never_goes_to_an_address_opted_out_of_nor_without_one(db, demo):
+    """The rules know an address by its point, not by the letter's lines: notify never picks an
+    opted-out one."""
+    assert _letter_to(db).status == Status.SENT
     alex_id = db.scalar(select(Borrower.id).where(Borrower.reference == "DEMO-1001"))
     db.execute(ContactPoint.__table__.update().where(
         ContactPoint.borrower_id == alex_id, ContactPoint.kind == ContactKind.ADDRESS)
@@ -164,7 +167,7 @@ def test_no_postal_address_or_an_opted_out_one_is_no_destination_and_no_attempt(
     db.execute(delete(ContactPoint).where(ContactPoint.borrower_id == alex_id,
                                           ContactPoint.kind == ContactKind.ADDRESS))
     assert _letter_to(db).status == Status.NO_DESTINATION
-    assert _letter_attempts(db) == []
+    assert len(_letter_attempts(db)) == 1  # the first letter's only
 
 
 def test_the_rules_judge_a_letter_like_any_contact(db, demo):
@@ -234,3 +237,20 @@ def test_by_mail_with_no_address_is_refused_and_nothing_is_recorded(
     assert _letter_attempts(db) == []
     # In the portal instead, it goes.
     assert "Saved." in _send_original_creditor(staff, number).text
+
+
+def test_verification_by_mail_under_a_cease_is_refused_with_the_rule_and_nothing_is_kept(
+        alex, db, make_person, staff_sign_in):
+    number = _number(_send(alex))
+    _cease(db)
+    staff = make_person()
+    staff_sign_in(staff, "compliance@demo.test")
+    page = _verify(staff, number, delivery="mail")
+    assert "us.cease-communication" in page.text and "Saved." not in page.text
+    dispute = db.scalar(select(Dispute).where(Dispute.id == int(number[2:])))
+    assert dispute.status != "verification_sent" and dispute.verification_sent_at is None
+    assert db.scalars(select(EvidenceFile).where(EvidenceFile.dispute_id == dispute.id,
+                                                 EvidenceFile.kind == "verification")) == []
+    assert db.scalars(select(CaseEvent).where(
+        CaseEvent.kind == "dispute.verification_sent")) == []
+    assert _letter_attempts(db) == []
