@@ -18,6 +18,7 @@ from portal.cases.models import CaseEvent
 from portal.contact.models import ContactAttempt
 from portal.disputes.models import Dispute, EvidenceFile
 from portal.messaging import letters, messages
+from portal.messaging import service as delivery
 from portal.messaging.envelope import Envelope, Permanent, Sent
 from portal.messaging.models import CapturedMessage
 from portal.messaging.notify import Status, notify
@@ -254,3 +255,35 @@ def test_verification_by_mail_under_a_cease_is_refused_with_the_rule_and_nothing
     assert db.scalars(select(CaseEvent).where(
         CaseEvent.kind == "dispute.verification_sent")) == []
     assert _letter_attempts(db) == []
+
+
+def test_where_nothing_prints_letters_the_agency_posts_it_and_it_is_recorded_as_before(
+        alex, db, make_person, staff_sign_in, monkeypatch):
+    number = _number(_send(alex, fields={"original_creditor": "y"}))
+    staff = make_person()
+    staff_sign_in(staff, "agent@demo.test")
+
+    def nowhere(**kwargs):
+        raise delivery.DeliveryUnavailable("no print vendor")
+
+    monkeypatch.setattr(delivery, "send", nowhere)
+    assert "Saved." in _send_original_creditor(staff, number, delivery="mail").text
+    event = db.scalar(select(CaseEvent).where(CaseEvent.kind == "dispute.original_creditor_sent"))
+    assert event.data["delivery"] == "mail"
+    assert _letter_attempts(db) == []  # nothing the portal sent, so no attempt of its own
+
+
+def test_a_letter_that_cannot_be_prepared_is_refused_and_nothing_is_recorded(
+        alex, db, make_person, staff_sign_in, monkeypatch):
+    number = _number(_send(alex, fields={"original_creditor": "y"}))
+    staff = make_person()
+    staff_sign_in(staff, "agent@demo.test")
+
+    def broken(**kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(delivery, "send", broken)
+    page = _send_original_creditor(staff, number, delivery="mail")
+    assert "could not be prepared" in page.text and "Saved." not in page.text
+    assert db.scalars(select(CaseEvent).where(
+        CaseEvent.kind == "dispute.original_creditor_sent")) == []
