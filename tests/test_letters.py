@@ -19,7 +19,7 @@ from portal.contact.models import ContactAttempt
 from portal.disputes.models import Dispute, EvidenceFile
 from portal.messaging import letters, messages
 from portal.messaging import service as delivery
-from portal.messaging.envelope import Envelope, Permanent, Sent
+from portal.messaging.envelope import Envelope, Permanent, Sent, Transient
 from portal.messaging.models import CapturedMessage
 from portal.messaging.notify import Status, notify
 from tests.test_dispute_original_creditor import _send_original_creditor
@@ -287,3 +287,19 @@ def test_a_letter_that_cannot_be_prepared_is_refused_and_nothing_is_recorded(
     assert "could not be prepared" in page.text and "Saved." not in page.text
     assert db.scalars(select(CaseEvent).where(
         CaseEvent.kind == "dispute.original_creditor_sent")) == []
+
+
+def test_a_share_without_hard_links_still_gets_the_manifest(tmp_path, monkeypatch):
+    def no_links(source, target):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(letters.os, "link", no_links)
+    assert letters.FolderPrintVendor(tmp_path).send(_envelope()) == Sent("print-folder", "41")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["41.json", "41.pdf"]
+
+
+def test_an_unwritable_folder_is_a_transient_failure_naming_no_one(tmp_path):
+    (tmp_path / "queue").write_text("a file where the folder should be")
+    with pytest.raises(Transient) as failed:
+        letters.FolderPrintVendor(tmp_path / "queue").send(_envelope())
+    assert "Rivera" not in failed.value.reason

@@ -110,11 +110,15 @@ class FolderPrintVendor:
             os.replace(self._written(document), letter)
             staged = self._written(json.dumps(described, indent=1).encode())
             try:
-                os.link(staged, manifest)
+                os.link(staged, manifest)  # never replaces a manifest
             except FileExistsError:
                 pass  # another try of the same letter finished first: one letter all the same
+            except OSError:
+                # A share without hard links (some SMB mounts): the queue sends one message
+                # from one worker at a time, and the manifest was not there above.
+                os.replace(staged, manifest)
             finally:
-                staged.unlink()
+                staged.unlink(missing_ok=True)
             _sync(self.folder)
         except OSError as error:
             raise Transient(f"print folder: {error.strerror or type(error).__name__}") from None
