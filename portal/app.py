@@ -105,6 +105,8 @@ def _flask_config(app: Flask, s: Settings) -> dict:
         "SMTP_URL": s.smtp_url,
         "MAIL_FROM": s.mail_from,
         "PUBLIC_URL": s.public_url,
+        "PRINT_VENDOR_DIR": s.print_vendor_dir or (
+            str(Path(app.instance_path) / "print-queue") if s.demo_mode else None),
     }
 
 

@@ -68,6 +68,9 @@ class Settings:
     chain_keys: str = ""
     #: Where signed exports of the chains' heads go; default instance/chain-heads.
     chain_export_dir: str | None = None
+    #: Where letters are left for the print vendor (a PDF and a manifest each); None: no
+    #: letters are printed (demo mode uses instance/print-queue).
+    print_vendor_dir: str | None = None
     #: Whether fields sealed before rows were bound (format 1) still open; "0" once
     #: `flask --app portal keys rotate` has re-sealed them, so none can be pasted in from a backup.
     legacy_fields: bool = True
@@ -140,6 +143,7 @@ class Settings:
             evidence_scanner=env.get("EVIDENCE_SCANNER") or None,
             chain_keys=chain_keys,
             chain_export_dir=env.get("CHAIN_EXPORT_DIR") or None,
+            print_vendor_dir=env.get("PRINT_VENDOR_DIR") or None,
             legacy_fields=env.get("FIELD_ENCRYPTION_LEGACY", "1") != "0",
             evidence_budget=tuple(int(env.get(var) or default) for var, default in (
                 ("EVIDENCE_INFLATED_MB_PER_FILE", 64), ("EVIDENCE_INFLATED_MB_PER_REQUEST", 128),

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select
 
+from portal.accounts import postal
 from portal.accounts.models import Account, Borrower, ContactKind
 from portal.accounts.validation import period_end
 from portal.accounts.zones import jurisdiction
@@ -229,6 +230,20 @@ def email_address(borrower: Borrower) -> str | None:
     return next((p.value for p in borrower.contact_points
                  if p.kind == ContactKind.EMAIL and p.id not in opted_out
                  and p.opted_out_at is None), None)
+
+
+def postal_address(borrower: Borrower) -> str | None:
+    """The first postal address the borrower has not opted out of, as a letter's address lines
+    (addressee first), or None. An opted-out address is never returned: the rules know an
+    address by its point, not by these lines, so they could not say why it may not be used."""
+    opted_out = set(preferences_of(borrower.id).get("opted_out_points", []))
+    point = next((p for p in borrower.contact_points
+                  if p.kind == ContactKind.ADDRESS and p.id not in opted_out
+                  and p.opted_out_at is None), None)
+    if point is None:
+        return None
+    return "\n".join(postal.lines(borrower.display_name, point.value, point.line2, point.city,
+                                   point.region, point.postal_code, point.country))
 
 
 def lapsed_borrowers(now: datetime) -> list[int]:

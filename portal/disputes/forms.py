@@ -44,7 +44,8 @@ class DocumentsForm(FlaskForm):
 class VerificationForm(FlaskForm):
     delivery = RadioField(_l("How was it sent?"), default="portal_email", choices=[
         SelectChoice("portal_email", _l("In the portal, with an email to the borrower")),
-        SelectChoice("mail", _l("By mail"))], validators=[InputRequired()])
+        SelectChoice("mail", _l("By letter, printed and posted to the borrower's address"))],
+        validators=[InputRequired()])
 
 
 class ResolveForm(FlaskForm):
@@ -69,4 +70,5 @@ class OriginalCreditorForm(FlaskForm):
                                                          "address.")), Length(max=1000)])
     delivery = RadioField(_l("How was it sent?"), default="portal_email", choices=[
         SelectChoice("portal_email", _l("In the portal, with an email to the borrower")),
-        SelectChoice("mail", _l("By mail"))], validators=[InputRequired()])
+        SelectChoice("mail", _l("By letter, printed and posted to the borrower's address"))],
+        validators=[InputRequired()])

@@ -32,6 +32,7 @@ from portal.disputes.models import Dispute, EvidenceFile
 from portal.disputes.rules import DisputeStatus as D
 from portal.extensions import db
 from portal.messaging import messages
+from portal.messaging.notify import Status as Told
 from portal.messaging.notify import notify
 from portal.money import Money, MoneyError
 from portal.operations import NotFound, Refused, operation
@@ -327,10 +328,36 @@ def _verified(agency_id: int, number: str, stored, delivery: str, actor: Actor) 
     # while the original creditor's name and address, asked for, are still to be sent.
     _ending(dispute, EventKind.DISPUTE_VERIFICATION_SENT, actor, _answered(dispute),
             delivery=delivery)
-    if delivery == "portal_email":  # told where the rules let it go; recorded regardless
-        notify(db.session.get(Borrower, dispute.borrower_id),
-               messages.dispute_verification(dispute.number), account=dispute.account)
+    account = dispute.account
+    _tell(dispute, delivery, messages.dispute_verification(dispute.number),
+          messages.dispute_verification_letter(dispute.number, account.reference,
+                                               account.creditor.name))
     return dispute
+
+
+def _tell(dispute: Dispute, delivery: str, email: messages.Message,
+          letter: messages.Message) -> None:
+    """The borrower told: an email where the rules let it go (recorded regardless); or the
+    letter itself, printed and posted through notify, without which nothing is recorded (a
+    dispute's answer said to be mailed must be); where no print vendor is configured, the
+    agency posts it itself, as before letters were printed here."""
+    borrower = db.session.get(Borrower, dispute.borrower_id)
+    if delivery == "portal_email":
+        notify(borrower, email, account=dispute.account)
+        return
+    outcome = notify(borrower, letter, account=dispute.account, channel="letter")
+    if outcome.status == Told.NO_DESTINATION:
+        raise Refused(_("The borrower has no postal address we may write to: send it in the "
+                        "portal instead. Nothing was recorded."), status=409)
+    if outcome.status == Told.BLOCKED:
+        raise Refused(_("A contact rule stops a letter to the borrower now (%(rule)s). Nothing "
+                        "was recorded.", rule=outcome.rule), status=409)
+    if outcome.status == Told.FAILED:
+        raise Refused(_("The letter could not be prepared. Nothing was recorded; please try "
+                        "again."), status=503)
+    if outcome.status == Told.NO_DELIVERY:
+        log.info("%s for dispute %s: no print vendor, posted by the agency", letter.kind,
+                 dispute.id)
 
 
 def _answered(dispute: Dispute) -> list[str]:
@@ -372,9 +399,9 @@ def record_original_creditor(agency_id: int, number: str, details: str, delivery
     dispute.original_creditor_sent_at = datetime.now(UTC)
     _ending(dispute, EventKind.DISPUTE_ORIGINAL_CREDITOR_SENT, actor, _answered(dispute),
             delivery=delivery)
-    if delivery == "portal_email":  # told where the rules let it go; recorded regardless
-        notify(db.session.get(Borrower, dispute.borrower_id),
-               messages.dispute_original_creditor(dispute.number), account=dispute.account)
+    _tell(dispute, delivery, messages.dispute_original_creditor(dispute.number),
+          messages.dispute_original_creditor_letter(dispute.number, dispute.account.reference,
+                                                    details))
     return dispute
 
 

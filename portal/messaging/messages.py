@@ -126,3 +126,42 @@ def dispute_original_creditor(number: str) -> Message:
               "your dispute %(number)s. Sign in to the portal to read them.", number=number))
 
     return Message("dispute_original_creditor", Purpose.REQUESTED, words)
+
+
+# --- letters: sent by post through a print vendor (notify with channel="letter") ----------------
+
+
+def dispute_verification_letter(number: str, account_ref: str, creditor: str) -> Message:
+    """Verification by mail (12 CFR 1006.38(d)(2)): the letter staff chose instead of the portal."""
+
+    def words(locale: str) -> Words:
+        return Words(
+            _("Verification of the debt you disputed (%(number)s)", number=number),
+            "\n\n".join((
+                _("You disputed account %(account)s, placed with us by %(creditor)s, in your "
+                  "dispute %(number)s.", account=account_ref, creditor=creditor, number=number),
+                _("We have verified the debt with the creditor. The verification document is "
+                  "kept with your dispute: sign in to the portal to read it, or write to us at "
+                  "the address above for a paper copy."),
+                _("If you still believe you do not owe this debt, you may tell us in the portal "
+                  "or by writing to us."),
+            )))
+
+    return Message("dispute_verification_letter", Purpose.REQUESTED, words)
+
+
+def dispute_original_creditor_letter(number: str, account_ref: str, details: str) -> Message:
+    """The original creditor's name and address by mail (12 CFR 1006.38(c)), as staff gave them."""
+
+    def words(locale: str) -> Words:
+        return Words(
+            _("The original creditor for your dispute %(number)s", number=number),
+            "\n\n".join((
+                _("In your dispute %(number)s about account %(account)s you asked for the name "
+                  "and address of the original creditor. They are:", number=number,
+                  account=account_ref),
+                details,
+                _("You can also read them in the portal, with your dispute."),
+            )))
+
+    return Message("dispute_original_creditor_letter", Purpose.REQUESTED, words)

@@ -98,7 +98,9 @@ def notify(borrower: Borrower, message: Message, *, account: Account | None = No
 
 def _on_file(borrower: Borrower, channel: str) -> str | None:
     """The email on file: the first not opted out, else the first (the rules then say why it may
-    not be used)."""
+    not be used); for a letter, the postal address's lines."""
+    if channel == "letter":
+        return contact.postal_address(borrower)
     if channel != "email":
         return None  # a text goes only to the number the borrower picked
     return contact.email_address(borrower) or next(

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
 from flask_babel import gettext as _
-from fpdf import FPDF
 
+from portal import pdf
 from portal.accounts import ledger
 from portal.accounts.models import Borrower
 from portal.extensions import db
@@ -89,20 +89,12 @@ def email_receipt(payment: Payment) -> bool:
     return notify(borrower, message, account=payment.account).sent
 
 
-def _latin1(text: str) -> str:
-    """The PDF's built-in font covers Latin-1; other characters would break it."""
-    return text.encode("latin-1", "replace").decode("latin-1")
-
-
 def pdf_of(receipt: Receipt, locale: str) -> bytes:
     """The receipt as a one-page PDF (amounts with ISO codes: its built-in font lacks signs)."""
-    document = FPDF(format="A4")
-    document.set_compression(False)  # a one-page text PDF: small either way, and searchable
-    document.set_title(_latin1(_("Payment receipt") + " " + receipt.number))
-    document.set_creator("Borrower portal")
+    document = pdf.document(_("Payment receipt") + " " + receipt.number)
     document.add_page()
     document.set_font("helvetica", "B", 18)
-    document.cell(0, 12, _latin1(_("Payment receipt")), new_x="LMARGIN", new_y="NEXT")
+    document.cell(0, 12, pdf.latin1(_("Payment receipt")), new_x="LMARGIN", new_y="NEXT")
     document.set_font("helvetica", size=11)
     plain = {_("Amount paid"): str(receipt.amount),
              _("Paid on"): receipt.paid_at.strftime("%Y-%m-%d %H:%M %Z"),
@@ -110,9 +102,9 @@ def pdf_of(receipt: Receipt, locale: str) -> bytes:
              _("Refunded"): str(receipt.refunded)}
     for label, value in lines(receipt, locale):
         document.set_font("helvetica", "B", 11)
-        document.cell(70, 8, _latin1(label))
+        document.cell(70, 8, pdf.latin1(label))
         document.set_font("helvetica", size=11)
-        document.cell(0, 8, _latin1(plain.get(label, value)), new_x="LMARGIN", new_y="NEXT")
+        document.cell(0, 8, pdf.latin1(plain.get(label, value)), new_x="LMARGIN", new_y="NEXT")
     document.ln(6)
-    document.multi_cell(0, 6, _latin1(_("We never charge a fee for paying online.")))
+    document.multi_cell(0, 6, pdf.latin1(_("We never charge a fee for paying online.")))
     return bytes(document.output())

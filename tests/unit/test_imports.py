@@ -18,6 +18,8 @@ FLOORS = {
     "portal.jobs": 1,
     "portal.devdb": 1, "portal.web.i18n": 1, "portal.doctor": 1,
     "portal.csvsafe": 1, "portal.keys": 1,
+    # The one PDF writer (receipts, letters): fpdf2 set up once.
+    "portal.pdf": 1,
     "portal.cases": 2, "portal.accounts": 2, "portal.identity": 2,
     # The tenant every row belongs to: read on every floor, so it sits with the record.
     "portal.agency.models": 2,
