@@ -28,7 +28,8 @@ if not os.environ.get("XDG_RUNTIME_DIR"):
     runtime.mkdir(mode=0o700, exist_ok=True)
     os.environ["XDG_RUNTIME_DIR"] = str(runtime)
 
-pytest_plugins = ["tests.fixtures.client", "tests.fixtures.factories", "tests.fixtures.stripe"]
+pytest_plugins = ["tests.fixtures.client", "tests.fixtures.factories", "tests.fixtures.stripe",
+                  "tests.fixtures.sms_providers"]
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The start of every test app's rate-limit keys in Redis.
