@@ -89,6 +89,7 @@ def test_twilio_refusals_are_permanent_with_twilios_code_and_words(fake_twilio, 
     assert refused.value.code == code
     assert words in refused.value.reason
     assert not refused.value.reason.startswith("Unable to")
+    assert to not in refused.value.reason  # kept in plain text and shown: never the number
 
 
 @pytest.mark.parametrize("to", ["+15005550429", "+15005550500"])

@@ -23,7 +23,7 @@ def test_a_reply_is_a_keyword_only_when_it_is_the_whole_message(text, expected):
 
 
 @pytest.mark.parametrize(("status", "code", "message", "kind", "expected_code"), [
-    (400, 21211, "The 'To' number +15005550001 is not a valid phone number.", Permanent, "21211"),
+    (400, 21211, "The 'To' number is not a valid phone number.", Permanent, "21211"),
     (400, 21614, "'To' number is not a valid mobile number", Permanent, "21614"),
     # Carriers refuse third-party debt collection on 10DLC and toll-free senders: never retried.
     (400, 30943, None, Permanent, "30943"),
@@ -65,3 +65,18 @@ def test_a_carrier_refusal_names_debt_collection():
 ])
 def test_delivery_statuses_settle_only_when_final(status, error_code, expected):
     assert rules.delivery_outcome(status, error_code) == expected
+
+
+@pytest.mark.parametrize(("words", "kept"), [
+    ("The 'To' number +15005550001 is not a valid phone number.",
+     "The 'To' number [number] is not a valid phone number."),
+    ("Number (213) 555-0147 is blocked", "Number [number] is blocked"),
+    ("Error 21211, see https://www.twilio.com/docs/errors/21211",
+     "Error 21211, see https://www.twilio.com/docs/errors/21211"),
+    ("Too Many Requests", "Too Many Requests"),
+])
+def test_a_providers_words_are_kept_without_phone_numbers(words, kept):
+    """The reason is stored in plain text and shown to staff: it never carries the number."""
+    assert rules.without_numbers(words) == kept
+    refused = rules.api_failure(400, 21211, words)
+    assert refused.reason == kept

@@ -9,6 +9,7 @@ import urllib.error
 import urllib.request
 
 from portal.messaging.envelope import Envelope, Permanent, Sent, Transient
+from portal.messaging.sms.rules import without_numbers
 from portal.outbox.signing import HEADER, sign
 
 STATUS_PATH = "/hooks/sms/gateway/status"
@@ -56,4 +57,4 @@ def _reason(error: urllib.error.HTTPError) -> str:
     except ValueError:
         said = {}
     text = said.get("error") if isinstance(said, dict) else None
-    return str(text or error.reason or f"HTTP {error.code}")[:300]
+    return without_numbers(str(text or error.reason or f"HTTP {error.code}"))[:300]

@@ -3,6 +3,8 @@ table (keywords carriers expect; Twilio's error codes; delivery statuses)."""
 
 from __future__ import annotations
 
+import re
+
 from portal.messaging.envelope import Permanent, Transient
 
 #: Replies that opt the number out (the whole message, trimmed, any case): the carriers' list
@@ -36,6 +38,15 @@ DELIVERY_OUTCOMES = {
 }
 
 
+#: A phone number inside a provider's words (Twilio names the number it refused).
+_NUMBER = re.compile(r"[+(]?\d[\d ().-]{5,}\d")
+
+
+def without_numbers(words: str) -> str:
+    """A provider's words fit to keep in plain text and logs: no phone number in them."""
+    return _NUMBER.sub("[number]", words)
+
+
 def keyword(text: str | None) -> str | None:
     """"stop", "start" or "help" when the whole reply is such a keyword, else None."""
     word = (text or "").strip().upper()
@@ -53,7 +64,7 @@ def api_failure(status: int | None, code: int | str | None,
     """Twilio's refusal of a send, as the queue acts on it: a rate limit or a server error may
     pass; a known permanent code or any other 4xx will not, and says why in Twilio's words."""
     code = str(code) if code is not None else None
-    reason = (message or PERMANENT_CODES.get(code or "") or f"HTTP {status}")[:300]
+    reason = without_numbers(message or PERMANENT_CODES.get(code or "") or f"HTTP {status}")[:300]
     if code in PERMANENT_CODES:
         return Permanent(code, reason)
     if status is None or status == 429 or status >= 500:
