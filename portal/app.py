@@ -10,7 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.cases.chain import EXTENSION as CHAIN_KEYS
 from portal.cases.chain import ChainKeys
-from portal.config import Settings, sqlalchemy_url
+from portal.config import Settings, sms_settings, sqlalchemy_url
 from portal.crypto import FieldCipher, LookupHasher
 from portal.doctor import bp as doctor_cli
 from portal.doctor import refuse_unsafe
@@ -31,6 +31,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     settings = Settings.from_environ(Path(app.instance_path))
     app.config.from_mapping(_flask_config(app, settings))
+    app.config.from_mapping(sms_settings())
     app.config.update(overrides or {})
     # Production with demo mode on, or demo mode holding live Stripe keys: never serve.
     refuse_unsafe(app.config)
@@ -153,6 +154,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.disputes.views import bp as disputes
     from portal.disputes.views import staff_bp as staff_disputes
     from portal.identity.views import bp as identity
+    from portal.messaging.sms.views import bp as sms_hooks
     from portal.outbox.cli import bp as webhooks_cli
     from portal.payments.cli import bp as payments_cli
     from portal.payments.views import bp as payments
@@ -164,7 +166,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (web, identity, accounts, contact, payments, disputes, plans, agency,
                       staff_disputes, staff_plans, cases_cli, demo_cli, jobs_cli, webhooks_cli,
-                      agency_cli, payments_cli, plans_cli, doctor_cli, keys_cli):
+                      agency_cli, payments_cli, plans_cli, doctor_cli, keys_cli, sms_hooks):
         app.register_blueprint(blueprint)
     # What `doctor` reports beyond the configuration: stored data that cannot take effect.
     app.extensions["doctor_checks"] = [law_in_policies]

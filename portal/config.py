@@ -161,3 +161,16 @@ def sqlalchemy_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     raise ValueError("DATABASE_URL must be a PostgreSQL URL")
+
+
+def sms_settings(environ: dict | None = None) -> dict:
+    """Text-message settings (README, "Text messages"): which provider, its keys, where it is."""
+    env = os.environ if environ is None else environ
+    names = ("SMS_PROVIDER", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM",
+             "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_API_BASE", "SMS_GATEWAY_URL",
+             "SMS_GATEWAY_SECRET", "SMS_GATEWAY_FROM", "PUBLIC_BASE_URL", "SMS_HELP_PHONE",
+             "SMS_HELP_WEBSITE")
+    settings: dict = {name: env.get(name) or None for name in names}
+    settings["SMS_PROVIDER"] = (settings["SMS_PROVIDER"] or "").lower() or None
+    settings["SMS_TIMEOUT"] = float(env.get("SMS_TIMEOUT") or 10)
+    return settings

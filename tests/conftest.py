@@ -29,7 +29,7 @@ if not os.environ.get("XDG_RUNTIME_DIR"):
     os.environ["XDG_RUNTIME_DIR"] = str(runtime)
 
 pytest_plugins = ["tests.fixtures.client", "tests.fixtures.factories", "tests.fixtures.stripe",
-                  "tests.fixtures.smtp"]
+                  "tests.fixtures.smtp", "tests.fixtures.sms_providers"]
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The start of every test app's rate-limit keys in Redis.

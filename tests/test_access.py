@@ -375,3 +375,35 @@ def test_partner_route(rule, method, holder, client, partner_keys):
         assert response.mimetype == "application/json"
         if method == "GET" and "account_ref" in rule:
             assert response.json["account_ref"] == "NWB-1001"
+
+
+# --- providers' hooks: public, but only a provider's signature opens them ------------------------
+
+#: The routes a provider calls (delivery reports, replies): open to no session of any kind, only
+#: to the provider's signature (tests/test_sms.py checks the signed calls themselves).
+PROVIDER_HOOKS = {
+    "/hooks/sms/twilio/status": {"MessageSid": "SM" + "0" * 32, "MessageStatus": "failed"},
+    "/hooks/sms/twilio/inbound": {"From": "+12135550147", "Body": "STOP"},
+    "/hooks/sms/gateway/status": {"id": "gw-1", "status": "failed"},
+    "/hooks/sms/gateway/inbound": {"from": "+12135550147", "text": "STOP"},
+}
+HOOK_VISITORS = ["anonymous", "owner", "admin", "other agency's agent"]
+
+
+def test_every_provider_hook_is_listed():
+    assert sorted(r for r, *_rest in RULES if r.startswith("/hooks/")) == sorted(PROVIDER_HOOKS)
+    assert all(a == PUBLIC for r, _e, _m, a in RULES if r.startswith("/hooks/"))
+
+
+@pytest.mark.parametrize("visitor", HOOK_VISITORS)
+@pytest.mark.parametrize("rule", sorted(PROVIDER_HOOKS))
+def test_a_provider_hook_refuses_every_visitor_without_the_providers_signature(
+        rule, visitor, app, person, demo, staff_sign_in, monkeypatch):
+    monkeypatch.setitem(app.config, "TWILIO_AUTH_TOKEN", "configured-token")
+    monkeypatch.setitem(app.config, "SMS_GATEWAY_SECRET", "configured-secret")
+    _become(visitor, person, staff_sign_in)
+    body = dict(PROVIDER_HOOKS[rule], csrf_token=person.csrf_token())
+    response = (person.client.post(rule, json=body) if "/gateway/" in rule
+                else person.client.post(rule, data=body))
+    assert response.status_code == 403, f"POST {rule} as {visitor}: {response.status_code}"
+    _assert_no_owner_data(response.get_data(as_text=True), f"POST {rule} as {visitor}")

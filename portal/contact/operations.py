@@ -52,7 +52,13 @@ def _told(borrower: Borrower, kind: EventKind, actor: Actor, details: dict,
 @operation
 def change_preferences(borrower_id: int, preferences: dict, language: str | None,
                        actor: Actor) -> None:
-    borrower = _borrower(borrower_id)
+    preferences_changed(_borrower(borrower_id), preferences, language, actor)
+
+
+def preferences_changed(borrower: Borrower, preferences: dict, language: str | None,
+                        actor: Actor) -> None:
+    """Record the borrower's preferences (a page, a partner, a STOP texted back), in the caller's
+    transaction; nothing is recorded when nothing changes."""
     own_points = {p.id for p in borrower.contact_points}
     if not set(preferences.get("opted_out_points", [])) <= own_points:
         raise Refused(_("Choose from your own phone numbers and addresses."))
