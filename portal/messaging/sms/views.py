@@ -13,7 +13,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from portal.extensions import csrf, limiter
-from portal.messaging.settle import UnknownMessage, settle
+from portal.messaging.settle import settle
 from portal.messaging.sms import rules
 from portal.messaging.sms.inbound import text_received
 from portal.outbox.signing import HEADER, verify
@@ -58,12 +58,11 @@ def _settle(provider: str, reference, status, error_code) -> tuple[Response, int
     if report is None:
         return jsonify(settled=False), 200  # queued, sent...: a step on the way
     outcome, code, reason = report
-    try:
-        changed = settle(provider, reference, outcome, error_code=code, reason=reason)
-    except UnknownMessage:
+    message = settle(provider, reference, outcome, error_code=code, reason=reason)
+    if message is None:
         log.info("sms %s report about a message not ours", provider)
         return jsonify(error="unknown message"), 404
-    return jsonify(settled=changed), 200
+    return jsonify(settled=message.settled_at is not None), 200
 
 
 @bp.post("/twilio/status")
