@@ -76,6 +76,10 @@ class Settings:
     evidence_budget: tuple[int, int, int, int] = (64, 128, 24, 100)
     #: The secrets not set in the environment, generated into instance/secrets/ (demo only).
     generated: tuple[str, ...] = ()
+    #: "json" (one object a line, the default in production) or "text".
+    log_format: str = "text"
+    #: The bearer token `/metrics` asks for; None: `/metrics` answers 404.
+    metrics_token: str | None = None
 
     @property
     def production(self) -> bool:
@@ -138,7 +142,15 @@ class Settings:
                 ("EVIDENCE_INFLATED_MB_PER_FILE", 64), ("EVIDENCE_INFLATED_MB_PER_REQUEST", 128),
                 ("EVIDENCE_MEGAPIXELS_PER_IMAGE", 24), ("EVIDENCE_MEGAPIXELS_PER_REQUEST", 100))),
             generated=tuple(generated),
+            log_format=_log_format(env.get("LOG_FORMAT") or ("json" if production else "text")),
+            metrics_token=env.get("METRICS_TOKEN") or None,
         )
+
+
+def _log_format(value: str) -> str:
+    if value not in ("json", "text"):
+        raise RuntimeError("LOG_FORMAT must be json or text")
+    return value
 
 
 def sqlalchemy_url(url: str) -> str:
