@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 import traceback
 import uuid
 from contextvars import ContextVar, Token
@@ -101,6 +102,22 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, separators=(",", ":"), default=str)
 
 
+class _ToStderr(logging.StreamHandler):
+    """A handler writing to whatever sys.stderr is at the time (a test runner swaps it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+#: Loggers kept to warnings and errors once ours are configured.
+QUIET = ("stripe", "urllib3")
+
+
 def configure(log_format: str) -> None:
     """Send the root logger's records to stderr, as JSON lines or as text (LOG_FORMAT), once."""
     root = logging.getLogger()
@@ -108,9 +125,13 @@ def configure(log_format: str) -> None:
                  logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler = next((h for h in root.handlers if getattr(h, "portal", False)), None)
     if handler is None:
-        handler = logging.StreamHandler()
+        handler = _ToStderr()
         handler.portal = True
         root.addHandler(handler)
     handler.setFormatter(formatter)
     if root.level > logging.INFO or root.level == logging.NOTSET:
         root.setLevel(logging.INFO)
+    # Libraries' own chatter names raw URLs (Stripe's request lines; in JSON mode, where ours is
+    # the line per request, the development server's path and query string): problems only.
+    for name in QUIET + (("werkzeug",) if log_format == "json" else ()):
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -256,3 +256,30 @@ def test_queue_depth_and_age_come_from_the_job_queue(db):
     stats = db.run(queue_stats)
     assert stats["ops-test"]["todo"] == 1 and stats["ops-test"]["doing"] == 0
     assert stats["ops-test"]["oldest_seconds"] > 1_000_000  # queued at 1970 + 1000 s
+
+
+@pytest.mark.parametrize(("environ", "expected"), [
+    ({}, "text"),
+    ({"LOG_FORMAT": "json"}, "json"),
+    ({"PORTAL_ENV": "production"}, "json"),
+    ({"PORTAL_ENV": "production", "LOG_FORMAT": "text"}, "text"),
+    ({"LOG_FORMAT": "xml"}, RuntimeError),
+])
+def test_log_format_is_json_in_production_and_text_elsewhere(tmp_path, environ, expected):
+    from portal.config import Settings
+
+    production = {"SECRET_KEY": "s" * 40, "FIELD_ENCRYPTION_KEYS": "1:" + "a" * 44,
+                  "LOOKUP_HASH_KEY": "l" * 32, "CASE_CHAIN_KEYS": "1:" + "b" * 44,
+                  "STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_PUBLISHABLE_KEY": "pk_test_x",
+                  "STRIPE_WEBHOOK_SECRET": "whsec_x"}
+    env = {**production, **environ}
+    if expected is RuntimeError:
+        with pytest.raises(RuntimeError, match="LOG_FORMAT must be json or text"):
+            Settings.from_environ(tmp_path, env)
+    else:
+        assert Settings.from_environ(tmp_path, env).log_format == expected
+
+
+def test_third_party_request_chatter_is_kept_to_warnings(app):
+    assert logging.getLogger("stripe").getEffectiveLevel() == logging.WARNING
+    assert logging.getLogger("portal.requests").getEffectiveLevel() == logging.INFO
