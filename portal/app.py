@@ -16,6 +16,7 @@ from portal.doctor import bp as doctor_cli
 from portal.doctor import refuse_unsafe
 from portal.extensions import babel, csrf, db, htmx, limiter, login, migrate
 from portal.keys import bp as keys_cli
+from portal.logs import configure as configure_logs
 from portal.logs import keep_exception_text_out
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,11 +56,14 @@ def create_app(overrides: dict | None = None) -> Flask:
     _register_jobs(app)
     _register_blueprints(app)
     from portal.web.errors import register_error_pages
+    from portal.web.observe import register_observation
     from portal.web.security import register_security
 
     register_security(app)
+    register_observation(app)
     register_error_pages(app)
     logging.getLogger("portal").setLevel(logging.INFO)
+    configure_logs(app.config["LOG_FORMAT"])
     # Flask's own report of an unhandled error (app.logger) and ours: type and place, no text.
     keep_exception_text_out(app.logger, logging.getLogger("portal"))
     return app
@@ -108,6 +112,8 @@ def _flask_config(app: Flask, s: Settings) -> dict:
         "PUBLIC_URL": s.public_url,
         "PRINT_VENDOR_DIR": s.print_vendor_dir or (
             str(Path(app.instance_path) / "print-queue") if s.demo_mode else None),
+        "LOG_FORMAT": s.log_format,
+        "METRICS_TOKEN": s.metrics_token,
     }
 
 
@@ -155,6 +161,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.disputes.views import staff_bp as staff_disputes
     from portal.identity.views import bp as identity
     from portal.messaging.sms.views import bp as sms_hooks
+    from portal.ops.views import bp as ops
     from portal.outbox.cli import bp as webhooks_cli
     from portal.payments.cli import bp as payments_cli
     from portal.payments.views import bp as payments
@@ -164,7 +171,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.web.views import bp as web
     from portal.worker import bp as jobs_cli
 
-    for blueprint in (web, identity, accounts, contact, payments, disputes, plans, agency,
+    for blueprint in (web, ops, identity, accounts, contact, payments, disputes, plans, agency,
                       staff_disputes, staff_plans, cases_cli, demo_cli, jobs_cli, webhooks_cli,
                       agency_cli, payments_cli, plans_cli, doctor_cli, keys_cli, sms_hooks):
         app.register_blueprint(blueprint)

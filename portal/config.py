@@ -86,6 +86,10 @@ class Settings:
     public_url: str = "http://127.0.0.1:5000"
     #: The secrets not set in the environment, generated into instance/secrets/ (demo only).
     generated: tuple[str, ...] = ()
+    #: "json" (one object a line, the default in production) or "text".
+    log_format: str = "text"
+    #: The bearer token `/metrics` asks for; None: `/metrics` answers 404.
+    metrics_token: str | None = None
 
     @property
     def production(self) -> bool:
@@ -152,7 +156,15 @@ class Settings:
             mail_from=env.get("MAIL_FROM") or "Borrower portal <no-reply@localhost>",
             public_url=(env.get("PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/"),
             generated=tuple(generated),
+            log_format=_log_format(env.get("LOG_FORMAT") or ("json" if production else "text")),
+            metrics_token=env.get("METRICS_TOKEN") or None,
         )
+
+
+def _log_format(value: str) -> str:
+    if value not in ("json", "text"):
+        raise RuntimeError("LOG_FORMAT must be json or text")
+    return value
 
 
 def sqlalchemy_url(url: str) -> str:

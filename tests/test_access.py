@@ -59,6 +59,9 @@ OTHER_AGENCY = {visitor for visitor in STAFF_USERS if visitor.startswith("other 
 #: What would betray one of the samples' agency's rows to another agency's staff.
 AGENCY_MARKERS = ["NWB-1001", "NWB-1002", "Northwind", "D-900001", "P-900001", "López"]
 SIGN_IN_PAGES = {"/sign-in", "/staff/sign-in"}
+#: Public routes whose answer is a 5xx by design: /readyz says 503 while no worker has written a
+#: heartbeat (none runs in these tests); its checks are tested in tests/test_ops.py.
+DESIGNED_5XX = {"/readyz": 503}
 TESTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
@@ -305,7 +308,8 @@ class TestProtectedRoutes:
 def test_public_route_answers_anonymous_visitors(rule, endpoint, method, person, demo):
     path = _fill(rule, _arguments(rule))
     response = _send(person, method, path)
-    assert response.status_code < 500, f"{method} {path}: {response.status_code}"
+    assert response.status_code < 500 or response.status_code == DESIGNED_5XX.get(rule), (
+        f"{method} {path}: {response.status_code}")
     if method == "GET":
         _assert_no_owner_data(_text(response), f"{method} {path}")
 

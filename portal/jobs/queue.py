@@ -10,6 +10,7 @@ defer and ask through procrastinate's own API, on the caller's connection, never
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any, LiteralString
 
@@ -24,6 +25,11 @@ from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import make_url
 
 from portal.extensions import db
+from portal.jobs.observe import META, log_job
+from portal.logs import current_request_id
+
+#: The keyword argument every job we defer carries besides its task's own (`META`): the request
+#: that queued it and when; the worker's middleware (`portal.jobs.observe`) takes it off again.
 
 EXTENSION = "portal.jobs"
 REGISTRARS = "portal.jobs.registrars"
@@ -37,6 +43,7 @@ Registrar = Callable[[procrastinate.App, Flask], None]
 WORKER_DEFAULTS = {
     "name": "portal",
     "delete_jobs": "successful",
+    "worker_middleware": [log_job],
 }
 
 
@@ -149,7 +156,13 @@ def defer_in_transaction(name: str, *, queueing_lock: str | None = None) -> int 
 
 def _defer(job: Job) -> int:
     """Insert the job on the caller's connection, in whatever transaction or savepoint it is in."""
-    return JobDeferrer(_on_callers_connection, job, connection=_driver_connection()).defer()
+    return JobDeferrer(_on_callers_connection, job, connection=_driver_connection()).defer(
+        **meta())
+
+
+def meta() -> dict:
+    """The job's `META` argument: the current request's id and the time it was queued."""
+    return {META: {"request_id": current_request_id(), "queued_at": round(time.time(), 3)}}
 
 
 def defer_unless_waiting(jobs: procrastinate.App, name: str, *,
@@ -157,6 +170,33 @@ def defer_unless_waiting(jobs: procrastinate.App, name: str, *,
     """Defer the task `name` now, on the job queue's own connections (from inside a task, to call
     in more workers); None when a job with the same queueing lock is already waiting."""
     try:
-        return jobs.configure_task(name, queueing_lock=queueing_lock).defer()
+        return jobs.configure_task(name, queueing_lock=queueing_lock).defer(**meta())
     except exceptions.AlreadyEnqueued:
         return None  # one is already waiting for a free worker
+
+
+def queue_stats() -> dict[str, dict[str, float]]:
+    """Per queue: jobs waiting, running and failed, and how long the oldest job due has waited
+    (seconds; from when it was queued: our `META`, a periodic job's tick, or its schedule).
+    procrastinate's own `list_queues`/`list_jobs`, on the current session's connection."""
+    manager = JobManager(connector=_CallersConnection(_driver_connection()))
+    stats = {q["name"]: {"todo": q["todo"], "doing": q["doing"], "failed": q["failed"],
+                         "oldest_seconds": 0.0} for q in manager.list_queues()}
+    now = time.time()
+    for job in manager.list_jobs(status="todo"):
+        if job.scheduled_at is not None and job.scheduled_at.timestamp() > now:
+            continue  # a retry or a job for later: not waiting yet
+        since = _queued_at(job)
+        if since is not None and job.queue in stats:
+            entry = stats[job.queue]
+            entry["oldest_seconds"] = max(entry["oldest_seconds"], round(now - since, 3))
+    return stats
+
+
+def _queued_at(job: Job) -> float | None:
+    mine = job.task_kwargs.get(META)
+    if isinstance(mine, dict) and isinstance(mine.get("queued_at"), int | float):
+        return float(mine["queued_at"])
+    if isinstance(job.task_kwargs.get("timestamp"), int):  # a periodic task's tick
+        return float(job.task_kwargs["timestamp"])
+    return job.scheduled_at.timestamp() if job.scheduled_at else None

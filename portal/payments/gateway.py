@@ -97,6 +97,7 @@ class StripeGateway:
         self.publishable_key = publishable_key
         self.webhook_secret = webhook_secret
         self.api_base = api_base
+        self._secret_key = secret_key
         #: Where the browser loads Stripe.js from (the emulator serves a stand-in).
         self.js_url = js_url or (f"{api_base}/js.stripe.com/v3/" if api_base
                                  else "https://js.stripe.com/v3/")
@@ -203,6 +204,15 @@ class StripeGateway:
         return self._create_intent(params, idempotency_key)
 
     # --- webhooks ------------------------------------------------------------------------
+
+    def check_reachable(self, timeout: float = 2.0) -> None:
+        """One cheap authenticated call with a short timeout (for /readyz); GatewayError if
+        Stripe (or the emulator) does not answer it."""
+        addresses = {"api": self.api_base} if self.api_base else {}
+        client = stripe.StripeClient(self._secret_key, base_addresses=addresses,
+                                     max_network_retries=0,
+                                     http_client=stripe.RequestsClient(timeout=timeout))
+        self._call(client.v1.customers.list, {"limit": 1})
 
     def verify_event(self, payload: bytes, signature: str | None) -> dict:
         """The event as a plain dict, if its Stripe-Signature verifies (default 5 minute window)."""

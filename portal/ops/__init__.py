@@ -1,0 +1,1 @@
+"""Running the portal: readiness for load balancers, Prometheus metrics for operators."""
