@@ -1,7 +1,7 @@
 """Which adapter carries each channel, decided from the configuration in this one place.
 
-Email goes over SMTP when SMTP_URL is set; SMS and letters through whatever their modules build
-from the configuration (None until one is configured). A channel with no adapter is captured at
+Email goes over SMTP when SMTP_URL is set; texts through the provider SMS_PROVIDER names
+(`messaging/sms`); letters not yet (None). A channel with no adapter is captured at
 /dev/messages in demo mode and refused outside it (`service.send`).
 """
 
@@ -11,6 +11,7 @@ import threading
 
 from flask import Flask
 
+from portal.messaging import sms
 from portal.messaging.envelope import Adapter
 from portal.messaging.smtp import SmtpAdapter, parse_url
 
@@ -24,12 +25,12 @@ def _email(config) -> Adapter | None:
 
 
 def _none(config) -> Adapter | None:
-    # The SMS and letter adapters' hooks: their modules' `adapter_from_config(config)` go here.
+    # Letters: `letters.adapter_from_config` goes here once demo mode keeps capturing them.
     return None
 
 
 #: channel -> adapter_from_config(config): the adapter, or None when none is configured.
-FACTORIES = {"email": _email, "sms": _none, "letter": _none}
+FACTORIES = {"email": _email, "sms": sms.adapter_from_config, "letter": _none}
 
 
 def adapter_for(channel: str, app: Flask) -> Adapter | None:
