@@ -110,8 +110,7 @@ def _flask_config(app: Flask, s: Settings) -> dict:
         "SMTP_URL": s.smtp_url,
         "MAIL_FROM": s.mail_from,
         "PUBLIC_URL": s.public_url,
-        "PRINT_VENDOR_DIR": s.print_vendor_dir or (
-            str(Path(app.instance_path) / "print-queue") if s.demo_mode else None),
+        "PRINT_VENDOR_DIR": s.print_vendor_dir,
         "LOG_FORMAT": s.log_format,
         "METRICS_TOKEN": s.metrics_token,
     }
@@ -165,6 +164,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.outbox.cli import bp as webhooks_cli
     from portal.payments.cli import bp as payments_cli
     from portal.payments.views import bp as payments
+    from portal.placements.cli import bp as placements_cli
     from portal.plans.cli import bp as plans_cli
     from portal.plans.views import bp as plans
     from portal.plans.views import staff_bp as staff_plans
@@ -173,7 +173,8 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (web, ops, identity, accounts, contact, payments, disputes, plans, agency,
                       staff_disputes, staff_plans, cases_cli, demo_cli, jobs_cli, webhooks_cli,
-                      agency_cli, payments_cli, plans_cli, doctor_cli, keys_cli, sms_hooks):
+                      agency_cli, payments_cli, plans_cli, doctor_cli, keys_cli, sms_hooks,
+                      placements_cli):
         app.register_blueprint(blueprint)
     # What `doctor` reports beyond the configuration: stored data that cannot take effect.
     app.extensions["doctor_checks"] = [law_in_policies]

@@ -14,13 +14,16 @@ import pytest
 from sqlalchemy import delete, select
 
 from portal.accounts.models import Account, Borrower, ContactKind, ContactPoint
+from portal.agency.models import Agency
 from portal.cases.models import CaseEvent
 from portal.contact.models import ContactAttempt
 from portal.disputes.models import Dispute, EvidenceFile
 from portal.messaging import letters, messages
 from portal.messaging import service as delivery
 from portal.messaging.envelope import Envelope, Permanent, Sent, Transient
-from portal.messaging.models import CapturedMessage
+from portal.messaging.channels import EXTENSION, adapter_for
+from portal.messaging.models import CapturedMessage, OutgoingMessage
+from portal.messaging.outgoing import send_due
 from portal.messaging.notify import Status, notify
 from tests.test_dispute_original_creditor import _send_original_creditor
 from tests.test_disputes import _number, _send, _verify, alex
@@ -123,8 +126,40 @@ def test_the_adapter_is_the_folder_when_configured_and_none_otherwise(tmp_path, 
     assert isinstance(chosen, letters.FolderPrintVendor) and chosen.folder == tmp_path
     assert letters.adapter_from_config({"PRINT_VENDOR_DIR": None}) is None
     assert letters.adapter_from_config({}) is None
-    # Demo mode prints into the instance folder.
-    assert app.config["PRINT_VENDOR_DIR"].endswith("print-queue")
+    # Demo mode without a folder captures letters at /dev/messages, like every other message.
+    assert app.config["PRINT_VENDOR_DIR"] is None
+    assert adapter_for("letter", app) is None
+
+
+def test_with_a_print_folder_a_letter_is_queued_and_the_worker_leaves_it_with_the_return_address(
+        app, db, demo, tmp_path, monkeypatch):
+    vendor = letters.FolderPrintVendor(tmp_path)
+    monkeypatch.setitem(app.extensions, EXTENSION, {"email": None, "sms": None, "letter": vendor})
+    assert _letter_to(db).status == Status.SENT
+    (queued,) = db.scalars(select(OutgoingMessage))
+    assert (queued.channel, queued.destination, queued.status) == ("letter", ALEX, "queued")
+    assert db.scalars(select(CapturedMessage)) == []  # queued for print, not captured
+    assert [r.status for r in db.run(send_due)] == ["sent"]
+    assert db.run(send_due) == []  # one letter, once
+    printed = pypdf.PdfReader(io.BytesIO((tmp_path / f"{queued.id}.pdf").read_bytes()))
+    words = "".join(page.extract_text() for page in printed.pages)
+    agency = db.scalar(select(Agency).where(Agency.name == "Demo Collections"))
+    assert agency.postal_address and agency.postal_address.splitlines()[1] in words
+    assert "Northwind Bank, 1 Main St" in words
+    assert json.loads((tmp_path / f"{queued.id}.json").read_text())["kind"] == (
+        "dispute_original_creditor_letter")
+
+
+def test_the_demo_shows_a_captured_letter_as_the_printed_pdf(db, demo, client):
+    assert _letter_to(db).status == Status.SENT
+    (captured,) = db.scalars(select(CapturedMessage).where(CapturedMessage.channel == "letter"))
+    page = client.get("/dev/messages")
+    assert ALEX not in page.text and "the postal address on file" in page.text
+    printed = client.get(f"/dev/messages/{captured.id}/letter.pdf")
+    assert printed.status_code == 200 and printed.content_type == "application/pdf"
+    words = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(printed.data)).pages)
+    assert "Northwind Bank, 1 Main St" in words
+    assert client.get("/dev/messages/999999999/letter.pdf").status_code == 404
 
 
 # --- notify: the letter's destination -------------------------------------------------------

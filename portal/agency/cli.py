@@ -1,9 +1,10 @@
-"""`flask --app portal agency policy|set-policy|add-staff`: the agency's own contact policy
-switches, and its staff users."""
+"""`flask --app portal agency policy|set-policy|set-identity|add-staff`: the agency's own contact
+policy switches, who its messages come from, and its staff users."""
 
 from __future__ import annotations
 
 import logging
+from email.utils import parseaddr
 
 import click
 from flask import Blueprint
@@ -67,6 +68,37 @@ def policy_command(agency_name: str):
     for rule_id in law_in_policy(agency.contact_policy):
         click.echo(f"WARNING: the stored policy names {rule_id}, which is not an agency policy "
                    "rule: ignored (law cannot be switched off)")
+
+
+@operation
+def set_identity(agency_name: str, email_from: str | None, sms_sender: str | None,
+                 postal_address: str | None) -> Agency:
+    """Who the agency's messages come from; a value not given is kept, "" clears it."""
+    if email_from and "@" not in parseaddr(email_from)[1]:
+        raise Refused(f"{email_from!r} is not an email address")
+    agency = _agency(agency_name)
+    for column, value in (("email_from", email_from), ("sms_sender", sms_sender),
+                          ("postal_address", postal_address)):
+        if value is not None:
+            setattr(agency, column, value.replace("\\n", "\n").strip() or None)
+    return agency
+
+
+@bp.cli.command("set-identity")
+@click.option("--agency", "agency_name", required=True)
+@click.option("--email-from", help="The address its emails come from (its SMTP may send as it).")
+@click.option("--sms-sender", help="Its sender number, short code or id at the SMS provider.")
+@click.option("--postal-address", help="Its return address on letters; lines split by \\n.")
+def set_identity_command(agency_name: str, email_from: str | None, sms_sender: str | None,
+                         postal_address: str | None):
+    """Set who the agency's emails, texts and letters come from."""
+    try:
+        agency = set_identity(agency_name, email_from, sms_sender, postal_address)
+    except Refused as refusal:
+        raise click.ClickException(refusal.message) from None
+    click.echo(f"{agency.name}: email from {agency.email_from or '(MAIL_FROM)'}, "
+               f"texts from {agency.sms_sender or '(none)'}, "
+               f"letters from {(agency.postal_address or '(none)').replace(chr(10), ', ')}")
 
 
 @bp.cli.command("add-staff")

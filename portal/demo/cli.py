@@ -34,7 +34,12 @@ def seed() -> tuple[int, list[StaffUser]]:
         ensure_partner_key(agency_name, partner, public_id, key,
                            [creditors[code] for code, *_rest, agency in data.CREDITORS
                             if agency == agency_name])
-    agencies = {a.name: a.id for a in db.session.scalars(select(Agency))}
+    agencies = {}
+    for agency in db.session.scalars(select(Agency)):
+        agencies[agency.name] = agency.id
+        if agency.name in data.IDENTITIES and agency.postal_address is None:
+            agency.email_from, agency.sms_sender, agency.postal_address = (
+                data.IDENTITIES[agency.name])
     debts = data.debts(datetime.now(UTC))
     added = 0
     for person in data.people():

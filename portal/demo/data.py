@@ -27,6 +27,14 @@ DIALERS = [
     (SECOND_AGENCY, "Harbor dialer", "harbor-dialer", "harbor-dialer-key"),
 ]
 
+#: Who each agency's messages come from: (email_from, sms_sender, postal_address).
+IDENTITIES = {
+    AGENCY: ("accounts@demo.test", "+15005550006",
+             "Demo Collections\n100 Main Street, Suite 400\nSpringfield, IL 62701\nUnited States"),
+    SECOND_AGENCY: ("help@harbor.test", "+15005550007",
+                    "Harbor Recovery\n8 Quay Road\nPortland, ME 04101\nUnited States"),
+}
+
 #: (email, name, role, creditor code for a lender, agency)
 STAFF = [
     ("admin@demo.test", "Ada Admin", "admin", None, AGENCY),

@@ -1,8 +1,8 @@
 """Which adapter carries each channel, decided from the configuration in this one place.
 
 Email goes over SMTP when SMTP_URL is set; texts through the provider SMS_PROVIDER names
-(`messaging/sms`); letters not yet (None). A channel with no adapter is captured at
-/dev/messages in demo mode and refused outside it (`service.send`).
+(`messaging/sms`); letters to the print vendor's folder when PRINT_VENDOR_DIR is set. A channel
+with no adapter is captured at /dev/messages in demo mode and refused outside it (`service.send`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import threading
 
 from flask import Flask
 
-from portal.messaging import sms
+from portal.messaging import letters, sms
 from portal.messaging.envelope import Adapter
 from portal.messaging.smtp import SmtpAdapter, parse_url
 
@@ -24,13 +24,8 @@ def _email(config) -> Adapter | None:
     return SmtpAdapter(parse_url(url)) if url else None
 
 
-def _none(config) -> Adapter | None:
-    # Letters: `letters.adapter_from_config` goes here once demo mode keeps capturing them.
-    return None
-
-
 #: channel -> adapter_from_config(config): the adapter, or None when none is configured.
-FACTORIES = {"email": _email, "sms": sms.adapter_from_config, "letter": _none}
+FACTORIES = {"email": _email, "sms": sms.adapter_from_config, "letter": letters.adapter_from_config}
 
 
 def adapter_for(channel: str, app: Flask) -> Adapter | None:

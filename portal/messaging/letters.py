@@ -144,7 +144,7 @@ def _sync(folder: Path) -> None:
 
 
 def adapter_from_config(config: Mapping) -> Adapter | None:
-    """The print vendor for channel "letter": the folder when PRINT_VENDOR_DIR is set (demo mode
-    sets instance/print-queue), else None (letters cannot go)."""
+    """The print vendor for channel "letter": the folder when PRINT_VENDOR_DIR is set, else None
+    (captured at /dev/messages in demo mode, refused outside it)."""
     folder = config.get("PRINT_VENDOR_DIR")
     return FolderPrintVendor(Path(folder)) if folder else None
