@@ -69,7 +69,7 @@ class Settings:
     #: Where signed exports of the chains' heads go; default instance/chain-heads.
     chain_export_dir: str | None = None
     #: Where letters are left for the print vendor (a PDF and a manifest each); None: no
-    #: letters are printed (demo mode uses instance/print-queue).
+    #: letters are printed (demo mode captures them at /dev/messages).
     print_vendor_dir: str | None = None
     #: Whether fields sealed before rows were bound (format 1) still open; "0" once
     #: `flask --app portal keys rotate` has re-sealed them, so none can be pasted in from a backup.
