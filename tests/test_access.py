@@ -29,6 +29,8 @@ SAMPLE_ARGS = {
     #: A dispute of the owner's on NWB-1001 with one evidence file (the `samples` fixture).
     "number": "D-900001",
     "file_id": "900001",
+    #: A captured message of demo mode (/dev/messages): none by that id, so a 404 for everyone.
+    "message_id": "900001",
     #: An approved plan proposal of the owner's on NWB-1001 (the `samples` fixture).
     "plan_number": "P-900001",
 }
@@ -47,11 +49,13 @@ STAFF_USERS = {
     "admin": "admin@demo.test",
     "agent": "agent@demo.test",
     "compliance": "compliance@demo.test",
+    "supervisor": "supervisor@demo.test",
     "lender": "lender@northwind.test",
     # Staff of the second demo agency, which the samples' account does not belong to.
     "other agency's admin": "admin@harbor.test",
     "other agency's agent": "agent@harbor.test",
     "other agency's compliance": "compliance@harbor.test",
+    "other agency's supervisor": "supervisor@harbor.test",
 }
 #: Each staff visitor's role (the second agency's staff have the same roles as the first's).
 ROLES = {visitor: visitor.removeprefix("other agency's ") for visitor in STAFF_USERS}

@@ -23,6 +23,9 @@ class Role(StrEnum):
     ADMIN = "admin"
     #: Works cases: reads accounts and their history.
     AGENT = "agent"
+    #: Leads agents: what an agent does, and the decisions above them (balance adjustments,
+    #: placement imports and recalls, a supervisor's pause).
+    SUPERVISOR = "supervisor"
     #: Reviews holds, disputes and flagged contact; reads every case.
     COMPLIANCE = "compliance"
     #: A creditor's user: sees that creditor's portfolio only, never the agency console.

@@ -13,11 +13,21 @@ RECORD_HOLDS = "record_holds"
 #: Lift such a hold (capacity established, an insolvency ended): a compliance decision.
 LIFT_HOLDS = "lift_holds"
 
+#: See placement and recall files and their reports, and check a file before it is imported.
+VIEW_IMPORTS = "view_imports"
+#: Import a placement file, undo an import, recall accounts: what changes a creditor's portfolio.
+IMPORT_PLACEMENTS = "import_placements"
+#: Adjust a balance with a reason (a ledger adjustment).
+ADJUST_BALANCES = "adjust_balances"
+
+_AGENT = frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS, VIEW_IMPORTS})
 PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({VIEW_CASES, MANAGE_STAFF, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS,
-                        LIFT_HOLDS}),
-    "agent": frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS}),
-    "compliance": frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS, LIFT_HOLDS}),
+                        LIFT_HOLDS, VIEW_IMPORTS, IMPORT_PLACEMENTS, ADJUST_BALANCES}),
+    "agent": _AGENT,
+    "supervisor": _AGENT | {IMPORT_PLACEMENTS, ADJUST_BALANCES},
+    "compliance": frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS, LIFT_HOLDS,
+                             VIEW_IMPORTS}),
     "lender": frozenset({VIEW_PORTFOLIO}),
 }
 
