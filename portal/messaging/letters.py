@@ -70,10 +70,62 @@ def render(envelope: Envelope, on: date) -> tuple[bytes, int]:
     document.multi_cell(0, 6, pdf.latin1(envelope.subject), new_x="LMARGIN", new_y="NEXT")
     document.ln(4)
     document.set_font("helvetica", size=11)
-    for paragraph in envelope.text.split("\n\n"):
+    BODIES.get(envelope.kind, _plain)(document, envelope.text)
+    return bytes(document.output()), document.pages_count
+
+
+def _plain(document: FPDF, text: str) -> None:
+    """Paragraphs split on blank lines."""
+    for paragraph in text.split("\n\n"):
         document.multi_cell(0, 5.5, pdf.latin1(paragraph), new_x="LMARGIN", new_y="NEXT")
         document.ln(3)
-    return bytes(document.output()), document.pages_count
+
+
+#: Width of a table's amount column (mm).
+AMOUNT_WIDTH = 45.0
+
+
+def _laid_out(document: FPDF, text: str) -> None:
+    """A notice laid out as its form is: "# " a heading, "label TAB amount" lines a table with
+    the amounts aligned right, "[ ] item" lines tick boxes (a model form's own layout)."""
+    for paragraph in text.split("\n\n"):
+        lines = paragraph.splitlines()
+        if paragraph.startswith("# "):
+            document.set_font("helvetica", "B", 11)
+            document.multi_cell(0, 6, pdf.latin1(paragraph[2:]), new_x="LMARGIN", new_y="NEXT")
+            document.set_font("helvetica", size=10)
+            document.ln(1)
+            continue
+        if lines and all("\t" in line for line in lines):
+            _table(document, [line.split("\t", 1) for line in lines])
+        elif lines and all(line.startswith("[ ] ") for line in lines):
+            for line in lines:
+                x, y = document.get_x(), document.get_y()
+                document.rect(x + 1, y + 1, 3.5, 3.5)
+                document.set_x(x + 7)
+                document.multi_cell(0, 5.5, pdf.latin1(line[4:]), new_x="LMARGIN",
+                                    new_y="NEXT")
+        else:
+            document.set_font("helvetica", size=10)
+            document.multi_cell(0, 5, pdf.latin1(paragraph), new_x="LMARGIN", new_y="NEXT")
+        document.ln(2.5)
+
+
+def _table(document: FPDF, rows: list[list[str]]) -> None:
+    """Label and amount rows, ruled, the last (the total) in bold."""
+    label_width = document.epw - AMOUNT_WIDTH
+    for n, (label, amount) in enumerate(rows):
+        last = n == len(rows) - 1
+        document.set_font("helvetica", "B" if last else "", 10)
+        document.cell(label_width, 6.5, pdf.latin1(label), border="B")
+        document.cell(AMOUNT_WIDTH, 6.5, pdf.latin1(amount), border="B", align="R",
+                      new_x="LMARGIN", new_y="NEXT")
+    document.set_font("helvetica", size=10)
+
+
+#: How each kind's text is laid out: the notices of issue 14 carry a table and tick boxes.
+BODIES: dict[str, Callable[[FPDF, str], None]] = {
+    kind: _laid_out for kind in ("validation_notice", "first_letter_gb", "first_letter_cn")}
 
 
 class FolderPrintVendor:
