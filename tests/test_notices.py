@@ -218,13 +218,17 @@ def test_the_uk_first_letter_names_the_agency_advice_and_the_ombudsman(db, demo,
         assert part in text, part
 
 
-def test_the_china_first_letter_states_the_mandate_in_chinese(db, demo):
+def test_the_china_first_letter_states_the_mandate_in_chinese_and_prints(db, demo, client):
     _placed(db, person=_person("NTC-CN", country="CN"), debt=_debt("JRF-9001", "CNY"),
             creditor="JRF")
     (letter,) = _captured(db, "letter")
     assert letter.kind == "first_letter_cn"
     assert "Jade River Consumer Finance已书面委托我们" in letter.body
     assert "12378" in letter.body and "instructed us in writing" in letter.body
+    printed = client.get(f"/dev/messages/{letter.id}/letter.pdf")
+    assert printed.status_code == 200  # the CJK font is embedded (fonts-noto-cjk)
+    flat = _pdf_text(printed.data).replace("\x00", "").replace(" ", "")
+    assert "已书面委托我们" in flat and "投诉" in flat and "¥1,000.50" in flat
 
 
 # --- the account page -------------------------------------------------------------------------
