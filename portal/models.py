@@ -11,6 +11,7 @@ def import_all() -> None:
     import portal.identity.models  # noqa: F401
     import portal.jobs.heartbeat  # noqa: F401
     import portal.messaging.models  # noqa: F401
+    import portal.notices.models  # noqa: F401
     import portal.outbox.models  # noqa: F401
     import portal.payments.models  # noqa: F401
     import portal.plans.models  # noqa: F401

@@ -3,6 +3,8 @@ built-in font's limits, so a fix to either reaches both."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fpdf import FPDF
 
 #: Typography the built-in fonts lack, spelled with what they have (Latin-1).
@@ -18,6 +20,31 @@ def printable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+#: Noto Sans CJK from Debian's fonts-noto-cjk (.ci/run installs it): (style, file). Simplified
+#: Chinese is face 2 of each collection; never committed to the repository.
+CJK_FONTS = (("", Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")),
+             ("B", Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc")))
+CJK_FACE = 2
+CJK_FAMILY = "notosanscjk"
+
+
+def cjk_available() -> bool:
+    """Whether the CJK font is installed here (a letter in Chinese needs it)."""
+    return CJK_FONTS[0][1].is_file()
+
+
+def use_cjk(document: FPDF) -> None:
+    """Register Noto Sans CJK SC on `document` (its regular face; bold where installed)."""
+    for style, path in CJK_FONTS:
+        if path.is_file():
+            document.add_font(CJK_FAMILY, style, str(path), collection_font_number=CJK_FACE)
+
+
+def as_is(text: str) -> str:
+    """Text for an embedded Unicode font: typography kept, nothing replaced."""
+    return text
 
 
 def latin1(text: str) -> str:

@@ -13,6 +13,7 @@ import pypdf
 import pytest
 from sqlalchemy import delete, select
 
+from portal import pdf
 from portal.accounts.models import Account, Borrower, ContactKind, ContactPoint
 from portal.agency.models import Agency
 from portal.cases.models import CaseEvent
@@ -77,13 +78,29 @@ def test_a_long_letter_runs_over_pages_numbered_and_spanish_is_kept_whole():
     assert all(f"{n}/{pages}" in text for n, text in enumerate(read, start=1))
 
 
-def test_a_letter_the_built_in_fonts_cannot_show_is_refused_not_printed_with_question_marks(
-        tmp_path):
+def test_a_letter_no_installed_font_can_show_is_refused_not_printed_with_question_marks(
+        tmp_path, monkeypatch):
+    monkeypatch.setattr(pdf, "CJK_FONTS", (("", tmp_path / "none.ttc"),
+                                           ("B", tmp_path / "none-bold.ttc")))
     chinese = _envelope(to="王芳\n朝阳区建国路 88 号\n100022 北京 BJ\nCHINA", language="zh_Hans")
     with pytest.raises(Permanent) as refused:
         letters.FolderPrintVendor(tmp_path).send(chinese)
     assert refused.value.code == "unprintable"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_chinese_letter_is_set_in_the_embedded_noto_cjk_font(tmp_path):
+    """fonts-noto-cjk (Debian; .ci/run installs it): the words themselves, not question marks."""
+    assert pdf.cjk_available(), "apt-get install fonts-noto-cjk (see README, setup)"
+    chinese = _envelope(to="王芳\n朝阳区建国路 88 号\n100022 北京 BJ\nCHINA", language="zh_Hans",
+                        subject="催收告知函", text="我们是一家债务催收机构。")
+    document, pages = letters.render(chinese, ON)
+    (page,) = _text(document)
+    assert pages == 1
+    flat = page.replace("\x00", "").replace(" ", "")  # pypdf pads a CID font's glyphs
+    assert "王芳" in flat and "催收告知函" in flat and "我们是一家债务催收机构。" in flat
+    assert "2026年12月3日" in flat and "?" not in flat
+    assert b"NotoSansCJK" in document  # embedded (subset), not referenced
 
 
 # --- the folder vendor ----------------------------------------------------------------------

@@ -25,7 +25,8 @@ class AccountView:
     next_step: str
 
 
-def _postings(entries: list[LedgerEntry]) -> list[Posting]:
+def postings(entries: list[LedgerEntry]) -> list[Posting]:
+    """Ledger entries as the itemization reads them (reversals know the kind they reverse)."""
     kinds = {e.id: e.kind for e in entries}
     return [
         Posting(e.kind, e.money, kinds.get(e.reverses_id) if e.reverses_id else None)
@@ -49,7 +50,7 @@ def view_of(account: Account, today: date) -> AccountView:
     ends = validation.period_end(sent.date()) if sent else None
     return AccountView(
         account=account,
-        itemization=itemize(_postings(account.ledger), account.currency),
+        itemization=itemize(postings(account.ledger), account.currency),
         validation_ends=ends,
         next_step=next_step(account.status, ends, today),
     )

@@ -13,6 +13,8 @@ from portal.cases.service import history
 from portal.contact import service as contact
 from portal.disputes.service import disputes_of
 from portal.money import Money
+from portal.notices import wording
+from portal.notices.service import sent_notice
 from portal.payments.checkout import payments_of
 from portal.plans.service import plans_of
 from portal.web.access import borrower_required
@@ -112,6 +114,7 @@ def index():
 def detail(reference: str):
     view = service.account_of(current_user, reference, _today())
     events = [e for e in history(current_user.id, view.account.id) if e.kind in EVENT_TEXT]
+    notice = sent_notice(view.account)
     return render_template(
         "accounts/detail.html", view=view, events=events, describe=describe,
         entry_text=ENTRY_TEXT,
@@ -120,4 +123,5 @@ def detail(reference: str):
         payments=payments_of(current_user.id, view.account.id),
         disputes=disputes_of(current_user.id, view.account.id), today=_today(),
         plans=plans_of(current_user.id, view.account.id),
+        notice_sections=wording.sections(notice) if notice else (),
     )

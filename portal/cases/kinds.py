@@ -14,6 +14,11 @@ class EventKind(StrEnum):
     LEDGER_POSTED = "ledger.posted"
     #: The validation notice (Regulation F 1006.34) was sent.
     VALIDATION_NOTICE_SENT = "validation_notice.sent"
+    #: The borrower consented to receive notices by email (E-SIGN, 12 CFR 1006.42(b)); the
+    #: data names the consent row and the email's contact point, never the address.
+    EDELIVERY_CONSENTED = "notices.edelivery_consented"
+    #: That consent was withdrawn: notices go by post only.
+    EDELIVERY_WITHDRAWN = "notices.edelivery_withdrawn"
     #: A borrower asked for a one-time sign-in code (destination masked in the data).
     SIGN_IN_CODE_SENT = "borrower.sign_in_code_sent"
     #: A borrower finished signing in.

@@ -42,38 +42,109 @@ class _Letter(FPDF):
         self.cell(0, 10, f"{self.page_no()}/{{nb}}", align="C")
 
 
+class _Face:
+    """The font a letter is set in, and how its text is prepared for that font."""
+
+    def __init__(self, family: str, text: Callable[[str], str], bold: str = "B"):
+        self.family, self.text, self.bold = family, text, bold
+
+    def set(self, document: FPDF, bold: bool = False, size: float = 11) -> None:
+        document.set_font(self.family, self.bold if bold else "", size)
+
+
+def _face_for(document: FPDF, words: str) -> _Face:
+    """Helvetica where Latin-1 is enough; Noto Sans CJK (embedded) for Chinese, when installed."""
+    if pdf.printable(words):
+        return _Face("helvetica", pdf.latin1)
+    if not pdf.cjk_available():
+        # Question marks in place of a borrower's words would be worse than no letter.
+        raise Permanent("unprintable", "the letter needs characters the installed fonts lack")
+    pdf.use_cjk(document)
+    bold = "B" if pdf.CJK_FONTS[1][1].is_file() else ""
+    return _Face(pdf.CJK_FAMILY, pdf.as_is, bold)
+
+
 def render(envelope: Envelope, on: date) -> tuple[bytes, int]:
     """The letter as a PDF, and its number of pages: the agency's return address, the borrower's
     address where the envelope's window shows it, the date in the borrower's language, the
     subject and the text, over as many pages as it takes."""
     words = "\n".join((envelope.sender, envelope.to, envelope.subject, envelope.text))
-    if not pdf.printable(words):
-        # Question marks in place of a borrower's words would be worse than no letter.
-        raise Permanent("unprintable", "the letter needs characters the built-in fonts lack")
     address = [line for line in envelope.to.splitlines() if line.strip()]
     document = pdf.document(envelope.subject, postal.paper(address), _Letter)
+    face = _face_for(document, words)
     document.set_margins(MARGIN, MARGIN, MARGIN)
     document.set_auto_page_break(True, margin=25)
     document.add_page()
-    document.set_font("helvetica", size=9)
+    face.set(document, size=9)
     for line in envelope.sender.splitlines():
-        document.cell(0, 4.5, pdf.latin1(line), new_x="LMARGIN", new_y="NEXT")
+        document.cell(0, 4.5, face.text(line), new_x="LMARGIN", new_y="NEXT")
     document.set_xy(*ADDRESS_AT)
-    document.set_font("helvetica", size=11)
+    face.set(document, size=11)
     for line in address:
-        document.cell(0, 5.5, pdf.latin1(line), new_x="LEFT", new_y="NEXT")
+        document.cell(0, 5.5, face.text(line), new_x="LEFT", new_y="NEXT")
     document.set_xy(MARGIN, 90)
-    document.cell(0, 6, pdf.latin1(format_date(on, "long", locale=envelope.language)),
+    document.cell(0, 6, face.text(format_date(on, "long", locale=envelope.language)),
                   align="R", new_x="LMARGIN", new_y="NEXT")
     document.ln(6)
-    document.set_font("helvetica", "B", 12)
-    document.multi_cell(0, 6, pdf.latin1(envelope.subject), new_x="LMARGIN", new_y="NEXT")
+    face.set(document, bold=True, size=12)
+    document.multi_cell(0, 6, face.text(envelope.subject), new_x="LMARGIN", new_y="NEXT")
     document.ln(4)
-    document.set_font("helvetica", size=11)
-    for paragraph in envelope.text.split("\n\n"):
-        document.multi_cell(0, 5.5, pdf.latin1(paragraph), new_x="LMARGIN", new_y="NEXT")
-        document.ln(3)
+    face.set(document, size=11)
+    BODIES.get(envelope.kind, _plain)(document, face, envelope.text)
     return bytes(document.output()), document.pages_count
+
+
+def _plain(document: FPDF, face: _Face, text: str) -> None:
+    """Paragraphs split on blank lines."""
+    for paragraph in text.split("\n\n"):
+        document.multi_cell(0, 5.5, face.text(paragraph), new_x="LMARGIN", new_y="NEXT")
+        document.ln(3)
+
+
+#: Width of a table's amount column (mm).
+AMOUNT_WIDTH = 45.0
+
+
+def _laid_out(document: FPDF, face: _Face, text: str) -> None:
+    """A notice laid out as its form is: "# " a heading, "label TAB amount" lines a table with
+    the amounts aligned right, "[ ] item" lines tick boxes (a model form's own layout)."""
+    for paragraph in text.split("\n\n"):
+        lines = paragraph.splitlines()
+        if paragraph.startswith("# "):
+            face.set(document, bold=True, size=11)
+            document.multi_cell(0, 6, face.text(paragraph[2:]), new_x="LMARGIN", new_y="NEXT")
+            face.set(document, size=10)
+            document.ln(1)
+            continue
+        if lines and all("\t" in line for line in lines):
+            _table(document, face, [line.split("\t", 1) for line in lines])
+        elif lines and all(line.startswith("[ ] ") for line in lines):
+            for line in lines:
+                x, y = document.get_x(), document.get_y()
+                document.rect(x + 1, y + 1, 3.5, 3.5)
+                document.set_x(x + 7)
+                document.multi_cell(0, 5.5, face.text(line[4:]), new_x="LMARGIN",
+                                    new_y="NEXT")
+        else:
+            face.set(document, size=10)
+            document.multi_cell(0, 5, face.text(paragraph), new_x="LMARGIN", new_y="NEXT")
+        document.ln(2.5)
+
+
+def _table(document: FPDF, face: _Face, rows: list[list[str]]) -> None:
+    """Label and amount rows, ruled, the last (the total) in bold."""
+    label_width = document.epw - AMOUNT_WIDTH
+    for n, (label, amount) in enumerate(rows):
+        face.set(document, bold=n == len(rows) - 1, size=10)
+        document.cell(label_width, 6.5, face.text(label), border="B")
+        document.cell(AMOUNT_WIDTH, 6.5, face.text(amount), border="B", align="R",
+                      new_x="LMARGIN", new_y="NEXT")
+    face.set(document, size=10)
+
+
+#: How each kind's text is laid out: the notices of issue 14 carry a table and tick boxes.
+BODIES: dict[str, Callable[[FPDF, _Face, str], None]] = {
+    kind: _laid_out for kind in ("validation_notice", "first_letter_gb", "first_letter_cn")}
 
 
 class FolderPrintVendor:

@@ -165,3 +165,14 @@ def dispute_original_creditor_letter(number: str, account_ref: str, details: str
             )))
 
     return Message("dispute_original_creditor_letter", Purpose.REQUESTED, words)
+
+
+def notice(kind: str, purpose: Purpose, subject: str, body: str) -> Message:
+    """A notice whose words the law fixes in each of its languages (the validation notice and
+    its translation, the UK and China first letters): the same whatever the borrower's locale,
+    written by portal/notices, laid out by kind (letters.BODIES)."""
+
+    def words(locale: str) -> Words:
+        return Words(subject, body)
+
+    return Message(kind, purpose, words)

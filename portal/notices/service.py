@@ -1,17 +1,171 @@
-"""Queueing the first letter of newly placed accounts.
+"""Queueing the first letter of newly placed accounts, and the notice as the borrower reads it.
 
 The placement import calls `queue_first_letters` in the transaction of each chunk it places, so a
 notice goes for every account placed and for none of an import that rolled back.
+
+When is the validation notice "sent"? When it is queued: the words are written then (they state
+the end of the validation period, counted from that day), the letter's PDF is left for the
+print vendor by the worker within seconds, and 1006.34(b)(5) assumes receipt 5 business days
+after the notice is provided. A notice that could go by neither letter nor email is not sent,
+and the account keeps no sent date (so no validation period is claimed).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
-from portal.cases.service import Actor
+from flask import current_app
+from sqlalchemy import select
+
+from portal.accounts.itemization import itemize
+from portal.accounts.models import Account, Borrower, ContactKind
+from portal.accounts.service import postings
+from portal.agency.models import Agency
+from portal.cases.kinds import EventKind
+from portal.cases.service import Actor, record
+from portal.contact import service as contact
+from portal.contact.rulebook import Purpose
+from portal.extensions import db
+from portal.messaging import messages
+from portal.messaging.notify import notify
+from portal.notices import wording
+from portal.notices.content import KINDS, FirstLetter, Party, first_letter
+from portal.notices.models import DeliveryConsent
+from portal.operations import NotFound, Refused, operation
+
+log = logging.getLogger("portal.notices")
+
+#: What the contact rules judge each letter as: the US notice is one the law requires
+#: (1006.34; a cease lets it through, 1006.6(c)(2)); the UK and China letters are collection.
+PURPOSES = {"US": Purpose.REQUIRED_NOTICE, "GB": Purpose.COLLECTION, "CN": Purpose.COLLECTION}
+
+
+def _collector(agency: Agency | None) -> Party:
+    """The agency's name and mailing address (its return address, without the name line)."""
+    if agency is None:
+        return Party("", ())
+    lines = [line for line in (agency.postal_address or "").splitlines() if line.strip()]
+    if lines and lines[0] == agency.name:
+        lines = lines[1:]
+    return Party(agency.name, tuple(lines))
+
+
+def notice_for(account: Account, sent_at: datetime) -> FirstLetter | None:
+    """The account's first letter as sent at `sent_at` (None: its creditor's country has none):
+    the itemization as the ledger stood then, so the page shows the notice the borrower got."""
+    creditor = account.creditor
+    if creditor.country not in KINDS:
+        return None
+    borrower = account.borrower
+    agency = db.session.get(Agency, creditor.agency_id) if creditor.agency_id else None
+    address = (contact.postal_address(borrower) or "").splitlines()
+    # Opening entries of an account whose notice went before it reached us count as sent with it.
+    cutoff = max(sent_at, account.placed_at)
+    entries = [e for e in account.ledger if e.posted_at <= cutoff]
+    return first_letter(
+        country=creditor.country, collector=_collector(agency),
+        consumer=Party(borrower.display_name, tuple(address[1:])), reference=account.reference,
+        creditor=creditor.name, account_number=account.original_account_number,
+        product=account.product, itemization_date=account.itemization_date,
+        itemization=itemize(postings(entries), account.currency),
+        sent_on=sent_at.astimezone(UTC).date(), portal_url=current_app.config["PUBLIC_URL"],
+        language=borrower.preferred_language)
+
+
+def sent_notice(account: Account) -> FirstLetter | None:
+    """The validation notice the borrower was sent, for their account page (None: not sent)."""
+    sent = account.validation_notice_sent_at
+    return notice_for(account, sent) if sent is not None else None
+
+
+def consented_email(borrower: Borrower) -> str | None:
+    """The email address the borrower consented to get notices at, if that consent is in force."""
+    consent = db.session.scalar(select(DeliveryConsent).where(
+        DeliveryConsent.borrower_id == borrower.id, DeliveryConsent.withdrawn_at.is_(None)))
+    if consent is None:
+        return None
+    return next((p.value for p in borrower.contact_points if p.id == consent.contact_point_id),
+                None)
+
+
+def send_first_letter(account: Account, actor: Actor, at: datetime) -> list[str]:
+    """Queue the account's first letter by post and, with consent, by email; the channels it
+    went by. A US account whose notice was sent before (the lender's file says so) gets none."""
+    country = account.creditor.country
+    if country == "US" and account.validation_notice_sent_at is not None:
+        return []
+    letter = notice_for(account, at)
+    if letter is None:
+        return []
+    message = messages.notice(letter.kind, PURPOSES[country], wording.subject(letter),
+                              wording.as_text(wording.sections(letter)))
+    borrower = account.borrower
+    went = []
+    if notify(borrower, message, account=account, channel="letter", at=at).sent:
+        went.append("letter")
+    email = consented_email(borrower)
+    if email and notify(borrower, message, account=account, channel="email", destination=email,
+                        at=at).sent:
+        went.append("email")
+    if went and country == "US":
+        account.validation_notice_sent_at = at
+        record(actor, EventKind.VALIDATION_NOTICE_SENT, borrower_id=borrower.id,
+               account_id=account.id, at=at,
+               data={"sent_on": letter.sent_on.isoformat(),
+                     "respond_by": letter.respond_by.isoformat(), "channels": went,
+                     "spanish": letter.spanish})
+    if not went:
+        log.warning("first letter of account %s not sent", account.id)
+    return went
 
 
 def queue_first_letters(account_ids: Sequence[int], actor: Actor) -> None:
-    """Queue the first letter of each of these newly placed accounts (the notices issue fills
-    this in: today nothing is sent)."""
-    return None
+    """Queue the first letter of each of these newly placed accounts, in the caller's
+    transaction (the import's chunk)."""
+    if not account_ids:
+        return
+    at = datetime.now(UTC)
+    for account in db.session.scalars(
+            select(Account).where(Account.id.in_(list(account_ids))).order_by(Account.id)):
+        send_first_letter(account, actor, at)
+
+
+@operation
+def consent_to_email(borrower_id: int, actor: Actor) -> DeliveryConsent:
+    """The borrower agrees to get notices at their email on file too (E-SIGN consent,
+    1006.42(b)); one consent in force at a time."""
+    borrower = db.session.get(Borrower, borrower_id, with_for_update=True)
+    if borrower is None:
+        raise NotFound()
+    if consented_email(borrower):
+        raise Refused("You already get notices by email.", status=409)
+    address = contact.email_address(borrower)
+    point = next((p for p in borrower.contact_points
+                  if p.kind == ContactKind.EMAIL and p.value == address), None)
+    if point is None:
+        raise Refused("We have no email address for you that we may write to.")
+    now = datetime.now(UTC)
+    consent = DeliveryConsent(borrower_id=borrower.id, contact_point_id=point.id,
+                              source=actor.type, given_at=now, given_by_event_id=0)
+    event = record(actor, EventKind.EDELIVERY_CONSENTED, borrower_id=borrower.id, at=now,
+                   data={"contact_point": point.id})
+    consent.given_by_event_id = event.id
+    db.session.add(consent)
+    db.session.flush()
+    return consent
+
+
+@operation
+def withdraw_email_consent(borrower_id: int, actor: Actor) -> None:
+    """Notices go by post only from now on."""
+    consent = db.session.scalar(select(DeliveryConsent).where(
+        DeliveryConsent.borrower_id == borrower_id, DeliveryConsent.withdrawn_at.is_(None))
+        .with_for_update())
+    if consent is None:
+        raise Refused("You do not get notices by email.", status=409)
+    now = datetime.now(UTC)
+    event = record(actor, EventKind.EDELIVERY_WITHDRAWN, borrower_id=borrower_id, at=now,
+                   data={"consent": consent.id})
+    consent.withdrawn_at, consent.withdrawn_by_event_id = now, event.id
