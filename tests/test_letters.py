@@ -20,11 +20,11 @@ from portal.contact.models import ContactAttempt
 from portal.disputes.models import Dispute, EvidenceFile
 from portal.messaging import letters, messages
 from portal.messaging import service as delivery
-from portal.messaging.envelope import Envelope, Permanent, Sent, Transient
 from portal.messaging.channels import EXTENSION, adapter_for
+from portal.messaging.envelope import Envelope, Permanent, Sent, Transient
 from portal.messaging.models import CapturedMessage, OutgoingMessage
-from portal.messaging.outgoing import send_due
 from portal.messaging.notify import Status, notify
+from portal.messaging.outgoing import send_due
 from tests.test_dispute_original_creditor import _send_original_creditor
 from tests.test_disputes import _number, _send, _verify, alex
 from tests.test_notify import _cease
