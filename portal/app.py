@@ -113,6 +113,7 @@ def _flask_config(app: Flask, s: Settings) -> dict:
         "PRINT_VENDOR_DIR": s.print_vendor_dir,
         "LOG_FORMAT": s.log_format,
         "METRICS_TOKEN": s.metrics_token,
+        "MESSAGE_LEASE_SECONDS": s.message_lease_seconds,
     }
 
 

@@ -90,6 +90,9 @@ class Settings:
     log_format: str = "text"
     #: The bearer token `/metrics` asks for; None: `/metrics` answers 404.
     metrics_token: str | None = None
+    #: Seconds a worker holds the messages it leased; a worker that dies holds them this long
+    #: before another takes them (README, "Messages to borrowers").
+    message_lease_seconds: float = 60.0
 
     @property
     def production(self) -> bool:
@@ -158,7 +161,18 @@ class Settings:
             generated=tuple(generated),
             log_format=_log_format(env.get("LOG_FORMAT") or ("json" if production else "text")),
             metrics_token=env.get("METRICS_TOKEN") or None,
+            message_lease_seconds=_positive(env, "MESSAGE_LEASE_SECONDS", 60.0),
         )
+
+
+def _positive(env, var: str, default: float) -> float:
+    try:
+        value = float(env.get(var) or default)
+    except ValueError:
+        raise RuntimeError(f"{var} must be a number of seconds") from None
+    if value <= 0:
+        raise RuntimeError(f"{var} must be more than 0")
+    return value
 
 
 def _log_format(value: str) -> str:

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import ast
 import re
+from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
+
+import pytest
+from croniter import croniter
 
 from portal.jobs.queue import job_app
 from tests.conftest import ROOT
@@ -77,17 +82,35 @@ TASKS = {
     "messaging.send": ("messaging", None, True),
     "messaging.sweep": ("messaging", "messaging.sweep", True),
 }
-#: (task, periodic id) -> cron (a sixth field is seconds). The periodic id keys the record of
-#: which tick was deferred, so a changed one would defer some ticks twice after a deployment.
+#: (task, periodic id) -> cron (a sixth field, the last, is seconds). The periodic id keys the
+#: record of which tick was deferred, so a changed one would defer some ticks twice after a
+#: deployment.
 PERIODIC = {
-    ("outbox.sweep", "outbox"): "*/5 * * * * *",
+    ("outbox.sweep", "outbox"): "* * * * * */5",
     ("contact.end_lapsed_holds", "holds"): "* * * * *",
     ("payments.reconcile", "payments"): "* * * * *",
     ("plans.charge_due", "plans"): "*/5 * * * *",
-    ("payments.sweep_events", "stripe-events"): "*/2 * * * * *",
+    ("payments.sweep_events", "stripe-events"): "* * * * * */2",
     ("cases.export_heads", "chain-heads"): "0 * * * *",
-    ("messaging.sweep", "messaging"): "*/5 * * * * *",
+    ("messaging.sweep", "messaging"): "* * * * * */5",
 }
+#: task -> seconds between two runs, as the tasks' docstrings promise.
+EVERY = {"outbox.sweep": 5, "contact.end_lapsed_holds": 60, "payments.reconcile": 60,
+         "plans.charge_due": 300, "payments.sweep_events": 2, "cases.export_heads": 3600,
+         "messaging.sweep": 5}
+
+
+@pytest.mark.parametrize("start", [datetime(2026, 12, 3, 4, 23, 46, tzinfo=UTC),
+                                   datetime(2026, 12, 3, 4, 25, 0, tzinfo=UTC)])
+def test_each_periodic_task_runs_as_often_as_it_says_at_any_minute(start):
+    """croniter (procrastinate's cron) reads a sixth field as seconds, last: "*/5 * * * * *" was
+    every second of every fifth minute, and no sweep at all in the four minutes between."""
+    for (task, _periodic_id), cron in PERIODIC.items():
+        ticks = croniter(cron, start)
+        times = [ticks.get_next(datetime) for _ in range(4)]
+        gaps = {(later - earlier).total_seconds() for earlier, later in pairwise(times)}
+        assert gaps == {EVERY[task]}, (task, cron, gaps)
+        assert (times[0] - start).total_seconds() <= EVERY[task], (task, cron)
 
 
 def test_the_worker_registers_the_same_tasks_and_schedules_as_before(app):

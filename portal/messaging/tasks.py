@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from procrastinate import JobContext
 
 SWEEP = "messaging.sweep"
-SWEEP_CRON = "*/5 * * * * *"
+SWEEP_CRON = "* * * * * */5"
 #: At most this many messages, and about this many seconds, per job run.
 BATCH = 500
 BATCH_SECONDS = 10.0

@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 QUEUE = "outbox"
 DELIVER = "outbox.deliver"
 SWEEP = "outbox.sweep"
-#: Every 5 seconds (procrastinate's cron takes seconds as a sixth field).
-SWEEP_CRON = "*/5 * * * * *"
+#: Every 5 seconds (procrastinate's cron, croniter, takes seconds as a sixth field, last:
+#: "*/5 * * * * *" would be every second of every fifth minute).
+SWEEP_CRON = "* * * * * */5"
 #: At most this many deliveries, and about this many seconds, per job run.
 BATCH = 50
 BATCH_SECONDS = 5.0

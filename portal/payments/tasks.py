@@ -31,7 +31,7 @@ RECONCILE_PAYMENTS = "payments.reconcile"
 RECONCILE_CRON = "* * * * *"
 SWEEP_EVENTS = "payments.sweep_events"
 #: Every 2 seconds: what the on-demand job missed is applied within a few seconds.
-EVENTS_CRON = "*/2 * * * * *"
+EVENTS_CRON = "* * * * * */2"
 #: At most this many events, and about this many seconds, per job run.
 EVENTS_BATCH = 200
 EVENTS_SECONDS = 5.0
