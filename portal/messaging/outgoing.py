@@ -2,7 +2,9 @@
 transaction of its own.
 
 1. lease a batch: `SELECT ... FOR UPDATE SKIP LOCKED` (urgent ones first), and in the same short
-   transaction push each one's `next_try_at` a lease ahead and count the try: no other worker
+   transaction ask the contact rules again for them all (`screen`: one that a rule now stops is
+   held until it allows, or cancelled; one whose contact point turned undeliverable fails), then
+   push each one still going's `next_try_at` a lease ahead and count the try: no other worker
    takes them while this one sends, and one that dies lets them fall due again when the lease
    ends;
 2. hand each Envelope (named by the message's id, the adapter's idempotency key: the email's
@@ -30,6 +32,7 @@ from sqlalchemy import Engine, select, text, update
 
 from portal.agency.models import Agency
 from portal.extensions import db
+from portal.messaging import screen
 from portal.messaging.channels import adapter_for
 from portal.messaging.envelope import Envelope, Permanent, Sent, Transient
 from portal.messaging.models import OutgoingMessage, OutgoingStatus
@@ -104,16 +107,21 @@ class Leased:
 
 
 @operation
-def lease(senders: Senders, limit: int = LEASE_BATCH) -> list[Leased]:
-    """Up to `limit` due messages, urgent first, leased to this worker (module docstring)."""
-    now = datetime.now(UTC)
+def lease(senders: Senders, limit: int = LEASE_BATCH,
+          clock: Callable[[], datetime] | None = None) -> list[Leased]:
+    """Up to `limit` due messages, urgent first, leased to this worker (module docstring), as of
+    `clock()` (the rules' time; default now)."""
+    now = clock() if clock is not None else datetime.now(UTC)
     # A lease a crash of the database forgets costs nothing: the messages are simply due.
     db.session.execute(QUICK_COMMIT)
     messages = _due(now, True, limit)
     if len(messages) < limit:
         messages += _due(now, False, limit - len(messages))
+    verdicts = screen.verdicts(messages, now)
     leased = []
     for message in messages:
+        if not screen.apply(message, verdicts[message.id], now):
+            continue
         message.tries += 1
         message.next_try_at = now + LEASE
         leased.append(Leased(envelope_of(message, senders.of(message)), message.tries))
@@ -212,14 +220,16 @@ def try_one(item: Leased, record: Callable[[int, Sent], Result]) -> Result:
     return result
 
 
-def send_due(*, limit: int = 500, should_stop=lambda: False) -> list[Result]:
-    """Send up to `limit` due messages, each committed on its own; then close kept connections."""
+def send_due(*, limit: int = 500, should_stop=lambda: False,
+             clock: Callable[[], datetime] | None = None) -> list[Result]:
+    """Send up to `limit` due messages, each committed on its own; then close kept connections.
+    `clock`: what time it is for the contact rules (a test's chosen hour; default now)."""
     senders = Senders(current_app.config["MAIL_FROM"])
     results: list[Result] = []
     try:
         with recorder() as record:
             while len(results) < limit and not should_stop():
-                batch = lease(senders, min(LEASE_BATCH, limit - len(results)))
+                batch = lease(senders, min(LEASE_BATCH, limit - len(results)), clock)
                 if not batch:
                     break
                 # Send within the lease, with room to spare; what is left goes back at once.
