@@ -12,9 +12,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
 
-from portal.accounts.models import Account, Borrower, ContactPoint
+from portal.accounts.models import Account, Borrower, ContactPoint, Creditor
 from portal.cases.kinds import EventKind
 from portal.cases.service import record
 from portal.contact import rules
@@ -39,8 +39,13 @@ def _judged_accounts(messages: list[OutgoingMessage]) -> dict[int, list[Account]
     """The accounts each message is judged against, loaded with what the rules read, at once."""
     account_ids = {m.account_id for m in messages if m.account_id is not None}
     loose = {m.borrower_id for m in messages if m.account_id is None}
-    loading = (selectinload(Account.borrower).selectinload(Borrower.contact_points),
-               selectinload(Account.creditor))
+    # Only the columns the rules read: a borrower's and an account's other encrypted fields
+    # (date of birth, account number) are not decrypted for nothing.
+    loading = (load_only(Account.id, Account.borrower_id, Account.creditor_id,
+                         Account.validation_notice_sent_at),
+               selectinload(Account.borrower).load_only(Borrower.id)
+               .selectinload(Borrower.contact_points),
+               selectinload(Account.creditor).load_only(Creditor.id, Creditor.agency_id))
     accounts = list(db.session.scalars(select(Account).where(
         Account.id.in_(account_ids) | Account.borrower_id.in_(loose)).options(*loading)))
     by_id = {a.id: a for a in accounts}
