@@ -16,12 +16,14 @@ from portal.accounts.models import Account, Borrower, ContactPoint
 from portal.cases.models import CaseEvent
 from portal.cases.service import Actor
 from portal.contact.models import ContactAttempt
-from portal.contact.operations import report_bankruptcy, request_cease
-from portal.messaging import messages
+from portal.contact.operations import attempt_made, report_bankruptcy, request_cease
+from portal.contact.rulebook import Purpose
+from portal.messaging import messages, screen
 from portal.messaging.channels import EXTENSION
 from portal.messaging.models import OutgoingMessage
 from portal.messaging.notify import Status, notify
 from portal.messaging.outgoing import send_due
+from portal.messaging.send_time import Action
 from portal.messaging.smtp import SmtpAdapter, parse_url
 from portal.money import Money
 
@@ -210,3 +212,33 @@ def test_another_agency_cannot_clear_the_mark(app, db, demo, make_person, staff_
     assert answer.status_code == 404
     assert db.scalar(select(ContactPoint.undeliverable_at).where(
         ContactPoint.id == point.id)) is not None
+
+
+@pytest.mark.parametrize(("earlier_texts", "action"), [(1, Action.SEND), (2, Action.HOLD)])
+def test_a_text_s_own_attempt_is_not_counted_against_it(app, db, demo, earlier_texts, action):
+    """María (Massachusetts: at most 2 texts in 7 days to a personal number): with one earlier
+    text, the queued one is the second and goes; with two, it waits for the window to roll on."""
+    at = eastern(WEDNESDAY, 14)
+
+    def judge_queued_text():
+        session = db.database.session
+        account = session.scalar(select(Account).where(Account.reference == "NWB-1002"))
+        phone = next(p for p in account.borrower.contact_points if p.kind == "phone")
+        for days in range(1, earlier_texts + 1):
+            attempt_made(account, "sms", phone.value, at - timedelta(days=days), "delivered",
+                         Actor.system("test"), Purpose.COLLECTION)
+        own = attempt_made(account, "sms", phone.value, at, "sent",
+                           Actor.system("messaging:plan_reminder"), Purpose.COLLECTION)
+        message = OutgoingMessage(
+            channel="sms", destination=phone.value, subject="", text="Plan reminder",
+            html=None, language="es", kind="plan_reminder", purpose=Purpose.COLLECTION,
+            borrower_id=account.borrower_id, account_id=account.id, attempt_id=own.id,
+            contact_point_id=phone.id, status="queued", tries=0, next_try_at=at, created_at=at)
+        session.add(message)
+        session.flush()
+        return screen.verdicts([message], at + timedelta(minutes=1))[message.id]
+
+    verdict = db.run(judge_queued_text)
+    assert verdict.action == action
+    if action == Action.HOLD:
+        assert verdict.rule == "us-ma.call-frequency"
