@@ -117,31 +117,26 @@ def _mark_undeliverable(app, value: str) -> None:
         db.session.commit()
 
 
-def test_staff_clear_an_undeliverable_mark_without_javascript_accessibly(browser, live_app):
-    """Issue 13: a bounced address's mark, cleared when the borrower confirms it."""
+def test_staff_clear_an_undeliverable_mark_accessibly(browser, live_app):
+    """Issue 13: a bounced address's mark, cleared when the borrower confirms it (a plain form
+    post: tests/test_send_time_rules.py posts it without JavaScript)."""
     base_url = live_app.url
     _mark_undeliverable(live_app.app, "maria@example.com")
-    context = new_context(browser, bypass_csp=True, java_script_enabled=False)
+    context = new_context(browser, bypass_csp=True)
     page = context.new_page()
     found: dict[str, list[dict]] = {}
     try:
-        staff_sign_in(page, base_url, live_app.app, COMPLIANCE)
+        # Another user than the test above: one TOTP code signs in once.
+        staff_sign_in(page, base_url, live_app.app, "admin@demo.test")
         page.goto(f"{base_url}/staff/accounts/NWB-1002")
         expect(page.locator("main")).to_contain_text("undeliverable: 550 5.1.1")
+        found["case page with an undeliverable point"] = axe_violations(page)
         page.get_by_role("button", name="The borrower confirmed it").click()
         expect(page.get_by_role("status")).to_contain_text(
             "Messages may go to this contact point again.")
         expect(page.locator("main")).not_to_contain_text("undeliverable: 550")
         expect(page.locator("main")).to_contain_text("contact.point_confirmed")
-    finally:
-        context.close()
-    _mark_undeliverable(live_app.app, "maria@example.com")
-    context = new_context(browser, bypass_csp=True)
-    page = context.new_page()
-    try:
-        staff_sign_in(page, base_url, live_app.app, COMPLIANCE)
-        page.goto(f"{base_url}/staff/accounts/NWB-1002")
-        found["case page with an undeliverable point"] = axe_violations(page)
+        found["mark cleared"] = axe_violations(page)
     finally:
         context.close()
     assert_accessible(found)
