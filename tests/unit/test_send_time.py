@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from portal.contact.rulebook import Purpose
+from portal.contact.rulebook import RULES, Purpose
 from portal.contact.rules import Reason
 from portal.messaging.send_time import CLOCK_RULES, UNDELIVERABLE, Action, Verdict, judge
 
@@ -58,6 +58,4 @@ def test_judge(purpose, reasons, undeliverable, verdict):
 
 
 def test_every_clock_rule_is_in_the_rulebook():
-    from portal.contact.rulebook import RULES
-
     assert CLOCK_RULES <= set(RULES)
