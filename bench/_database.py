@@ -30,3 +30,42 @@ def drop(admin: str, name: str) -> None:
 
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def place_accounts(count: int, prefix: str) -> list[tuple[int, int]]:
+    """Place `count` New York borrowers with one Northwind card account each (references
+    `<prefix>-000000`...), committed every 200; returns each (account id, borrower id)."""
+    from datetime import date, timedelta
+
+    from portal.accounts.placement import (
+        Address,
+        Debt,
+        Person,
+        ensure_borrower,
+        ensure_creditor,
+        place,
+    )
+    from portal.cases.service import Actor
+    from portal.extensions import db
+    from portal.money import Money
+
+    actor = Actor.system("bench-seed")
+    creditor = ensure_creditor("NWB", "Northwind Bank", "US")
+    today = date.today()
+    placed = []
+    for i in range(count):
+        person = Person(
+            f"{prefix}-{i:06d}", "Bench", f"Borrower {i}", f"Bench Borrower {i}",
+            date(1980, 1, 1) + timedelta(days=i % 7000),
+            Address(f"{i} Main St", "New York", "NY", "10001", "US"),
+            emails=[f"bench{i}@example.com"])
+        borrower = ensure_borrower(person)
+        account = place(creditor, borrower, Debt(
+            f"{prefix}W-{i:06d}", "Credit card", f"4000{i:012d}", Money(500_000, "USD"),
+            Money(0, "USD"), Money(0, "USD"), Money(0, "USD"),
+            itemization_date=today - timedelta(days=100)), actor)
+        placed.append((account.id, borrower.id))
+        if i % 200 == 199:
+            db.session.commit()
+    db.session.commit()
+    return placed

@@ -36,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,37 +71,6 @@ def start_smtp(port: int) -> subprocess.Popen:
             time.sleep(0.1)
     server.kill()
     raise RuntimeError("the SMTP server did not start")
-
-
-def place_accounts(count: int) -> list[int]:
-    from portal.accounts.placement import (
-        Address,
-        Debt,
-        Person,
-        ensure_borrower,
-        ensure_creditor,
-        place,
-    )
-    from portal.cases.service import Actor
-    from portal.extensions import db
-    from portal.money import Money
-
-    actor = Actor.system("bench-seed")
-    creditor = ensure_creditor("NWB", "Northwind Bank", "US")
-    today = date.today()
-    ids = []
-    for i in range(count):
-        person = Person(
-            f"MAIL-{i:06d}", "Bench", f"Borrower {i}", f"Bench Borrower {i}", date(1980, 1, 1)
-            + timedelta(days=i), Address(f"{i} Main St", "New York", "NY", "10001", "US"),
-            emails=[f"bench{i}@example.com"])
-        account = place(creditor, ensure_borrower(person), Debt(
-            f"MW-{i:06d}", "Credit card", f"4000{i:012d}", Money(500_000, "USD"),
-            Money(0, "USD"), Money(0, "USD"), Money(0, "USD"),
-            itemization_date=today - timedelta(days=100)), actor)
-        ids.append(account.id)
-    db.session.commit()
-    return ids
 
 
 def write_messages(account_ids: list[int], count: int) -> float:
@@ -230,7 +199,7 @@ def main() -> None:
             upgrade(directory=str(ROOT / "migrations"))
             seed()
             print(f"placing {args.borrowers} accounts ...", flush=True)
-            accounts = place_accounts(args.borrowers)
+            accounts = [a for a, _ in _database.place_accounts(args.borrowers, "MAIL")]
             print(f"notify: {args.messages} receipts ...", flush=True)
             wrote = write_messages(accounts, args.messages)
             floor_seconds, count = floor(port)

@@ -48,7 +48,6 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,37 +128,11 @@ def seed_payments(accounts: int, payments: int, rng: random.Random) -> list[dict
     """Place the accounts and seed the pending payments; returns each payment's PaymentIntent."""
     from sqlalchemy import insert
 
-    from portal.accounts.placement import (
-        Address,
-        Debt,
-        Person,
-        ensure_borrower,
-        ensure_creditor,
-        place,
-    )
-    from portal.cases.service import Actor
+    from bench import _database
     from portal.extensions import db
-    from portal.money import Money
     from portal.payments.models import Payment
 
-    actor = Actor.system("bench-seed")
-    creditor = ensure_creditor("NWB", "Northwind Bank", "US")
-    today = date.today()
-    placed = []
-    for i in range(accounts):
-        person = Person(
-            f"BENCH-{i:06d}", "Bench", f"Borrower {i}", f"Bench Borrower {i}", date(1980, 1, 1)
-            + timedelta(days=i % 7000), Address(f"{i} Main St", "New York", "NY", "10001", "US"),
-            emails=[f"bench{i}@example.com"])
-        borrower = ensure_borrower(person)
-        account = place(creditor, borrower, Debt(
-            f"BW-{i:06d}", "Credit card", f"4000{i:012d}", Money(500_000, "USD"),
-            Money(0, "USD"), Money(0, "USD"), Money(0, "USD"),
-            itemization_date=today - timedelta(days=100)), actor)
-        placed.append((account.id, borrower.id))
-        if i % 200 == 199:
-            db.session.commit()
-    db.session.commit()
+    placed = _database.place_accounts(accounts, "BENCH")
     rows = []
     for n in range(payments):
         account_id, borrower_id = placed[n % accounts]  # round robin: neighbours differ

@@ -106,7 +106,7 @@ def test_a_collection_email_carries_the_opt_out_and_a_sign_in_code_does_not(app,
     reminder, code = _outgoing(db)
     assert (reminder.urgent, code.urgent) == (False, True)
     assert db.run(waiting, LOCKS[True])
-    db.run(send_due)
+    db.run(send_due, clock=_weekday_afternoon)  # the reminder waits for day time
 
     by_kind = {m.message["Subject"]: m for m in mail.wait_for(2)}
     code_mail = next(m for s, m in by_kind.items() if "sign-in" in s)

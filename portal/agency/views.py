@@ -11,7 +11,7 @@ from portal.agency.forms import CrisisEndedForm, LiftHoldForm, StaffConsentForm,
 from portal.cases.service import Actor, history
 from portal.contact import operations as contact_operations
 from portal.contact import service as contact
-from portal.contact.forms import WithdrawConsentForm
+from portal.contact.forms import ConfirmPointForm, WithdrawConsentForm
 from portal.contact.service import statements
 from portal.disputes.service import resolution_notes
 from portal.identity.roles import LIFT_HOLDS, RECORD_HOLDS, VIEW_CASES, allows
@@ -65,6 +65,7 @@ def case(reference: str):
         crisis_form=CrisisEndedForm(prefix="crisis"),
         consent_form=StaffConsentForm(prefix="consent"),
         withdraw_form=WithdrawConsentForm(prefix="withdraw"),
+        confirm_form=ConfirmPointForm(prefix="confirm"),
     )
 
 
@@ -130,6 +131,16 @@ def take_consent(reference: str):
             current_user.agency_id, reference, f.channel.data, f.start.data, f.end.data,
             f.days.data, f.statement.data, _staff_actor()),
         _("Consent recorded. It is in effect now."))
+
+
+@bp.post("/accounts/<reference>/contact-points/confirmed")
+@staff_required(RECORD_HOLDS)
+def confirm_point(reference: str):
+    return _contact_action(
+        reference, ConfirmPointForm(prefix="confirm"),
+        lambda f: contact_operations.confirm_point_on_case(
+            current_user.agency_id, reference, f.point.data, _staff_actor()),
+        _("Recorded. Messages may go to this contact point again."))
 
 
 @bp.post("/accounts/<reference>/consents/withdraw")

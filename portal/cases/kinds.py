@@ -72,6 +72,13 @@ class EventKind(StrEnum):
     #: A message to a contact point failed for good: a bounce, an invalid number, or out of tries
     #: (data: point, channel, message, code). Staff see the point marked undeliverable.
     CONTACT_POINT_UNDELIVERABLE = "contact.point_undeliverable"
+    #: The borrower confirmed a contact point marked undeliverable (data: point, kind,
+    #: marked_at): the mark is cleared, messages may go to it again.
+    CONTACT_POINT_CONFIRMED = "contact.point_confirmed"
+    #: A queued message was never handed over: a hold, cease or opt-out recorded after it was
+    #: queued stops it, or its contact point became undeliverable (data: message, kind, channel,
+    #: rule: the rule, or "undeliverable"). Its contact attempt says cancelled or failed.
+    MESSAGE_STOPPED = "message.stopped"
     #: A contact hold came into force (data: rule, channels, until, key).
     HOLD_STARTED = "contact.hold_started"
     #: A contact hold ended (data: rule, key).

@@ -128,7 +128,7 @@ x AS (
                count(*) AS any
         FROM r JOIN contact_attempt c ON c.account_id = r.id
              AND c.account_id BETWEEN %(lo)s AND %(hi)s
-             AND c.at > r.at - %(lookback)s AND c.at <= r.at
+             AND c.at > r.at - %(lookback)s AND c.at <= r.at AND c.outcome <> 'cancelled'
         GROUP BY r.n
     ) att ON att.n = r.n
 )
@@ -148,7 +148,8 @@ SELECT array_agg(x.n) AS ns, x.sent_on, x.shape, x.opted_out, x.has_preferences,
                       encode(int8send(c.id) || c.destination, 'hex'),
                       c.direction, c.with_consent)), '[]')
            FROM contact_attempt c WHERE c.account_id = min(x.id)
-                AND c.at > x.at - %(lookback)s AND c.at <= x.at)::text END AS attempts
+                AND c.at > x.at - %(lookback)s AND c.at <= x.at
+                AND c.outcome <> 'cancelled')::text END AS attempts
 FROM x
 GROUP BY x.at, x.sent_on, x.shape, x.opted_out, x.has_preferences, x.held, x.attempted,
          x.telephoned, x.called_recently, x.called_often, x.talked_recently, x.visited,
@@ -170,7 +171,7 @@ ATTEMPTS_SQL = f"""
 SELECT q.n, c.channel, c.outcome, c.at, c.destination_digest,
        int8send(c.id) || c.destination, c.direction, c.with_consent
 FROM ({ASKED}) q JOIN contact_attempt c ON c.account_id = q.id
-     AND c.at > q.at - %(lookback)s AND c.at <= q.at
+     AND c.at > q.at - %(lookback)s AND c.at <= q.at AND c.outcome <> 'cancelled'
 """
 
 

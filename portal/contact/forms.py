@@ -98,3 +98,7 @@ class ConsentForm(FlaskForm):
 
 class WithdrawConsentForm(FlaskForm):
     consent = IntegerField(validators=[InputRequired()], widget=HiddenInput())
+
+
+class ConfirmPointForm(FlaskForm):
+    point = IntegerField(validators=[InputRequired()], widget=HiddenInput())

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time
 from flask_babel import gettext as _
 from sqlalchemy import select, text
 
-from portal.accounts.models import Account, Borrower
+from portal.accounts.models import Account, Borrower, ContactPoint
 from portal.agency import scope
 from portal.cases.kinds import EventKind
 from portal.cases.models import CaseEvent
@@ -166,6 +166,19 @@ def consent_withdrawn(borrower: Borrower, consent_id: int, actor: Actor) -> None
                    data={"consent": row.id})
     row.withdrawn_at, row.withdrawn_by_event_id = event.occurred_at, event.id
     service.reconcile(borrower, actor)
+
+
+def point_confirmed(borrower: Borrower, point_id: int, actor: Actor) -> None:
+    """The borrower confirmed an address or number marked undeliverable (to staff, or in the
+    portal): the mark is cleared and messages may go to it again, in the caller's transaction."""
+    point = db.session.get(ContactPoint, point_id, with_for_update=True)
+    if point is None or point.borrower_id != borrower.id or point.undeliverable_at is None:
+        raise Refused(_("That contact point is not marked undeliverable."), status=409)
+    record(actor, EventKind.CONTACT_POINT_CONFIRMED, borrower_id=borrower.id,
+           data={"point": point.id, "kind": point.kind,
+                 "marked_at": point.undeliverable_at.isoformat()})
+    point.undeliverable_at = None
+    point.undeliverable_reason = None
 
 
 def consents_of(borrower_id: int) -> list[ContactConsent]:
@@ -356,6 +369,11 @@ def take_consent_on_case(agency_id: int, reference: str, channel: str, start: ti
                          end: time | None, days: str, statement: str, actor: Actor) -> None:
     consent_given(_borrower_of(agency_id, reference), channel, start, end, days, statement,
                   actor)
+
+
+@operation
+def confirm_point_on_case(agency_id: int, reference: str, point_id: int, actor: Actor) -> None:
+    point_confirmed(_borrower_of(agency_id, reference), point_id, actor)
 
 
 @operation

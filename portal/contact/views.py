@@ -34,7 +34,7 @@ CHANNEL_NAMES = {
 OUTCOME_NAMES = {
     "no_answer": _l("No answer"), "voicemail": _l("Voicemail left"), "busy": _l("Busy"),
     "conversation": _l("We spoke"), "wrong_number": _l("Wrong number"),
-    "delivered": _l("Delivered"), "bounced": _l("Not delivered"),
+    "delivered": _l("Delivered"), "bounced": _l("Not delivered"), "cancelled": _l("Not sent"),
 }
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from portal.contact.rulebook import Purpose
 from portal.crypto import Encrypted
 from portal.extensions import db
 
@@ -49,6 +50,9 @@ class OutgoingStatus(StrEnum):
     DELIVERED = "delivered"
     #: Refused for good, or out of tries: the destination is marked, staff see it.
     FAILED = "failed"
+    #: Never handed over: a hold, a cease or an opt-out recorded after it was queued stops it
+    #: (`rule` names it), or its contact point became undeliverable.
+    CANCELLED = "cancelled"
 
 
 class OutgoingMessage(db.Model):
@@ -74,6 +78,10 @@ class OutgoingMessage(db.Model):
     contact_point_id: Mapped[int | None] = mapped_column(ForeignKey("contact_point.id"))
     #: A borrower is waiting (a sign-in code): sent at once, ahead of the rest.
     urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: What it is for (a Purpose): the contact rules judge it again when it is sent.
+    purpose: Mapped[str] = mapped_column(String(20), default=Purpose.COLLECTION)
+    #: The contact rule that holds it back (queued, due when the rule allows) or cancelled it.
+    rule: Mapped[str | None] = mapped_column(String(60))
     status: Mapped[str] = mapped_column(String(12), default=OutgoingStatus.QUEUED)
     tries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_try_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -89,7 +97,8 @@ class OutgoingMessage(db.Model):
     settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
-        CheckConstraint("status IN ('queued', 'sent', 'delivered', 'failed')", name="status"),
+        CheckConstraint("status IN ('queued', 'sent', 'delivered', 'failed', 'cancelled')",
+                        name="status"),
         CheckConstraint("channel IN ('email', 'sms', 'letter')", name="channel"),
         UniqueConstraint("provider", "provider_ref", name="uq_outgoing_provider_ref"),
         # What the worker picks next: queued, due, the urgent first.

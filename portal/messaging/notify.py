@@ -64,7 +64,7 @@ def notify(borrower: Borrower, message: Message, *, account: Account | None = No
     borrower's `destination` (their pick) or the email on file, as of `at`, if the rules allow."""
     at = at or datetime.now(UTC)
     to = destination or _on_file(borrower, channel)
-    if to is None:
+    if to is None or _undeliverable(borrower, channel, to):
         return _not_sent(borrower, message, Outcome(Status.NO_DESTINATION))
     stopped = _stopped_by(borrower, account, message, channel, to, at)
     if stopped is not None:
@@ -78,7 +78,7 @@ def notify(borrower: Borrower, message: Message, *, account: Account | None = No
                 account_id=account.id if account is not None else None,
                 agency_id=_agency_of(borrower, account), contact_point_id=_point_of(
                     borrower, channel, to), urgent=message.purpose == Purpose.ACCESS,
-                unsubscribe=words.unsubscribe)
+                unsubscribe=words.unsubscribe, purpose=message.purpose)
             if account is not None:
                 # The portal's own message is a contact like any other: in the contact log and
                 # in what the rules count, recorded with the message. A queued one is "sent"
@@ -98,13 +98,23 @@ def notify(borrower: Borrower, message: Message, *, account: Account | None = No
 
 def _on_file(borrower: Borrower, channel: str) -> str | None:
     """The email on file: the first not opted out, else the first (the rules then say why it may
-    not be used); for a letter, the postal address's lines."""
+    not be used); never one marked undeliverable (a bounce for good); for a letter, the postal
+    address's lines."""
     if channel == "letter":
         return contact.postal_address(borrower)
     if channel != "email":
         return None  # a text goes only to the number the borrower picked
     return contact.email_address(borrower) or next(
-        (p.value for p in borrower.contact_points if p.kind == ContactKind.EMAIL), None)
+        (p.value for p in borrower.contact_points
+         if p.kind == ContactKind.EMAIL and p.undeliverable_at is None), None)
+
+
+def _undeliverable(borrower: Borrower, channel: str, to: str) -> bool:
+    """The address or number picked is marked undeliverable: sending would only fail again,
+    until staff or the borrower confirm it (`contact_point_confirmed`)."""
+    kind = POINT_KINDS.get(channel)
+    return any(p.kind == kind and p.value == to and p.undeliverable_at is not None
+               for p in borrower.contact_points)
 
 
 def _stopped_by(borrower: Borrower, account: Account | None, message: Message, channel: str,

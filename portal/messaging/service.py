@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from flask import current_app
 from sqlalchemy import select
 
+from portal.contact.rulebook import Purpose
 from portal.extensions import db
 from portal.jobs.queue import defer_in_transaction
 from portal.messaging.channels import adapter_for
@@ -33,9 +34,11 @@ def send(*, channel: str, destination: str, subject: str, body: str, kind: str,
          html: str | None = None, language: str = "en", borrower_id: int | None = None,
          account_id: int | None = None, agency_id: int | None = None,
          contact_point_id: int | None = None, urgent: bool = False,
-         unsubscribe: str | None = None) -> OutgoingMessage | None:
+         unsubscribe: str | None = None,
+         purpose: Purpose = Purpose.COLLECTION) -> OutgoingMessage | None:
     """Queue a message in the caller's transaction (returned, for the caller to link its contact
-    attempt to), or capture it in demo mode when its channel has no adapter (None)."""
+    attempt to), or capture it in demo mode when its channel has no adapter (None). Its `purpose`
+    is what the rules judge again when the worker sends it."""
     now = datetime.now(UTC)
     if adapter_for(channel, current_app._get_current_object()) is None:
         if not current_app.config["PORTAL_DEMO"]:
@@ -47,7 +50,7 @@ def send(*, channel: str, destination: str, subject: str, body: str, kind: str,
     message = OutgoingMessage(
         channel=channel, destination=destination, subject=subject, text=body, html=html,
         language=language, kind=kind, borrower_id=borrower_id, account_id=account_id,
-        agency_id=agency_id, contact_point_id=contact_point_id, urgent=urgent,
+        agency_id=agency_id, contact_point_id=contact_point_id, urgent=urgent, purpose=purpose,
         status=OutgoingStatus.QUEUED, tries=0, next_try_at=now, unsubscribe=unsubscribe,
         created_at=now)
     db.session.add(message)

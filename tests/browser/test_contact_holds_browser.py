@@ -100,3 +100,43 @@ def test_staff_contact_forms_record_and_lift_a_hold_accessibly(browser, live_app
     finally:
         context.close()
     assert_accessible(found)
+
+
+def _mark_undeliverable(app, value: str) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from portal.accounts.models import ContactPoint
+    from portal.extensions import db
+
+    with app.app_context():
+        point = next(p for p in db.session.scalars(select(ContactPoint)) if p.value == value)
+        point.undeliverable_at = datetime.now(UTC)
+        point.undeliverable_reason = "550 5.1.1 <[address]>: Recipient address rejected"
+        db.session.commit()
+
+
+def test_staff_clear_an_undeliverable_mark_accessibly(browser, live_app):
+    """Issue 13: a bounced address's mark, cleared when the borrower confirms it (a plain form
+    post: tests/test_send_time_rules.py posts it without JavaScript)."""
+    base_url = live_app.url
+    _mark_undeliverable(live_app.app, "maria@example.com")
+    context = new_context(browser, bypass_csp=True)
+    page = context.new_page()
+    found: dict[str, list[dict]] = {}
+    try:
+        # Another user than the test above: one TOTP code signs in once.
+        staff_sign_in(page, base_url, live_app.app, "admin@demo.test")
+        page.goto(f"{base_url}/staff/accounts/NWB-1002")
+        expect(page.locator("main")).to_contain_text("undeliverable: 550 5.1.1")
+        found["case page with an undeliverable point"] = axe_violations(page)
+        page.get_by_role("button", name="The borrower confirmed it").click()
+        expect(page.get_by_role("status")).to_contain_text(
+            "Messages may go to this contact point again.")
+        expect(page.locator("main")).not_to_contain_text("undeliverable: 550")
+        expect(page.locator("main")).to_contain_text("contact.point_confirmed")
+        found["mark cleared"] = axe_violations(page)
+    finally:
+        context.close()
+    assert_accessible(found)
