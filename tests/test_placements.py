@@ -341,5 +341,6 @@ def test_the_cli_imports_with_progress_and_rejects_with_the_lines(app, db, tmp_p
     assert result.exit_code == 1
     assert "line 3, date_of_birth: not a calendar date" in result.output
     assert "3,date_of_birth" in report_path.read_text()
-    result = runner.invoke(args=["placements", "set-map", "--creditor", "NWB", "Acct=creditor_account_id"])
+    result = runner.invoke(args=["placements", "set-map", "--creditor", "NWB",
+                                 "Acct=creditor_account_id"])
     assert result.exit_code == 0 and "Acct -> creditor_account_id" in result.output
