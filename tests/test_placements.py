@@ -262,20 +262,21 @@ def test_a_chunk_cut_short_rolls_back_whole_and_resuming_equals_an_uninterrupted
 
     imp = db.run(service.start, "NWB", lines("C"), "c.csv", STAFF, chunk_size=3, defer=False)
     db.run(service.run_chunk, imp.id)
-    real = service.place
+    real = service.placement.place_many
 
-    def crash_on_fifth(creditor, borrower, debt, actor):
-        if debt.original_account_number == "C-5":
+    def killed_after_placing(creditor, debts, actor):
+        placed = real(creditor, debts, actor)
+        if any(debt.original_account_number == "C-5" for _owner, debt in debts):
             raise SystemExit("worker killed")
-        return real(creditor, borrower, debt, actor)
+        return placed
 
-    monkeypatch.setattr(service, "place", crash_on_fifth)
+    monkeypatch.setattr(service.placement, "place_many", killed_after_placing)
     with pytest.raises(SystemExit):
         db.run(service.run_chunk, imp.id)
     after_crash = db.run(service.progress, imp.id)
     assert (after_crash.state, after_crash.done_rows, after_crash.placed) == ("importing", 3, 3)
     assert account_of(db, "C-4") is None  # placed before the crash, rolled back with its chunk
-    monkeypatch.setattr(service, "place", real)
+    monkeypatch.setattr(service.placement, "place_many", real)
     while db.run(service.run_chunk, imp.id) is not None:
         pass
     done = db.run(service.get, imp.id)
@@ -344,3 +345,38 @@ def test_the_cli_imports_with_progress_and_rejects_with_the_lines(app, db, tmp_p
     result = runner.invoke(args=["placements", "set-map", "--creditor", "NWB",
                                  "Acct=creditor_account_id"])
     assert result.exit_code == 0 and "Acct -> creditor_account_id" in result.output
+
+
+def test_accounts_placed_set_based_are_what_place_writes_and_their_chains_verify(db):
+    from portal.accounts.placement import Debt, ensure_borrower, place
+    from portal.cases.service import verify_all
+    from portal.money import Money
+
+    imported(db, placement_file(row(1, validation_notice_sent_at="2025-07-01")))
+    bulk = account_of(db, "NW-900001")
+
+    def one_by_one():
+        usd = lambda minor: Money(minor, "USD")  # noqa: E731
+        borrower = ensure_borrower(service._person(rows.read_row(
+            row(2), 2, service.datetime.now(service.UTC).date())[0], "P-ONEBYONE"))
+        return place(creditor(db), borrower, Debt(
+            "NWB-ONEBYONE", "Placed debt", "NW-900002", usd(100000), usd(2550), usd(450),
+            usd(0), service.date(2025, 6, 30),
+            validation_notice_sent_at=service.datetime(2025, 7, 1, tzinfo=service.UTC)),
+            STAFF)
+
+    single = db.run(one_by_one)
+
+    def shape(account):
+        events = db.scalars(select(CaseEvent).where(CaseEvent.account_id == account.id)
+                            .order_by(CaseEvent.seq))
+        entries = db.scalars(select(LedgerEntry).where(LedgerEntry.account_id == account.id)
+                             .order_by(LedgerEntry.id))
+        points = db.scalars(select(ContactPoint.kind).where(
+            ContactPoint.borrower_id == account.borrower_id).order_by(ContactPoint.id))
+        return ([(e.seq, e.kind, sorted(e.data)) for e in events],
+                [(e.kind, e.amount_minor, e.effective_date, e.description) for e in entries],
+                points)
+
+    assert shape(bulk) == shape(single)
+    assert db.run(verify_all).breaks == []
