@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from portal.accounts import allocation
 from portal.accounts.models import Account, AccountStatus, EntryKind, LedgerEntry
+from portal.bulk import insert_rows
 from portal.cases.kinds import EventKind
 from portal.cases.models import CaseEvent
 from portal.cases.service import Actor, Pending, record, record_many
@@ -170,7 +171,7 @@ def post_openings_many(openings: list[Opening], actor: Actor, at: datetime) -> l
             raise ValueError(f"{o.kind} is not an opening entry")
     ids = db.session.scalars(select(func.nextval(func.pg_get_serial_sequence(
         "ledger_entry", "id"))).select_from(func.generate_series(1, len(openings)))).all()
-    db.session.execute(insert(LedgerEntry), [
+    insert_rows(LedgerEntry.__table__, [
         {"id": entry_id, "account_id": o.account_id, "kind": str(o.kind),
          "amount_minor": o.amount_minor, "currency": o.currency, "posted_at": at,
          "effective_date": o.effective, "description": o.description[:200]}

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from portal.accounts import ledger, zones
 from portal.accounts.models import (
@@ -20,6 +20,7 @@ from portal.accounts.models import (
     Creditor,
     EntryKind,
 )
+from portal.bulk import insert_rows
 from portal.cases.kinds import EventKind
 from portal.cases.service import Actor, Pending, record, record_many
 from portal.crypto import RowValue, lookup_digest
@@ -142,7 +143,7 @@ def add_borrowers(people: list[Person]) -> list[int]:
     if not people:
         return []
     ids = _ids("borrower", len(people))
-    db.session.execute(insert(Borrower), [{
+    insert_rows(Borrower.__table__, [{
         "id": bid, "reference": p.reference, "given_name": p.given_name,
         "family_name": p.family_name, "display_name": p.display_name,
         "date_of_birth": RowValue(p.date_of_birth.isoformat(), bid),
@@ -157,7 +158,7 @@ def add_borrowers(people: list[Person]) -> list[int]:
     } for bid, p in zip(ids, people, strict=True)])
     points = [(bid, row) for bid, p in zip(ids, people, strict=True) for row in _point_rows(p)]
     point_ids = _ids("contact_point", len(points))
-    db.session.execute(insert(ContactPoint), [{
+    insert_rows(ContactPoint.__table__, [{
         "consent_to_contact": True, "employer_provided": False, "line2": None, "city": None,
         "region": None, "postal_code": None, **row, "id": pid, "borrower_id": bid,
         "value": RowValue(row["value"], pid),
@@ -173,7 +174,7 @@ def place_many(creditor: Creditor, debts: list[tuple[int, Debt]], actor: Actor) 
         return []
     now = datetime.now(UTC)
     ids = _ids("account", len(debts))
-    db.session.execute(insert(Account), [{
+    insert_rows(Account.__table__, [{
         "id": aid, "reference": d.reference, "borrower_id": bid, "creditor_id": creditor.id,
         "product": d.product, "currency": d.on_itemization_date.currency,
         "original_account_number": RowValue(d.original_account_number, aid),

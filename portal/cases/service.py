@@ -9,6 +9,7 @@ from flask import current_app
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
+from portal.bulk import insert_rows
 from portal.cases import chain, heads
 from portal.cases.kinds import ACTOR_TYPES, EventKind
 from portal.cases.models import CaseEvent, CaseStream
@@ -130,7 +131,7 @@ def record_many(actor: Actor, events: list[Pending], at: datetime | None = None)
         row["hash"] = chain.event_hash(keys, **{k: v for k, v in row.items()})
         head[0], head[1] = row["seq"], row["hash"]
         rows.append(row)
-    db.session.execute(insert(CaseEvent), rows)
+    insert_rows(CaseEvent.__table__, rows)
     db.session.execute(
         update(CaseStream.__table__)
         .where(CaseStream.__table__.c.stream == bindparam("s"))

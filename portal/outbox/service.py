@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import any_, insert, select
 
 from portal.agency.scope import agency_of_account
+from portal.bulk import insert_rows
 from portal.extensions import db
 from portal.outbox.models import TOPICS, OutboxMessage, WebhookDelivery, WebhookEndpoint
 from portal.outbox.tasks import request_delivery
@@ -61,7 +62,7 @@ def publish_many(topic: str, messages: list[tuple[dict, str, int | None]],
             WebhookEndpoint.agency_id == agency_id,
             WebhookEndpoint.active, any_(WebhookEndpoint.topics) == topic)).all()
     if endpoints:
-        db.session.execute(insert(WebhookDelivery), [
+        insert_rows(WebhookDelivery.__table__, [
             {"message_id": m, "endpoint_id": e, "next_attempt_at": now}
             for m in ids for e in endpoints])
         _wake_a_worker()

@@ -20,12 +20,13 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 
 from portal import csvsafe
 from portal.accounts import ledger, placement
 from portal.accounts.models import Account, AccountStatus, Borrower, Creditor
 from portal.accounts.placement import Address, Debt, Person
+from portal.bulk import insert_rows
 from portal.cases.kinds import EventKind
 from portal.cases.models import CaseEvent
 from portal.cases.service import Actor
@@ -365,7 +366,7 @@ def _place_chunk(imp: PlacementImport, batch: list[rows.Placement]) -> list[int]
                "outcome": LineOutcome.PLACED, "adjustment_minor": None}
               for p, aid in zip(fresh, new_ids, strict=True)]
     if lines:
-        db.session.execute(insert(PlacementLine), lines)
+        insert_rows(PlacementLine.__table__, lines)
     return new_ids
 
 
