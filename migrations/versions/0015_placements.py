@@ -87,9 +87,12 @@ def upgrade():
     # Accounts are found by the creditor's own id (its digest) within one creditor.
     op.create_index("ix_account_creditor_original", "account",
                     ["creditor_id", "original_account_number_digest"])
+    # ... and its borrowers by date of birth (then name and national-ID digits).
+    op.create_index("ix_borrower_date_of_birth_digest", "borrower", ["date_of_birth_digest"])
 
 
 def downgrade():
+    op.drop_index("ix_borrower_date_of_birth_digest", table_name="borrower")
     op.drop_index("ix_account_creditor_original", table_name="account")
     op.drop_table("placement_column_map")
     op.drop_table("placement_line")

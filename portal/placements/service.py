@@ -15,7 +15,7 @@ import io
 import json
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -51,6 +51,8 @@ from portal.placements.models import (
 
 #: Rows placed per transaction.
 CHUNK_SIZE = 1000
+#: Rows checked against the accounts we hold per query.
+CHECK_BATCH = 5000
 #: Rows shown before confirming.
 PREVIEW_ROWS = 10
 #: Problems kept in a rejection report (a file of a million bad rows says enough in these).
@@ -78,8 +80,6 @@ class Check:
     problems: list[rows.Problem]
     total_rows: int
     bad_rows: int
-    #: Every good row (not shown; what `start` stages).
-    placements: list[rows.Placement] = field(default_factory=list, repr=False)
     sha256: str = ""
 
     @property
@@ -141,26 +141,56 @@ def _creditor(code: str) -> Creditor:
 
 def check(creditor: Creditor, data: bytes, filename: str, today: date | None = None) -> Check:
     """Read the whole file and check every row (nothing is written): the problems by line and
-    field, the first rows as they will be read, and the counts."""
-    today = today or datetime.now(UTC).date()
+    field, the first rows as they will be read, and the counts. The rows are not kept: a file of
+    a million rows is checked in the memory of a few thousand."""
     result = Check(filename=filename, header=[], preview=[], problems=[], total_rows=0,
                    bad_rows=0, sha256=hashlib.sha256(data).hexdigest())
+    for good in _read(creditor, data, today, result):
+        if len(result.preview) < PREVIEW_ROWS:
+            result.preview.append(good.as_dict())
+    return result
+
+
+def _read(creditor: Creditor, data: bytes, today: date | None,
+          result: Check) -> Iterator[rows.Placement]:
+    """The file's good rows, in order, as they are read; its problems and counts go to `result`
+    (so a caller that finds none there may place every row it was given)."""
+    today = today or datetime.now(UTC).date()
     try:
-        text = data.decode("utf-8-sig")
+        # Decoded as it is read, not copied whole into a string.
+        text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
+        records = csv.reader(text)
+        header = next(records)
     except UnicodeDecodeError:
         result.problems.append(rows.Problem(0, "file", "not UTF-8 text"))
-        return result
-    records = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(records)
+        return
     except (StopIteration, csv.Error):
         result.problems.append(rows.Problem(1, "file", "no header line"))
-        return result
+        return
     result.header = rows.apply_map(header, column_map(creditor.id))
     result.problems += rows.header_problems(result.header)
     if result.problems:
-        return result
-    bad_lines = set()
+        return
+    bad_lines: set[int] = set()
+    seen: dict[str, int] = {}
+    waiting: list[rows.Placement] = []
+
+    def problem(p: rows.Problem) -> None:
+        bad_lines.add(p.line)
+        if len(result.problems) < MAX_PROBLEMS:
+            result.problems.append(p)
+
+    def settle() -> Iterator[rows.Placement]:
+        """The rows waiting, checked against the accounts we hold (in batches: one query)."""
+        currency_of = _known_currencies(creditor.id, waiting)
+        for p in waiting:
+            known = currency_of.get(p.creditor_account_id)
+            if known is not None and known != p.currency:
+                problem(rows.Problem(p.line, "currency", "differs from the account's currency"))
+            elif p.line not in bad_lines:
+                yield p
+        waiting.clear()
+
     line = 1
     try:
         for record in records:
@@ -169,56 +199,49 @@ def check(creditor: Creditor, data: bytes, filename: str, today: date | None = N
                 continue  # a blank line (many spreadsheets end with one)
             result.total_rows += 1
             if len(record) != len(header):
-                _add(result, rows.Problem(line, "file",
-                                          f"{len(record)} cells where the header has "
-                                          f"{len(header)}"))
-                bad_lines.add(line)
+                problem(rows.Problem(line, "file", f"{len(record)} cells where the header has "
+                                                   f"{len(header)}"))
                 continue
-            placement, problems = rows.read_row(dict(zip(result.header, record, strict=True)),
-                                                line, today)
-            if placement is None:
-                bad_lines.add(line)
-                for problem in problems:
-                    _add(result, problem)
-            else:
-                result.placements.append(placement)
+            read, problems = rows.read_row(dict(zip(result.header, record, strict=True)),
+                                           line, today)
+            for p in problems:
+                problem(p)
+            if read is None:
+                continue
+            earlier = seen.setdefault(read.creditor_account_id, line)
+            if earlier != line:
+                problem(rows.Problem(line, "creditor_account_id",
+                                     f"the same account as line {earlier}"))
+            for fact, countries in FACT_HOLDS.items():
+                if getattr(read, fact) and read.country not in countries:
+                    problem(rows.Problem(
+                        line, fact, f"the portal has no hold for this in {read.country}: "
+                                    "give it to staff instead of placing the account"))
+            waiting.append(read)
+            if len(waiting) >= CHECK_BATCH:
+                yield from settle()
+    except UnicodeDecodeError:
+        problem(rows.Problem(line, "file", "not UTF-8 text"))
     except csv.Error as exc:
-        _add(result, rows.Problem(line, "file", f"not readable as CSV ({exc})"))
-    for problem in rows.duplicate_problems(result.placements) + _fact_problems(
-            result.placements) + _currency_problems(creditor, result.placements):
-        _add(result, problem)
-        bad_lines.add(problem.line)
+        problem(rows.Problem(line, "file", f"not readable as CSV ({exc})"))
+    yield from settle()
     if result.total_rows == 0 and not result.problems:
         result.problems.append(rows.Problem(2, "file", "no rows"))
+    result.problems.sort(key=lambda p: p.line)
     result.bad_rows = len(bad_lines)
-    result.preview = [p.as_dict() for p in result.placements[:PREVIEW_ROWS]]
-    return result
 
 
-def _add(result: Check, problem: rows.Problem) -> None:
-    if len(result.problems) < MAX_PROBLEMS:
-        result.problems.append(problem)
-
-
-def _fact_problems(placements: list[rows.Placement]) -> list[rows.Problem]:
-    """A death or bankruptcy where the rulebook has no hold for it: placed, it would be worked."""
-    return [rows.Problem(p.line, fact, f"the portal has no hold for this in {p.country}: "
-                                       "give it to staff instead of placing the account")
-            for p in placements for fact, countries in FACT_HOLDS.items()
-            if getattr(p, fact) and p.country not in countries]
-
-
-def _currency_problems(creditor: Creditor, placements: list[rows.Placement]) -> list[rows.Problem]:
-    """A known account's file row in another currency than the account's."""
-    problems = []
-    for batch in _batches(placements, 5000):
-        known = _open_accounts(creditor.id, batch)
-        for p in batch:
-            account = known.get(p.creditor_account_id)
-            if account is not None and account.currency != p.currency:
-                problems.append(rows.Problem(p.line, "currency",
-                                             "differs from the account's currency"))
-    return problems
+def _known_currencies(creditor_id: int, batch: list[rows.Placement]) -> dict[str, str]:
+    """The currency of each of these rows' accounts we already hold (open), by the creditor's id."""
+    if not batch:
+        return {}
+    digests = {lookup_digest(p.creditor_account_id, "account.original_account_number"):
+               p.creditor_account_id for p in batch}
+    found = db.session.execute(select(Account.original_account_number_digest, Account.currency)
+                               .where(Account.creditor_id == creditor_id,
+                                      Account.original_account_number_digest.in_(list(digests)),
+                                      Account.status != AccountStatus.CLOSED))
+    return {digests[digest]: currency for digest, currency in found}
 
 
 def _batches(items: list, size: int) -> Iterator[list]:
@@ -263,12 +286,19 @@ def start(creditor: Creditor | str, data: bytes, filename: str, actor: Actor, *,
         imp.problems = [[p.line, p.field, p.message] for p in checked.problems]
         imp.finished_at = datetime.now(UTC)
         return imp
-    for seq, batch in enumerate(_batches(checked.placements, chunk_size)):
-        db.session.add(PlacementChunk(import_id=imp.id, seq=seq,
-                                      rows=json.dumps([p.as_dict() for p in batch])))
-        imp.chunks = seq + 1
-        if seq % 50 == 49:
-            db.session.flush()  # keep the session small on a large file
+    # Read again (the check kept no rows), staged a chunk at a time.
+    batch: list[rows.Placement] = []
+    again = Check(filename=filename, header=[], preview=[], problems=[], total_rows=0,
+                  bad_rows=0)
+    for good in _read(creditor, data, None, again):
+        batch.append(good)
+        if len(batch) == chunk_size:
+            _stage(imp, batch)
+            batch = []
+    _stage(imp, batch)
+    if again.problems:  # the database changed between the two reads (a rare race): refuse
+        raise Refused(_("The file must be checked again: accounts changed while it was read."),
+                      status=409)
     imp.state = ImportState.READY
     db.session.flush()
     if defer:
@@ -277,6 +307,18 @@ def start(creditor: Creditor | str, data: bytes, filename: str, actor: Actor, *,
 
 
 # --- placing, one chunk per transaction ----------------------------------------------------------
+
+
+def _stage(imp: PlacementImport, batch: list[rows.Placement]) -> None:
+    """One chunk of checked rows, encrypted in its own row (and out of the session at once)."""
+    if not batch:
+        return
+    chunk = PlacementChunk(import_id=imp.id, seq=imp.chunks,
+                           rows=json.dumps([p.as_dict() for p in batch]))
+    db.session.add(chunk)
+    db.session.flush()
+    db.session.expunge(chunk)
+    imp.chunks += 1
 
 
 @operation
