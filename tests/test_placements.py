@@ -323,6 +323,8 @@ def test_an_import_of_one_agency_is_not_found_from_another(db):
         db.run(service.progress, imp.id, other)
     with pytest.raises(service.NotFound):
         db.run(service.undo, imp.id, STAFF, other)
+    with pytest.raises(service.NotFound):
+        db.run(service.start, "NWB", placement_file(row(2)), "f.csv", STAFF, agency_id=other)
 
 
 def test_the_cli_imports_with_progress_and_rejects_with_the_lines(app, db, tmp_path):

@@ -265,12 +265,16 @@ def _open_accounts(creditor_id: int, batch: list[rows.Placement]) -> dict[str, A
 
 @operation
 def start(creditor: Creditor | str, data: bytes, filename: str, actor: Actor, *,
-          chunk_size: int = CHUNK_SIZE, defer: bool = True) -> PlacementImport:
+          chunk_size: int = CHUNK_SIZE, defer: bool = True,
+          agency_id: int | None = None) -> PlacementImport:
     """Check the file and keep the import: rejected with its report (nothing else written), or
     staged in encrypted chunks and queued for the worker (unless `defer` is False: the CLI's
-    `--wait` places it itself)."""
+    `--wait` places it itself). With `agency_id` (a staff user's), another agency's creditor is
+    NotFound."""
     if isinstance(creditor, str):
         creditor = _creditor(creditor)
+    if agency_id is not None and creditor.agency_id != agency_id:
+        raise NotFound(f"no creditor {creditor.code}")
     if chunk_size < 1:
         raise Refused(_("A chunk has at least one row."))
     checked = check(creditor, data, filename)
