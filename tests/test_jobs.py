@@ -71,6 +71,7 @@ def test_no_module_of_ours_reads_the_job_engines_tables():
 #: Every task as it was when all of them lived in one module: name -> (queue, queueing lock,
 #: whether it is handed its job context). Jobs already queued in a database carry these names.
 TASKS = {
+    "placements.run": ("placements", "placements.run", True),
     "outbox.sweep": ("outbox", "outbox.sweep", True),
     "outbox.deliver": ("outbox", None, True),
     "contact.end_lapsed_holds": ("outbox", "contact.end_lapsed_holds", False),
@@ -87,6 +88,8 @@ TASKS = {
 #: deployment.
 PERIODIC = {
     ("outbox.sweep", "outbox"): "* * * * * */5",
+    ("placements.run", "placements"): "* * * * *",
+    ("outbox.sweep", "outbox"): "*/5 * * * * *",
     ("contact.end_lapsed_holds", "holds"): "* * * * *",
     ("payments.reconcile", "payments"): "* * * * *",
     ("plans.charge_due", "plans"): "*/5 * * * *",

@@ -78,6 +78,7 @@ ENTRY_TEXT = {
     "payment": _l("Payment"),
     "credit": _l("Credit"),
     "reversal": _l("Correction"),
+    "adjustment": _l("Adjustment by the creditor"),
 }
 
 
