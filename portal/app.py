@@ -152,6 +152,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.accounts.views import bp as accounts
     from portal.agency.cli import bp as agency_cli
     from portal.agency.cli import law_in_policies
+    from portal.agency.imports.views import bp as staff_imports
     from portal.agency.views import bp as agency
     from portal.cases.cli import bp as cases_cli
     from portal.contact.views import bp as contact
@@ -174,7 +175,7 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (web, ops, identity, accounts, contact, payments, disputes, plans, agency,
                       staff_disputes, staff_plans, cases_cli, demo_cli, jobs_cli, webhooks_cli,
                       agency_cli, payments_cli, plans_cli, doctor_cli, keys_cli, sms_hooks,
-                      placements_cli):
+                      placements_cli, staff_imports):
         app.register_blueprint(blueprint)
     # What `doctor` reports beyond the configuration: stored data that cannot take effect.
     app.extensions["doctor_checks"] = [law_in_policies]

@@ -3,6 +3,7 @@
 
 def import_all() -> None:
     import portal.accounts.models  # noqa: F401
+    import portal.agency.imports.models  # noqa: F401
     import portal.agency.models  # noqa: F401
     import portal.api.models  # noqa: F401
     import portal.cases.models  # noqa: F401

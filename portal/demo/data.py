@@ -40,10 +40,12 @@ STAFF = [
     ("admin@demo.test", "Ada Admin", "admin", None, AGENCY),
     ("agent@demo.test", "Sam Agent", "agent", None, AGENCY),
     ("compliance@demo.test", "Chris Compliance", "compliance", None, AGENCY),
+    ("supervisor@demo.test", "Sky Supervisor", "supervisor", None, AGENCY),
     ("lender@northwind.test", "Lee Lender", "lender", "NWB", AGENCY),
     ("admin@harbor.test", "Hana Admin", "admin", None, SECOND_AGENCY),
     ("agent@harbor.test", "Harvey Agent", "agent", None, SECOND_AGENCY),
     ("compliance@harbor.test", "Hollis Compliance", "compliance", None, SECOND_AGENCY),
+    ("supervisor@harbor.test", "Hale Supervisor", "supervisor", None, SECOND_AGENCY),
 ]
 STAFF_PASSWORD = "demo-password-1"
 
