@@ -14,4 +14,5 @@ def import_all() -> None:
     import portal.messaging.models  # noqa: F401
     import portal.outbox.models  # noqa: F401
     import portal.payments.models  # noqa: F401
+    import portal.placements.models  # noqa: F401
     import portal.plans.models  # noqa: F401

@@ -25,6 +25,7 @@ from portal.messaging import tasks as messaging_tasks
 from portal.outbox import tasks as outbox_tasks
 from portal.outbox.delivery import TIMEOUT
 from portal.payments import tasks as payments_tasks
+from portal.placements import tasks as placements_tasks
 from portal.plans import tasks as plans_tasks
 
 #: Every capability's tasks, as the worker (and whoever defers them) knows them.
@@ -35,6 +36,7 @@ REGISTRARS = (
     plans_tasks.register,
     cases_tasks.register,
     messaging_tasks.register,
+    placements_tasks.register,
 )
 
 bp = Blueprint("jobs_cli", __name__, cli_group=None)

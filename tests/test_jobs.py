@@ -66,6 +66,7 @@ def test_no_module_of_ours_reads_the_job_engines_tables():
 #: Every task as it was when all of them lived in one module: name -> (queue, queueing lock,
 #: whether it is handed its job context). Jobs already queued in a database carry these names.
 TASKS = {
+    "placements.run": ("placements", "placements.run", True),
     "outbox.sweep": ("outbox", "outbox.sweep", True),
     "outbox.deliver": ("outbox", None, True),
     "contact.end_lapsed_holds": ("outbox", "contact.end_lapsed_holds", False),
@@ -80,6 +81,7 @@ TASKS = {
 #: (task, periodic id) -> cron (a sixth field is seconds). The periodic id keys the record of
 #: which tick was deferred, so a changed one would defer some ticks twice after a deployment.
 PERIODIC = {
+    ("placements.run", "placements"): "* * * * *",
     ("outbox.sweep", "outbox"): "*/5 * * * * *",
     ("contact.end_lapsed_holds", "holds"): "* * * * *",
     ("payments.reconcile", "payments"): "* * * * *",

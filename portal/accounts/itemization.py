@@ -13,6 +13,8 @@ _GROUP_OF_KIND = {
     "fee": "fee",
     "payment": "payments_and_credits",
     "credit": "payments_and_credits",
+    # A creditor's change to a placed balance, netted with payments and credits.
+    "adjustment": "payments_and_credits",
 }
 
 

@@ -136,6 +136,28 @@ def post_credit(account: Account, amount_minor: int, description: str, actor: Ac
                  allocation=parts)
 
 
+def post_adjustment(account: Account, amount_minor: int, description: str, actor: Actor,
+                    at: datetime) -> LedgerEntry:
+    """A change to a placed balance (the creditor's new figure, or an undone placement), as a new
+    entry of either sign: never an overwrite."""
+    if amount_minor == 0:
+        raise ValueError("an adjustment changes the balance")
+    return _post(account, EntryKind.ADJUSTMENT, amount_minor, description, actor, at)
+
+
+def placed_total(account_ids: list[int]) -> dict[int, int]:
+    """What the creditor's placements say each account owes (itemization, interest and fees at
+    placement, and adjustments since), without our payments and credits: what a new file's
+    figure is compared with."""
+    rows = db.session.execute(
+        select(LedgerEntry.account_id, func.sum(LedgerEntry.amount_minor))
+        .where(LedgerEntry.account_id.in_(account_ids),
+               LedgerEntry.kind.in_([EntryKind.ITEMIZATION, EntryKind.INTEREST, EntryKind.FEE,
+                                     EntryKind.ADJUSTMENT]))
+        .group_by(LedgerEntry.account_id))
+    return {account_id: int(total) for account_id, total in rows}
+
+
 def _post(account: Account, kind: EntryKind, amount_minor: int, description: str, actor: Actor,
           at: datetime, *, effective: date | None = None, payment_id: int | None = None,
           reverses_id: int | None = None, allocation: dict | None = None) -> LedgerEntry:

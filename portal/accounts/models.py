@@ -145,6 +145,9 @@ class Account(db.Model):
     """A debt placed with the agency by a creditor, owed by one borrower."""
 
     __tablename__ = "account"
+    #: A placement file finds its accounts by the creditor's own id, within that creditor.
+    __table_args__ = (Index("ix_account_creditor_original", "creditor_id",
+                            "original_account_number_digest"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(30), unique=True)
@@ -191,6 +194,9 @@ class EntryKind(StrEnum):
     CREDIT = "credit"
     #: A correction that reverses an earlier entry (opposite sign of the entry it reverses).
     REVERSAL = "reversal"
+    #: The creditor's file changed a placed balance (either sign; never an overwrite), or an
+    #: undone placement brought it back to zero.
+    ADJUSTMENT = "adjustment"
 
 
 class LedgerEntry(db.Model):
@@ -199,14 +205,15 @@ class LedgerEntry(db.Model):
     __tablename__ = "ledger_entry"
     __table_args__ = (
         CheckConstraint(
-            "kind IN ('itemization','interest','fee','payment','credit','reversal')", name="kind"
+            "kind IN ('itemization','interest','fee','payment','credit','reversal','adjustment')",
+            name="kind"
         ),
         Index("uq_ledger_entry_payment_posting", "payment_id", unique=True,
               postgresql_where=text("kind = 'payment'")),
         CheckConstraint(
             "(kind IN ('payment','credit') AND amount_minor < 0)"
             " OR (kind IN ('itemization','interest','fee') AND amount_minor >= 0)"
-            " OR kind = 'reversal'",
+            " OR kind IN ('reversal', 'adjustment')",
             name="sign",
         ),
     )

@@ -76,6 +76,7 @@ ENTRY_TEXT = {
     "payment": _l("Payment"),
     "credit": _l("Credit"),
     "reversal": _l("Correction"),
+    "adjustment": _l("Adjustment by the creditor"),
 }
 
 

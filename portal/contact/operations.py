@@ -98,7 +98,13 @@ def report_attorney(borrower_id: int, name: str, contact: str, actor: Actor) -> 
 
 @operation
 def report_bankruptcy(borrower_id: int, case_number: str | None, actor: Actor) -> None:
-    _told(_borrower(borrower_id), EventKind.BANKRUPTCY_REPORTED, actor,
+    bankruptcy_reported(_borrower(borrower_id), case_number, actor)
+
+
+def bankruptcy_reported(borrower: Borrower, case_number: str | None, actor: Actor) -> None:
+    """A bankruptcy we were told of (by the borrower, or a creditor's placement file), in the
+    caller's transaction: its statement, its event and its hold."""
+    _told(borrower, EventKind.BANKRUPTCY_REPORTED, actor,
           {"case_number": (case_number or "").strip() or None})
 
 

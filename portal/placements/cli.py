@@ -2,6 +2,118 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import click
 from flask import Blueprint
 
+from portal.cases.service import Actor
+from portal.operations import NotFound, Refused
+from portal.placements import service
+
 bp = Blueprint("placements_cli", __name__, cli_group="placements")
+
+CLI_ACTOR = Actor("system", "cli:placements", None)
+
+
+@bp.cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--creditor", "creditor_code", required=True, help="The creditor's code.")
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Place it here, showing progress (or leave it to the worker).")
+@click.option("--chunk-size", default=service.CHUNK_SIZE, show_default=True,
+              help="Rows placed per transaction.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report (problems, or each line's account) to this CSV file.")
+def import_command(path: Path, creditor_code: str, wait: bool, chunk_size: int,
+                   report_path: Path | None) -> None:
+    """Import a placement file (CONTRACT.md's header, or the creditor's map): all or nothing."""
+    try:
+        imp = service.start(creditor_code, path.read_bytes(), path.name, CLI_ACTOR,
+                            chunk_size=chunk_size, defer=not wait)
+    except (NotFound, Refused) as exc:
+        raise click.ClickException(str(exc)) from None
+    if imp.state == "rejected":
+        click.echo(f"import {imp.id}: rejected, nothing placed ({len(imp.problems)} problems):",
+                   err=True)
+        for line, field, why in imp.problems[:50]:
+            click.echo(f"  line {line}, {field}: {why}", err=True)
+        _write_report(imp.id, report_path)
+        raise SystemExit(1)
+    click.echo(f"import {imp.id}: {imp.total_rows} rows checked, "
+               f"{'placing' if wait else 'queued for the worker'}")
+    if wait:
+        while (progress := service.run_chunk(imp.id)) is not None:
+            click.echo(f"  {progress.done_rows}/{progress.total_rows} rows "
+                       f"({progress.percent}%)")
+    progress = service.progress(imp.id)
+    click.echo(f"import {imp.id}: {progress.state}; placed {progress.placed}, adjusted "
+               f"{progress.adjusted}, unchanged {progress.unchanged}")
+    _write_report(imp.id, report_path)
+
+
+def _write_report(import_id: int, report_path: Path | None) -> None:
+    if report_path is not None:
+        report_path.write_text(service.report_csv(import_id), encoding="utf-8")
+        click.echo(f"report: {report_path}")
+
+
+@bp.cli.command("progress")
+@click.argument("import_id", type=int)
+def progress_command(import_id: int) -> None:
+    """Show how far an import has got."""
+    try:
+        p = service.progress(import_id)
+    except NotFound as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"import {p.import_id}: {p.state}, {p.done_rows}/{p.total_rows} rows; placed "
+               f"{p.placed}, adjusted {p.adjusted}, unchanged {p.unchanged}")
+
+
+@bp.cli.command("report")
+@click.argument("import_id", type=int)
+def report_command(import_id: int) -> None:
+    """Print an import's report as CSV (problems of a rejected file; else each line's account)."""
+    try:
+        click.echo(service.report_csv(import_id), nl=False)
+    except NotFound as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@bp.cli.command("undo")
+@click.argument("import_id", type=int)
+def undo_command(import_id: int) -> None:
+    """Undo an import while nothing has happened on its accounts (they are closed, not deleted)."""
+    try:
+        imp = service.undo(import_id, CLI_ACTOR)
+    except (NotFound, Refused) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"import {imp.id}: undone")
+
+
+@bp.cli.command("set-map")
+@click.option("--creditor", "creditor_code", required=True, help="The creditor's code.")
+@click.option("--file", "map_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help='A JSON object {"their column": "our field", ...} instead of arguments.')
+@click.argument("pairs", nargs=-1)
+def set_map_command(creditor_code: str, map_file: Path | None, pairs: tuple[str, ...]) -> None:
+    """Save the creditor's own header: 'their column=our field' (empty field: ignore it)."""
+    columns = {}
+    if map_file is not None:
+        loaded = json.loads(map_file.read_text(encoding="utf-8"))
+        if not isinstance(loaded, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in loaded.items()):
+            raise click.ClickException("the map file is a JSON object of strings")
+        columns.update(loaded)
+    for pair in pairs:
+        theirs, sep, ours = pair.partition("=")
+        if not sep or not theirs.strip():
+            raise click.ClickException(f"not 'their column=our field': {pair!r}")
+        columns[theirs] = ours
+    try:
+        saved = service.set_column_map(creditor_code, columns)
+    except (NotFound, Refused) as exc:
+        raise click.ClickException(str(exc)) from None
+    for theirs, ours in sorted(saved.items()):
+        click.echo(f"{theirs} -> {ours or '(ignored)'}")

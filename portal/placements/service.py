@@ -1,0 +1,544 @@
+"""Placement imports: check a file, start it, place it chunk by chunk, report on it, undo it.
+
+The console and the CLI call these; each operation is one transaction. A file is read and every
+row checked (`rows.py`) before anything is staged: one bad row and nothing is placed, only the
+import's row with its report is kept. A good file is staged in encrypted chunks and placed one
+chunk per transaction (`run_chunk`), the import's cursor moving in the same transaction, so a
+worker killed mid-chunk leaves the chunk undone and the next run places it whole.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from flask_babel import gettext as _
+from sqlalchemy import delete, func, insert, select
+
+from portal import csvsafe
+from portal.accounts import ledger
+from portal.accounts.models import Account, AccountStatus, Borrower, Creditor
+from portal.accounts.placement import Address, Debt, Person, ensure_borrower, place
+from portal.cases.kinds import EventKind
+from portal.cases.models import CaseEvent
+from portal.cases.service import Actor
+from portal.contact import operations as contact_ops
+from portal.contact.derive import BANKRUPTCY_RULE, DECEASED_RULE, INSOLVENCY_RULE
+from portal.crypto import lookup_digest
+from portal.extensions import db
+from portal.jobs.queue import defer_in_transaction
+from portal.money import Money, minor_digits
+from portal.notices.service import queue_first_letters
+from portal.operations import NotFound, Refused, operation, reading
+from portal.outbox.service import publish
+from portal.placements import rows
+from portal.placements.models import (
+    ImportState,
+    LineOutcome,
+    PlacementChunk,
+    PlacementColumnMap,
+    PlacementImport,
+    PlacementLine,
+)
+
+#: Rows placed per transaction.
+CHUNK_SIZE = 1000
+#: Rows shown before confirming.
+PREVIEW_ROWS = 10
+#: Problems kept in a rejection report (a file of a million bad rows says enough in these).
+MAX_PROBLEMS = 10_000
+#: The job that places staged imports (deferred by `start`, and every minute).
+RUN_TASK = "placements.run"
+#: Case-event kinds that mean something has happened on an account: its import cannot be undone.
+ACTED_ON = ("payment.", "plan.", "dispute.", "contact.attempt_recorded")
+#: Reference alphabet: no 0/O, 1/I/L, so it reads back from a letter over the phone.
+_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+#: How the rows' facts map to the holds the rulebook has, by country (none: the row is refused).
+FACT_HOLDS = {
+    "deceased": set(DECEASED_RULE),
+    "bankruptcy": set(BANKRUPTCY_RULE) | set(INSOLVENCY_RULE),
+}
+
+
+@dataclass
+class Check:
+    """A file as it would be read: the header in our names, the first rows, the problems."""
+
+    filename: str
+    header: list[str]
+    preview: list[dict]
+    problems: list[rows.Problem]
+    total_rows: int
+    bad_rows: int
+    #: Every good row (not shown; what `start` stages).
+    placements: list[rows.Placement] = field(default_factory=list, repr=False)
+    sha256: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far an import has got."""
+
+    import_id: int
+    state: str
+    done_rows: int
+    total_rows: int
+    placed: int
+    adjusted: int
+    unchanged: int
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total_rows else (100 * self.done_rows) // self.total_rows
+
+
+# --- the column map ------------------------------------------------------------------------------
+
+
+def column_map(creditor_id: int) -> dict[str, str]:
+    row = db.session.get(PlacementColumnMap, creditor_id)
+    return dict(row.columns) if row else {}
+
+
+@operation
+def set_column_map(creditor_code: str, columns: dict[str, str]) -> dict[str, str]:
+    """Save a creditor's own header, {their column: our field or "" to ignore}; refused if it
+    names a field we do not have."""
+    creditor = _creditor(creditor_code)
+    unknown = sorted(v for v in columns.values() if v and v not in rows.FIELDS)
+    if unknown:
+        raise Refused(_("No such field: %(fields)s.", fields=", ".join(unknown)))
+    row = db.session.get(PlacementColumnMap, creditor.id)
+    if row is None:
+        row = PlacementColumnMap(creditor_id=creditor.id, columns={})
+        db.session.add(row)
+    row.columns = {k.strip(): v.strip() for k, v in columns.items()}
+    row.updated_at = datetime.now(UTC)
+    return dict(row.columns)
+
+
+def _creditor(code: str) -> Creditor:
+    creditor = db.session.scalar(select(Creditor).where(Creditor.code == code))
+    if creditor is None:
+        raise NotFound(f"no creditor {code}")
+    return creditor
+
+
+# --- checking a file -----------------------------------------------------------------------------
+
+
+def check(creditor: Creditor, data: bytes, filename: str, today: date | None = None) -> Check:
+    """Read the whole file and check every row (nothing is written): the problems by line and
+    field, the first rows as they will be read, and the counts."""
+    today = today or datetime.now(UTC).date()
+    result = Check(filename=filename, header=[], preview=[], problems=[], total_rows=0,
+                   bad_rows=0, sha256=hashlib.sha256(data).hexdigest())
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        result.problems.append(rows.Problem(0, "file", "not UTF-8 text"))
+        return result
+    records = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(records)
+    except (StopIteration, csv.Error):
+        result.problems.append(rows.Problem(1, "file", "no header line"))
+        return result
+    result.header = rows.apply_map(header, column_map(creditor.id))
+    result.problems += rows.header_problems(result.header)
+    if result.problems:
+        return result
+    bad_lines = set()
+    line = 1
+    try:
+        for record in records:
+            line += 1
+            if not any(cell.strip() for cell in record):
+                continue  # a blank line (many spreadsheets end with one)
+            result.total_rows += 1
+            if len(record) != len(header):
+                _add(result, rows.Problem(line, "file",
+                                          f"{len(record)} cells where the header has "
+                                          f"{len(header)}"))
+                bad_lines.add(line)
+                continue
+            placement, problems = rows.read_row(dict(zip(result.header, record, strict=True)),
+                                                line, today)
+            if placement is None:
+                bad_lines.add(line)
+                for problem in problems:
+                    _add(result, problem)
+            else:
+                result.placements.append(placement)
+    except csv.Error as exc:
+        _add(result, rows.Problem(line, "file", f"not readable as CSV ({exc})"))
+    for problem in rows.duplicate_problems(result.placements) + _fact_problems(
+            result.placements) + _currency_problems(creditor, result.placements):
+        _add(result, problem)
+        bad_lines.add(problem.line)
+    if result.total_rows == 0 and not result.problems:
+        result.problems.append(rows.Problem(2, "file", "no rows"))
+    result.bad_rows = len(bad_lines)
+    result.preview = [p.as_dict() for p in result.placements[:PREVIEW_ROWS]]
+    return result
+
+
+def _add(result: Check, problem: rows.Problem) -> None:
+    if len(result.problems) < MAX_PROBLEMS:
+        result.problems.append(problem)
+
+
+def _fact_problems(placements: list[rows.Placement]) -> list[rows.Problem]:
+    """A death or bankruptcy where the rulebook has no hold for it: placed, it would be worked."""
+    return [rows.Problem(p.line, fact, f"the portal has no hold for this in {p.country}: "
+                                       "give it to staff instead of placing the account")
+            for p in placements for fact, countries in FACT_HOLDS.items()
+            if getattr(p, fact) and p.country not in countries]
+
+
+def _currency_problems(creditor: Creditor, placements: list[rows.Placement]) -> list[rows.Problem]:
+    """A known account's file row in another currency than the account's."""
+    problems = []
+    for batch in _batches(placements, 5000):
+        known = _open_accounts(creditor.id, batch)
+        for p in batch:
+            account = known.get(p.creditor_account_id)
+            if account is not None and account.currency != p.currency:
+                problems.append(rows.Problem(p.line, "currency",
+                                             "differs from the account's currency"))
+    return problems
+
+
+def _batches(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _open_accounts(creditor_id: int, batch: list[rows.Placement]) -> dict[str, Account]:
+    """The creditor's accounts still placed with us (not closed), by the creditor's own id."""
+    digests = {lookup_digest(p.creditor_account_id, "account.original_account_number"):
+               p.creditor_account_id for p in batch}
+    found = db.session.scalars(select(Account).where(
+        Account.creditor_id == creditor_id,
+        Account.original_account_number_digest.in_(list(digests)),
+        Account.status != AccountStatus.CLOSED))
+    return {digests[a.original_account_number_digest]: a for a in found}
+
+
+# --- starting an import --------------------------------------------------------------------------
+
+
+@operation
+def start(creditor: Creditor | str, data: bytes, filename: str, actor: Actor, *,
+          chunk_size: int = CHUNK_SIZE, defer: bool = True) -> PlacementImport:
+    """Check the file and keep the import: rejected with its report (nothing else written), or
+    staged in encrypted chunks and queued for the worker (unless `defer` is False: the CLI's
+    `--wait` places it itself)."""
+    if isinstance(creditor, str):
+        creditor = _creditor(creditor)
+    if chunk_size < 1:
+        raise Refused(_("A chunk has at least one row."))
+    checked = check(creditor, data, filename)
+    imp = PlacementImport(
+        agency_id=creditor.agency_id, creditor_id=creditor.id, filename=filename[:200],
+        sha256=checked.sha256, state=ImportState.VALIDATING, total_rows=checked.total_rows,
+        done_rows=0, chunk_size=chunk_size, next_chunk=0, chunks=0, placed=0, adjusted=0,
+        unchanged=0, problems=[], actor_type=actor.type, actor_id=actor.id)
+    db.session.add(imp)
+    db.session.flush()
+    if not checked.ok:
+        imp.state = ImportState.REJECTED
+        imp.problems = [[p.line, p.field, p.message] for p in checked.problems]
+        imp.finished_at = datetime.now(UTC)
+        return imp
+    for seq, batch in enumerate(_batches(checked.placements, chunk_size)):
+        db.session.add(PlacementChunk(import_id=imp.id, seq=seq,
+                                      rows=json.dumps([p.as_dict() for p in batch])))
+        imp.chunks = seq + 1
+        if seq % 50 == 49:
+            db.session.flush()  # keep the session small on a large file
+    imp.state = ImportState.READY
+    db.session.flush()
+    if defer:
+        defer_in_transaction(RUN_TASK, queueing_lock=RUN_TASK)
+    return imp
+
+
+# --- placing, one chunk per transaction ----------------------------------------------------------
+
+
+@operation
+def run_chunk(import_id: int | None = None) -> Progress | None:
+    """Place the next chunk of an import (this one, or the oldest waiting), moving its cursor in
+    the same transaction; None when there is nothing to place."""
+    query = select(PlacementImport).where(
+        PlacementImport.state.in_([ImportState.READY, ImportState.IMPORTING]))
+    if import_id is not None:
+        query = query.where(PlacementImport.id == import_id)
+    # Another worker on the same import waits for this chunk, then reads the moved cursor.
+    imp = db.session.scalar(query.order_by(PlacementImport.id).limit(1)
+                            .with_for_update(skip_locked=import_id is None))
+    if imp is None:
+        return None
+    chunk = db.session.scalar(select(PlacementChunk).where(
+        PlacementChunk.import_id == imp.id, PlacementChunk.seq == imp.next_chunk))
+    imp.state = ImportState.IMPORTING
+    if chunk is not None:
+        batch = [rows.Placement.from_dict(d) for d in json.loads(chunk.rows)]
+        new_ids = _place_chunk(imp, batch)
+        queue_first_letters(new_ids, _actor(imp))
+        imp.done_rows += len(batch)
+    imp.next_chunk += 1
+    if imp.next_chunk >= imp.chunks:
+        imp.state = ImportState.DONE
+        imp.finished_at = datetime.now(UTC)
+        db.session.execute(delete(PlacementChunk).where(PlacementChunk.import_id == imp.id))
+    return _progress(imp)
+
+
+def _actor(imp: PlacementImport) -> Actor:
+    return Actor(imp.actor_type, imp.actor_id, f"placement:{imp.id}")
+
+
+def _place_chunk(imp: PlacementImport, batch: list[rows.Placement]) -> list[int]:
+    """Place, adjust or leave each row's account; the ids of the accounts placed."""
+    creditor = db.session.get(Creditor, imp.creditor_id)
+    actor = _actor(imp)
+    now = datetime.now(UTC)
+    known = _open_accounts(creditor.id, batch)
+    totals = ledger.placed_total([a.id for a in known.values()])
+    people = _borrowers(imp.agency_id, batch)
+    lines, new_ids = [], []
+    for p in batch:
+        account = known.get(p.creditor_account_id)
+        if account is not None:
+            delta = p.total - totals.get(account.id, 0)
+            if delta:
+                ledger.post_adjustment(account, delta, "The creditor's new balance", actor, now)
+                ledger.settle_status(account, actor, now)
+                imp.adjusted += 1
+                lines.append({"import_id": imp.id, "line": p.line, "account_id": account.id,
+                              "outcome": LineOutcome.ADJUSTED, "adjustment_minor": delta})
+            else:
+                imp.unchanged += 1
+                lines.append({"import_id": imp.id, "line": p.line, "account_id": account.id,
+                              "outcome": LineOutcome.UNCHANGED, "adjustment_minor": None})
+            continue
+        key = _person_key(p)
+        borrower = people.get(key)
+        if borrower is None:
+            borrower = people[key] = ensure_borrower(_person(p))
+        account = place(creditor, borrower, _debt(creditor, p), actor)
+        event_id = db.session.scalar(select(CaseEvent.id).where(
+            CaseEvent.account_id == account.id, CaseEvent.kind == EventKind.ACCOUNT_PLACED))
+        publish("account.placed", {
+            "account_ref": account.reference, "creditor": creditor.code,
+            "creditor_account_id": p.creditor_account_id, "currency": p.currency,
+            "balance_minor": p.total, "import": imp.id,
+        }, account_ref=account.reference, agency_id=imp.agency_id, case_event_id=event_id)
+        _facts(borrower, p, actor)
+        imp.placed += 1
+        new_ids.append(account.id)
+        lines.append({"import_id": imp.id, "line": p.line, "account_id": account.id,
+                      "outcome": LineOutcome.PLACED, "adjustment_minor": None})
+    if lines:
+        db.session.execute(insert(PlacementLine), lines)
+    return new_ids
+
+
+def _person_key(p: rows.Placement) -> tuple:
+    return (p.first_name.casefold(), p.last_name.casefold(),
+            lookup_digest(p.date_of_birth, "borrower.date_of_birth"),
+            lookup_digest(p.national_id_last4, "borrower.national_id_last4")
+            if p.national_id_last4 else None)
+
+
+def _borrowers(agency_id: int | None, batch: list[rows.Placement]) -> dict[tuple, Borrower]:
+    """Borrowers already known to this agency (an account with one of its creditors) with the
+    same name, date of birth and national-ID digits as a row: one person, one borrower."""
+    births = {lookup_digest(p.date_of_birth, "borrower.date_of_birth") for p in batch}
+    found = db.session.scalars(
+        select(Borrower).where(
+            Borrower.date_of_birth_digest.in_(list(births)),
+            Borrower.id.in_(select(Account.borrower_id).join(Creditor).where(
+                Creditor.agency_id == agency_id)))
+        .order_by(Borrower.id))
+    people = {}
+    for b in found:
+        key = (b.given_name.casefold(), b.family_name.casefold(), b.date_of_birth_digest,
+               b.national_id_last4_digest)
+        people.setdefault(key, b)
+    return people
+
+
+def _reference(prefix: str, model) -> str:
+    """A new random reference no row has yet (what the borrower types to sign in)."""
+    while True:
+        ref = prefix + "".join(secrets.choice(_ALPHABET) for _ in range(8))
+        if db.session.scalar(select(model.id).where(model.reference == ref)) is None:
+            return ref
+
+
+def _person(p: rows.Placement) -> Person:
+    return Person(
+        reference=_reference("P-", Borrower), given_name=p.first_name, family_name=p.last_name,
+        display_name=f"{p.first_name} {p.last_name}",
+        date_of_birth=date.fromisoformat(p.date_of_birth),
+        address=Address(p.address_line1, p.city, p.region, p.postal_code, p.country,
+                        p.address_line2),
+        phones=[("mobile", p.phone)] if p.phone else [],
+        emails=[p.email] if p.email else [], language=p.language,
+        national_id_last4=p.national_id_last4)
+
+
+def _debt(creditor: Creditor, p: rows.Placement) -> Debt:
+    def day(text):
+        return date.fromisoformat(text) if text else None
+
+    return Debt(
+        reference=_reference(f"{creditor.code}-", Account), product="Placed debt",
+        original_account_number=p.creditor_account_id,
+        on_itemization_date=Money(p.principal, p.currency), interest=Money(p.interest, p.currency),
+        fees=Money(p.fees, p.currency), payments=Money(0, p.currency),
+        itemization_date=day(p.itemization_date), charge_off_date=day(p.charge_off_date),
+        last_payment_date=day(p.last_payment_date),
+        validation_notice_sent_at=(datetime.fromisoformat(p.validation_notice_sent_at)
+                                   if p.validation_notice_sent_at else None))
+
+
+def _facts(borrower: Borrower, p: rows.Placement, actor: Actor) -> None:
+    """A death or bankruptcy the creditor knows of: its event and hold, as staff would record
+    it (once per borrower)."""
+    held = {h.key for h in contact_ops.service.live_holds(borrower.id, None)}
+    if p.deceased and "deceased" not in held:
+        contact_ops.hold_recorded(borrower, "deceased", None, actor)
+    if p.bankruptcy:
+        if p.country in BANKRUPTCY_RULE and "bankruptcy" not in held:
+            contact_ops.bankruptcy_reported(borrower, None, actor)
+        elif p.country in INSOLVENCY_RULE and "insolvency" not in held:
+            contact_ops.hold_recorded(borrower, "insolvency", "bankruptcy", actor)
+
+
+# --- progress, report, undo ----------------------------------------------------------------------
+
+
+def _progress(imp: PlacementImport) -> Progress:
+    return Progress(imp.id, imp.state, imp.done_rows, imp.total_rows, imp.placed, imp.adjusted,
+                    imp.unchanged)
+
+
+def get(import_id: int, agency_id: int | None = None) -> PlacementImport:
+    """The import (within this agency, when one is named)."""
+    imp = db.session.get(PlacementImport, import_id)
+    if imp is None or (agency_id is not None and imp.agency_id != agency_id):
+        raise NotFound(f"no placement import {import_id}")
+    return imp
+
+
+def progress(import_id: int, agency_id: int | None = None) -> Progress:
+    """Rows done of rows in the file, and the state (for a progress bar)."""
+    with reading("placements.progress"):
+        return _progress(get(import_id, agency_id))
+
+
+def report_rows(import_id: int, agency_id: int | None = None) -> list[list]:
+    """The report: for a rejected file each problem (line, field, why); otherwise each line with
+    its outcome and the account's agency reference."""
+    imp = get(import_id, agency_id)
+    if imp.state == ImportState.REJECTED:
+        return [["line", "field", "problem"], *imp.problems]
+    found = db.session.execute(
+        select(PlacementLine.line, PlacementLine.outcome, Account.reference,
+               PlacementLine.adjustment_minor, Account.currency)
+        .join(Account, Account.id == PlacementLine.account_id)
+        .where(PlacementLine.import_id == imp.id).order_by(PlacementLine.line))
+    return [["line", "outcome", "account_reference", "adjustment", "currency"],
+            *([line, outcome, ref, "" if adj is None else _major(adj, cur), cur]
+              for line, outcome, ref, adj, cur in found)]
+
+
+def _major(minor: int, currency: str) -> str:
+    """Minor units as the file wrote them: a decimal string in the major unit."""
+    return str(Decimal(minor).scaleb(-minor_digits(currency)))
+
+
+def report_csv(import_id: int, agency_id: int | None = None) -> str:
+    """The report as CSV safe to open in a spreadsheet (csvsafe)."""
+    with reading("placements.report_csv"):
+        out = io.StringIO()
+        csvsafe.writer(out).writerows(report_rows(import_id, agency_id))
+        return out.getvalue()
+
+
+def undo_blockers(imp: PlacementImport) -> list[str]:
+    """Why the import cannot be undone (empty: it can)."""
+    if imp.state != ImportState.DONE:
+        return [_("Only a finished import can be undone (this one is %(state)s).",
+                  state=imp.state)]
+    accounts = select(PlacementLine.account_id).where(PlacementLine.import_id == imp.id)
+    acted = db.session.execute(
+        select(Account.reference, CaseEvent.kind)
+        .join(CaseEvent, CaseEvent.account_id == Account.id)
+        .where(Account.id.in_(accounts),
+               func.starts_with(CaseEvent.kind, "payment.")
+               | func.starts_with(CaseEvent.kind, "plan.")
+               | func.starts_with(CaseEvent.kind, "dispute.")
+               | (CaseEvent.kind == EventKind.ATTEMPT_RECORDED))
+        .distinct().order_by(Account.reference).limit(20)).all()
+    return [_("%(account)s: %(what)s", account=ref, what=kind) for ref, kind in acted]
+
+
+@operation
+def undo(import_id: int, actor: Actor, agency_id: int | None = None) -> PlacementImport:
+    """Undo a finished import while nothing has happened on its accounts: each account it placed
+    is brought to zero by an adjustment and closed (`placement.undone`), each adjustment it made
+    is reversed; nothing is deleted (the case record is append-only and chained)."""
+    imp = db.session.scalar(select(PlacementImport).where(PlacementImport.id == import_id)
+                            .with_for_update())
+    if imp is None or (agency_id is not None and imp.agency_id != agency_id):
+        raise NotFound(f"no placement import {import_id}")
+    blockers = undo_blockers(imp)
+    if blockers:
+        raise Refused(_("This import cannot be undone: %(why)s",
+                        why="; ".join(blockers)), status=409)
+    now = datetime.now(UTC)
+    for line in db.session.scalars(select(PlacementLine).where(
+            PlacementLine.import_id == imp.id).order_by(PlacementLine.line)):
+        account = db.session.get(Account, line.account_id, with_for_update=True)
+        if line.outcome == LineOutcome.ADJUSTED:
+            ledger.post_adjustment(account, -line.adjustment_minor, "Placement undone",
+                                   actor, now)
+            ledger.settle_status(account, actor, now)
+        elif line.outcome == LineOutcome.PLACED:
+            owed = ledger.balance_of(account.id, account.currency).minor
+            if owed:
+                ledger.post_adjustment(account, -owed, "Placement undone", actor, now)
+            ledger.close(account, actor, "placement.undone", placement_import=imp.id)
+            contact_ops.service.reconcile(account.borrower, actor, now)
+    imp.state = ImportState.UNDONE
+    imp.undone_at = now
+    db.session.execute(delete(PlacementChunk).where(PlacementChunk.import_id == imp.id))
+    return imp
+
+
+def imports_of(agency_id: int | None, limit: int = 50) -> list[PlacementImport]:
+    """An agency's imports, newest first (the console's list)."""
+    with reading("placements.imports_of"):
+        return list(db.session.scalars(
+            select(PlacementImport).where(PlacementImport.agency_id == agency_id)
+            .order_by(PlacementImport.id.desc()).limit(limit)))
+
+
+__all__ = ["Check", "Progress", "check", "start", "run_chunk", "progress", "report_csv",
+           "report_rows", "undo", "undo_blockers", "set_column_map", "column_map", "imports_of"]
