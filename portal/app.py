@@ -152,7 +152,6 @@ def _register_blueprints(app: Flask) -> None:
     from portal.accounts.views import bp as accounts
     from portal.agency.cli import bp as agency_cli
     from portal.agency.cli import law_in_policies
-    from portal.agency.imports.views import bp as staff_imports
     from portal.agency.views import bp as agency
     from portal.cases.cli import bp as cases_cli
     from portal.contact.views import bp as contact
@@ -160,6 +159,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.disputes.views import bp as disputes
     from portal.disputes.views import staff_bp as staff_disputes
     from portal.identity.views import bp as identity
+    from portal.intake.views import bp as staff_imports
     from portal.messaging.sms.views import bp as sms_hooks
     from portal.ops.views import bp as ops
     from portal.outbox.cli import bp as webhooks_cli

@@ -3,13 +3,13 @@
 
 def import_all() -> None:
     import portal.accounts.models  # noqa: F401
-    import portal.agency.imports.models  # noqa: F401
     import portal.agency.models  # noqa: F401
     import portal.api.models  # noqa: F401
     import portal.cases.models  # noqa: F401
     import portal.contact.models  # noqa: F401
     import portal.disputes.models  # noqa: F401
     import portal.identity.models  # noqa: F401
+    import portal.intake.models  # noqa: F401
     import portal.jobs.heartbeat  # noqa: F401
     import portal.messaging.models  # noqa: F401
     import portal.outbox.models  # noqa: F401

@@ -1,13 +1,13 @@
 """console: placement files kept, encrypted, between their preview and their confirmation
 
 Revision ID: 0015_console
-Revises: 0014_ops
+Revises: 0015_placements
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0015_console"
-down_revision = "0014_ops"
+down_revision = "0015_placements"
 branch_labels = None
 depends_on = None
 

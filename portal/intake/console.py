@@ -11,10 +11,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.accounts.models import Account, Creditor
-from portal.agency.imports import masking
-from portal.agency.imports.staging import Staged
 from portal.cases.service import Actor
 from portal.extensions import db
+from portal.intake import masking
+from portal.intake.staging import Staged
 from portal.operations import NotFound
 from portal.placements import service as placements
 from portal.placements.models import ImportState, LineOutcome, PlacementImport, PlacementLine

@@ -15,10 +15,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from portal.agency.imports import console, staging, upload
-from portal.agency.imports.forms import ConfirmForm, UndoForm, UploadForm
 from portal.cases.service import Actor
 from portal.identity.roles import PREVIEW_IMPORTS, RUN_IMPORTS, VIEW_IMPORTS, allows
+from portal.intake import console, staging, upload
+from portal.intake.forms import ConfirmForm, UndoForm, UploadForm
 from portal.operations import Refused, reading
 from portal.web.access import staff_required
 from portal.web.fragments import wants_fragment
@@ -85,7 +85,7 @@ def _index(form: UploadForm, problem: str | None = None, status: int = 200):
                                      staging.creditors_of(current_user.agency_id)]
         imports = console.imports_of(current_user.agency_id)
     return make_response(render_template(
-        "agency/imports/index.html", form=form, problem=problem, imports=imports,
+        "intake/index.html", form=form, problem=problem, imports=imports,
         may_preview=allows(current_user.role, PREVIEW_IMPORTS),
         limit=upload.MAX_UPLOAD_TEXT), status)
 
@@ -103,6 +103,8 @@ def preview():
     with none is kept (encrypted) for "Confirm"; a bad one is not kept at all."""
     form = _upload_form()
     if not form.validate_on_submit():
+        if form.creditor.errors and form.creditor.raw_data and form.creditor.raw_data[0]:
+            return _index(form, _refusal_text("wrong_creditor"))  # not a number
         errors = [e for field_errors in form.errors.values() for e in field_errors]
         return _index(form, str(errors[0]) if errors else _("Check the form and try again."))
     with reading():
@@ -112,6 +114,8 @@ def preview():
     sent = request.files.get(form.file.name)
     filename = sent.filename if sent else None
     data = sent.stream.read(upload.MAX_UPLOAD_BYTES + 1) if sent and filename else None
+    if sent:
+        sent.close()  # a large upload is a temporary file: gone now, not at some later collection
     refusal = upload.refusal_of(filename, data)
     if refusal is not None:
         return _index(form, _refusal_text(refusal.code), 413 if refusal.code == "too_large"
@@ -122,7 +126,7 @@ def preview():
     if not checked.problems:
         token = staging.stage(current_user, creditor, filename, data)
     return make_response(render_template(
-        "agency/imports/preview.html", creditor=creditor, filename=filename, checked=checked,
+        "intake/preview.html", creditor=creditor, filename=filename, checked=checked,
         confirm=ConfirmForm(formdata=None, upload=token),
         may_run=allows(current_user.role, RUN_IMPORTS)))
 
@@ -156,9 +160,9 @@ def _status(import_id: int):
 def show(import_id: int):
     status = _status(import_id)
     if wants_fragment(PROGRESS_ID):
-        return render_template("agency/imports/_progress.html", status=status)
+        return render_template("intake/_progress.html", status=status)
     return render_template(
-        "agency/imports/show.html", status=status, undo_form=UndoForm(),
+        "intake/show.html", status=status, undo_form=UndoForm(),
         may_run=allows(current_user.role, RUN_IMPORTS))
 
 

@@ -1,4 +1,5 @@
-"""The forms of the import pages: a file for one of the agency's creditors, a confirmation, an undo."""
+"""The forms of the import pages: a file for one of the agency's creditors, a confirmation,
+an undo."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from wtforms.validators import InputRequired, Length
 
 
 class UploadForm(FlaskForm):
-    creditor = SelectField(_l("Creditor"), coerce=int,
+    #: Any id is read (then looked up within the agency): another agency's is "not yours".
+    creditor = SelectField(_l("Creditor"), coerce=int, validate_choice=False,
                            validators=[InputRequired(_l("Choose the creditor the file is from."))])
     file = FileField(_l("Placement file (CSV)"))
 

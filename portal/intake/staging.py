@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, select
 
 from portal.accounts.models import Creditor
-from portal.agency.imports.models import PlacementUpload
 from portal.crypto import cipher
 from portal.extensions import db
 from portal.identity.models import StaffUser
+from portal.intake.models import PlacementUpload
 from portal.operations import NotFound, operation
 
 #: How long a previewed file waits for its confirmation (then: upload it again).

@@ -1,1 +1,0 @@
-"""The staff console's placement import pages: upload, preview, confirm, progress, report, undo."""
