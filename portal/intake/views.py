@@ -159,11 +159,11 @@ def _status(import_id: int):
 @staff_required(VIEW_IMPORTS)
 def show(import_id: int):
     status = _status(import_id)
+    shown = {"status": status, "undo_form": UndoForm(),
+             "may_run": allows(current_user.role, RUN_IMPORTS)}
     if wants_fragment(PROGRESS_ID):
-        return render_template("intake/_progress.html", status=status)
-    return render_template(
-        "intake/show.html", status=status, undo_form=UndoForm(),
-        may_run=allows(current_user.role, RUN_IMPORTS))
+        return render_template("intake/_progress.html", **shown)
+    return render_template("intake/show.html", **shown)
 
 
 @bp.get("/<int:import_id>/report.csv")
