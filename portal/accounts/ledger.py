@@ -9,15 +9,17 @@ Balances are the sum of the append-only ledger; a correction is a new entry, nev
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
 
 from portal.accounts import allocation
 from portal.accounts.models import Account, AccountStatus, EntryKind, LedgerEntry
+from portal.bulk import insert_rows
 from portal.cases.kinds import EventKind
 from portal.cases.models import CaseEvent
-from portal.cases.service import Actor, record
+from portal.cases.service import Actor, Pending, record, record_many
 from portal.extensions import db
 from portal.lifecycle import Lifecycle
 from portal.money import Money
@@ -143,6 +145,43 @@ def post_adjustment(account: Account, amount_minor: int, description: str, actor
     if amount_minor == 0:
         raise ValueError("an adjustment changes the balance")
     return _post(account, EntryKind.ADJUSTMENT, amount_minor, description, actor, at)
+
+
+@dataclass(frozen=True)
+class Opening:
+    """One line of a placement's itemization, for `post_openings_many`."""
+
+    account_id: int
+    borrower_id: int
+    currency: str
+    kind: EntryKind
+    amount_minor: int
+    description: str
+    effective: date
+
+
+def post_openings_many(openings: list[Opening], actor: Actor, at: datetime) -> list[int]:
+    """Many accounts' opening lines at once (a placement file's chunk): the entries and their
+    `ledger.posted` events that `post_opening` would write one by one, in a few statements."""
+    if not openings:
+        return []
+    for o in openings:
+        if o.kind not in (EntryKind.ITEMIZATION, EntryKind.INTEREST, EntryKind.FEE,
+                          EntryKind.PAYMENT):
+            raise ValueError(f"{o.kind} is not an opening entry")
+    ids = db.session.scalars(select(func.nextval(func.pg_get_serial_sequence(
+        "ledger_entry", "id"))).select_from(func.generate_series(1, len(openings)))).all()
+    insert_rows(LedgerEntry.__table__, [
+        {"id": entry_id, "account_id": o.account_id, "kind": str(o.kind),
+         "amount_minor": o.amount_minor, "currency": o.currency, "posted_at": at,
+         "effective_date": o.effective, "description": o.description[:200]}
+        for entry_id, o in zip(ids, openings, strict=True)])
+    record_many(actor, [
+        Pending(EventKind.LEDGER_POSTED, o.borrower_id, o.account_id,
+                {"entry": entry_id, "kind": str(o.kind), "amount_minor": o.amount_minor,
+                 "currency": o.currency, "payment": None})
+        for entry_id, o in zip(ids, openings, strict=True)], at)
+    return list(ids)
 
 
 def placed_total(account_ids: list[int]) -> dict[int, int]:

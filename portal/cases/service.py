@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
+from portal.bulk import insert_rows
 from portal.cases import chain, heads
 from portal.cases.kinds import ACTOR_TYPES, EventKind
 from portal.cases.models import CaseEvent, CaseStream
@@ -87,6 +88,56 @@ def record(
     head.last_seq, head.last_hash = seq, event.hash
     db.session.flush()
     return event
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One event for `record_many`: what `record` takes, but the actor and time."""
+
+    kind: EventKind
+    borrower_id: int
+    account_id: int | None = None
+    data: dict | None = None
+
+
+def record_many(actor: Actor, events: list[Pending], at: datetime | None = None) -> list[int]:
+    """Append many events at once (a placement file's chunk), each to its stream's chain in the
+    order given, inside the caller's transaction: the same rows `record` would write one by one,
+    in a handful of statements. Returns the events' ids, in order."""
+    if not events:
+        return []
+    occurred_at = (at or datetime.now(UTC)).astimezone(UTC)
+    names = [stream_of(e.borrower_id, e.account_id) for e in events]
+    streams = sorted(set(names))
+    db.session.execute(
+        insert(CaseStream)
+        .values([{"stream": s, "last_seq": 0, "last_hash": chain.GENESIS} for s in streams])
+        .on_conflict_do_nothing(index_elements=["stream"]))
+    # Locked in one order (by name), so two writers of overlapping streams never deadlock.
+    heads_now = {h.stream: [h.last_seq, h.last_hash] for h in db.session.execute(
+        select(CaseStream.stream, CaseStream.last_seq, CaseStream.last_hash)
+        .where(CaseStream.stream.in_(streams)).order_by(CaseStream.stream).with_for_update())}
+    ids = db.session.scalars(select(func.nextval("case_event_id_seq"))
+                             .select_from(func.generate_series(1, len(events)))).all()
+    keys = chain_keys()
+    rows = []
+    for event_id, stream, e in zip(ids, names, events, strict=True):
+        head = heads_now[stream]
+        row = {"id": event_id, "stream": stream, "seq": head[0] + 1,
+               "borrower_id": e.borrower_id, "account_id": e.account_id, "kind": str(e.kind),
+               "actor_type": actor.type, "actor_id": actor.id, "occurred_at": occurred_at,
+               "source": actor.source, "data": e.data or {}, "key_id": keys.current,
+               "prev_hash": head[1]}
+        row["hash"] = chain.event_hash(keys, **{k: v for k, v in row.items()})
+        head[0], head[1] = row["seq"], row["hash"]
+        rows.append(row)
+    insert_rows(CaseEvent.__table__, rows)
+    db.session.execute(
+        update(CaseStream.__table__)
+        .where(CaseStream.__table__.c.stream == bindparam("s"))
+        .values(last_seq=bindparam("seq"), last_hash=bindparam("h")),
+        [{"s": s, "seq": v[0], "h": v[1]} for s, v in heads_now.items()])
+    return list(ids)
 
 
 def history(borrower_id: int, account_id: int | None = None, limit: int = 200) -> list[CaseEvent]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import any_, select
+from sqlalchemy import any_, insert, select
 
 from portal.agency.scope import agency_of_account
+from portal.bulk import insert_rows
 from portal.extensions import db
 from portal.outbox.models import TOPICS, OutboxMessage, WebhookDelivery, WebhookEndpoint
 from portal.outbox.tasks import request_delivery
@@ -39,6 +40,33 @@ def publish(topic: str, payload: dict, *, account_ref: str | None = None,
         db.session.add_all(deliveries)
         _wake_a_worker()
     return message
+
+
+def publish_many(topic: str, messages: list[tuple[dict, str, int | None]],
+                 agency_id: int | None) -> list[int]:
+    """Many messages of one topic and one agency at once (payload, account ref, case event id),
+    each with a delivery for every endpoint of the agency that wants the topic: what `publish`
+    writes one by one, in a few statements. Returns the messages' ids, in order."""
+    if topic not in TOPICS:
+        raise ValueError(f"unknown topic {topic!r}")
+    if not messages:
+        return []
+    now = datetime.now(UTC)
+    ids = db.session.scalars(insert(OutboxMessage).returning(
+        OutboxMessage.id, sort_by_parameter_order=True), [
+        {"topic": topic, "payload": payload, "account_ref": ref, "agency_id": agency_id,
+         "created_at": now, "case_event_id": event_id}
+        for payload, ref, event_id in messages]).all()
+    endpoints = [] if agency_id is None else db.session.scalars(
+        select(WebhookEndpoint.id).where(
+            WebhookEndpoint.agency_id == agency_id,
+            WebhookEndpoint.active, any_(WebhookEndpoint.topics) == topic)).all()
+    if endpoints:
+        insert_rows(WebhookDelivery.__table__, [
+            {"message_id": m, "endpoint_id": e, "next_attempt_at": now}
+            for m in ids for e in endpoints])
+        _wake_a_worker()
+    return list(ids)
 
 
 def _wake_a_worker() -> None:

@@ -20,12 +20,13 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 
 from portal import csvsafe
-from portal.accounts import ledger
+from portal.accounts import ledger, placement
 from portal.accounts.models import Account, AccountStatus, Borrower, Creditor
-from portal.accounts.placement import Address, Debt, Person, ensure_borrower, place
+from portal.accounts.placement import Address, Debt, Person
+from portal.bulk import insert_rows
 from portal.cases.kinds import EventKind
 from portal.cases.models import CaseEvent
 from portal.cases.service import Actor
@@ -37,7 +38,7 @@ from portal.jobs.queue import defer_in_transaction
 from portal.money import Money, minor_digits
 from portal.notices.service import queue_first_letters
 from portal.operations import NotFound, Refused, operation, reading
-from portal.outbox.service import publish
+from portal.outbox.service import publish_many
 from portal.placements import rows
 from portal.placements.models import (
     ImportState,
@@ -312,48 +313,60 @@ def _actor(imp: PlacementImport) -> Actor:
 
 
 def _place_chunk(imp: PlacementImport, batch: list[rows.Placement]) -> list[int]:
-    """Place, adjust or leave each row's account; the ids of the accounts placed."""
+    """Place, adjust or leave each row's account; the ids of the accounts placed. New accounts
+    (most rows of most files) are written set-based, a few statements per chunk."""
     creditor = db.session.get(Creditor, imp.creditor_id)
     actor = _actor(imp)
     now = datetime.now(UTC)
     known = _open_accounts(creditor.id, batch)
     totals = ledger.placed_total([a.id for a in known.values()])
     people = _borrowers(imp.agency_id, batch)
-    lines, new_ids = [], []
+    lines, fresh = [], []
     for p in batch:
         account = known.get(p.creditor_account_id)
-        if account is not None:
-            delta = p.total - totals.get(account.id, 0)
-            if delta:
-                ledger.post_adjustment(account, delta, "The creditor's new balance", actor, now)
-                ledger.settle_status(account, actor, now)
-                imp.adjusted += 1
-                lines.append({"import_id": imp.id, "line": p.line, "account_id": account.id,
-                              "outcome": LineOutcome.ADJUSTED, "adjustment_minor": delta})
-            else:
-                imp.unchanged += 1
-                lines.append({"import_id": imp.id, "line": p.line, "account_id": account.id,
-                              "outcome": LineOutcome.UNCHANGED, "adjustment_minor": None})
+        if account is None:
+            fresh.append(p)
             continue
-        key = _person_key(p)
-        borrower = people.get(key)
-        if borrower is None:
-            borrower = people[key] = ensure_borrower(_person(p))
-        account = place(creditor, borrower, _debt(creditor, p), actor)
-        event_id = db.session.scalar(select(CaseEvent.id).where(
-            CaseEvent.account_id == account.id, CaseEvent.kind == EventKind.ACCOUNT_PLACED))
-        publish("account.placed", {
-            "account_ref": account.reference, "creditor": creditor.code,
-            "creditor_account_id": p.creditor_account_id, "currency": p.currency,
-            "balance_minor": p.total, "import": imp.id,
-        }, account_ref=account.reference, agency_id=imp.agency_id, case_event_id=event_id)
-        _facts(borrower, p, actor)
-        imp.placed += 1
-        new_ids.append(account.id)
+        delta = p.total - totals.get(account.id, 0)
+        if delta:
+            ledger.post_adjustment(account, delta, "The creditor's new balance", actor, now)
+            ledger.settle_status(account, actor, now)
+            imp.adjusted += 1
+        else:
+            imp.unchanged += 1
         lines.append({"import_id": imp.id, "line": p.line, "account_id": account.id,
-                      "outcome": LineOutcome.PLACED, "adjustment_minor": None})
+                      "outcome": LineOutcome.ADJUSTED if delta else LineOutcome.UNCHANGED,
+                      "adjustment_minor": delta or None})
+    new_people = {}
+    for p in fresh:
+        key = _person_key(p)
+        if key not in people and key not in new_people:
+            new_people[key] = p
+    references = _references("P-", Borrower, len(new_people))
+    added = placement.add_borrowers([_person(p, ref) for p, ref in
+                                     zip(new_people.values(), references, strict=True)])
+    people.update(zip(new_people, added, strict=True))
+    owners = [people[_person_key(p)] for p in fresh]
+    account_refs = _references(f"{creditor.code}-", Account, len(fresh))
+    new_ids = placement.place_many(creditor, [
+        (owner, _debt(p, ref)) for p, owner, ref in zip(fresh, owners, account_refs, strict=True)],
+        actor)
+    events = dict(db.session.execute(select(CaseEvent.account_id, CaseEvent.id).where(
+        CaseEvent.account_id.in_(new_ids), CaseEvent.kind == EventKind.ACCOUNT_PLACED)).all())
+    publish_many("account.placed", [
+        ({"account_ref": ref, "creditor": creditor.code,
+          "creditor_account_id": p.creditor_account_id, "currency": p.currency,
+          "balance_minor": p.total, "import": imp.id}, ref, events[aid])
+        for p, ref, aid in zip(fresh, account_refs, new_ids, strict=True)], imp.agency_id)
+    for p, owner in zip(fresh, owners, strict=True):
+        if p.deceased or p.bankruptcy:
+            _facts(db.session.get(Borrower, owner), p, actor)
+    imp.placed += len(fresh)
+    lines += [{"import_id": imp.id, "line": p.line, "account_id": aid,
+               "outcome": LineOutcome.PLACED, "adjustment_minor": None}
+              for p, aid in zip(fresh, new_ids, strict=True)]
     if lines:
-        db.session.execute(insert(PlacementLine), lines)
+        insert_rows(PlacementLine.__table__, lines)
     return new_ids
 
 
@@ -364,35 +377,38 @@ def _person_key(p: rows.Placement) -> tuple:
             if p.national_id_last4 else None)
 
 
-def _borrowers(agency_id: int | None, batch: list[rows.Placement]) -> dict[tuple, Borrower]:
+def _borrowers(agency_id: int | None, batch: list[rows.Placement]) -> dict[tuple, int]:
     """Borrowers already known to this agency (an account with one of its creditors) with the
     same name, date of birth and national-ID digits as a row: one person, one borrower."""
     births = {lookup_digest(p.date_of_birth, "borrower.date_of_birth") for p in batch}
-    found = db.session.scalars(
-        select(Borrower).where(
+    found = db.session.execute(
+        select(Borrower.id, Borrower.given_name, Borrower.family_name,
+               Borrower.date_of_birth_digest, Borrower.national_id_last4_digest).where(
             Borrower.date_of_birth_digest.in_(list(births)),
             Borrower.id.in_(select(Account.borrower_id).join(Creditor).where(
                 Creditor.agency_id == agency_id)))
         .order_by(Borrower.id))
     people = {}
-    for b in found:
-        key = (b.given_name.casefold(), b.family_name.casefold(), b.date_of_birth_digest,
-               b.national_id_last4_digest)
-        people.setdefault(key, b)
+    for bid, given, family, born, last4 in found:
+        people.setdefault((given.casefold(), family.casefold(), born, last4), bid)
     return people
 
 
-def _reference(prefix: str, model) -> str:
-    """A new random reference no row has yet (what the borrower types to sign in)."""
-    while True:
-        ref = prefix + "".join(secrets.choice(_ALPHABET) for _ in range(8))
-        if db.session.scalar(select(model.id).where(model.reference == ref)) is None:
-            return ref
+def _references(prefix: str, model, count: int) -> list[str]:
+    """New random references no row has yet (what the borrower types to sign in)."""
+    made: list[str] = []
+    while len(made) < count:
+        wanted = {prefix + "".join(secrets.choice(_ALPHABET) for _ in range(8))
+                  for _ in range(count - len(made))} - set(made)
+        taken = set(db.session.scalars(select(model.reference).where(
+            model.reference.in_(list(wanted)))))
+        made += sorted(wanted - taken)
+    return made
 
 
-def _person(p: rows.Placement) -> Person:
+def _person(p: rows.Placement, reference: str) -> Person:
     return Person(
-        reference=_reference("P-", Borrower), given_name=p.first_name, family_name=p.last_name,
+        reference=reference, given_name=p.first_name, family_name=p.last_name,
         display_name=f"{p.first_name} {p.last_name}",
         date_of_birth=date.fromisoformat(p.date_of_birth),
         address=Address(p.address_line1, p.city, p.region, p.postal_code, p.country,
@@ -402,12 +418,12 @@ def _person(p: rows.Placement) -> Person:
         national_id_last4=p.national_id_last4)
 
 
-def _debt(creditor: Creditor, p: rows.Placement) -> Debt:
+def _debt(p: rows.Placement, reference: str) -> Debt:
     def day(text):
         return date.fromisoformat(text) if text else None
 
     return Debt(
-        reference=_reference(f"{creditor.code}-", Account), product="Placed debt",
+        reference=reference, product="Placed debt",
         original_account_number=p.creditor_account_id,
         on_itemization_date=Money(p.principal, p.currency), interest=Money(p.interest, p.currency),
         fees=Money(p.fees, p.currency), payments=Money(0, p.currency),

@@ -18,6 +18,8 @@ FLOORS = {
     "portal.jobs": 1,
     "portal.devdb": 1, "portal.web.i18n": 1, "portal.doctor": 1,
     "portal.csvsafe": 1, "portal.keys": 1,
+    # One multi-row INSERT per batch (placement chunks).
+    "portal.bulk": 1,
     # The one PDF writer (receipts, letters): fpdf2 set up once.
     "portal.pdf": 1,
     "portal.cases": 2, "portal.accounts": 2, "portal.identity": 2,

@@ -1,0 +1,151 @@
+"""A placement file imported, against the floor of a plain PostgreSQL COPY of the same file into a
+scratch table in the same run.
+
+    .venv/bin/python bench/placements.py                  # embedded PostgreSQL, 1,000,000 rows
+    .venv/bin/python bench/placements.py --rows 100000    # smaller
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres \\
+        .venv/bin/python bench/placements.py --rows 10000
+
+It creates a database of its own (portal_bench_<pid>), migrates it, loads the demo data, writes a
+file of CONTRACT.md's header (distinct people, US/GB/CN, phones and emails), then measures:
+
+* the floor: `COPY scratch FROM STDIN (FORMAT csv, HEADER)` of the file's bytes into an unlogged
+  table of text columns;
+* the import: `service.start` (read, check every row, stage encrypted chunks) then every chunk
+  placed (`service.run_chunk`, what the worker and `--wait` do), in this process;
+* peak memory: the process's peak resident set (ru_maxrss) after each step.
+
+The database is dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("PORTAL_DEMO", "1")
+os.environ.setdefault("SECRET_KEY", "bench")
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "1:" + base64.b64encode(b"b" * 32).decode())
+os.environ.setdefault("LOOKUP_HASH_KEY", "bench")
+
+PLACES = [  # (country, region, city, postal code, phone prefix, currency)
+    ("US", "NY", "Albany", "12207", "+1518555", "USD"),
+    ("US", "CA", "Los Angeles", "90012", "+1213555", "USD"),
+    ("US", "TX", "Austin", "73301", "+1512555", "USD"),
+    ("GB", "", "London", "SW1A 1AA", "+44791112", "GBP"),
+    ("CN", "BJ", "Beijing", "100022", "+861380013", "CNY"),
+]
+
+
+def placement_file(rows: int) -> bytes:
+    """A file of `rows` distinct accounts of distinct people, in CONTRACT.md's header."""
+    from portal.placements.rows import CONTRACT_FIELDS
+
+    out = io.StringIO()
+    out.write(",".join(CONTRACT_FIELDS) + "\n")
+    for n in range(rows):
+        country, region, city, postal, prefix, currency = PLACES[n % len(PLACES)]
+        phone = f"{prefix}{n % 10000:04d}" if country != "US" else f"{prefix}{n % 100:04d}"
+        phone = phone if country != "US" else f"{prefix}01{n % 100:02d}"
+        out.write(",".join([
+            f"B-{n:08d}", f"Given{n}", f"Family{n % 5000}",
+            f"19{50 + n % 50}-0{1 + n % 9}-1{n % 9}",
+            f"{n % 10000:04d}", f"{n % 999 + 1} Main St", "", city, region, postal, country,
+            phone, f"person{n}@example.com", ("en", "es", "zh")[n % 3], currency,
+            f"{100 + n % 5000}.{n % 100:02d}", "12.50", "" if n % 2 else "5.00",
+            "2025-06-30", "", "", "",
+        ]) + "\n")
+    return out.getvalue().encode()
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def floor(url: str, data: bytes) -> float:
+    """COPY the file's bytes into an unlogged scratch table of text columns."""
+    import psycopg
+
+    from portal.placements.rows import CONTRACT_FIELDS
+
+    with psycopg.connect(url) as conn:
+        conn.execute("CREATE UNLOGGED TABLE scratch_placement ("
+                     + ", ".join(f"{f} text" for f in CONTRACT_FIELDS) + ")")
+        conn.commit()
+        started = time.perf_counter()
+        with conn.cursor().copy("COPY scratch_placement FROM STDIN (FORMAT csv, HEADER)") as copy:
+            for at in range(0, len(data), 1 << 20):
+                copy.write(data[at:at + (1 << 20)])
+        conn.commit()
+        took = time.perf_counter() - started
+        conn.execute("DROP TABLE scratch_placement")
+        conn.commit()
+    return took
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--chunk", type=int, default=1000, help="rows per transaction")
+    args = parser.parse_args()
+
+    from flask_migrate import upgrade
+
+    from bench import _database
+    from portal import create_app
+    from portal.cases.service import Actor
+    from portal.config import sqlalchemy_url
+    from portal.demo.cli import seed as seed_demo
+    from portal.extensions import db
+    from portal.placements import service
+
+    admin, name, url = _database.create("portal_bench")
+    try:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": sqlalchemy_url(url),
+                          "RATELIMIT_ENABLED": False})
+        with app.app_context():
+            upgrade(directory=str(ROOT / "migrations"))
+            seed_demo()
+        data = placement_file(args.rows)
+        print(f"file: {args.rows:,} rows, {len(data) / 1e6:.0f} MB; peak memory so far "
+              f"{peak_mb():.0f} MB", flush=True)
+        floor_s = floor(url, data)
+        print(f"floor: COPY into a scratch table: {floor_s:.2f} s = "
+              f"{args.rows / floor_s:,.0f} rows/s", flush=True)
+
+        with app.app_context():
+            started = time.perf_counter()
+            imp = service.start("NWB", data, "bench.csv", Actor.system("bench"),
+                                chunk_size=args.chunk, defer=False)
+            checked_s = time.perf_counter() - started
+            assert imp.state == "ready", imp.problems[:5]
+            import_id = imp.id
+            del data
+            print(f"  checked and staged in {checked_s:.1f} s; peak memory {peak_mb():.0f} MB",
+                  flush=True)
+            while (progress := service.run_chunk(import_id)) is not None:
+                if progress.done_rows % (args.chunk * 20) == 0:
+                    print(f"  {progress.done_rows:,}/{progress.total_rows:,} rows "
+                          f"({time.perf_counter() - started:.0f} s)", flush=True)
+            took = time.perf_counter() - started
+            final = service.progress(import_id)
+            assert (final.state, final.placed) == ("done", args.rows), final
+            print(f"import: {args.rows:,} rows in {took:.1f} s = {args.rows / took:,.0f} rows/s "
+                  f"(chunks of {args.chunk:,})")
+            print(f"ratio import / floor: {took / floor_s:.1f}x (target 3x)")
+            print(f"peak memory: {peak_mb():.0f} MB (target under 500 MB)")
+            db.engine.dispose()
+    finally:
+        _database.drop(admin, name)
+
+
+if __name__ == "__main__":
+    main()

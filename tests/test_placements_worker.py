@@ -1,0 +1,103 @@
+"""Placement imports through the real job worker, on committed rows: queued by `start`, placed
+chunk by chunk, and a worker killed mid-import resumed by the next run with the same result."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select, text
+
+from portal.extensions import db as database
+from portal.jobs.queue import job_app
+from portal.placements import service
+from portal.placements.models import PlacementImport
+from tests.conftest import ROOT, drop_database, fresh_database, make_app
+from tests.test_placements import STAFF, placement_file, row
+
+
+@pytest.fixture(scope="module")
+def live(server_url, worker):
+    """An app on a database of its own with the demo data, for committed rows and the worker."""
+    from flask_migrate import upgrade
+
+    from tests.fixtures.factories import seed_demo
+
+    name = f"portal_placements_{worker}"
+    application = make_app(fresh_database(server_url, name))
+    with application.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+    seed_demo(application)
+    yield application
+    with application.app_context():
+        database.engine.dispose()
+    drop_database(server_url, name)
+
+
+def run_worker(app) -> None:
+    job_app(app).run_worker(wait=False, install_signal_handlers=False, listen_notify=False)
+
+
+def state_of(app, import_id: int) -> PlacementImport:
+    with app.app_context():
+        imp = database.session.get(PlacementImport, import_id)
+        database.session.expunge(imp)
+        database.session.rollback()
+        return imp
+
+
+def outcome(app, prefix: str, n: int) -> list:
+    with app.app_context():
+        found = database.session.execute(text(
+            "SELECT a.status, array_agg(l.amount_minor ORDER BY l.id),"
+            " (SELECT array_agg(e.kind ORDER BY e.seq) FROM case_event e"
+            "  WHERE e.account_id = a.id)"
+            " FROM placement_line pl JOIN account a ON a.id = pl.account_id"
+            " JOIN ledger_entry l ON l.account_id = a.id"
+            " JOIN placement_import i ON i.id = pl.import_id"
+            " WHERE i.filename = :name GROUP BY a.id, pl.line ORDER BY pl.line"),
+            {"name": prefix}).all()
+        database.session.rollback()
+        return [tuple(map(str, r)) for r in found]
+
+
+def start(app, code: str, name: str, n: int) -> int:
+    data = placement_file(*[row(i, creditor_account_id=f"{name}-{i}") for i in range(1, n + 1)])
+    with app.app_context():
+        return service.start(code, data, name, STAFF, chunk_size=2).id
+
+
+def test_the_worker_places_a_queued_import_and_resumes_one_a_killed_worker_left(
+        live, monkeypatch):
+    whole = start(live, "BRC", "whole", 5)
+    run_worker(live)
+    done = state_of(live, whole)
+    assert (done.state, done.placed, done.done_rows) == ("done", 5, 5)
+
+    cut = start(live, "NWB", "cut", 5)
+    real = service._place_chunk
+    calls = []
+
+    def killed_in_the_second_chunk(imp, batch):
+        calls.append(len(batch))
+        if len(calls) == 2:
+            real(imp, batch)  # placed, then the worker dies before the commit
+            raise SystemExit("worker killed")
+        return real(imp, batch)
+
+    monkeypatch.setattr(service, "_place_chunk", killed_in_the_second_chunk)
+    run_worker(live)  # the job fails with the exception; the import is left where it was
+    left = state_of(live, cut)
+    assert (left.state, left.next_chunk, left.done_rows) == ("importing", 1, 2)
+
+    monkeypatch.setattr(service, "_place_chunk", real)
+    jobs = job_app(live)
+    with jobs.open():  # the minute's tick
+        jobs.configure_task(service.RUN_TASK).defer(timestamp=0)
+    run_worker(live)
+    resumed = state_of(live, cut)
+    assert (resumed.state, resumed.placed, resumed.done_rows) == ("done", 5, 5)
+    assert outcome(live, "cut", 5) == outcome(live, "whole", 5)
+    with live.app_context():
+        assert database.session.scalar(text(
+            "SELECT count(*) FROM placement_chunk")) == 0
+        assert database.session.scalar(select(PlacementImport.state).where(
+            PlacementImport.id == cut)) == "done"
