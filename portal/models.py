@@ -9,6 +9,7 @@ def import_all() -> None:
     import portal.contact.models  # noqa: F401
     import portal.disputes.models  # noqa: F401
     import portal.identity.models  # noqa: F401
+    import portal.intake.models  # noqa: F401
     import portal.jobs.heartbeat  # noqa: F401
     import portal.messaging.models  # noqa: F401
     import portal.notices.models  # noqa: F401

@@ -41,6 +41,7 @@ STAFF = [
     ("agent@demo.test", "Sam Agent", "agent", None, AGENCY),
     ("supervisor@demo.test", "Sky Supervisor", "supervisor", None, AGENCY),
     ("compliance@demo.test", "Chris Compliance", "compliance", None, AGENCY),
+    ("supervisor@demo.test", "Sky Supervisor", "supervisor", None, AGENCY),
     ("lender@northwind.test", "Lee Lender", "lender", "NWB", AGENCY),
     ("admin@harbor.test", "Hana Admin", "admin", None, SECOND_AGENCY),
     ("agent@harbor.test", "Harvey Agent", "agent", None, SECOND_AGENCY),

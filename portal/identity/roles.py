@@ -26,6 +26,20 @@ PERMISSIONS: dict[str, frozenset[str]] = {
                         LIFT_HOLDS, VIEW_IMPORTS, IMPORT_PLACEMENTS, ADJUST_BALANCES}),
     "agent": _AGENT,
     "supervisor": _AGENT | {IMPORT_PLACEMENTS, ADJUST_BALANCES},
+#: See the agency's placement imports: the list, one import's state and report.
+VIEW_IMPORTS = "view_imports"
+#: Upload a placement file and see how it would be read (nothing is written).
+PREVIEW_IMPORTS = "preview_imports"
+#: Start an import of a checked file, and undo one while nothing has happened on its accounts.
+RUN_IMPORTS = "run_imports"
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "admin": frozenset({VIEW_CASES, MANAGE_STAFF, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS,
+                        LIFT_HOLDS, VIEW_IMPORTS, PREVIEW_IMPORTS, RUN_IMPORTS}),
+    "supervisor": frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS,
+                             VIEW_IMPORTS, PREVIEW_IMPORTS, RUN_IMPORTS}),
+    "agent": frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS, VIEW_IMPORTS,
+                        PREVIEW_IMPORTS}),
     "compliance": frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS, LIFT_HOLDS,
                              VIEW_IMPORTS}),
     "lender": frozenset({VIEW_PORTFOLIO}),

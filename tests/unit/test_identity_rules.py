@@ -85,6 +85,15 @@ def test_idle_expiry_at_fifteen_minutes():
         ("lender", "view_cases", False),
         ("lender", "view_portfolio", True),
         ("agent", "manage_staff", False),
+        # Placement imports: agents preview, supervisors and admins import, compliance reads.
+        ("agent", "preview_imports", True),
+        ("agent", "run_imports", False),
+        ("supervisor", "run_imports", True),
+        ("supervisor", "manage_staff", False),
+        ("admin", "run_imports", True),
+        ("compliance", "view_imports", True),
+        ("compliance", "preview_imports", False),
+        ("lender", "view_imports", False),
         ("nobody", "view_cases", False),
     ],
 )

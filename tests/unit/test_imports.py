@@ -31,6 +31,9 @@ FLOORS = {
     "portal.contact": 3, "portal.messaging": 3, "portal.outbox": 3,
     "portal.payments": 4, "portal.plans": 4, "portal.disputes": 4, "portal.placements": 4,
     "portal.notices": 4,
+    # The console's placement import pages: above the placement engine and the agency's
+    # tenancy (beside agency/, not in it: placements reaches the tenant through contact).
+    "portal.intake": 4,
     "portal.agency": 4, "portal.lenders": 4, "portal.api": 4, "portal.demo": 4,
     # Readiness and metrics read every capability's tables (payments, the outbox, the queue).
     "portal.ops": 4,
