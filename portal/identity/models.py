@@ -23,6 +23,8 @@ class Role(StrEnum):
     ADMIN = "admin"
     #: Works cases: reads accounts and their history.
     AGENT = "agent"
+    #: Leads the agents: works cases, and carries out creditors' recalls.
+    SUPERVISOR = "supervisor"
     #: Reviews holds, disputes and flagged contact; reads every case.
     COMPLIANCE = "compliance"
     #: A creditor's user: sees that creditor's portfolio only, never the agency console.

@@ -12,10 +12,15 @@ WORK_PLANS = "work_plans"
 RECORD_HOLDS = "record_holds"
 #: Lift such a hold (capacity established, an insolvency ended): a compliance decision.
 LIFT_HOLDS = "lift_holds"
+#: Recall accounts for their creditor (a recall file): collection of them ends for good.
+RECALL_ACCOUNTS = "recall_accounts"
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({VIEW_CASES, MANAGE_STAFF, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS,
-                        LIFT_HOLDS}),
+                        LIFT_HOLDS, RECALL_ACCOUNTS}),
+    #: Leads the agents: works cases as they do, and carries out the creditors' recalls.
+    "supervisor": frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS,
+                             RECALL_ACCOUNTS}),
     "agent": frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS}),
     "compliance": frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS, LIFT_HOLDS}),
     "lender": frozenset({VIEW_PORTFOLIO}),

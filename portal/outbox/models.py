@@ -20,6 +20,7 @@ TOPICS = (
     "plan.installment_paid", "plan.installment_failed", "plan.changed",
     "dispute.opened", "dispute.resolved", "dispute.documents_requested",
     "preferences.changed",
+    "account.recalled",
 )
 
 
