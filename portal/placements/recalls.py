@@ -213,11 +213,18 @@ def _recall_one(account: Account, creditor: Creditor, sha256: str, actor: Actor,
     if not cancelled:
         return None
     # After the hold is in force: the rulebook's `creditor.recalled` lets this notice through
-    # (our efforts end), and every other rule still has its say.
-    outcome = notify(borrower, messages.recalled_plans_cancelled(
-        account.reference, creditor.name, [p.number for p in cancelled], contact_lines(creditor)),
-        account=account, at=now)
-    return str(outcome.status)
+    # (our efforts end), and every other rule still has its say. An email the rules hold back
+    # now (at night where the borrower is) goes as a letter, which no hour stops: the borrower
+    # must learn that no more payments are taken.
+    message = messages.recalled_plans_cancelled(
+        account.reference, creditor.name, [p.number for p in cancelled], contact_lines(creditor))
+    outcome = notify(borrower, message, account=account, at=now)
+    if outcome.sent:
+        return "email"
+    by_letter = notify(borrower, message, account=account, channel="letter", at=now)
+    if by_letter.sent:
+        return "letter"
+    return f"not sent: {by_letter.status}" + (f" ({by_letter.rule})" if by_letter.rule else "")
 
 
 def recalled_lately(agency_id: int, limit: int = 50) -> list[Account]:
