@@ -314,7 +314,7 @@ def test_another_agencys_supervisor_cannot_recall_or_see_its_accounts(db, demo, 
     assert person.client.get("/staff/accounts/NWB-1001").status_code == 404
 
 
-# --- the API: the creditor's own id ----------------------------------------------------------------
+# --- the API: the creditor's own id ------------------------------------------------------------
 
 
 def _place_same_id_with_lumen(db):
