@@ -167,6 +167,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.payments.cli import bp as payments_cli
     from portal.payments.views import bp as payments
     from portal.placements.cli import bp as placements_cli
+    from portal.placements.recall_views import bp as recalls
     from portal.plans.cli import bp as plans_cli
     from portal.plans.views import bp as plans
     from portal.plans.views import staff_bp as staff_plans
@@ -177,6 +178,7 @@ def _register_blueprints(app: Flask) -> None:
                       staff_disputes, staff_plans, cases_cli, demo_cli, jobs_cli, webhooks_cli,
                       agency_cli, payments_cli, plans_cli, doctor_cli, keys_cli, sms_hooks,
                       placements_cli, staff_imports):
+                      placements_cli, recalls):
         app.register_blueprint(blueprint)
     # What `doctor` reports beyond the configuration: stored data that cannot take effect.
     app.extensions["doctor_checks"] = [law_in_policies]

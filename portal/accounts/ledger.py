@@ -26,11 +26,13 @@ from portal.money import Money
 
 A = AccountStatus
 #: An account is paid when nothing is owed and opens again when a reversal means it owes;
-#: closed (recalled, settled, written off, a dispute upheld) is final.
+#: closed (settled, written off, a dispute upheld) is final; so is recalled (the creditor took
+#: it back), reached from open or paid.
 ACCOUNT = Lifecycle("account", AccountStatus, {
-    A.OPEN: {A.PAID, A.CLOSED},
-    A.PAID: {A.OPEN, A.CLOSED},
+    A.OPEN: {A.PAID, A.CLOSED, A.RECALLED},
+    A.PAID: {A.OPEN, A.CLOSED, A.RECALLED},
     A.CLOSED: set(),
+    A.RECALLED: set(),
 })
 
 #: Which component each opening ledger kind belongs to.
@@ -231,6 +233,19 @@ def settle_status(account: Account, actor: Actor, now: datetime | None = None) -
     record(actor, kind, borrower_id=account.borrower_id, account_id=account.id,
            data={"balance_minor": owed.minor, "currency": owed.currency}, at=now)
     return kind
+
+
+def recall(account: Account, actor: Actor, at: datetime, **data) -> CaseEvent | None:
+    """The creditor took the account back (final); None when it was recalled already. The
+    `account.recalled` event starts the recall hold (contact/derive.py)."""
+    if account.status == A.RECALLED:
+        return None
+    previous = str(account.status)
+    ACCOUNT.move(account, A.RECALLED)
+    account.recalled_at = at
+    return record(actor, EventKind.ACCOUNT_RECALLED, borrower_id=account.borrower_id,
+                  account_id=account.id, at=at,
+                  data={"creditor": account.creditor.code, "from": previous, **data})
 
 
 def close(account: Account, actor: Actor, reason: str, **data) -> CaseEvent | None:

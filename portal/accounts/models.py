@@ -46,6 +46,12 @@ class Creditor(db.Model):
     #: The order a payment pays off the balance's parts, if the creditor's terms name one
     #: (default: fees, then interest, then principal).
     allocation_order: Mapped[list[str] | None] = mapped_column(ARRAY(String(20)))
+    #: Whom a borrower contacts about an account the creditor took back (a recall): shown on
+    #: the borrower's page of a recalled account. Business details, not personal data.
+    phone: Mapped[str | None] = mapped_column(String(40))
+    website: Mapped[str | None] = mapped_column(String(200))
+    #: Lines separated by newlines.
+    postal_address: Mapped[str | None] = mapped_column(String(500))
 
 
 class Borrower(UserMixin, db.Model):
@@ -138,8 +144,10 @@ class AccountStatus(StrEnum):
     OPEN = "open"
     #: Balance reached zero.
     PAID = "paid"
-    #: Closed without payment in full (recalled, settled, written off).
+    #: Closed without payment in full (settled, written off, a dispute upheld).
     CLOSED = "closed"
+    #: The creditor took it back (a recall file): the agency no longer collects it.
+    RECALLED = "recalled"
 
 
 class Account(db.Model):
@@ -168,6 +176,14 @@ class Account(db.Model):
     placed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     #: When a card payment on it was charged back (staff see the flag on the case).
     chargeback_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: When the creditor recalled it (status recalled).
+    recalled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        # A recall file (and the API) finds an account by the creditor's own id.
+        Index("ix_account_creditor_original_number", "creditor_id",
+              "original_account_number_digest"),
+    )
 
     borrower: Mapped[Borrower] = relationship(back_populates="accounts")
     creditor: Mapped[Creditor] = relationship()

@@ -40,6 +40,8 @@ def next_step(status: str, validation_ends: date | None, today: date) -> str:
         return "paid"
     if status == AccountStatus.CLOSED:
         return "closed"
+    if status == AccountStatus.RECALLED:
+        return "recalled"
     if validation_ends is not None and today <= validation_ends:
         return "validation_period"
     return "open"

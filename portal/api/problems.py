@@ -31,6 +31,7 @@ CODES: dict[str, tuple[int, str]] = {
     "not_found": (404, "Not found"),
     "account_not_found": (404, "Account not found"),
     "method_not_allowed": (405, "Method not allowed"),
+    "ambiguous_account": (409, "More than one account has this id"),
     "not_acceptable": (406, "Not acceptable"),
     "payload_too_large": (413, "Payload too large"),
     "unsupported_media_type": (415, "Unsupported media type"),
@@ -67,16 +68,20 @@ class ApiProblem(Exception):
     """Raised anywhere in the API to answer with one problem document."""
 
     def __init__(self, code: str, detail: str, *, errors: list[dict] | None = None,
-                 headers: dict | None = None, status: int | None = None):
+                 headers: dict | None = None, status: int | None = None,
+                 extensions: dict | None = None):
         super().__init__(detail)
         self.code = code
         self.detail = detail
         self.errors = errors
         self.headers = headers or {}
         self.status = status or CODES[code][0]
+        #: Members of this problem type beyond the standard ones (RFC 9457 section 3.2).
+        self.extensions = extensions or {}
 
     def body(self) -> dict:
-        return problem_body(self.code, self.detail, errors=self.errors, status=self.status)
+        return {**problem_body(self.code, self.detail, errors=self.errors, status=self.status),
+                **self.extensions}
 
 
 class AccountNotFound(LookupError):

@@ -248,8 +248,10 @@ class Preferences(BaseModel):
 
 
 class Account(BaseModel):
-    account_ref: str
-    status: Literal["open", "paid", "closed"]
+    account_ref: str = Field(description="The agency's reference, whichever id was asked for.")
+    status: Literal["open", "paid", "closed", "recalled"] = Field(
+        description="recalled: the creditor took the account back; collection contact is "
+                    "blocked (rule creditor.recalled).")
     currency: str
     balance: Balance
     holds: list[Hold] = Field(description="Holds on contact in force now.")
@@ -293,7 +295,10 @@ def _json(name: str) -> dict:
 
 def _problems(*statuses: int) -> dict:
     described = {400: "Body not understood.", 401: "Missing, unknown or revoked API key.",
-                 404: "No such account for this key's agency.", 413: "Body too large.",
+                 404: "No such account for this key's agency.",
+                 409: "Two or more of the agency's creditors use this id (code "
+                      "ambiguous_account; `matches` lists them): ask with ?creditor=CODE.",
+                 413: "Body too large.",
                  415: "Wrong Content-Type.",
                  422: "Invalid fields (see errors), or no rule pack in force at the instant "
                       "(code no_rule_pack).",
@@ -318,6 +323,14 @@ CSV_DESCRIPTION = (
 )
 
 
+ACCOUNT_LOOKUP = (
+    "account_ref is first read as the agency's reference. If no account has it, it is read as "
+    "the creditor's own account id, among the creditors of the key's agency only. When two of "
+    "those creditors use the same id, the answer is 409 `ambiguous_account`, whose `matches` "
+    "name each account (account_ref, creditor): ask again with `?creditor=CODE` (or by the "
+    "agency's reference). With `?creditor=CODE`, account_ref is read as that creditor's id only.")
+
+
 def openapi_document() -> dict:
     _, top = models_json_schema(
         [(m, "validation") for m in REQUESTS] + [(m, "serialization") for m in ANSWERS],
@@ -340,10 +353,17 @@ def openapi_document() -> dict:
             "/accounts/{account_ref}": {"get": {
                 "operationId": "getAccount",
                 "summary": "Status, balance, holds in force and contact preferences.",
-                "parameters": [{"name": "account_ref", "in": "path", "required": True,
-                                "schema": {"type": "string"}}],
+                "description": ACCOUNT_LOOKUP,
+                "parameters": [
+                    {"name": "account_ref", "in": "path", "required": True,
+                     "description": "The agency's reference, or the creditor's own account id.",
+                     "schema": {"type": "string"}},
+                    {"name": "creditor", "in": "query", "required": False,
+                     "description": "A creditor's code: read account_ref as that creditor's "
+                                    "own account id only.",
+                     "schema": {"type": "string"}}],
                 "responses": {"200": {"description": "The account.", "content": _json("Account")},
-                              **_problems(401, 404, 429)},
+                              **_problems(401, 404, 409, 429)},
             }},
             "/contact-decisions": {"post": {
                 "operationId": "decideContact",

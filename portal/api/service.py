@@ -23,6 +23,7 @@ from portal.contact import operations as contact_operations
 from portal.contact import service as contact
 from portal.contact.rulebook import Purpose
 from portal.contact.rules import NoRulePack
+from portal.crypto import lookup_digest
 from portal.extensions import db
 from portal.operations import Refused, operation
 
@@ -108,8 +109,36 @@ def account_ids_of(agency_id: int, references: Iterable[str]) -> dict[str, int]:
     ).all())
 
 
-def account_view(agency_id: int, reference: str) -> schemas.Account:
-    account = account_of(agency_id, reference)
+def account_by_either_id(agency_id: int, account_ref: str,
+                         creditor_code: str | None = None) -> Account:
+    """The agency's account by its reference, else by the creditor's own id among the agency's
+    creditors (only that creditor's with `creditor_code`); two creditors using that id: 409."""
+    if creditor_code is None:
+        found = db.session.scalar(_accounts_query(agency_id)
+                                  .where(Account.reference == account_ref))
+        if found is not None:
+            return found
+    digest = lookup_digest(account_ref, "account.original_account_number")
+    query = (_accounts_query(agency_id).where(Account.original_account_number_digest == digest)
+             .order_by(Creditor.code, Account.reference))
+    if creditor_code is not None:
+        query = query.where(Creditor.code == creditor_code.strip().upper())
+    matches = list(db.session.scalars(query.limit(20)))
+    if not matches:
+        raise AccountNotFound(account_ref)
+    if len(matches) > 1:
+        raise ApiProblem(
+            "ambiguous_account",
+            f"{len(matches)} accounts of this agency's creditors have the id {account_ref!r}: "
+            "ask again with ?creditor=CODE, or by the agency's reference.",
+            extensions={"matches": [{"account_ref": a.reference, "creditor": a.creditor.code}
+                                    for a in matches]})
+    return matches[0]
+
+
+def account_view(agency_id: int, reference: str,
+                 creditor_code: str | None = None) -> schemas.Account:
+    account = account_by_either_id(agency_id, reference, creditor_code)
     balance = account.balance
     holds = contact.live_holds(account.borrower_id, account.id)
     data = contact.preferences_of(account.borrower_id)

@@ -169,7 +169,8 @@ def _item(outcome) -> dict:
 @bp.get("/accounts/<account_ref>")
 @api_key_required
 def account(account_ref: str):
-    return _answer(service.account_view(g.caller.agency_id, account_ref))
+    creditor = (request.args.get("creditor") or "").strip() or None
+    return _answer(service.account_view(g.caller.agency_id, account_ref, creditor))
 
 
 @bp.post("/contact-decisions")

@@ -116,8 +116,11 @@ class EventKind(StrEnum):
     DISPUTE_RESOLVED = "dispute.resolved"
     #: The borrower withdrew the dispute: the holds it started are lifted.
     DISPUTE_WITHDRAWN = "dispute.withdrawn"
-    #: The account was closed (an upheld dispute, a recall): collection ends.
+    #: The account was closed (an upheld dispute): collection ends.
     ACCOUNT_CLOSED = "account.closed"
+    #: The creditor took the account back (a recall file; data: creditor, from: the status it
+    #: had, file: the file's SHA-256). Collection contact stops at once (`creditor.recalled`).
+    ACCOUNT_RECALLED = "account.recalled"
     #: The borrower proposed a plan and the rules decided it (data: plan, figures, decision);
     #: a hardship request starts the `policy.hardship-review` hold.
     PLAN_PROPOSED = "plan.proposed"

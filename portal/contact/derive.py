@@ -138,6 +138,8 @@ def _start(fact: Fact, jurisdiction: str) -> DerivedHold | None:
         return hold("paid-in-full", "policy.paid-in-full")
     if kind == "account.closed":
         return hold("closed", "policy.account-closed")
+    if kind == "account.recalled":
+        return hold("recalled", "creditor.recalled")
     if kind == "contact.breathing_space_reported":
         if data.get("kind") == "mental_health":
             return hold("breathing-space", "uk.mental-health-crisis")

@@ -74,6 +74,9 @@ NOT_THE_CONSUMER = ("12 CFR 1006.6(a)(4): the estate's representative is the con
 INSOLVENCY = ("Insolvency Act 1986; FCA CONC 7: recovery stops and the insolvency practitioner "
               "or official receiver is dealt with; answering the borrower's own step is not "
               "recovery.")
+RECALLED = ("The creditor took the account back: the agency stops collecting it at once. "
+            "Telling the borrower that its efforts end (and that their plan is cancelled), "
+            "answering their own step and notices the law requires are not collection.")
 REASONABLE = ("FCA CONC 7.9: a message that answers the borrower's own step, when they take "
               "it, is reasonable contact.")
 
@@ -277,6 +280,16 @@ _RULES = [
              N_("Account closed (e.g. dispute upheld, recalled): all collection contact stops."),
              policy=True,
              stops=COLLECTION_ONLY, lets_through=ANSWERS_THE_BORROWER),
+    # Not switchable: the creditor's instruction, which the agency may not override.
+    RuleInfo("creditor.recalled",
+             "agency policy; the creditor's recall instruction under its placement agreement",
+             N_("Your creditor has taken this account back. We no longer collect it and will not "
+                "contact you to collect it."),
+             N_("Recalled by the creditor: all collection contact stops at once; only the notice "
+                "that our efforts end (plans cancelled) and answers to the borrower's own steps "
+                "may go."),
+             stops=frozenset({Purpose.COLLECTION, Purpose.REMEDY}),
+             lets_through=RECALLED),
     RuleInfo("policy.dispute-outside-validation", "agency policy",
              N_("You disputed this debt. We have paused collection while we review it."),
              N_("Dispute received after the validation period: paused while reviewed."),

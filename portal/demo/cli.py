@@ -28,6 +28,10 @@ def seed() -> tuple[int, list[StaffUser]]:
     actor = Actor.system("demo-seed")
     creditors = {code: ensure_creditor(code, name, country)
                  for code, name, country, _agency in data.CREDITORS}
+    for code, (phone, website, address) in data.CREDITOR_CONTACTS.items():
+        if creditors[code].phone is None:
+            creditors[code].phone, creditors[code].website = phone, website
+            creditors[code].postal_address = address
     # The dialer of CONTRACT.md: agency "Demo Collections" holds the CONTRACT.md creditors;
     # the second agency, its own.
     for agency_name, partner, public_id, key in data.DIALERS:

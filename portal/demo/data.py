@@ -21,6 +21,20 @@ CREDITORS = [
     ("BRC", "Birchwood Credit Union", "US", SECOND_AGENCY),
 ]
 
+#: Whom a borrower contacts about an account its creditor recalled: (phone, website, address).
+CREDITOR_CONTACTS = {
+    "NWB": ("+1 800 555 0110", "https://northwind.example/help",
+            "Northwind Bank Customer Care\nPO Box 1100\nWilmington, DE 19850\nUnited States"),
+    "LUM": ("+1 888 555 0122", "https://lumen.example/contact",
+            "Lumen Lending\n500 Market St\nSan Francisco, CA 94105\nUnited States"),
+    "JRF": ("+86 400 555 0100", "https://jaderiver.example/service",
+            "Jade River Consumer Finance\n88 Century Ave\nShanghai 200120\nChina"),
+    "TCS": ("+44 20 7946 0123", "https://thamescards.example/help",
+            "Thames Card Services\n10 Bank Lane\nLondon EC2V 6DN\nUnited Kingdom"),
+    "BRC": ("+1 206 555 0190", "https://birchwood.example/members",
+            "Birchwood Credit Union\n900 4th Ave\nSeattle, WA 98164\nUnited States"),
+}
+
 #: Each agency's dialer: (agency, partner, key's public id, key).
 DIALERS = [
     (AGENCY, "Demo dialer", "demo-dialer", "demo-dialer-key"),
@@ -47,6 +61,7 @@ STAFF = [
     ("agent@harbor.test", "Harvey Agent", "agent", None, SECOND_AGENCY),
     ("compliance@harbor.test", "Hollis Compliance", "compliance", None, SECOND_AGENCY),
     ("supervisor@harbor.test", "Hale Supervisor", "supervisor", None, SECOND_AGENCY),
+    ("supervisor@harbor.test", "Harper Supervisor", "supervisor", None, SECOND_AGENCY),
 ]
 STAFF_PASSWORD = "demo-password-1"
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from portal import numbers
 from portal.accounts import ledger
-from portal.accounts.models import Account, Borrower
+from portal.accounts.models import Account, AccountStatus, Borrower
 from portal.accounts.service import own_account
 from portal.accounts.validation import period_end
 from portal.agency.models import Agency
@@ -129,6 +129,10 @@ def open_dispute(borrower_id: int, reference: str, said: DisputeForm,
 @operation
 def _open(borrower_id: int, reference: str, said: DisputeForm, stored, actor: Actor) -> Dispute:
     account = _own_account(borrower_id, reference)
+    if account.status == AccountStatus.RECALLED:
+        raise Refused(_("This account has been returned to %(creditor)s, who collects it now: "
+                        "tell them if you think it is wrong.", creditor=account.creditor.name),
+                      status=409)
     reasons = [r for r in rules.REASONS if r in set(said.reasons)]
     if not reasons or len(reasons) != len(set(said.reasons)):
         raise Refused(_("Choose at least one reason from the list."))

@@ -12,6 +12,8 @@ WORK_PLANS = "work_plans"
 RECORD_HOLDS = "record_holds"
 #: Lift such a hold (capacity established, an insolvency ended): a compliance decision.
 LIFT_HOLDS = "lift_holds"
+#: Recall accounts for their creditor (a recall file): collection of them ends for good.
+RECALL_ACCOUNTS = "recall_accounts"
 
 #: See placement and recall files and their reports, and check a file before it is imported.
 VIEW_IMPORTS = "view_imports"
@@ -42,6 +44,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
                         PREVIEW_IMPORTS}),
     "compliance": frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS, LIFT_HOLDS,
                              VIEW_IMPORTS}),
+                        LIFT_HOLDS, RECALL_ACCOUNTS}),
+    #: Leads the agents: works cases as they do, and carries out the creditors' recalls.
+    "supervisor": frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS,
+                             RECALL_ACCOUNTS}),
+    "agent": frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS}),
+    "compliance": frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS, LIFT_HOLDS}),
     "lender": frozenset({VIEW_PORTFOLIO}),
 }
 

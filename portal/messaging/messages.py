@@ -98,6 +98,28 @@ def plan_broken(plan: str, amount: Money, due_on: date, grace_days: int) -> Mess
     return Message("plan_broken", Purpose.COLLECTION, words)
 
 
+def recalled_plans_cancelled(account_ref: str, creditor: str, plans: list[str],
+                             contact: str) -> Message:
+    """A recall ended the borrower's plans: our efforts end (the one message the recall hold
+    lets through), no more payments are taken, and whom to contact now."""
+
+    def words(locale: str) -> Words:
+        return Words(
+            _("Your account %(account)s has been returned to %(creditor)s",
+              account=account_ref, creditor=creditor),
+            "\n\n".join((
+                _("%(creditor)s has taken account %(account)s back from us. We no longer "
+                  "collect it and will not contact you to collect it.", creditor=creditor,
+                  account=account_ref),
+                _("Your payment plan %(plans)s is cancelled: we will not take any more payments "
+                  "for it, including by autopay.", plans=", ".join(plans)),
+                _("For anything about this account, contact %(creditor)s: %(contact)s",
+                  creditor=creditor, contact=contact),
+            )))
+
+    return Message("recalled_plans_cancelled", Purpose.EFFORTS_ENDING, words)
+
+
 def dispute_received(number: str, account_ref: str) -> Message:
     def words(locale: str) -> Words:
         return Words(

@@ -21,6 +21,7 @@ TOPICS = (
     "dispute.opened", "dispute.resolved", "dispute.documents_requested",
     "preferences.changed",
     "account.placed",
+    "account.recalled",
 )
 
 

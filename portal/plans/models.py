@@ -62,13 +62,14 @@ class PlanStatus(StrEnum):
 P = PlanStatus
 #: A proposal waits for the borrower (approved, countered) or a person (referred); accepted, it is
 #: active until every installment is paid (completed) or one stays unpaid too long (broken);
-#: a newer proposal cancels an open one. Completed, broken and canceled are final.
+#: a newer proposal cancels an open one, and a recall of the account cancels any open or active
+#: plan. Completed, broken and canceled are final.
 PLAN = Lifecycle("plan", PlanStatus, {
     P.APPROVED: {P.ACTIVE, P.REFERRED, P.CANCELED},
     P.COUNTERED: {P.APPROVED, P.REFERRED, P.CANCELED},
     P.REFERRED: {P.APPROVED, P.COUNTERED, P.DECLINED, P.CANCELED},
     P.DECLINED: {P.REFERRED},
-    P.ACTIVE: {P.COMPLETED, P.BROKEN},
+    P.ACTIVE: {P.COMPLETED, P.BROKEN, P.CANCELED},
     P.COMPLETED: set(),
     P.BROKEN: set(),
     P.CANCELED: set(),

@@ -303,6 +303,33 @@ def _close_open_proposals(account_id: int, actor: Actor) -> list[PaymentPlan]:
     return replaced
 
 
+#: The plans a recall ends: every proposal still open and the running plan.
+ENDED_BY_RECALL = (*OPEN_PROPOSALS, PlanStatus.ACTIVE)
+
+
+def cancel_for_recall(account: Account, actor: Actor, now: datetime) -> list[PaymentPlan]:
+    """In the recall's transaction: cancel the account's open and active plans (autopay stops
+    with them: only active plans are charged), ending their holds; each a case event and a
+    `plan.changed` webhook. The caller reconciles the holds and tells the borrower."""
+    ended = list(db.session.scalars(select(PaymentPlan).where(
+        PaymentPlan.account_id == account.id,
+        PaymentPlan.status.in_([str(s) for s in ENDED_BY_RECALL]))
+        .order_by(PaymentPlan.id).with_for_update()))
+    for plan in ended:
+        was_active = plan.status == PlanStatus.ACTIVE
+        PLAN.move(plan, PlanStatus.CANCELED)
+        plan.ended_at = now
+        ends = [f"plan:{plan.number}", f"plan:{plan.number}:hardship"]
+        event = record(actor, EventKind.PLAN_CHANGED, borrower_id=plan.borrower_id,
+                       account_id=account.id, at=now,
+                       data={"plan": plan.number, "account_id": account.id,
+                             "change": "canceled_by_recall", "was_active": was_active,
+                             "autopay": plan.autopay, "hold_ends": ends})
+        publish("plan.changed", _message(plan, change="canceled_by_recall", autopay=plan.autopay),
+                account_ref=account.reference, case_event_id=event.id)
+    return ended
+
+
 def own_plan(borrower_id: int, number: str, lock: bool = False) -> PaymentPlan:
     return numbers.row_of(PaymentPlan, "P", number, PaymentPlan.borrower_id == borrower_id,
                           lock=lock)

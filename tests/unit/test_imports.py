@@ -42,7 +42,9 @@ FLOORS = {
 #: commands). They may import any floor; nothing below imports them. A capability's tasks.py
 #: sits on its own floor (it registers that capability's jobs).
 EDGE_NAMES = {"views", "forms", "cli", "setup"}
-EDGE_MODULES = {"portal", "portal.app", "portal.models", "portal.worker"}
+EDGE_MODULES = {"portal", "portal.app", "portal.models", "portal.worker",
+                # The console's recall pages (views of their own beside the placement import's).
+                "portal.placements.recall_views"}
 #: Where an import inside a function is the point: the app factory and the model registry.
 DEFERRED_ALLOWED = {"portal.app", "portal.models"}
 

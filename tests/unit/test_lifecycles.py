@@ -43,7 +43,7 @@ ALLOWED = {
         (P.REFERRED, P.APPROVED), (P.REFERRED, P.COUNTERED), (P.REFERRED, P.DECLINED),
         (P.REFERRED, P.CANCELED),
         (P.DECLINED, P.REFERRED),
-        (P.ACTIVE, P.COMPLETED), (P.ACTIVE, P.BROKEN),
+        (P.ACTIVE, P.COMPLETED), (P.ACTIVE, P.BROKEN), (P.ACTIVE, P.CANCELED),
     },
     "installment": {
         (I.SCHEDULED, I.PROCESSING), (I.SCHEDULED, I.PAID), (I.SCHEDULED, I.FAILED),
@@ -53,13 +53,14 @@ ALLOWED = {
     },
     "account": {
         (A.OPEN, A.PAID), (A.OPEN, A.CLOSED), (A.PAID, A.OPEN), (A.PAID, A.CLOSED),
+        (A.OPEN, A.RECALLED), (A.PAID, A.RECALLED),
     },
 }
 LIFECYCLES = {"payment": PAYMENT, "dispute": DISPUTE, "plan": PLAN,
               "installment": INSTALLMENT, "account": ACCOUNT}
 FINAL = {"payment": {S.SUCCEEDED}, "dispute": {D.RESOLVED, D.WITHDRAWN},
          "plan": {P.COMPLETED, P.BROKEN, P.CANCELED}, "installment": {I.PAID},
-         "account": {A.CLOSED}}
+         "account": {A.CLOSED, A.RECALLED}}
 
 PAIRS = [pytest.param(name, a, b, id=f"{name}:{a}->{b}")
          for name, cycle in LIFECYCLES.items() for a, b in product(cycle.states, cycle.states)]

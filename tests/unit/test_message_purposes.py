@@ -66,6 +66,8 @@ HOLDS = [
     ("policy.hardship-review", {C}),
     ("policy.paid-in-full", {C}),
     ("policy.account-closed", {C}),
+    # The recall's notice (efforts end) goes; collection does not.
+    ("creditor.recalled", {C}),
     ("policy.dispute-outside-validation", {C}),
 ]
 
