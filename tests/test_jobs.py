@@ -89,7 +89,6 @@ TASKS = {
 PERIODIC = {
     ("outbox.sweep", "outbox"): "* * * * * */5",
     ("placements.run", "placements"): "* * * * *",
-    ("outbox.sweep", "outbox"): "*/5 * * * * *",
     ("contact.end_lapsed_holds", "holds"): "* * * * *",
     ("payments.reconcile", "payments"): "* * * * *",
     ("plans.charge_due", "plans"): "*/5 * * * *",

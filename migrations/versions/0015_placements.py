@@ -9,7 +9,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0015_placements"
-down_revision = "0014_ops"
+down_revision = "0015_deliver"
 branch_labels = None
 depends_on = None
 

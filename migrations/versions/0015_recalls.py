@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015_recalls"
-down_revision = "0014_ops"
+down_revision = "0015_console"
 branch_labels = None
 depends_on = None
 
@@ -18,12 +18,9 @@ def upgrade():
     op.add_column("creditor", sa.Column("website", sa.String(length=200), nullable=True))
     op.add_column("creditor", sa.Column("postal_address", sa.String(length=500), nullable=True))
     op.add_column("account", sa.Column("recalled_at", sa.DateTime(timezone=True), nullable=True))
-    op.create_index("ix_account_creditor_original_number", "account",
-                    ["creditor_id", "original_account_number_digest"])
 
 
 def downgrade():
-    op.drop_index("ix_account_creditor_original_number", table_name="account")
     op.drop_column("account", "recalled_at")
     op.drop_column("creditor", "postal_address")
     op.drop_column("creditor", "website")

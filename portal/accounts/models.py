@@ -154,7 +154,7 @@ class Account(db.Model):
     """A debt placed with the agency by a creditor, owed by one borrower."""
 
     __tablename__ = "account"
-    #: A placement file finds its accounts by the creditor's own id, within that creditor.
+    #: A placement or recall file (and the API) finds an account by the creditor's own id.
     __table_args__ = (Index("ix_account_creditor_original", "creditor_id",
                             "original_account_number_digest"),)
 
@@ -178,12 +178,6 @@ class Account(db.Model):
     chargeback_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     #: When the creditor recalled it (status recalled).
     recalled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-    __table_args__ = (
-        # A recall file (and the API) finds an account by the creditor's own id.
-        Index("ix_account_creditor_original_number", "creditor_id",
-              "original_account_number_digest"),
-    )
 
     borrower: Mapped[Borrower] = relationship(back_populates="accounts")
     creditor: Mapped[Creditor] = relationship()

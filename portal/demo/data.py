@@ -55,13 +55,11 @@ STAFF = [
     ("agent@demo.test", "Sam Agent", "agent", None, AGENCY),
     ("supervisor@demo.test", "Sky Supervisor", "supervisor", None, AGENCY),
     ("compliance@demo.test", "Chris Compliance", "compliance", None, AGENCY),
-    ("supervisor@demo.test", "Sky Supervisor", "supervisor", None, AGENCY),
     ("lender@northwind.test", "Lee Lender", "lender", "NWB", AGENCY),
     ("admin@harbor.test", "Hana Admin", "admin", None, SECOND_AGENCY),
     ("agent@harbor.test", "Harvey Agent", "agent", None, SECOND_AGENCY),
     ("compliance@harbor.test", "Hollis Compliance", "compliance", None, SECOND_AGENCY),
     ("supervisor@harbor.test", "Hale Supervisor", "supervisor", None, SECOND_AGENCY),
-    ("supervisor@harbor.test", "Harper Supervisor", "supervisor", None, SECOND_AGENCY),
 ]
 STAFF_PASSWORD = "demo-password-1"
 

@@ -25,8 +25,6 @@ class Role(StrEnum):
     AGENT = "agent"
     #: Leads agents: what an agent does, and the decisions above them (balance adjustments,
     #: placement imports and recalls, a supervisor's pause).
-    #: Leads agents: what an agent does, and loads (and undoes) the lenders' placement files.
-    #: Leads the agents: works cases, and carries out creditors' recalls.
     SUPERVISOR = "supervisor"
     #: Reviews holds, disputes and flagged contact; reads every case.
     COMPLIANCE = "compliance"

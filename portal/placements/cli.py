@@ -10,7 +10,7 @@ from flask import Blueprint
 
 from portal.cases.service import Actor
 from portal.operations import NotFound, Refused
-from portal.placements import service
+from portal.placements import recalls, service
 
 bp = Blueprint("placements_cli", __name__, cli_group="placements")
 
@@ -117,10 +117,6 @@ def set_map_command(creditor_code: str, map_file: Path | None, pairs: tuple[str,
         raise click.ClickException(str(exc)) from None
     for theirs, ours in sorted(saved.items()):
         click.echo(f"{theirs} -> {ours or '(ignored)'}")
-from portal.operations import NotFound
-from portal.placements import recalls
-
-bp = Blueprint("placements_cli", __name__, cli_group="placements")
 
 
 @bp.cli.command("recall")
