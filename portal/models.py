@@ -4,6 +4,7 @@
 def import_all() -> None:
     import portal.accounts.models  # noqa: F401
     import portal.agency.models  # noqa: F401
+    import portal.agency.notes  # noqa: F401
     import portal.api.models  # noqa: F401
     import portal.cases.models  # noqa: F401
     import portal.contact.models  # noqa: F401

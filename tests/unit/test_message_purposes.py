@@ -67,6 +67,7 @@ HOLDS = [
     ("policy.paid-in-full", {C}),
     ("policy.account-closed", {C}),
     ("policy.dispute-outside-validation", {C}),
+    ("policy.supervisor-pause", {C}),
 ]
 
 
