@@ -270,7 +270,8 @@ def lift_pause(staff: StaffUser, reference: str, source: str | None) -> None:
 
 @operation
 def send_message(staff: StaffUser, reference: str, channel: str, point_id: int | None,
-                 subject: str | None, body: str | None, source: str | None) -> str:
+                 subject: str | None, body: str | None, source: str | None,
+                 at: datetime | None = None) -> str:
     """Write to the borrower through notify, as the contact rules allow now; a message they stop
     is refused with the rule's name and nothing is recorded. Returns where it went."""
     account = _case(staff, reference, MESSAGE_BORROWERS)
@@ -280,7 +281,7 @@ def send_message(staff: StaffUser, reference: str, channel: str, point_id: int |
     subject = _words(subject, SUBJECT_MAX, _("Write a subject.")) if channel == "email" else ""
     words = _words(body, MESSAGE_MAX, _("Write the message."))
     outcome = notify(account.borrower, messages.staff_message(subject or "", words),
-                     account=account, channel=channel, destination=destination)
+                     account=account, channel=channel, destination=destination, at=at)
     if outcome.status == Status.BLOCKED:
         raise Refused(_("Not sent: blocked by %(rule)s (%(why)s).", rule=outcome.rule,
                         why=_(RULES[outcome.rule].agent_text)), status=409)

@@ -111,7 +111,7 @@ def describe(kind: str, data: dict) -> Said:
     elif "amount" in data and isinstance(data["amount"], int) and data.get("currency"):
         params["amount"] = Money(data["amount"], data["currency"])
     for key in ("rule", "channel", "outcome", "until"):
-        if key in data:
+        if data.get(key) is not None:
             params[key] = data[key]
     if kind == K.LEDGER_POSTED:
         params["entry"] = data.get("kind", "")
