@@ -4,9 +4,9 @@
 def import_all() -> None:
     import portal.accounts.models  # noqa: F401
     import portal.agency.models  # noqa: F401
-    import portal.agency.notes  # noqa: F401
     import portal.api.models  # noqa: F401
     import portal.cases.models  # noqa: F401
+    import portal.casework.notes  # noqa: F401
     import portal.contact.models  # noqa: F401
     import portal.disputes.models  # noqa: F401
     import portal.identity.models  # noqa: F401

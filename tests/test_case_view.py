@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import event, select, text
 
 from portal.accounts.models import Account, LedgerEntry
-from portal.agency.notes import CaseNote
 from portal.cases.models import CaseEvent
+from portal.casework.notes import CaseNote
 from portal.contact.models import ContactAttempt, ContactHold
 from portal.outbox.models import OutboxMessage
 from tests.test_contact_preferences import blocked_by, decide, noon_ny
@@ -268,7 +268,7 @@ def test_a_pause_without_a_sensible_end_is_refused(db, demo, staff, until):
 
 
 def test_a_message_goes_through_notify_when_the_rules_allow(app, db, demo):
-    from portal.agency import actions
+    from portal.casework import actions
     from portal.identity.models import StaffUser
     from portal.messaging.models import CapturedMessage
 

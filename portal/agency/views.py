@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.agency import actions, caseview, scope, service
+from portal.agency import scope, service
 from portal.agency.forms import (
     AdjustmentForm,
     ConversationForm,
@@ -22,8 +22,10 @@ from portal.agency.forms import (
     StaffHoldForm,
     TimeZoneForm,
 )
-from portal.agency.history import ACTORS, describe
 from portal.cases.service import Actor
+from portal.casework import actions
+from portal.casework import page as caseview
+from portal.casework.history import ACTORS, describe
 from portal.contact import operations as contact_operations
 from portal.contact import service as contact
 from portal.contact.forms import WithdrawConsentForm

@@ -11,11 +11,11 @@ from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import Account, Borrower
 from portal.accounts.service import AccountView, view_of
-from portal.agency.notes import CaseNote
 from portal.agency.scope import within
 from portal.cases import chain
 from portal.cases.models import CaseEvent, CaseStream
 from portal.cases.service import chain_keys, history, stream_of
+from portal.casework.notes import CaseNote
 from portal.contact import service as contact
 from portal.contact.models import ContactAttempt, ContactConsent, ContactHold
 from portal.contact.operations import consents_of

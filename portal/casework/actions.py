@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from portal.accounts import ledger
 from portal.accounts.models import Account, AccountStatus, Borrower, ContactKind
-from portal.agency.notes import CaseNote, NoteAbout
 from portal.agency.scope import within
 from portal.cases.kinds import EventKind
 from portal.cases.service import Actor, record
+from portal.casework.notes import CaseNote, NoteAbout
 from portal.contact import localtime
 from portal.contact import service as contact
 from portal.contact.models import ContactAttempt
