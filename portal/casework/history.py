@@ -32,7 +32,8 @@ SENTENCES: dict[str, str] = {
     K.BANKRUPTCY_ENDED: N_("The bankruptcy case ended or the stay was lifted."),
     K.BREATHING_SPACE_REPORTED: N_("A breathing space was reported."),
     K.BREATHING_SPACE_ENDED: N_("The breathing space ended."),
-    K.CONSENT_GIVEN: N_("The borrower consented to %(channel)s outside the usual hours."),
+    K.CONSENT_GIVEN: N_("The borrower consented to contact outside the usual hours "
+                        "(%(channel)s)."),
     K.CONSENT_WITHDRAWN: N_("The borrower withdrew a consent to contact."),
     K.DECEASED_REPORTED: N_("The borrower's death was recorded."),
     K.CAPACITY_DOUBTED: N_("A doubt about the borrower's mental capacity was recorded."),
@@ -41,8 +42,8 @@ SENTENCES: dict[str, str] = {
     K.INSOLVENCY_ENDED: N_("The insolvency ended."),
     K.CRISIS_TREATMENT_ENDED: N_("Notice was recorded that crisis treatment ended."),
     K.ATTEMPT_RECORDED: N_("We contacted the borrower (%(channel)s): %(outcome)s."),
-    K.CONTACT_POINT_UNDELIVERABLE: N_("A %(channel)s could not be delivered; the address or "
-                                      "number is marked undeliverable."),
+    K.CONTACT_POINT_UNDELIVERABLE: N_("Not delivered (%(channel)s): the address or number is "
+                                      "marked undeliverable."),
     K.HOLD_STARTED: N_("Contact paused: %(rule)s."),
     K.HOLD_ENDED: N_("Pause ended: %(rule)s."),
     K.PAYMENT_SUBMITTED: N_("The borrower submitted a card payment."),
@@ -75,7 +76,7 @@ SENTENCES: dict[str, str] = {
     K.BALANCE_ADJUSTED: N_("The balance was adjusted by %(amount)s."),
     K.CONTACT_PAUSED: N_("A supervisor paused contact until %(until)s."),
     K.CONTACT_PAUSE_LIFTED: N_("The supervisor's pause was lifted."),
-    K.STAFF_MESSAGE_SENT: N_("Staff sent the borrower a message by %(channel)s."),
+    K.STAFF_MESSAGE_SENT: N_("Staff sent the borrower a message (%(channel)s)."),
 }
 #: For a kind recorded before this table knew it (an old record): said plainly, not hidden.
 UNKNOWN = N_("Something was recorded (%(kind)s).")
