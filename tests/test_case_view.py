@@ -390,3 +390,17 @@ def test_the_page_costs_the_same_queries_however_long_the_history(app, db, demo,
     many = _queries(app, lambda: supervisor.get(CASE))
     assert many == few, (few, many)
     assert few <= 40, few
+
+
+def test_the_borrowers_opt_outs_show_on_the_case(db, demo, staff):
+    from portal.accounts.models import Borrower
+    from portal.cases.service import Actor
+    from portal.contact import operations
+
+    borrower_id = db.scalar(select(Borrower.id).where(Borrower.reference == "DEMO-1001"))
+    db.run(operations.change_preferences, borrower_id,
+           {"opted_out_channels": ["email"], "opted_out_points": []}, None,
+           Actor("borrower", str(borrower_id)))
+    page = staff("agent@demo.test").get(CASE)
+    assert "Opted out of: Emails" in page.text
+    assert "The borrower's contact preferences changed." in page.text

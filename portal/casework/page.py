@@ -47,6 +47,8 @@ class CaseFile:
     view: AccountView
     holds: list[ContactHold]
     consents: list[ContactConsent]
+    #: What the borrower said about contact: channels and points opted out of, named times.
+    preferences: dict
     attempts: list[ContactAttempt]
     plans: list[PaymentPlan]
     disputes: list[Dispute]
@@ -102,6 +104,7 @@ def load(agency_id: int, reference: str) -> CaseFile | None:
         view=view_of(account, datetime.now(UTC).date()),
         holds=contact.live_holds(borrower_id, account_id),
         consents=consents_of(borrower_id),
+        preferences=contact.preferences_of(borrower_id),
         attempts=contact.attempts_of(account_id, ATTEMPTS_LIMIT),
         plans=list(db.session.scalars(
             select(PaymentPlan).options(selectinload(PaymentPlan.installments))
