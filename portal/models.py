@@ -6,6 +6,7 @@ def import_all() -> None:
     import portal.agency.models  # noqa: F401
     import portal.api.models  # noqa: F401
     import portal.cases.models  # noqa: F401
+    import portal.casework.notes  # noqa: F401
     import portal.contact.models  # noqa: F401
     import portal.disputes.models  # noqa: F401
     import portal.identity.models  # noqa: F401

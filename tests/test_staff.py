@@ -22,7 +22,9 @@ def test_viewing_a_case_is_recorded_and_personal_data_is_masked(person, staff_si
     page = person.get("/staff/accounts/NWB-1001")
 
     assert page.status == 200
-    assert "account.placed" in page.text and "ledger.posted" in page.text
+    # The history in words (issue 15), not the raw event kinds.
+    assert "The account was placed with the agency." in page.text
+    assert "was posted to the ledger" in page.text and "ledger.posted" not in page.text
     assert "1985-04-12" not in page.html and "4000123412341234" not in page.html
     assert "alex@example.com" not in page.html and "••••1234" in page.text
     viewed = db.scalars(select(CaseEvent).where(CaseEvent.kind == "staff.viewed_personal_data"))

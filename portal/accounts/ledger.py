@@ -197,6 +197,19 @@ def placed_total(account_ids: list[int]) -> dict[int, int]:
                                      EntryKind.ADJUSTMENT]))
         .group_by(LedgerEntry.account_id))
     return {account_id: int(total) for account_id, total in rows}
+#: The components a staff adjustment may add to, as the itemization groups them.
+CHARGE_KINDS = {"interest": EntryKind.INTEREST, "fees": EntryKind.FEE}
+
+
+def post_adjustment(account: Account, amount_minor: int, component: str | None,
+                    description: str, actor: Actor, at: datetime) -> LedgerEntry:
+    """A staff correction: a reduction is a credit (split as a payment would be); an increase is
+    charged as interest or fees, the only groups the itemization lets grow after placement."""
+    if amount_minor < 0:
+        return post_credit(account, -amount_minor, description, actor, at)
+    if amount_minor == 0 or component not in CHARGE_KINDS:
+        raise ValueError("an increase is more than zero, charged as interest or fees")
+    return _post(account, CHARGE_KINDS[component], amount_minor, description, actor, at)
 
 
 def _post(account: Account, kind: EntryKind, amount_minor: int, description: str, actor: Actor,

@@ -26,5 +26,7 @@ class Agency(db.Model):
     email_from: Mapped[str | None] = mapped_column(String(200))
     #: Its sender on SMS (a short code, number or alphanumeric id), as its provider knows it.
     sms_sender: Mapped[str | None] = mapped_column(String(40))
+    #: The IANA zone its staff see times in unless they chose their own (None: UTC).
+    time_zone: Mapped[str | None] = mapped_column(String(64))
     #: Its return address on letters, lines separated by newlines.
     postal_address: Mapped[str | None] = mapped_column(Text)

@@ -1,24 +1,58 @@
-"""The staff console: accounts, one case's timeline, and what staff record about contact."""
+"""The staff console: accounts, one case's page with all it holds, and what staff do on it."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.agency import scope, service
-from portal.agency.forms import CrisisEndedForm, LiftHoldForm, StaffConsentForm, StaffHoldForm
-from portal.cases.service import Actor, history
+from portal.agency.forms import (
+    AdjustmentForm,
+    ConversationForm,
+    CrisisEndedForm,
+    EmptyForm,
+    LiftHoldForm,
+    MessageForm,
+    NoteForm,
+    PauseForm,
+    StaffConsentForm,
+    StaffHoldForm,
+    TimeZoneForm,
+)
+from portal.cases.service import Actor
+from portal.casework import actions
+from portal.casework import page as caseview
+from portal.casework.history import ACTORS, describe
 from portal.contact import operations as contact_operations
 from portal.contact import service as contact
 from portal.contact.forms import ConfirmPointForm, WithdrawConsentForm
+from portal.contact.forms import WithdrawConsentForm
+from portal.contact.rulebook import RULES
 from portal.contact.service import statements
+from portal.contact.views import channel_name, outcome_name
 from portal.disputes.service import resolution_notes
-from portal.identity.roles import LIFT_HOLDS, RECORD_HOLDS, VIEW_CASES, allows
+from portal.identity.refusals import refusal
+from portal.identity.roles import (
+    ADD_NOTES,
+    ADJUST_BALANCES,
+    CASE_ACTIONS,
+    LIFT_HOLDS,
+    MESSAGE_BORROWERS,
+    PAUSE_CONTACT,
+    RECORD_CONVERSATIONS,
+    RECORD_HOLDS,
+    VIEW_CASES,
+    allows,
+)
 from portal.identity.rules import mask_email, mask_phone, mask_tail
+from portal.money import Money
 from portal.operations import Refused, reading
 from portal.plans.service import decision_notes
 from portal.web.access import staff_required
+from portal.web.i18n import long_date, money
 
 bp = Blueprint("agency", __name__, url_prefix="/staff")
 
@@ -32,6 +66,39 @@ def accounts():
                            views=service.list_accounts(current_user.agency_id, page))
 
 
+def _words(sentence: str, params: dict) -> str:
+    """A history sentence in the page's language, its codes named as people say them."""
+    shown = {}
+    for key, value in params.items():
+        if isinstance(value, Money):
+            shown[key] = money(value)
+        elif key == "channel":
+            shown[key] = channel_name(value)
+        elif key == "outcome":
+            shown[key] = outcome_name(value)
+        elif key == "until":
+            shown[key] = long_date(datetime.fromisoformat(value))
+        else:
+            shown[key] = value
+    return _(sentence, **shown)
+
+
+@bp.app_template_global("history_sentence")
+def history_sentence(said) -> str:
+    return _words(said.sentence, said.params)
+
+
+@bp.app_template_global("history_flag")
+def history_flag(said) -> str:
+    return _words(said.flag, said.flag_params)
+
+
+@bp.app_template_global("history_actor")
+def history_actor(event) -> str:
+    """Who did it, when not a staff member the page names: the borrower, the portal, a partner."""
+    return _(ACTORS.get(event.actor_type, event.actor_type))
+
+
 def _said_elsewhere(events) -> dict[int, dict]:
     """By event id, what an event names rather than holds (personal data stays out of the
     record): a statement's words, a staff decision's note."""
@@ -42,38 +109,91 @@ def _said_elsewhere(events) -> dict[int, dict]:
     return found
 
 
-@bp.get("/accounts/<reference>")
-@staff_required(VIEW_CASES)
-def case(reference: str):
-    view = service.open_case(current_user, reference, request.remote_addr)
-    events = history(view.account.borrower_id, view.account.id)
-    borrower_id = view.account.borrower_id
+def _point_choices(borrower, kinds) -> list[tuple[int, str]]:
+    """The borrower's phones or emails as a form offers them: masked, with their label."""
+    return [(p.id, f"{mask_phone(p.value) if p.kind == 'phone' else mask_email(p.value)} "
+                   f"({p.label})")
+            for p in borrower.contact_points if p.kind in kinds]
+
+
+def _render_case(reference: str, revealed=None):
+    """The case page: every section, the actions the role may take, the refusal for the rest."""
+    service.open_case(current_user, reference, request.remote_addr)
+    case_file = caseview.load(current_user.agency_id, reference)
+    if case_file is None:
+        abort(404)
+    view = case_file.view
+    borrower = view.account.borrower
+    role = current_user.role
+    conversation_form = ConversationForm(prefix="talk")
+    conversation_form.point.choices = _point_choices(borrower, ("phone", "email"))
+    message_form = MessageForm(prefix="message")
+    message_form.point.choices = _point_choices(borrower, ("phone", "email"))
+    may = {action: allows(role, permission) for action, (permission, _w) in CASE_ACTIONS.items()}
+    refusals = {action: refusal(role, permission)
+                for action, (permission, _w) in CASE_ACTIONS.items() if not may[action]}
     return render_template(
         "agency/case.html",
+        case=case_file,
         view=view,
-        events=events,
-        told=_said_elsewhere(events),
+        events=case_file.events,
+        said={e.id: describe(e.kind, e.data) for e in case_file.events},
+        told=_said_elsewhere(case_file.events),
+        revealed=revealed,
         mask_email=mask_email,
         mask_phone=mask_phone,
         mask_tail=mask_tail,
-        country=contact.jurisdiction_of(view.account.borrower)[0],
-        holds=contact.live_holds(borrower_id, view.account.id),
-        consents=contact_operations.consents_of(borrower_id),
-        may_record=allows(current_user.role, RECORD_HOLDS),
-        may_lift=allows(current_user.role, LIFT_HOLDS),
+        country=contact.jurisdiction_of(borrower)[0],
+        holds=case_file.holds,
+        rules=RULES,
+        consents=case_file.consents,
+        may=may,
+        refusals=refusals,
+        may_record=may["hold"],
+        may_lift=may["lift"],
+        live_pause=next((h for h in case_file.holds if h.key == actions.PAUSE_KEY), None),
         hold_form=StaffHoldForm(prefix="hold"), lift_form=LiftHoldForm(prefix="lift"),
         crisis_form=CrisisEndedForm(prefix="crisis"),
         consent_form=StaffConsentForm(prefix="consent"),
         withdraw_form=WithdrawConsentForm(prefix="withdraw"),
         confirm_form=ConfirmPointForm(prefix="confirm"),
+        note_form=NoteForm(prefix="note"),
+        conversation_form=conversation_form,
+        adjust_form=AdjustmentForm(prefix="adjust"),
+        pause_form=PauseForm(prefix="pause"),
+        message_form=message_form,
+        button_form=EmptyForm(),
+        zone_form=TimeZoneForm(prefix="tz", zone=current_user.shown_time_zone),
     )
+
+
+@bp.get("/accounts/<reference>")
+@staff_required(VIEW_CASES)
+def case(reference: str):
+    return _render_case(reference)
+
+
+@bp.post("/accounts/<reference>/reveal")
+@staff_required(VIEW_CASES)
+def reveal(reference: str):
+    """The same page with the personal data shown, the view recorded first (never on a GET)."""
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    revealed = actions.reveal_personal_data(_staff(), reference, request.remote_addr)
+    return _render_case(reference, revealed)
 
 
 def _staff_actor() -> Actor:
     return Actor("staff", str(current_user.id), request.remote_addr)
 
 
-def _contact_action(reference: str, form, run, done: str):
+def _staff():
+    """The signed-in staff user's row itself (not the proxy), for a service operation."""
+    return current_user._get_current_object()
+
+
+def _contact_action(reference: str, form, run, done, anchor: str = ""):
     """Run one staff action on the case's contact, then back to the case with what happened."""
     with reading():
         agency_id = scope.agency_of_account(reference)
@@ -84,12 +204,12 @@ def _contact_action(reference: str, form, run, done: str):
         flash(str(errors[0]) if errors else _("Check the form and try again."), "error")
         return redirect(url_for("agency.case", reference=reference), 303)
     try:
-        run(form)
-    except Refused as refusal:
-        flash(refusal.message, "error")
+        result = run(form)
+    except Refused as refused:
+        flash(refused.message, "error")
     else:
-        flash(done, "success")
-    return redirect(url_for("agency.case", reference=reference), 303)
+        flash(done(result) if callable(done) else done, "success")
+    return redirect(url_for("agency.case", reference=reference) + anchor, 303)
 
 
 @bp.post("/accounts/<reference>/holds")
@@ -151,3 +271,93 @@ def withdraw_consent(reference: str):
         lambda f: contact_operations.withdraw_consent_on_case(
             current_user.agency_id, reference, f.consent.data, _staff_actor()),
         _("Consent withdrawn. The usual hours apply again from now."))
+
+
+# --- the case view's actions (issue 15): each one service operation ---------------------------
+
+
+@bp.post("/accounts/<reference>/notes")
+@staff_required(ADD_NOTES)
+def add_note(reference: str):
+    return _contact_action(
+        reference, NoteForm(prefix="note"),
+        lambda f: actions.add_note(_staff(), reference, f.text.data, request.remote_addr),
+        _("Note added."), "#notes")
+
+
+def _conversation_done(attempt) -> str:
+    if attempt.violation:
+        return _("Recorded, and flagged for compliance review: the contact rules did not allow "
+                 "it (%(rules)s).", rules=", ".join(attempt.violated_rules))
+    return _("Conversation recorded. The contact rules count it from now.")
+
+
+@bp.post("/accounts/<reference>/conversations")
+@staff_required(RECORD_CONVERSATIONS)
+def record_conversation(reference: str):
+    return _contact_action(
+        reference, ConversationForm(prefix="talk"),
+        lambda f: actions.record_conversation(
+            _staff(), reference, f.channel.data, f.direction.data, f.outcome.data, f.point.data,
+            f.agreed.data, request.remote_addr),
+        _conversation_done, "#attempts")
+
+
+@bp.post("/accounts/<reference>/adjustments")
+@staff_required(ADJUST_BALANCES)
+def adjust_balance(reference: str):
+    return _contact_action(
+        reference, AdjustmentForm(prefix="adjust"),
+        lambda f: actions.adjust_balance(
+            _staff(), reference, f.direction.data, f.amount.data, f.component.data or None,
+            f.reason.data, request.remote_addr),
+        _("Balance adjusted. The ledger shows the adjustment."), "#balance")
+
+
+@bp.post("/accounts/<reference>/pause")
+@staff_required(PAUSE_CONTACT)
+def pause_contact(reference: str):
+    return _contact_action(
+        reference, PauseForm(prefix="pause"),
+        lambda f: actions.pause_contact(_staff(), reference, f.until.data, f.reason.data,
+                                        request.remote_addr),
+        _("Contact is paused until the day you gave."), "#holds")
+
+
+@bp.post("/accounts/<reference>/pause/lift")
+@staff_required(PAUSE_CONTACT)
+def lift_pause(reference: str):
+    return _contact_action(
+        reference, EmptyForm(),
+        lambda f: actions.lift_pause(_staff(), reference, request.remote_addr),
+        _("The pause is lifted."), "#holds")
+
+
+@bp.post("/accounts/<reference>/messages")
+@staff_required(MESSAGE_BORROWERS)
+def send_message(reference: str):
+    return _contact_action(
+        reference, MessageForm(prefix="message"),
+        lambda f: actions.send_message(_staff(), reference, f.channel.data, f.point.data,
+                                       f.subject.data, f.body.data, request.remote_addr),
+        _("Message sent."), "#message")
+
+
+@bp.post("/time-zone")
+@staff_required(VIEW_CASES)
+def set_time_zone():
+    """The staff member's own zone for the console's times; back to where they were."""
+    form = TimeZoneForm(prefix="tz")
+    back = request.form.get("next", "")
+    if not back.startswith("/staff/") or back.startswith("//"):
+        back = url_for("agency.accounts")
+    if not form.validate_on_submit():
+        flash(_("Give a time zone."), "error")
+        return redirect(back, 303)
+    try:
+        zone = actions.set_time_zone(_staff(), form.zone.data)
+    except Refused as refused:
+        flash(refused.message, "error")
+    else:
+        flash(_("Times are shown in %(zone)s.", zone=zone), "success")
+    return redirect(back, 303)

@@ -142,5 +142,22 @@ class EventKind(StrEnum):
     #: The borrower cancelled autopay or the plan, or changed its payment day.
     PLAN_CHANGED = "plan.changed"
 
+    #: A staff member revealed the borrower's masked personal data on the case page (data:
+    #: which fields, the role).
+    PERSONAL_DATA_VIEWED = "personal_data.viewed"
+    #: Staff wrote a note on the case (data: note id; the words are kept encrypted apart, with
+    #: what the note is about: a note, a conversation, an adjustment, a message).
+    NOTE_ADDED = "case.note_added"
+    #: Staff adjusted the balance with a reason (data: entry, amount, direction, note id); the
+    #: ledger entry has its own `ledger.posted`.
+    BALANCE_ADJUSTED = "ledger.adjusted"
+    #: A supervisor paused contact on the account until a date (agency policy; data: until and
+    #: the `hold_starts` that start `policy.supervisor-pause`).
+    CONTACT_PAUSED = "contact.supervisor_paused"
+    #: The supervisor's pause was lifted before its end (data: `hold_ends`).
+    CONTACT_PAUSE_LIFTED = "contact.supervisor_pause_lifted"
+    #: Staff wrote to the borrower from the case through notify (data: channel, note id).
+    STAFF_MESSAGE_SENT = "message.staff_sent"
+
 
 ACTOR_TYPES = ("borrower", "staff", "system", "partner")

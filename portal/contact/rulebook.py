@@ -295,6 +295,11 @@ _RULES = [
              N_("Dispute received after the validation period: paused while reviewed."),
              policy=True,
              stops=COLLECTION_ONLY, lets_through=ANSWERS_THE_BORROWER),
+    RuleInfo("policy.supervisor-pause", "agency policy",
+             N_("We have paused contact with you about this account for a while."),
+             N_("A supervisor paused collection contact on this account until the date shown "
+                "(agency policy, lifted by a supervisor or when the date passes)."),
+             policy=True, stops=COLLECTION_ONLY, lets_through=ANSWERS_THE_BORROWER),
     RuleInfo("policy.channel-opt-out", "agency policy",
              N_("You asked us not to use this way of contacting you."),
              N_("Borrower opted out of this channel or this address/number."), policy=True,

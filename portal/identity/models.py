@@ -50,6 +50,8 @@ class StaffUser(UserMixin, db.Model):
     #: agency its creditor placed with).
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
+    #: The IANA zone the console shows times in (None: the agency's, else UTC).
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
     creditor: Mapped[Creditor | None] = relationship()
     agency: Mapped[Agency] = relationship("Agency")
@@ -59,6 +61,11 @@ class StaffUser(UserMixin, db.Model):
 
     def get_id(self) -> str:
         return f"s:{self.id}"
+
+    @property
+    def shown_time_zone(self) -> str:
+        """The zone the console shows this user's times in: theirs, the agency's, or UTC."""
+        return self.time_zone or (self.agency.time_zone if self.agency else None) or "UTC"
 
     @property
     def is_active(self) -> bool:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+
+def N_(text: str) -> str:  # noqa: N802 - the gettext no-op marker: translated where shown
+    return text
+
+
 VIEW_CASES = "view_cases"
 VIEW_PORTFOLIO = "view_portfolio"
 MANAGE_STAFF = "manage_staff"
@@ -23,6 +28,14 @@ PREVIEW_IMPORTS = "preview_imports"
 RUN_IMPORTS = "run_imports"
 #: Adjust a balance with a reason (a ledger adjustment).
 ADJUST_BALANCES = "adjust_balances"
+#: Write a note on a case.
+ADD_NOTES = "add_notes"
+#: Record a conversation with the borrower (a contact attempt the rules count).
+RECORD_CONVERSATIONS = "record_conversations"
+#: Write to the borrower from the case (through notify, subject to the contact rules).
+MESSAGE_BORROWERS = "message_borrowers"
+#: Pause a case's contact for a while by agency policy (a supervisor's pause), and lift it.
+PAUSE_CONTACT = "pause_contact"
 
 _AGENT = frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS, VIEW_IMPORTS,
                     PREVIEW_IMPORTS})
@@ -34,11 +47,46 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     #: Leads the agents: works cases as they do, loads and undoes placement files, carries out
     #: the creditors' recalls, adjusts balances.
     "supervisor": _AGENT | {RUN_IMPORTS, RECALL_ACCOUNTS, ADJUST_BALANCES},
+                    ADD_NOTES, RECORD_CONVERSATIONS, MESSAGE_BORROWERS})
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "admin": frozenset({VIEW_CASES, MANAGE_STAFF, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS,
+                        LIFT_HOLDS, VIEW_IMPORTS, IMPORT_PLACEMENTS, ADJUST_BALANCES,
+                        ADD_NOTES, RECORD_CONVERSATIONS, MESSAGE_BORROWERS, PAUSE_CONTACT}),
+    "agent": _AGENT,
+    "supervisor": _AGENT | {IMPORT_PLACEMENTS, ADJUST_BALANCES, PAUSE_CONTACT},
+    # Compliance reviews and notes; it does not work the borrower (no calls, no messages).
     "compliance": frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS, LIFT_HOLDS,
-                             VIEW_IMPORTS}),
+                             VIEW_IMPORTS, ADD_NOTES}),
     "lender": frozenset({VIEW_PORTFOLIO}),
 }
 
 
 def allows(role: str, permission: str) -> bool:
     return permission in PERMISSIONS.get(role, frozenset())
+
+
+#: The case view's actions, each with the permission it needs: the one table of who may do
+#: what on a case (README, "Case view"), and the words a refusal gives.
+CASE_ACTIONS: dict[str, tuple[str, str]] = {
+    "reveal": (VIEW_CASES, N_("reveal the borrower's personal data")),
+    "note": (ADD_NOTES, N_("add a note")),
+    "conversation": (RECORD_CONVERSATIONS, N_("record a conversation")),
+    "adjust": (ADJUST_BALANCES, N_("adjust a balance")),
+    "hold": (RECORD_HOLDS, N_("record what pauses contact")),
+    "consent": (RECORD_HOLDS, N_("record the borrower's consent")),
+    "lift": (LIFT_HOLDS, N_("lift a hold")),
+    "pause": (PAUSE_CONTACT, N_("pause or resume contact by agency policy")),
+    "message": (MESSAGE_BORROWERS, N_("send the borrower a message")),
+}
+#: The roles in the order a refusal names them.
+STAFF_ROLES = ("agent", "supervisor", "compliance", "admin")
+
+
+def roles_allowed(permission: str) -> tuple[str, ...]:
+    """The staff roles that hold `permission`, as a refusal names them."""
+    return tuple(role for role in STAFF_ROLES if allows(role, permission))
+
+
+def action_of(permission: str) -> str | None:
+    """The words for what a permission lets a person do (the first case action needing it)."""
+    return next((words for needed, words in CASE_ACTIONS.values() if needed == permission), None)

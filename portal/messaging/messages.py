@@ -150,6 +150,16 @@ def dispute_original_creditor(number: str) -> Message:
     return Message("dispute_original_creditor", Purpose.REQUESTED, words)
 
 
+def staff_message(subject: str, body: str) -> Message:
+    """Words a staff member wrote on the case, sent as written: the agency's own step to collect,
+    so every rule that stops collection stops it."""
+
+    def words(locale: str) -> Words:
+        return Words(subject, body)
+
+    return Message("staff_message", Purpose.COLLECTION, words)
+
+
 # --- letters: sent by post through a print vendor (notify with channel="letter") ----------------
 
 

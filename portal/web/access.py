@@ -8,6 +8,7 @@ from flask import abort
 from flask_login import current_user
 
 from portal.extensions import login
+from portal.identity.refusals import refusal
 from portal.identity.roles import allows
 
 PUBLIC = "public"
@@ -36,15 +37,18 @@ def borrower_required(view):
 
 
 def staff_required(permission: str):
-    """A signed-in staff user whose role grants `permission`."""
+    """A signed-in staff user whose role grants `permission`; another role is told which roles
+    may."""
 
     def decorate(view):
         @wraps(view)
         def guarded(*args, **kwargs):
             if not current_user.is_authenticated:
                 return login.unauthorized()
-            if not current_user.is_staff or not allows(current_user.role, permission):
+            if not current_user.is_staff:
                 abort(403)
+            if not allows(current_user.role, permission):
+                abort(403, description=refusal(current_user.role, permission))
             return view(*args, **kwargs)
 
         guarded.access = f"staff:{permission}"

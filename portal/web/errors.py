@@ -33,13 +33,14 @@ TITLES = {
 }
 
 
-def _page(code: int, message=None):
+def _page(code: int, message=None, detail=None):
     return (
         render_template(
             "errors/page.html",
             code=code,
             title=TITLES.get(code, TITLES[400]),
             message=message or MESSAGES.get(code, MESSAGES[400]),
+            detail=detail,
         ),
         code,
     )
@@ -59,7 +60,9 @@ def register_error_pages(app: Flask) -> None:
     def http_error(error):
         if error.code is None or error.code < 400:
             return error
-        return _page(error.code)
+        # A reason the code gave on purpose (why a role may not), never werkzeug's default text.
+        detail = error.description if error.description != type(error).description else None
+        return _page(error.code, detail=detail)
 
     @app.errorhandler(InternalServerError)
     def server_error(error):

@@ -34,11 +34,14 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str | None:
-    """Show a borrower's times in their own zone (their mailing address's first zone)."""
+    """Show a borrower's times in their own zone (their mailing address's first zone), a staff
+    user's in theirs (or their agency's)."""
     if current_user and getattr(current_user, "is_borrower", False):
         address = current_user.mailing_address
         if address and address.time_zones:
             return address.time_zones[0]
+    if current_user and getattr(current_user, "is_staff", False):
+        return current_user.shown_time_zone
     return None
 
 

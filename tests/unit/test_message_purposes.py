@@ -69,6 +69,7 @@ HOLDS = [
     # The recall's notice (efforts end) goes; collection does not.
     ("creditor.recalled", {C}),
     ("policy.dispute-outside-validation", {C}),
+    ("policy.supervisor-pause", {C}),
 ]
 
 
