@@ -13,6 +13,7 @@ import uuid
 from urllib.parse import urlsplit
 
 import pytest
+from sqlalchemy import select
 
 from portal.api.views import PARTNER
 from portal.identity.roles import PERMISSIONS, allows
@@ -35,13 +36,20 @@ SAMPLE_ARGS = {
     "plan_number": "P-900001",
     #: A finished placement import of Northwind's that placed NWB-1001 (the `samples` fixture).
     "import_id": "900002",
+    #: A staff user of the samples' agency, Demo Collections (the `samples` fixture).
+    "staff_id": "900002",
+    #: A one-time staff link: none by that token, so "this link is not valid" for everyone.
+    "token": "no-such-link-token",
 }
+#: What an allowed visitor's page about a sample shows (by default, the sample account).
+SAMPLE_MARKERS = {"staff_id": ["Sample Colleague"]}
 #: The borrower who owns the samples above, and one who does not.
 OWNER = ("DEMO-1001", "1985-04-12")
 OUTSIDER = ("DEMO-1002", "1979-07-30")
 #: For each sample value, one of the same shape that exists nowhere.
 MISSING_ARGS = {"NWB-1001": "NWB-0000", "D-900001": "D-900000", "P-900001": "P-900000",
                 "900002": "900999",
+                "/900002": "/900009",
                 "6c1f0f0e-0000-4000-8000-000000001001": "6c1f0f0e-0000-4000-8000-000000000000"}
 #: What would betray the owner's account to someone else (names, amounts in en and es, contacts).
 OWNER_MARKERS = [
@@ -228,6 +236,19 @@ def _assert_no_agency_data(text: str, where: str) -> None:
     assert not leaked, f"{where} shows another agency's rows: {leaked}"
 
 
+def _sample_colleague() -> None:
+    """Staff user 900002 of Demo Collections, invited and not yet set up."""
+    from portal.agency.models import Agency
+    from portal.extensions import db
+    from portal.identity.models import StaffUser
+
+    agency = db.session.scalar(select(Agency).where(Agency.name == "Demo Collections"))
+    db.session.add(StaffUser(id=900002, email="sample.colleague@demo.test",
+                             name="Sample Colleague", password_hash="!invited",
+                             totp_secret="NOTASECRETNOTASECRET", role="agent",
+                             agency_id=agency.id))
+
+
 @pytest.fixture(scope="class")
 def samples(shared_db):
     """The owner's samples of SAMPLE_ARGS on NWB-1001: a succeeded card payment, a dispute with
@@ -237,6 +258,7 @@ def samples(shared_db):
     dispute_maker(shared_db)("NWB-1001", dispute_id=900001, file_id=900001)
     plan_maker(shared_db)("NWB-1001", plan_id=900001)
     import_maker(shared_db)("NWB-1001", import_id=900002)
+    shared_db.run(_sample_colleague)
 
 
 class TestProtectedRoutes:
@@ -297,6 +319,9 @@ class TestProtectedRoutes:
             refused_as_invalid = method != "GET" and status == 422
             assert status not in (401, 403, 404) and (status < 400 or refused_as_invalid), \
                 f"{where}: {status}"
+            # An empty form posted to a page of one's own agency may be refused as invalid (422).
+            assert status not in (401, 403, 404) and (
+                status < 400 or (method == "POST" and status == 422)), f"{where}: {status}"
             text = _text(response)
             _assert_no_owner_data(text, where)
             _assert_no_agency_data(text, where)
@@ -311,6 +336,9 @@ class TestProtectedRoutes:
                     assert "NWB-1001" in _text(response), where
                     if response.mimetype != "text/csv":  # a report names lines, not creditors
                         assert "Northwind Bank" in _text(response), where
+                    markers = next((SAMPLE_MARKERS[a] for a in arguments if a in SAMPLE_MARKERS),
+                                   ["NWB-1001", "Northwind Bank"])
+                    assert all(m in _text(response) for m in markers), where
 
 
 @pytest.mark.parametrize(

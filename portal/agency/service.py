@@ -15,13 +15,15 @@ from portal.agency.scope import within
 from portal.cases.kinds import EventKind
 from portal.cases.service import Actor, record
 from portal.extensions import db
+from portal.identity import staff_rules
+from portal.identity.audit import AuditKind, audit
 from portal.identity.models import Role, StaffUser
 from portal.identity.service import passwords
 from portal.operations import NotFound, Refused, operation
 
 PAGE_SIZE = 50
-#: The shortest password a new staff user may be given.
-MIN_PASSWORD = 12
+#: The shortest password a new staff user may be given (the invitation page's rule too).
+MIN_PASSWORD = staff_rules.MIN_PASSWORD
 
 
 def list_accounts(agency_id: int, page: int = 1) -> list[AccountView]:
@@ -90,4 +92,6 @@ def add_staff(agency_name: str, email: str, name: str, role: str, password: str,
                      creditor_id=creditor.id if creditor else None)
     db.session.add(user)
     db.session.flush()
+    audit(AuditKind.ADDED, agency_id=agency.id, subject_id=user.id,
+          detail={"role": role, "creditor": creditor_code, "via": "command line"})
     return user

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-#: The tables whose rows never change (the trigger of migration 0001 refuses it too).
-APPEND_ONLY = ("case_event", "ledger_entry")
+#: The tables whose rows never change (the triggers of migrations 0001 and 0015 refuse it too).
+APPEND_ONLY = ("case_event", "ledger_entry", "staff_audit")
 IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 

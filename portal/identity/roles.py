@@ -57,6 +57,20 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Compliance reviews and notes; it does not work the borrower (no calls, no messages).
     "compliance": frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS, LIFT_HOLDS,
                              VIEW_IMPORTS, ADD_NOTES}),
+#: Read the staff audit log (sign-ins, failures, admin actions) and export it.
+READ_STAFF_AUDIT = "read_staff_audit"
+#: Change a creditor's plan policy on its page.
+EDIT_PLAN_POLICY = "edit_plan_policy"
+
+_AGENT = frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS, VIEW_IMPORTS})
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "admin": frozenset({VIEW_CASES, MANAGE_STAFF, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS,
+                        LIFT_HOLDS, VIEW_IMPORTS, IMPORT_PLACEMENTS, ADJUST_BALANCES,
+                        READ_STAFF_AUDIT, EDIT_PLAN_POLICY}),
+    "agent": _AGENT,
+    "supervisor": _AGENT | {IMPORT_PLACEMENTS, ADJUST_BALANCES, EDIT_PLAN_POLICY},
+    "compliance": frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS, LIFT_HOLDS,
+                             VIEW_IMPORTS, READ_STAFF_AUDIT}),
     "lender": frozenset({VIEW_PORTFOLIO}),
 }
 

@@ -21,6 +21,7 @@ from portal.cases.service import Actor, record
 from portal.crypto import lookup_digest
 from portal.extensions import db
 from portal.identity import rules
+from portal.identity.audit import AuditKind, audit
 from portal.identity.models import OneTimeCode, PortalSession, SignInFailure, StaffUser
 from portal.operations import Refused, operation
 
@@ -247,6 +248,23 @@ def _end(row: PortalSession, reason: str, now: datetime, source: str | None) -> 
     if kind == "b":
         event = EventKind.SIGNED_OUT if reason == "sign_out" else EventKind.SESSION_EXPIRED
         record(Actor("borrower", user_id, source), event, borrower_id=int(user_id))
+    elif kind == "s" and reason in ("sign_out", "idle"):
+        staff = db.session.get(StaffUser, int(user_id))
+        if staff is not None:
+            audit(AuditKind.SIGNED_OUT if reason == "sign_out" else AuditKind.SESSION_EXPIRED,
+                  agency_id=staff.agency_id, actor_id=staff.id, subject_id=staff.id,
+                  source=source, at=now)
+
+
+def end_staff_sessions(user: StaffUser, reason: str) -> int:
+    """End every live session of a staff user now (deactivated, MFA reset), in the caller's
+    transaction: their next request is signed out. How many there were."""
+    now = _now()
+    rows = list(db.session.scalars(select(PortalSession).where(
+        PortalSession.user_key == user.get_id(), PortalSession.ended_at.is_(None))))
+    for row in rows:
+        _end(row, reason, now, None)
+    return len(rows)
 
 
 @dataclass(frozen=True)
@@ -288,20 +306,40 @@ class StaffRefused(Refused):
         super().__init__(_("Those sign-in details are not right."), status=422)
 
 
+def _staff_failed(user: StaffUser | None, step: str, source: str | None, now: datetime) -> None:
+    """A failed staff sign-in goes in the agency's audit log (an unknown address has no agency
+    and is only counted toward the lockout); what was typed is never kept."""
+    if user is not None:
+        audit(AuditKind.SIGN_IN_FAILED, agency_id=user.agency_id, actor_id=user.id,
+              subject_id=user.id, source=source, detail={"step": step}, at=now)
+
+
+def _staff_lock(subject: bytes, user: StaffUser | None, source: str | None,
+                now: datetime) -> None:
+    try:
+        _check_lock(subject, now)
+    except LockedOut:
+        _staff_failed(user, "locked", source, now)
+        db.session.commit()
+        raise
+
+
 @operation
-def check_staff_password(email: str, password: str) -> StaffUser:
+def check_staff_password(email: str, password: str, source: str | None = None) -> StaffUser:
     """Staff step 1: email + password (argon2), locked after repeated failures."""
     now = _now()
     address = (email or "").strip().lower()
     subject = _subject("staff", address)
-    _check_lock(subject, now)
     user = db.session.scalar(select(StaffUser).where(StaffUser.email == address))
+    _staff_lock(subject, user, source, now)
     try:
         passwords.verify(user.password_hash if user else _DUMMY_HASH, password or "")
         ok = user is not None and user.active
+        step = "inactive"
     except (VerificationError, InvalidHashError):
-        ok = False
+        ok, step = False, "password"
     if not ok:
+        _staff_failed(user, step, source, now)
         _fail(subject, now, StaffRefused())
     return user
 
@@ -334,12 +372,12 @@ def pending_staff_user(pending) -> StaffUser | None:
 
 
 @operation
-def check_staff_totp(user_id: int, code: str) -> SignedIn:
+def check_staff_totp(user_id: int, code: str, source: str | None = None) -> SignedIn:
     """Staff step 2: a TOTP code from the user's authenticator, each time step usable once."""
     now = _now()
     user = db.session.get(StaffUser, user_id, with_for_update=True)
     subject = _subject("staff", user.email)
-    _check_lock(subject, now)
+    _staff_lock(subject, user, source, now)
     totp = pyotp.TOTP(user.totp_secret)
     typed = rules.normalise_code(code)
     step = None
@@ -347,7 +385,10 @@ def check_staff_totp(user_id: int, code: str) -> SignedIn:
         candidate = totp.timecode(now) + offset
         if hmac.compare_digest(totp.generate_otp(candidate), typed):
             step = candidate
-    if step is None or step <= user.last_totp_step:
+    if step is None or step <= user.last_totp_step or not user.active:
+        _staff_failed(user, "code" if user.active else "inactive", source, now)
         _fail(subject, now, Refused(_("That code is not right. Try the current code."), status=422))
     user.last_totp_step = step
+    audit(AuditKind.SIGNED_IN, agency_id=user.agency_id, actor_id=user.id, subject_id=user.id,
+          source=source, at=now)
     return SignedIn(user, _start_session(user.get_id(), now))

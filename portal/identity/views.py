@@ -179,7 +179,8 @@ def staff_sign_in():
     status = 200
     if form.validate_on_submit():
         try:
-            user = service.check_staff_password(form.email.data, form.password.data)
+            user = service.check_staff_password(form.email.data, form.password.data,
+                                                _client())
         except Refused as refusal:
             form.form_errors.append(refusal.message)
             status = refusal.status
@@ -205,7 +206,7 @@ def staff_totp():
     status = 200
     if form.validate_on_submit():
         try:
-            signed = service.check_staff_totp(user_id, form.code.data)
+            signed = service.check_staff_totp(user_id, form.code.data, _client())
         except Refused as refusal:
             form.code.errors.append(refusal.message)
             status = refusal.status

@@ -69,7 +69,8 @@ class OutgoingMessage(db.Model):
     html: Mapped[str | None] = mapped_column(Encrypted("outgoing_message.html"))
     language: Mapped[str] = mapped_column(String(10))
     kind: Mapped[str] = mapped_column(String(40))
-    borrower_id: Mapped[int] = mapped_column(ForeignKey("borrower.id"), index=True)
+    #: None for a message to a staff member (an invitation, an MFA reset link).
+    borrower_id: Mapped[int | None] = mapped_column(ForeignKey("borrower.id"), index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
     #: The contact attempt recorded with it, whose outcome a delivery report settles.

@@ -58,6 +58,8 @@ def fail_for_good(message: OutgoingMessage, code: str | None, reason: str | None
     if point is not None:
         point.undeliverable_at = at
         point.undeliverable_reason = reason or code or _("no reason given")
+    if message.borrower_id is None:
+        return  # a staff member's email: no borrower's record to write it in
     record(ACTOR, EventKind.CONTACT_POINT_UNDELIVERABLE, borrower_id=message.borrower_id,
            account_id=message.account_id,
            data={"point": message.contact_point_id, "channel": message.channel,

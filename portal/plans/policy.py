@@ -167,3 +167,18 @@ def _hardship(policy: PlanPolicy, p: Proposal) -> Decision:
         reasons.append(Reason("below_hardship_minimum", {
             "monthly": p.monthly, "minimum": policy.hardship_min_monthly}))
     return Decision(Outcome.REFERRED, tuple(reasons))
+
+
+def parse_floors(text: str) -> list[dict] | None:
+    """'0:80,365:65' as typed on the policy page → settlement floors, or None if malformed."""
+    floors = []
+    for part in (text or "").split(","):
+        age, _sep, percent = part.strip().partition(":")
+        if not (age.strip().isdigit() and percent.strip().isdigit()):
+            return None
+        floors.append({"min_age_days": int(age), "percent": int(percent)})
+    return floors
+
+
+def format_floors(floors: tuple[SettlementFloor, ...]) -> str:
+    return ",".join(f"{f.min_age_days}:{f.percent}" for f in floors)

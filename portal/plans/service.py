@@ -13,15 +13,16 @@ from sqlalchemy import select
 
 from portal import numbers
 from portal.accounts.ledger import balance_of
-from portal.accounts.models import Account, AccountStatus, Borrower
+from portal.accounts.models import Account, AccountStatus, Borrower, Creditor
 from portal.accounts.service import own_account
 from portal.agency.scope import within
 from portal.cases.kinds import EventKind
 from portal.cases.service import Actor, record
 from portal.contact import service as contact
 from portal.extensions import db
+from portal.identity.audit import AuditKind, audit
 from portal.money import Money, MoneyError
-from portal.operations import Refused, operation
+from portal.operations import NotFound, Refused, operation
 from portal.outbox.service import publish
 from portal.plans import affordability, policy, schedule
 from portal.plans.models import (
@@ -53,9 +54,10 @@ def policy_of(creditor_id: int) -> policy.PlanPolicy:
     return policy.PlanPolicy(**data, **({"settlement_floors": floors} if floors else {}))
 
 
-@operation
-def set_policy(creditor_id: int, values: dict, actor: Actor) -> policy.PlanPolicy:
-    """Replace a creditor's plan policy (checked by building it)."""
+def _replace_policy(creditor_id: int, values: dict,
+                    actor: Actor) -> tuple[policy.PlanPolicy, policy.PlanPolicy]:
+    """Check and store a creditor's new plan policy in the caller's transaction: (before,
+    after)."""
     try:
         floors = tuple(policy.SettlementFloor(**f) for f in values.get("settlement_floors", []))
         built = policy.PlanPolicy(**{k: v for k, v in values.items()
@@ -71,6 +73,7 @@ def set_policy(creditor_id: int, values: dict, actor: Actor) -> policy.PlanPolic
             and 0 < f.percent <= 100 and f.min_age_days >= 0 for f in built.settlement_floors):
         raise Refused(f"a plan policy needs whole, non-negative numbers (months at least 1, "
                       f"percentages 1-100): check {', '.join(problems) or 'the limits'}")
+    before = policy_of(creditor_id)
     row = db.session.get(CreditorPlanPolicy, creditor_id)
     data = asdict(built)
     now = datetime.now(UTC)
@@ -79,6 +82,41 @@ def set_policy(creditor_id: int, values: dict, actor: Actor) -> policy.PlanPolic
                                           updated_by=f"{actor.type}:{actor.id}"))
     else:
         row.data, row.updated_at, row.updated_by = data, now, f"{actor.type}:{actor.id}"
+    return before, built
+
+
+def _policy_change(before: policy.PlanPolicy, after: policy.PlanPolicy) -> dict:
+    """What the audit log keeps of a change: the fields that changed, before and after."""
+    old, new = asdict(before), asdict(after)
+    return {"before": {k: old[k] for k in old if old[k] != new[k]},
+            "after": {k: new[k] for k in new if old[k] != new[k]}}
+
+
+@operation
+def set_policy(creditor_id: int, values: dict, actor: Actor) -> policy.PlanPolicy:
+    """Replace a creditor's plan policy (checked by building it); the command line's way, kept
+    in the agency's staff audit log as done by no one in the console."""
+    before, built = _replace_policy(creditor_id, values, actor)
+    creditor = db.session.get(Creditor, creditor_id)
+    if creditor.agency_id is not None:
+        audit(AuditKind.PLAN_POLICY_CHANGED, agency_id=creditor.agency_id,
+              detail={"creditor": creditor.code, "by": f"{actor.type}:{actor.id}",
+                      **_policy_change(before, built)})
+    return built
+
+
+@operation
+def edit_policy(agency_id: int, creditor_code: str, values: dict, staff_id: int,
+                source: str | None) -> policy.PlanPolicy:
+    """A staff member changes one of their agency's creditors' plan policy on its page; the
+    change goes in the staff audit log with what it was before. Another agency's: not found."""
+    creditor = db.session.scalar(select(Creditor).where(
+        Creditor.code == creditor_code, Creditor.agency_id == agency_id))
+    if creditor is None:
+        raise NotFound()
+    before, built = _replace_policy(creditor.id, values, Actor("staff", str(staff_id), source))
+    audit(AuditKind.PLAN_POLICY_CHANGED, agency_id=agency_id, actor_id=staff_id,
+          source=source, detail={"creditor": creditor.code, **_policy_change(before, built)})
     return built
 
 

@@ -1,0 +1,1 @@
+"""Staff administration: invitations, MFA resets, roles, deactivation and the audit log."""
