@@ -178,8 +178,7 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (web, ops, identity, accounts, contact, payments, disputes, plans, agency,
                       staff_disputes, staff_plans, cases_cli, demo_cli, jobs_cli, webhooks_cli,
                       agency_cli, payments_cli, plans_cli, doctor_cli, keys_cli, sms_hooks,
-                      placements_cli, staff_imports, recalls):
-                      placements_cli, staff_admin):
+                      placements_cli, staff_imports, recalls, staff_admin):
         app.register_blueprint(blueprint)
     # What `doctor` reports beyond the configuration: stored data that cannot take effect.
     app.extensions["doctor_checks"] = [law_in_policies]

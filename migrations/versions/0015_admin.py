@@ -9,7 +9,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0015_admin"
-down_revision = "0014_ops"
+down_revision = "0015_caseview"
 branch_labels = None
 depends_on = None
 

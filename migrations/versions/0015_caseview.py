@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015_caseview"
-down_revision = "0014_ops"
+down_revision = "0015_recalls"
 branch_labels = None
 depends_on = None
 

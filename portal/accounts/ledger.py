@@ -197,12 +197,14 @@ def placed_total(account_ids: list[int]) -> dict[int, int]:
                                      EntryKind.ADJUSTMENT]))
         .group_by(LedgerEntry.account_id))
     return {account_id: int(total) for account_id, total in rows}
+
+
 #: The components a staff adjustment may add to, as the itemization groups them.
 CHARGE_KINDS = {"interest": EntryKind.INTEREST, "fees": EntryKind.FEE}
 
 
-def post_adjustment(account: Account, amount_minor: int, component: str | None,
-                    description: str, actor: Actor, at: datetime) -> LedgerEntry:
+def post_staff_correction(account: Account, amount_minor: int, component: str | None,
+                          description: str, actor: Actor, at: datetime) -> LedgerEntry:
     """A staff correction: a reduction is a credit (split as a payment would be); an increase is
     charged as interest or fees, the only groups the itemization lets grow after placement."""
     if amount_minor < 0:

@@ -29,7 +29,6 @@ from portal.casework.history import ACTORS, describe
 from portal.contact import operations as contact_operations
 from portal.contact import service as contact
 from portal.contact.forms import ConfirmPointForm, WithdrawConsentForm
-from portal.contact.forms import WithdrawConsentForm
 from portal.contact.rulebook import RULES
 from portal.contact.service import statements
 from portal.contact.views import channel_name, outcome_name

@@ -200,12 +200,12 @@ def adjust_balance(staff: StaffUser, reference: str, direction: str, amount: str
     if direction == "reduce":
         if money.minor > balance.minor:
             raise Refused(_("A reduction cannot take the balance below zero."))
-        entry = ledger.post_adjustment(account, -money.minor, None,
+        entry = ledger.post_staff_correction(account, -money.minor, None,
                                        "Balance adjustment (reduction)", actor, now)
     else:
         if component not in ledger.CHARGE_KINDS:
             raise Refused(_("Choose whether the increase is interest or fees."))
-        entry = ledger.post_adjustment(account, money.minor, component,
+        entry = ledger.post_staff_correction(account, money.minor, component,
                                        f"Balance adjustment ({component})", actor, now)
     note = _note(staff, account, NoteAbout.ADJUSTMENT, words, entry_id=entry.id)
     record(actor, EventKind.BALANCE_ADJUSTED, borrower_id=account.borrower_id,

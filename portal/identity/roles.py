@@ -36,41 +36,26 @@ RECORD_CONVERSATIONS = "record_conversations"
 MESSAGE_BORROWERS = "message_borrowers"
 #: Pause a case's contact for a while by agency policy (a supervisor's pause), and lift it.
 PAUSE_CONTACT = "pause_contact"
-
-_AGENT = frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS, VIEW_IMPORTS,
-                    PREVIEW_IMPORTS})
-PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset({VIEW_CASES, MANAGE_STAFF, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS,
-                        LIFT_HOLDS, VIEW_IMPORTS, PREVIEW_IMPORTS, RUN_IMPORTS, RECALL_ACCOUNTS,
-                        ADJUST_BALANCES}),
-    "agent": _AGENT,
-    #: Leads the agents: works cases as they do, loads and undoes placement files, carries out
-    #: the creditors' recalls, adjusts balances.
-    "supervisor": _AGENT | {RUN_IMPORTS, RECALL_ACCOUNTS, ADJUST_BALANCES},
-                    ADD_NOTES, RECORD_CONVERSATIONS, MESSAGE_BORROWERS})
-PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset({VIEW_CASES, MANAGE_STAFF, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS,
-                        LIFT_HOLDS, VIEW_IMPORTS, IMPORT_PLACEMENTS, ADJUST_BALANCES,
-                        ADD_NOTES, RECORD_CONVERSATIONS, MESSAGE_BORROWERS, PAUSE_CONTACT}),
-    "agent": _AGENT,
-    "supervisor": _AGENT | {IMPORT_PLACEMENTS, ADJUST_BALANCES, PAUSE_CONTACT},
-    # Compliance reviews and notes; it does not work the borrower (no calls, no messages).
-    "compliance": frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS, LIFT_HOLDS,
-                             VIEW_IMPORTS, ADD_NOTES}),
 #: Read the staff audit log (sign-ins, failures, admin actions) and export it.
 READ_STAFF_AUDIT = "read_staff_audit"
 #: Change a creditor's plan policy on its page.
 EDIT_PLAN_POLICY = "edit_plan_policy"
 
-_AGENT = frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS, VIEW_IMPORTS})
+_AGENT = frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS, VIEW_IMPORTS,
+                    PREVIEW_IMPORTS, ADD_NOTES, RECORD_CONVERSATIONS, MESSAGE_BORROWERS})
 PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({VIEW_CASES, MANAGE_STAFF, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS,
-                        LIFT_HOLDS, VIEW_IMPORTS, IMPORT_PLACEMENTS, ADJUST_BALANCES,
-                        READ_STAFF_AUDIT, EDIT_PLAN_POLICY}),
+                        LIFT_HOLDS, VIEW_IMPORTS, PREVIEW_IMPORTS, RUN_IMPORTS, RECALL_ACCOUNTS,
+                        ADJUST_BALANCES, ADD_NOTES, RECORD_CONVERSATIONS, MESSAGE_BORROWERS,
+                        PAUSE_CONTACT, READ_STAFF_AUDIT, EDIT_PLAN_POLICY}),
     "agent": _AGENT,
-    "supervisor": _AGENT | {IMPORT_PLACEMENTS, ADJUST_BALANCES, EDIT_PLAN_POLICY},
+    #: Leads the agents: works cases as they do, loads and undoes placement files, carries out
+    #: the creditors' recalls, adjusts balances, pauses contact, edits plan policy.
+    "supervisor": _AGENT | {RUN_IMPORTS, RECALL_ACCOUNTS, ADJUST_BALANCES, PAUSE_CONTACT,
+                            EDIT_PLAN_POLICY},
+    # Compliance reviews and notes; it does not work the borrower (no calls, no messages).
     "compliance": frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS, LIFT_HOLDS,
-                             VIEW_IMPORTS, READ_STAFF_AUDIT}),
+                             VIEW_IMPORTS, ADD_NOTES, READ_STAFF_AUDIT}),
     "lender": frozenset({VIEW_PORTFOLIO}),
 }
 

@@ -29,7 +29,8 @@ def test_an_admin_invites_a_colleague_who_signs_in_with_totp(browser, live_serve
     try:
         page = admin.new_page()
         staff_sign_in(page, live_server, live_app.app, "admin@demo.test")
-        page.get_by_role("navigation", name="Main").get_by_role("link", name="Staff", exact=True).click()
+        nav = page.get_by_role("navigation", name="Main")
+        nav.get_by_role("link", name="Staff", exact=True).click()
         expect(page.locator("h1")).to_have_text("Staff")
         found["staff"] = axe_violations(page)
         page.get_by_label("Name").fill("Casey Colleague")

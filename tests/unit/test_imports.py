@@ -35,11 +35,9 @@ FLOORS = {
     # tenancy (beside agency/, not in it: placements reaches the tenant through contact).
     "portal.intake": 4,
     "portal.agency": 4, "portal.lenders": 4, "portal.api": 4, "portal.demo": 4,
-    "portal.agency": 4, "portal.lenders": 4,
     # The case view's reads and actions: a capability of its own (it uses contact, which reads
     # the agency's scope, so it cannot sit in the agency package without a package cycle).
-    "portal.casework": 4, "portal.api": 4, "portal.demo": 4,
-    "portal.agency": 4, "portal.staff": 4, "portal.lenders": 4, "portal.api": 4, "portal.demo": 4,
+    "portal.casework": 4, "portal.staff": 4,
     # Readiness and metrics read every capability's tables (payments, the outbox, the queue).
     "portal.ops": 4,
 }
