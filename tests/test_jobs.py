@@ -99,7 +99,7 @@ PERIODIC = {
 #: task -> seconds between two runs, as the tasks' docstrings promise.
 EVERY = {"outbox.sweep": 5, "contact.end_lapsed_holds": 60, "payments.reconcile": 60,
          "plans.charge_due": 300, "payments.sweep_events": 2, "cases.export_heads": 3600,
-         "messaging.sweep": 5}
+         "messaging.sweep": 5, "placements.run": 60}
 
 
 @pytest.mark.parametrize("start", [datetime(2026, 12, 3, 4, 23, 46, tzinfo=UTC),

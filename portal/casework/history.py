@@ -16,6 +16,11 @@ from portal.money import Money
 
 SENTENCES: dict[str, str] = {
     K.ACCOUNT_PLACED: N_("The account was placed with the agency."),
+    K.ACCOUNT_RECALLED: N_("The creditor recalled the account: collection stopped."),
+    K.EDELIVERY_CONSENTED: N_("The borrower agreed to get notices by email."),
+    K.EDELIVERY_WITHDRAWN: N_("The borrower withdrew consent to notices by email."),
+    K.CONTACT_POINT_CONFIRMED: N_("Staff recorded that the borrower confirmed a contact point."),
+    K.MESSAGE_STOPPED: N_("A queued message was stopped by the contact rules before it went."),
     K.LEDGER_POSTED: N_("%(amount)s was posted to the ledger (%(entry)s)."),
     K.VALIDATION_NOTICE_SENT: N_("The validation notice was sent."),
     K.SIGN_IN_CODE_SENT: N_("The borrower asked for a sign-in code."),
