@@ -429,8 +429,10 @@ def test_two_workers_one_killed_mid_batch_send_every_email_once(deployment):
         rows = _rows(app, "SELECT status, tries, sent_at IS NOT NULL FROM outgoing_message "
                           "WHERE id = ANY(:ids)", ids=ids)
         assert all(status == "sent" and sent for status, _tries, sent in rows)
-        # What the killed worker had leased was taken again after its lease: tried twice.
-        assert {tries for _s, tries, _sent in rows} == {1, 2}
+        # What the killed worker had leased (a lease holds up to 100, so maybe the whole batch)
+        # was taken again after its lease: tried twice, and never more.
+        tries = {tries for _s, tries, _sent in rows}
+        assert 2 in tries and tries <= {1, 2}
         assert victim.returncode == -signal.SIGKILL and survivor.poll() is None
         assert took < DEADLINE
         print(f"\n{BATCH} emails, one worker killed mid-batch: all sent once in {took:.1f} s")
