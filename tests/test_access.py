@@ -333,11 +333,10 @@ class TestProtectedRoutes:
             if method == "GET":
                 assert status == 200, f"{where}: expected 200, got {status}"
                 if takes_account:
-                    assert "NWB-1001" in _text(response), where
-                    if response.mimetype != "text/csv":  # a report names lines, not creditors
-                        assert "Northwind Bank" in _text(response), where
                     markers = next((SAMPLE_MARKERS[a] for a in arguments if a in SAMPLE_MARKERS),
                                    ["NWB-1001", "Northwind Bank"])
+                    if response.mimetype == "text/csv":  # a report names lines, not creditors
+                        markers = [m for m in markers if m != "Northwind Bank"]
                     assert all(m in _text(response) for m in markers), where
 
 
