@@ -134,7 +134,7 @@ def test_a_cease_recorded_after_queueing_cancels_the_message_and_staff_see_why(
     staff = make_person()
     staff_sign_in(staff, "agent@demo.test")
     page = staff.get("/staff/accounts/NWB-1002")
-    assert "message.stopped" in page.text and "us.cease-communication" in page.text
+    assert "A queued message was stopped by the contact rules" in page.text and "us.cease-communication" in page.text
 
 
 def test_a_hold_stops_what_it_stops_and_lets_the_rest_go(app, db, demo, mail):
