@@ -15,26 +15,14 @@ from portal.cases.models import CaseEvent
 from portal.contact.models import ContactAttempt
 from portal.jobs.queue import waiting
 from portal.messaging import messages, settle
-from portal.messaging.channels import EXTENSION, adapter_for
+from portal.messaging.channels import adapter_for
 from portal.messaging.models import CapturedMessage, OutgoingMessage
 from portal.messaging.notify import Status, notify
 from portal.messaging.outgoing import send_due
 from portal.messaging.service import LOCKS, DeliveryUnavailable
 from portal.messaging.service import send as deliver
-from portal.messaging.smtp import SmtpAdapter, parse_url
 from portal.money import Money
 from portal.operations import Refused
-
-
-@pytest.fixture
-def mail(app, smtp_server, monkeypatch):
-    """The app's email channel pointed at a test SMTP server (as SMTP_URL would)."""
-    server = smtp_server()
-    adapter = SmtpAdapter(parse_url(server.url()))
-    monkeypatch.setitem(app.extensions, EXTENSION, {"email": adapter, "sms": None,
-                                                     "letter": None})
-    yield server
-    adapter.close()
 
 
 def _weekday_afternoon() -> datetime:
