@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from portal.accounts.models import Account, Borrower, ContactPoint, Creditor, LedgerEntry
 from portal.cases.kinds import EventKind
 from portal.cases.models import CaseEvent
-from portal.cases.service import Actor, record
-from portal.contact.models import ContactHold
+from portal.cases.service import Actor
+from portal.contact.models import ContactAttempt, ContactHold
+from portal.contact.operations import record_attempt
 from portal.extensions import db as database
+from portal.messaging import letters
+from portal.messaging.channels import EXTENSION
+from portal.messaging.models import OutgoingMessage
+from portal.messaging.outgoing import send_due
 from portal.operations import Refused
 from portal.outbox.models import OutboxMessage
 from portal.placements import rows, service
@@ -302,12 +308,36 @@ def test_undo_closes_what_it_placed_and_reverses_what_it_adjusted(db):
         db.run(service.undo, imp.id, STAFF)  # once
 
 
+def test_undo_withdraws_a_first_letter_still_waiting_and_says_which_went(app, db, tmp_path,
+                                                                         monkeypatch):
+    vendor = letters.FolderPrintVendor(tmp_path)
+    monkeypatch.setitem(app.extensions, EXTENSION, {"email": None, "sms": None, "letter": vendor})
+    imp = imported(db, placement_file(row(1), row(2)))
+    first, second = account_of(db, "NW-900001"), account_of(db, "NW-900002")
+    waiting = db.scalars(select(OutgoingMessage).where(OutgoingMessage.account_id.in_(
+        [first.id, second.id])).order_by(OutgoingMessage.account_id))
+    assert [m.kind for m in waiting] == ["validation_notice"] * 2
+    db.run(lambda: database.session.execute(  # the first account's letter left for the printer
+        update(OutgoingMessage).where(OutgoingMessage.id == waiting[0].id)
+        .values(status="sent", tries=1)))
+    db.run(service.undo, imp.id, STAFF)
+    after = {m.account_id: m.status for m in db.scalars(select(OutgoingMessage))}
+    assert after == {first.id: "sent", second.id: "cancelled"}
+    assert db.run(send_due) == []  # the withdrawn letter never goes
+    assert list(tmp_path.glob("*.pdf")) == []
+    closed = {e.account_id: e.data["first_letter_sent"] for e in db.scalars(
+        select(CaseEvent).where(CaseEvent.kind == EventKind.ACCOUNT_CLOSED))}
+    assert closed == {first.id: True, second.id: False}
+    attempt = db.scalar(select(ContactAttempt).where(ContactAttempt.account_id == second.id))
+    assert attempt.outcome == "cancelled"
+
+
 def test_undo_is_refused_with_the_reason_once_something_happened(db):
     imp = imported(db, placement_file(row(1)))
     account = account_of(db, "NW-900001")
     before = counts(db)
-    db.run(record, STAFF, EventKind.ATTEMPT_RECORDED, borrower_id=account.borrower_id,
-           account_id=account.id, data={"channel": "call"})
+    db.run(lambda: record_attempt(database.session.get(Account, account.id), "call", None,
+                                  datetime.now(UTC), "no_answer", STAFF))
     with pytest.raises(Refused) as refused:
         db.run(service.undo, imp.id, STAFF)
     assert account.reference in refused.value.message

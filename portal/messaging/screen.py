@@ -109,3 +109,17 @@ def apply(message: OutgoingMessage, verdict: Verdict, now: datetime) -> bool:
            data={"message": message.id, "kind": message.kind, "channel": message.channel,
                  "rule": verdict.rule})
     return False
+
+
+def withdraw_queued(account_ids, rule: str, now: datetime) -> int:
+    """Cancel the messages about these accounts never handed over (no try: a leased one has
+    one), each settled as a send-time cancel is (an import undone: its first letters never
+    go); how many."""
+    queued = db.session.scalars(
+        select(OutgoingMessage).where(OutgoingMessage.account_id.in_(account_ids),
+                                      OutgoingMessage.status == OutgoingStatus.QUEUED,
+                                      OutgoingMessage.tries == 0)
+        .order_by(OutgoingMessage.id).with_for_update()).all()
+    for message in queued:
+        apply(message, Verdict(Action.CANCEL, rule), now)
+    return len(queued)

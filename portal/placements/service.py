@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, literal, select, union
 
 from portal import csvsafe
 from portal.accounts import ledger, placement
@@ -32,10 +32,13 @@ from portal.cases.models import CaseEvent
 from portal.cases.service import Actor
 from portal.contact import operations as contact_ops
 from portal.contact.derive import BANKRUPTCY_RULE, DECEASED_RULE, INSOLVENCY_RULE
+from portal.contact.models import ContactAttempt
 from portal.crypto import lookup_digest
 from portal.extensions import db
 from portal.jobs.queue import defer_in_transaction
+from portal.messaging import screen
 from portal.money import Money, minor_digits
+from portal.notices.content import KINDS as FIRST_LETTER_KINDS
 from portal.notices.service import queue_first_letters
 from portal.operations import NotFound, Refused, operation, reading
 from portal.outbox.service import publish_many
@@ -61,6 +64,8 @@ MAX_PROBLEMS = 10_000
 RUN_TASK = "placements.run"
 #: Case-event kinds that mean something has happened on an account: its import cannot be undone.
 ACTED_ON = ("payment.", "plan.", "dispute.", "contact.attempt_recorded")
+#: Who records the import's own first letters (notify's actor for each letter kind).
+FIRST_LETTERS = tuple(f"messaging:{kind}" for kind in FIRST_LETTER_KINDS.values())
 #: Reference alphabet: no 0/O, 1/I/L, so it reads back from a letter over the phone.
 _ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 #: How the rows' facts map to the holds the rulebook has, by country (none: the row is refused).
@@ -544,21 +549,23 @@ def report_csv(import_id: int, agency_id: int | None = None) -> str:
 
 
 def undo_blockers(imp: PlacementImport) -> list[str]:
-    """Why the import cannot be undone (empty: it can)."""
+    """Why the import cannot be undone (empty: it can). The import's own first letters are part
+    of the placement, not something that happened since: they never block it."""
     if imp.state != ImportState.DONE:
         return [_("Only a finished import can be undone (this one is %(state)s).",
                   state=imp.state)]
     accounts = select(PlacementLine.account_id).where(PlacementLine.import_id == imp.id)
-    acted = db.session.execute(
-        select(Account.reference, CaseEvent.kind)
-        .join(CaseEvent, CaseEvent.account_id == Account.id)
-        .where(Account.id.in_(accounts),
-               func.starts_with(CaseEvent.kind, "payment.")
-               | func.starts_with(CaseEvent.kind, "plan.")
-               | func.starts_with(CaseEvent.kind, "dispute.")
-               | (CaseEvent.kind == EventKind.ATTEMPT_RECORDED))
-        .distinct().order_by(Account.reference).limit(20)).all()
-    return [_("%(account)s: %(what)s", account=ref, what=kind) for ref, kind in acted]
+    acted = select(Account.reference, CaseEvent.kind).join(
+        CaseEvent, CaseEvent.account_id == Account.id).where(
+        Account.id.in_(accounts),
+        func.starts_with(CaseEvent.kind, "payment.") | func.starts_with(CaseEvent.kind, "plan.")
+        | func.starts_with(CaseEvent.kind, "dispute."))
+    contacted = select(Account.reference, literal(EventKind.ATTEMPT_RECORDED.value)).join(
+        ContactAttempt, ContactAttempt.account_id == Account.id).where(
+        Account.id.in_(accounts), ContactAttempt.reported_by.not_in(FIRST_LETTERS))
+    found = db.session.execute(
+        union(acted, contacted).order_by("reference").limit(20)).all()
+    return [_("%(account)s: %(what)s", account=ref, what=kind) for ref, kind in found]
 
 
 @operation
@@ -575,6 +582,13 @@ def undo(import_id: int, actor: Actor, agency_id: int | None = None) -> Placemen
         raise Refused(_("This import cannot be undone: %(why)s",
                         why="; ".join(blockers)), status=409)
     now = datetime.now(UTC)
+    placed = select(PlacementLine.account_id).where(
+        PlacementLine.import_id == imp.id, PlacementLine.outcome == LineOutcome.PLACED)
+    # First letters not yet handed over never go; the ones that went are said on each close.
+    screen.withdraw_queued(placed, "placement.undone", now)
+    wrote = set(db.session.scalars(select(ContactAttempt.account_id).where(
+        ContactAttempt.account_id.in_(placed), ContactAttempt.reported_by.in_(FIRST_LETTERS),
+        ContactAttempt.outcome != contact_ops.service.CANCELLED)))
     for line in db.session.scalars(select(PlacementLine).where(
             PlacementLine.import_id == imp.id).order_by(PlacementLine.line)):
         account = db.session.get(Account, line.account_id, with_for_update=True)
@@ -586,7 +600,8 @@ def undo(import_id: int, actor: Actor, agency_id: int | None = None) -> Placemen
             owed = ledger.balance_of(account.id, account.currency).minor
             if owed:
                 ledger.post_adjustment(account, -owed, "Placement undone", actor, now)
-            ledger.close(account, actor, "placement.undone", placement_import=imp.id)
+            ledger.close(account, actor, "placement.undone", placement_import=imp.id,
+                         first_letter_sent=account.id in wrote)
             contact_ops.service.reconcile(account.borrower, actor, now)
     imp.state = ImportState.UNDONE
     imp.undone_at = now
