@@ -124,3 +124,37 @@ class StripeEvent(db.Model):
     error: Mapped[str | None] = mapped_column(String(100))
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class BalanceTransaction(db.Model):
+    """What Stripe says a charge, refund or dispute did to our balance: amount, fee, net and
+    when it becomes available, as Stripe reported it (a balance transaction, kept once by its
+    id). Money is remitted to a lender only once its charge's transaction is available."""
+
+    __tablename__ = "balance_transaction"
+    __table_args__ = (Index("ix_balance_transaction_payment", "payment_id"),
+                      Index("ix_balance_transaction_payout", "payout_id"),
+                      Index("ix_balance_transaction_available", "available_on"))
+
+    #: Stripe's id (txn_…).
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    #: Stripe's reporting_category (charge, refund, dispute, payout, fee…), which classifies it;
+    #: its `type` is kept beside for reading, never to decide.
+    reporting_category: Mapped[str] = mapped_column(String(40))
+    type: Mapped[str] = mapped_column(String(40))
+    #: The charge, refund or dispute it came from (ch_…, re_…, dp_…); None for a payout's own.
+    source_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    #: Our payment it belongs to, when we know one (None: a Stripe transaction we cannot match).
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payment.id"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    fee_minor: Mapped[int] = mapped_column(BigInteger)
+    net_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    #: Stripe's status: pending until available_on, then available.
+    status: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    available_on: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: The payout that paid it out (po_…), once Stripe reports one.
+    payout_id: Mapped[str | None] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                  server_default=func.now())
