@@ -9,6 +9,7 @@ from wtforms.fields import DateField, TimeField
 from wtforms.validators import InputRequired, Length
 
 from portal.contact.forms import ConsentForm
+from portal.web.bounds import ROW_ID
 
 HOLD_CHOICES = {
     "deceased": _l("The borrower has died (contact only the estate's representative)"),
@@ -72,7 +73,10 @@ CONVERSATION_OUTCOMES = {
 
 def _point_id(value):
     """A contact point's id from the form, or None (the service says what is missing)."""
-    return int(value) if str(value or "").isdigit() else None
+    text = str(value or "")
+    if not (text.isascii() and text.isdigit()) or int(text) > ROW_ID.max:
+        return None
+    return int(text)
 
 
 class NoteForm(FlaskForm):

@@ -17,6 +17,8 @@ from wtforms.fields import DateField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
+from portal.web.bounds import ROW_ID
+
 HOURS = [SelectChoice("", _l("No limit"))] + [
     SelectChoice(f"{h:02d}:00") for h in range(8, 22)
 ]
@@ -97,8 +99,8 @@ class ConsentForm(FlaskForm):
 
 
 class WithdrawConsentForm(FlaskForm):
-    consent = IntegerField(validators=[InputRequired()], widget=HiddenInput())
+    consent = IntegerField(validators=[InputRequired(), ROW_ID], widget=HiddenInput())
 
 
 class ConfirmPointForm(FlaskForm):
-    point = IntegerField(validators=[InputRequired()], widget=HiddenInput())
+    point = IntegerField(validators=[InputRequired(), ROW_ID], widget=HiddenInput())

@@ -9,11 +9,14 @@ from flask_wtf.file import FileField
 from wtforms import HiddenField, SelectField
 from wtforms.validators import InputRequired, Length
 
+from portal.web.bounds import ROW_ID
+
 
 class UploadForm(FlaskForm):
     #: Any id is read (then looked up within the agency): another agency's is "not yours".
     creditor = SelectField(_l("Creditor"), coerce=int, validate_choice=False,
-                           validators=[InputRequired(_l("Choose the creditor the file is from."))])
+                           validators=[InputRequired(_l("Choose the creditor the file is from.")),
+                                       ROW_ID])
     file = FileField(_l("Placement file (CSV)"))
 
 
