@@ -11,7 +11,8 @@ import logging
 
 from flask import Flask, Response, request
 from pydantic import ValidationError
-from werkzeug.exceptions import HTTPException, default_exceptions
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, ServiceUnavailable, default_exceptions
 
 from portal.operations import Refused
 
@@ -57,6 +58,8 @@ DETAIL_OF_STATUS = {
     413: "The request body is larger than this endpoint accepts.",
     429: "Too many requests for this API key. Wait, then retry (see Retry-After).",
     500: "Something went wrong on our side. Nothing was changed; retry later.",
+    503: "The service could not reach its database. Nothing was changed; retry shortly "
+         "(see Retry-After).",
 }
 
 
@@ -175,6 +178,9 @@ def handle_blueprint(bp) -> None:
         if status >= 400:
             bp.register_error_handler(status, from_http)
     bp.register_error_handler(HTTPException, from_http)
+    # The connection dropped or the server restarted mid-request: nothing committed.
+    bp.register_error_handler(OperationalError, lambda e: from_http(
+        ServiceUnavailable(retry_after=30)))
     bp.register_error_handler(Exception, from_exception)
 
 

@@ -7,7 +7,8 @@ import logging
 from flask import Flask, current_app, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError, NotFound
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError, NotFound, ServiceUnavailable
 
 from portal.operations import NotFound as NothingOfYours
 
@@ -21,6 +22,8 @@ MESSAGES = {
     413: _l("That was too large to send. Try a smaller amount of text or a smaller file."),
     429: _l("Too many attempts. Wait a few minutes, then try again."),
     500: _l("Something went wrong on our side. Nothing was changed. Please try again."),
+    503: _l("We could not reach our records just now. Nothing was changed. Please try again "
+            "in a minute."),
 }
 TITLES = {
     400: _l("Request not understood"),
@@ -30,6 +33,7 @@ TITLES = {
     413: _l("Too large"),
     429: _l("Please wait"),
     500: _l("Sorry, something went wrong"),
+    503: _l("Briefly unavailable"),
 }
 
 
@@ -62,7 +66,16 @@ def register_error_pages(app: Flask) -> None:
             return error
         # A reason the code gave on purpose (why a role may not), never werkzeug's default text.
         detail = error.description if error.description != type(error).description else None
-        return _page(error.code, detail=detail)
+        body, code = _page(error.code, detail=detail)
+        return body, code, [(k, v) for k, v in error.get_headers() if k == "Retry-After"]
+
+    @app.errorhandler(OperationalError)
+    def database_unreachable(error):
+        # The connection dropped or the server restarted mid-request: the transaction never
+        # committed, so nothing was changed. The pool's pre-ping replaces the dead connection
+        # on the next request. Said as a 503 (HTML or the API's problem JSON), not a 500.
+        log.warning("database unreachable: %s", type(getattr(error, "orig", error)).__name__)
+        return current_app.handle_user_exception(ServiceUnavailable(retry_after=30))
 
     @app.errorhandler(InternalServerError)
     def server_error(error):
