@@ -8,7 +8,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, String, and_, case, cast, false, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    any_,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.engine import Row
 
 from portal.accounts.models import Account, ContactPoint, Creditor
@@ -166,7 +179,8 @@ def _violations(agency_id: int) -> Built:
                  {"creditor": _by_creditor, "channel": lambda v: ContactAttempt.channel == v,
                   "who": lambda v: _PARTNER if v == "partner" else _AGENT,
                   "by": lambda v: ContactAttempt.reported_by == v,
-                  "rule": lambda v: ContactAttempt.violated_rules.any(v)}, (ContactAttempt.id,))
+                  "rule": lambda v: literal(v) == any_(ContactAttempt.violated_rules)},
+                 (ContactAttempt.id,))
 
 
 def _holds(agency_id: int, now: datetime, zone: str) -> Built:
@@ -179,7 +193,7 @@ def _holds(agency_id: int, now: datetime, zone: str) -> Built:
                      and_(ContactHold.account_id.is_(None),
                           Account.borrower_id == ContactHold.borrower_id))).join(
         Creditor, Creditor.id == Account.creditor_id).where(
-        ContactHold.ended_at.is_(None), ContactHold.until >= start, ContactHold.until < end,
+        ContactHold.ended_at.is_(None), ContactHold.until >= start, ContactHold.until <= end,
         within(agency_id, Account.id))
     return Built(query, {"account": Account.reference, "creditor": Creditor.name,
                          "until": ContactHold.until, "rule": ContactHold.rule},
