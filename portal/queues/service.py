@@ -8,20 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import (
-    ColumnElement,
-    Select,
-    String,
-    and_,
-    any_,
-    case,
-    cast,
-    false,
-    func,
-    literal,
-    or_,
-    select,
-)
+from sqlalchemy import ColumnElement, Select, and_, any_, false, func, literal, or_, select
 from sqlalchemy.engine import Row
 
 from portal.accounts.models import Account, ContactPoint, Creditor
@@ -75,8 +62,10 @@ class Shown:
     page: int
     pages: int
     creditors: list[tuple[int, str]]
-    #: The violations queue's summary: (reported_by, name, kind, count), most first.
-    groups: list[tuple[str, str, str, int]]
+    #: The violations queue's summary: (reported_by, count), most first.
+    groups: list[tuple[str, int]]
+    #: Who `reported_by` names (the violations queue): a partner or a staff member.
+    names: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -147,32 +136,29 @@ _PARTNER = ContactAttempt.reported_by.startswith("key:")
 _AGENT = ContactAttempt.reported_by.regexp_match("^[0-9]+$")
 
 
-def _reporter() -> tuple[ColumnElement, ColumnElement]:
-    """The reporter's name as people know it, and whether a partner or an agent reported."""
-    name = func.coalesce(Partner.name, StaffUser.name, ContactAttempt.reported_by)
-    kind = case((_PARTNER, "partner"), (_AGENT, "agent"), else_="system")
-    return name.label("reporter"), kind.label("reporter_kind")
+def reporter_kind(reported_by: str) -> str:
+    """partner, agent or system (the portal's own messages), as the `who` filter names them."""
+    if reported_by.startswith("key:"):
+        return "partner"
+    return "agent" if reported_by.isascii() and reported_by.isdigit() else "system"
 
 
-def _with_reporters(query: Select, agency_id: int) -> Select:
-    """Join the partner or staff member a violation names (of this agency only)."""
-    return (query.outerjoin(ApiKey, and_(_PARTNER, ContactAttempt.reported_by
-                                         == "key:" + ApiKey.public_id))
-            .outerjoin(Partner, and_(Partner.id == ApiKey.partner_id,
-                                     Partner.agency_id == agency_id))
-            .outerjoin(StaffUser, and_(_AGENT, ContactAttempt.reported_by
-                                       == cast(StaffUser.id, String),
-                                       StaffUser.agency_id == agency_id)))
+def reporters(agency_id: int) -> dict[str, str]:
+    """The agency's partners (by their keys) and staff, by what `reported_by` holds: a small
+    lookup, so the queue's query joins no names (another agency's are never named)."""
+    keys = db.session.execute(select(ApiKey.public_id, Partner.name).join(
+        Partner, Partner.id == ApiKey.partner_id).where(Partner.agency_id == agency_id))
+    staff = db.session.execute(select(StaffUser.id, StaffUser.name).where(
+        StaffUser.agency_id == agency_id))
+    return {f"key:{key}": name for key, name in keys} | {str(i): name for i, name in staff}
 
 
 def _violations(agency_id: int) -> Built:
-    name, kind = _reporter()
-    query = _with_reporters(_on_account(select(
+    query = _on_account(select(
         ContactAttempt.id, ContactAttempt.at, ContactAttempt.channel,
-        ContactAttempt.violated_rules, ContactAttempt.reported_by, name, kind,
-        Account.reference, Creditor.name.label("creditor")), ContactAttempt.account_id),
-        agency_id).where(ContactAttempt.violation.is_(True),
-                         within(agency_id, ContactAttempt.account_id))
+        ContactAttempt.violated_rules, ContactAttempt.reported_by,
+        Account.reference, Creditor.name.label("creditor")), ContactAttempt.account_id).where(
+        ContactAttempt.violation, within(agency_id, ContactAttempt.account_id))
     return Built(query, {"account": Account.reference, "creditor": Creditor.name,
                          "at": ContactAttempt.at, "channel": ContactAttempt.channel,
                          "by": ContactAttempt.reported_by},
@@ -216,16 +202,18 @@ def _chargebacks(agency_id: int) -> Built:
 def _bounced(agency_id: int) -> Built:
     """Failed messages about an account (a sign-in code names no account, so no case)."""
     failed = func.coalesce(OutgoingMessage.settled_at, OutgoingMessage.created_at)
+    written = OutgoingMessage.created_at
     undeliverable = ContactPoint.undeliverable_at.is_not(None)
     query = _on_account(select(
         OutgoingMessage.id, OutgoingMessage.channel, OutgoingMessage.kind,
-        OutgoingMessage.error_code, OutgoingMessage.error, failed.label("failed_at"),
+        OutgoingMessage.error_code, OutgoingMessage.error, written.label("written_at"),
+        failed.label("failed_at"),
         func.coalesce(undeliverable, false()).label("undeliverable"), Account.reference,
         Creditor.name.label("creditor")), OutgoingMessage.account_id).outerjoin(
         ContactPoint, ContactPoint.id == OutgoingMessage.contact_point_id).where(
         OutgoingMessage.status == "failed", within(agency_id, OutgoingMessage.account_id))
     return Built(query, {"account": Account.reference, "creditor": Creditor.name,
-                         "when": failed, "channel": OutgoingMessage.channel,
+                         "written": written, "channel": OutgoingMessage.channel,
                          "undeliverable": func.coalesce(undeliverable, false())},
                  {"creditor": _by_creditor, "channel": lambda v: OutgoingMessage.channel == v,
                   "undeliverable": lambda v: undeliverable if v == "yes"
@@ -276,15 +264,12 @@ def count(query: Select) -> int:
 
 def _groups(made: Built, agency_id: int, filters: Mapping[str, object]) -> list:
     """The violations by who reported them (the page's other filters applied, not `by`)."""
-    name, kind = _reporter()
-    query = _with_reporters(_on_account(
-        select(ContactAttempt.reported_by, name, kind, func.count().label("n")),
-        ContactAttempt.account_id), agency_id).where(
-        ContactAttempt.violation.is_(True), within(agency_id, ContactAttempt.account_id),
-        *(made.filters[f](v) for f, v in filters.items() if f != "by"))
-    return [tuple(r) for r in db.session.execute(
-        query.group_by(ContactAttempt.reported_by, name, kind)
-        .order_by(func.count().desc(), ContactAttempt.reported_by).limit(GROUPS_SHOWN))]
+    query = made.query.where(*(made.filters[f](v) for f, v in filters.items() if f != "by"))
+    inner = query.with_only_columns(ContactAttempt.reported_by).subquery()
+    counted = db.session.execute(
+        select(inner.c.reported_by, func.count().label("n")).group_by(inner.c.reported_by)
+        .order_by(func.count().desc(), inner.c.reported_by).limit(GROUPS_SHOWN))
+    return [(by, n) for by, n in counted]
 
 
 def page_of(name: str, agency_id: int, asked: Asked, now: datetime, zone: str) -> Shown:
@@ -301,8 +286,10 @@ def page_of(name: str, agency_id: int, asked: Asked, now: datetime, zone: str) -
     rows = list(db.session.execute(query.order_by(order.nulls_last(), *keys)
                                    .limit(paging.PAGE_SIZE).offset(paging.offset(page))))
     creditors = [(c.id, c.name) for c in creditors_of(agency_id)]
+    violations = name == "violations"
     return Shown(queue, asked, rows, total, page, pages, creditors,
-                 _groups(made, agency_id, asked.filters) if name == "violations" else [])
+                 _groups(made, agency_id, asked.filters) if violations else [],
+                 reporters(agency_id) if violations else {})
 
 
 def counts(agency_id: int, names, now: datetime, zone: str) -> dict[str, int]:

@@ -57,7 +57,13 @@ def _show(name: str):
     template = "queues/_table.html" if wants_fragment(TABLE_ID) else "queues/queue.html"
     return render_template(template, shown=shown, table_id=TABLE_ID, today=now.date(),
                            days_open=days_open, overdue=overdue, number=number, Money=Money,
-                           rules=RULES)
+                           rules=RULES, who=_who)
+
+
+def _who(reported_by: str) -> str:
+    """Whether a partner's system, an agent or the portal itself reported a contact."""
+    kind = service.reporter_kind(reported_by)
+    return _("The portal") if kind == "system" else str(QUEUES["violations"].label("who", kind))
 
 
 @bp.get("/staff/plans")
