@@ -98,8 +98,10 @@ class ContactAttempt(db.Model):
     __table_args__ = (Index("ix_contact_attempt_account_at", "account_id", "at"),
                       CheckConstraint("direction IN ('outbound', 'inbound')", name="direction"),
                       #: The queue of contact the rules would have blocked, newest first.
+                      # (the account for the agency's scope, the reporter for its summary:
+                      # both read from the index alone)
                       Index("ix_contact_attempt_violation_queue", "at", "id", "account_id",
-                            postgresql_where=sql("violation")))
+                            "reported_by", postgresql_where=sql("violation")))
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))

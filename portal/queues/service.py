@@ -283,8 +283,13 @@ def page_of(name: str, agency_id: int, asked: Asked, now: datetime, zone: str) -
     column = made.sorts[asked.sort.key]
     order = column.desc() if asked.sort.descending else column.asc()
     keys = [k.desc() if asked.sort.descending else k.asc() for k in made.key]
-    rows = list(db.session.execute(query.order_by(order.nulls_last(), *keys)
-                                   .limit(paging.PAGE_SIZE).offset(paging.offset(page))))
+    # The page's keys first, from a query that names nothing else (on a deep page PostgreSQL
+    # skips the rows before it in the index alone), then those rows in full.
+    chosen = (query.with_only_columns(*(k.label(f"k{i}") for i, k in enumerate(made.key)))
+              .order_by(order, *keys).limit(paging.PAGE_SIZE).offset(paging.offset(page))
+              .subquery())
+    rows = list(db.session.execute(query.join(chosen, and_(
+        *(k == chosen.c[f"k{i}"] for i, k in enumerate(made.key)))).order_by(order, *keys)))
     creditors = [(c.id, c.name) for c in creditors_of(agency_id)]
     violations = name == "violations"
     return Shown(queue, asked, rows, total, page, pages, creditors,
