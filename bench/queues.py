@@ -88,21 +88,14 @@ def median_ms(run, rounds: int = ROUNDS) -> float:
 
 def main() -> None:
     import pyotp
-    from flask_migrate import upgrade
     from sqlalchemy import select, text
 
     from bench import _database
-    from portal import create_app
-    from portal.config import sqlalchemy_url
-    from portal.demo.cli import seed
 
     admin, name, url = _database.create("portal_bench_queues")
     try:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": sqlalchemy_url(url),
-                          "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False})
+        app = _database.demo_app(url)
         with app.app_context():
-            upgrade(directory=str(ROOT / "migrations"))
-            seed()
             seed_attempts()
         from portal.extensions import db
         from portal.identity.models import StaffUser
