@@ -137,10 +137,9 @@ def main() -> None:
                     "violations", agency_id, asked, now, zone))
                 if page == last:
                     made = service.built("violations", agency_id, now, zone)
-                    compiled = made.query.order_by(made.sorts["at"].desc(), *made.key).limit(
-                        paging.PAGE_SIZE).offset(paging.offset(page)).compile(
+                    compiled = service.page_statement(made, made.query, asked.sort, page).compile(
                         db.engine, compile_kwargs={"literal_binds": True})
-                    plan = db.session.execute(text(f"EXPLAIN {compiled}")).scalars().all()
+                    plan = db.session.execute(text(f"EXPLAIN ANALYZE {compiled}")).scalars().all()
                 db.session.rollback()
 
             def render(page=page):
@@ -153,7 +152,7 @@ def main() -> None:
                   f"{rendered:9.2f} {rendered / floor:8.1f}")
         print("\nThe last page's query, as PostgreSQL plans it:")
         for line in plan:
-            if re.search(r"Index|Scan|Sort|Limit|Join", line):
+            if re.search(r"Index|Scan|Sort|Limit|Join|Execution", line):
                 print("  " + line.strip())
         with app.app_context():
             db.engine.dispose()

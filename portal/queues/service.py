@@ -272,6 +272,20 @@ def _groups(made: Built, agency_id: int, filters: Mapping[str, object]) -> list:
     return [(by, n) for by, n in counted]
 
 
+def page_statement(made: Built, query: Select, sort: paging.Sort, page: int) -> Select:
+    """One page of `query` in `sort`'s order: the page's keys first, from a query that names
+    nothing else (on a deep page PostgreSQL skips the rows before it in the index alone), then
+    those rows in full."""
+    column = made.sorts[sort.key]
+    order = column.desc() if sort.descending else column.asc()
+    keys = [k.desc() if sort.descending else k.asc() for k in made.key]
+    chosen = (query.with_only_columns(*(k.label(f"k{i}") for i, k in enumerate(made.key)))
+              .order_by(order, *keys).limit(paging.PAGE_SIZE).offset(paging.offset(page))
+              .subquery())
+    return query.join(chosen, and_(*(k == chosen.c[f"k{i}"] for i, k in enumerate(made.key)))
+                      ).order_by(order, *keys)
+
+
 def page_of(name: str, agency_id: int, asked: Asked, now: datetime, zone: str) -> Shown:
     """One page of the queue as asked; a page past the last shows the last."""
     queue = QUEUES[name]
@@ -280,16 +294,7 @@ def page_of(name: str, agency_id: int, asked: Asked, now: datetime, zone: str) -
     total = count(query)
     pages = paging.pages(total)
     page = min(asked.page, pages)
-    column = made.sorts[asked.sort.key]
-    order = column.desc() if asked.sort.descending else column.asc()
-    keys = [k.desc() if asked.sort.descending else k.asc() for k in made.key]
-    # The page's keys first, from a query that names nothing else (on a deep page PostgreSQL
-    # skips the rows before it in the index alone), then those rows in full.
-    chosen = (query.with_only_columns(*(k.label(f"k{i}") for i, k in enumerate(made.key)))
-              .order_by(order, *keys).limit(paging.PAGE_SIZE).offset(paging.offset(page))
-              .subquery())
-    rows = list(db.session.execute(query.join(chosen, and_(
-        *(k == chosen.c[f"k{i}"] for i, k in enumerate(made.key)))).order_by(order, *keys)))
+    rows = list(db.session.execute(page_statement(made, query, asked.sort, page)))
     creditors = [(c.id, c.name) for c in creditors_of(agency_id)]
     violations = name == "violations"
     return Shown(queue, asked, rows, total, page, pages, creditors,
