@@ -25,6 +25,23 @@ def create(prefix: str) -> tuple[str, str, str]:
     return admin, name, make_url(server).set(database=name).render_as_string(hide_password=False)
 
 
+def demo_app(url: str):
+    """The app on the benchmark's database, migrated, with the demo data, for a test client that
+    posts forms without CSRF tokens or rate limits (what a benchmark of pages needs)."""
+    from flask_migrate import upgrade
+
+    from portal import create_app
+    from portal.config import sqlalchemy_url
+    from portal.demo.cli import seed
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": sqlalchemy_url(url),
+                      "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False})
+    with app.app_context():
+        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+        seed()
+    return app
+
+
 def drop(admin: str, name: str) -> None:
     import psycopg
 

@@ -38,20 +38,11 @@ def timed(client, path: str, rounds: int) -> list[float]:
 
 
 def main() -> None:
-    from flask_migrate import upgrade
-
     from bench import _database
-    from portal import create_app
-    from portal.config import sqlalchemy_url
-    from portal.demo.cli import seed
 
     admin, name, url = _database.create("portal_bench")
     try:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": sqlalchemy_url(url),
-                          "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False})
-        with app.app_context():
-            upgrade(directory=str(ROOT / "migrations"))
-            seed()
+        app = _database.demo_app(url)
         client = app.test_client()
         client.post("/sign-in", data={"reference": "DEMO-1001", "dob_day": "12",
                                           "dob_month": "4", "dob_year": "1985"})

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Time,
     false,
 )
+from sqlalchemy import text as sql
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -32,6 +33,9 @@ class ContactHold(db.Model):
     """
 
     __tablename__ = "contact_hold"
+    #: The queue of holds ending this week: those in force that end by themselves.
+    __table_args__ = (Index("ix_contact_hold_ending_queue", "until", postgresql_where=sql(
+        "ended_at IS NULL AND until IS NOT NULL")),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     borrower_id: Mapped[int] = mapped_column(ForeignKey("borrower.id"), index=True)
@@ -92,7 +96,12 @@ class ContactAttempt(db.Model):
 
     __tablename__ = "contact_attempt"
     __table_args__ = (Index("ix_contact_attempt_account_at", "account_id", "at"),
-                      CheckConstraint("direction IN ('outbound', 'inbound')", name="direction"))
+                      CheckConstraint("direction IN ('outbound', 'inbound')", name="direction"),
+                      #: The queue of contact the rules would have blocked, newest first.
+                      # (the account for the agency's scope, the reporter for its summary:
+                      # both read from the index alone)
+                      Index("ix_contact_attempt_violation_queue", "at", "id", "account_id",
+                            "reported_by", postgresql_where=sql("violation")))
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ARRAY, BigInteger, Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -19,6 +29,10 @@ class Dispute(db.Model):
     """A borrower's statement that the debt, or part of it, is wrong; collection pauses on it."""
 
     __tablename__ = "dispute"
+    #: The disputes queue: open ones, oldest first (portal/queues).
+    __table_args__ = (Index("ix_dispute_open_queue", "opened_at", "id", "account_id",
+                            postgresql_where=text("status IN ('received', 'under_review', "
+                                                  "'verification_sent')")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     borrower_id: Mapped[int] = mapped_column(ForeignKey("borrower.id"), index=True)

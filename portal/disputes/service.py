@@ -248,24 +248,6 @@ def withdraw(borrower_id: int, number: str, actor: Actor) -> Dispute:
 # --- staff's side --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class QueueRow:
-    dispute: Dispute
-    days_open: int
-    overdue: bool
-
-
-def queue(agency_id: int, today: date | None = None, limit: int = 200) -> list[QueueRow]:
-    """The agency's open disputes, oldest first."""
-    today = today or _today()
-    open_states = [str(s) for s in rules.OPEN]
-    rows = db.session.scalars(select(Dispute).where(Dispute.status.in_(open_states),
-                                                    within(agency_id, Dispute.account_id))
-                              .order_by(Dispute.opened_at, Dispute.id).limit(limit))
-    return [QueueRow(d, rules.days_open(d.opened_at.date(), today),
-                     rules.overdue(d.opened_at.date(), today)) for d in rows]
-
-
 def staff_dispute(agency_id: int, number: str, lock: bool = False) -> Dispute:
     """A dispute on one of the staff member's agency's accounts; another agency's is 404."""
     return numbers.row_of(Dispute, "D", number, within(agency_id, Dispute.account_id), lock=lock)

@@ -1,4 +1,4 @@
-"""The borrower's dispute pages, and the staff disputes queue and dispute view."""
+"""The borrower's dispute pages, and the staff dispute view (the queue is in portal/queues)."""
 
 from __future__ import annotations
 
@@ -198,13 +198,6 @@ def file(number: str, file_id: int):
 
 def _staff_actor() -> Actor:
     return Actor("staff", str(current_user.id), request.remote_addr)
-
-
-@staff_bp.get("")
-@staff_required(WORK_DISPUTES)
-def queue():
-    return render_template("disputes/queue.html",
-                           rows=service.queue(current_user.agency_id, _today()))
 
 
 @staff_bp.get("/<number>")

@@ -105,4 +105,7 @@ class OutgoingMessage(db.Model):
         # What the worker picks next: queued, due, the urgent first.
         Index("ix_outgoing_due", "urgent", "next_try_at",
               postgresql_where=sql("status = 'queued'")),
+        #: The bounced messages queue: failed for good, newest first (portal/queues).
+        Index("ix_outgoing_failed_queue", "created_at", "id", "account_id",
+              postgresql_where=sql("status = 'failed'")),
     )

@@ -40,6 +40,9 @@ class Payment(db.Model):
         CheckConstraint("refunded_minor >= 0 AND charged_back_minor >= 0"
                         " AND refunded_minor + charged_back_minor <= amount_minor",
                         name="reversals_within_amount"),
+        #: The chargebacks queue (portal/queues).
+        Index("ix_payment_chargeback_queue", "updated_at", "id", "account_id",
+              postgresql_where=text("charged_back_minor > 0 OR chargeback_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

@@ -84,6 +84,9 @@ class PaymentPlan(db.Model):
         # One running plan per account: two would charge the same balance twice.
         Index("uq_payment_plan_one_active", "account_id", unique=True,
               postgresql_where=text("status = 'active'")),
+        #: The plans and hardship queues: proposals waiting for a person (portal/queues).
+        Index("ix_payment_plan_referred_queue", "created_at", "id", "account_id",
+              postgresql_where=text("status = 'referred'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

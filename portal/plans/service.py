@@ -485,14 +485,6 @@ def accept(borrower_id: int, number: str, autopay: bool, consent_text: str | Non
 # --- staff ---------------------------------------------------------------------------------------
 
 
-def referred(agency_id: int, limit: int = 200) -> list[PaymentPlan]:
-    """The agency's proposals waiting for a person, oldest first."""
-    return list(db.session.scalars(
-        select(PaymentPlan).where(PaymentPlan.status == PlanStatus.REFERRED,
-                                  within(agency_id, PaymentPlan.account_id))
-        .order_by(PaymentPlan.created_at, PaymentPlan.id).limit(limit)))
-
-
 def staff_plan(agency_id: int, number: str, lock: bool = False) -> PaymentPlan:
     """A plan on one of the staff member's agency's accounts; another agency's is 404."""
     return numbers.row_of(PaymentPlan, "P", number, within(agency_id, PaymentPlan.account_id),

@@ -311,13 +311,6 @@ def _staff_actor() -> Actor:
     return Actor("staff", str(current_user.id), request.remote_addr)
 
 
-@staff_bp.get("")
-@staff_required(WORK_PLANS)
-def queue():
-    return render_template("plans/queue.html", plans=service.referred(current_user.agency_id),
-                           today=_today())
-
-
 @staff_bp.get("/<plan_number>")
 @staff_required(WORK_PLANS)
 def case(plan_number: str):

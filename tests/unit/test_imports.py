@@ -38,6 +38,8 @@ FLOORS = {
     # The case view's reads and actions: a capability of its own (it uses contact, which reads
     # the agency's scope, so it cannot sit in the agency package without a package cycle).
     "portal.casework": 4, "portal.staff": 4,
+    # The console's queues: read every capability's waiting rows (plans, disputes, attempts...).
+    "portal.queues": 4,
     # Readiness and metrics read every capability's tables (payments, the outbox, the queue).
     "portal.ops": 4,
 }

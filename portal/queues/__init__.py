@@ -1,0 +1,1 @@
+"""The staff console's queues: what waits for a person, each sortable, filterable and paged."""
