@@ -65,8 +65,7 @@ def utc_bounds(period: Period, zone: str) -> tuple[datetime, datetime]:
 
 
 def fold(rows: Iterable[tuple], by: str) -> dict[tuple, list[int]]:
-    """Sum rows of (local day, *key, *numbers) into their groups: {(group, *key): numbers}.
-    `rows` carry the key's width in their first element's tuple: (day, key_tuple, numbers)."""
+    """Sum rows of (local day, key tuple, numbers) into their groups: {(group, *key): numbers}."""
     totals: dict[tuple, list[int]] = {}
     for day, key, numbers in rows:
         slot = (bucket_of(day, by), *key)

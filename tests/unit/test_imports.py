@@ -38,6 +38,9 @@ FLOORS = {
     # The case view's reads and actions: a capability of its own (it uses contact, which reads
     # the agency's scope, so it cannot sit in the agency package without a package cycle).
     "portal.casework": 4, "portal.staff": 4,
+    # The supervisor's dashboard: reads every capability's rollup (payments, plans, disputes,
+    # holds, contact attempts).
+    "portal.dashboard": 4,
     # Readiness and metrics read every capability's tables (payments, the outbox, the queue).
     "portal.ops": 4,
 }
