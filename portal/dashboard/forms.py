@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField
+from wtforms import SelectChoice, SelectField
 from wtforms.fields import DateField
 from wtforms.validators import Optional
 
@@ -15,5 +15,6 @@ class PeriodForm(FlaskForm):
 
     start = DateField(_l("From"), validators=[Optional()])
     end = DateField(_l("To"), validators=[Optional()])
-    by = SelectField(_l("Show"), choices=[("day", _l("Per day")), ("week", _l("Per week"))],
+    by = SelectField(_l("Show"), choices=[SelectChoice("day", _l("Per day")),
+                                                 SelectChoice("week", _l("Per week"))],
                      default="day", validate_choice=False)

@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Date, case, cast, func, select
+from sqlalchemy import BigInteger, Date, case, cast, func, select
 
 from portal.accounts.models import Account, Creditor
 from portal.dashboard.models import DashboardTally
@@ -57,7 +57,8 @@ def _tallies(agency_id: int, metric: str, period: Period, zone: str) -> list[tup
     t = DashboardTally
     day = cast(func.timezone(zone, t.bucket), Date)
     return list(db.session.execute(
-        select(day, t.creditor_id, t.key, t.currency, func.sum(t.count), func.sum(t.amount))
+        select(day, t.creditor_id, t.key, t.currency, cast(func.sum(t.count), BigInteger),
+               cast(func.sum(t.amount), BigInteger))
         .join(Creditor, Creditor.id == t.creditor_id)
         .where(Creditor.agency_id == agency_id, t.metric == metric, t.bucket >= start,
                t.bucket < end)

@@ -43,6 +43,15 @@ def nice_scale(top: float, ticks: int = 4) -> tuple[int, int]:
     return step * math.ceil(top / step), step
 
 
+def value_range(values: Sequence[float]) -> tuple[int, int, int]:
+    """The axis's bottom, top and step: zero always shown, negatives (money given back) below."""
+    high, low = max([0, *values]), min([0, *values])
+    if high == low:  # nothing to draw: an axis of 0 to 4
+        return 0, 4, 1
+    _top, step = nice_scale(high - low)
+    return step * math.floor(low / step), max(step * math.ceil(high / step), step), step
+
+
 def label_positions(count: int, most: int = MAX_X_LABELS) -> list[int]:
     """Which of `count` categories get an x-axis label: evenly spread, the first always."""
     if count <= most:
@@ -88,20 +97,28 @@ def _frame(chart_id: str, title: str, description: str, body: str) -> str:
             f'{_defs(chart_id)}{body}</svg>')
 
 
-def _axes(categories: Sequence[str], top: float, step: float, y_title: str,
-          label: Callable[[float], str], x_of: Callable[[int], float]) -> str:
+def _y(bottom: int, top: int) -> Callable[[float], float]:
+    """Where a value sits, from the top of the plot down."""
     plot_h = HEIGHT - TOP - BOTTOM
+    return lambda value: TOP + plot_h * (top - value) / (top - bottom)
+
+
+def _axes(categories: Sequence[str], scale: tuple[int, int, int], y_title: str,
+          label: Callable[[float], str], x_of: Callable[[int], float]) -> str:
+    bottom, top, step = scale
+    plot_h = HEIGHT - TOP - BOTTOM
+    y_of = _y(bottom, top)
     out = ['<g class="axis" font-size="11" fill="#222222">']
-    tick = 0
-    while tick <= top + step / 2:
-        y = TOP + plot_h - plot_h * tick / top
+    tick = bottom
+    while tick <= top:
+        y = y_of(tick)
         out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
                    f'stroke="#cccccc" stroke-width="1"/>'
                    f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">'
                    f'{_e(label(tick))}</text>')
         tick += step
-    base = TOP + plot_h
-    out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{base}" y2="{base}" '
+    zero, base = y_of(0), TOP + plot_h
+    out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{zero:.1f}" y2="{zero:.1f}" '
                f'stroke="#222222" stroke-width="1"/>')
     for i in label_positions(len(categories)):
         x = x_of(i)
@@ -135,18 +152,18 @@ def bar_chart(chart_id: str, title: str, description: str, categories: Sequence[
               series: Sequence[Series], y_title: str,
               label: Callable[[float], str] = lambda v: f"{v:g}") -> str:
     """Grouped bars: one group per category, one bar per series, each with its own pattern."""
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    top, step = nice_scale(max((v for s in series for v in s.values), default=0))
+    plot_w = WIDTH - LEFT - RIGHT
+    scale = value_range([v for s in series for v in s.values])
+    y_of = _y(scale[0], scale[1])
     slot = plot_w / max(len(categories), 1)
     bar = slot * 0.8 / max(len(series), 1)
     show_values = len(categories) * len(series) <= MAX_BAR_VALUES
-    body = [_axes(categories, top, step, y_title, label, lambda i: LEFT + slot * (i + 0.5))]
+    body = [_axes(categories, scale, y_title, label, lambda i: LEFT + slot * (i + 0.5))]
     for si, s in enumerate(series):
         colour = COLOURS[si % len(COLOURS)]
         for ci, value in enumerate(s.values):
-            h = plot_h * max(value, 0) / top
+            y, h = min(y_of(value), y_of(0)), abs(y_of(value) - y_of(0))
             x = LEFT + slot * ci + slot * 0.1 + bar * si
-            y = TOP + plot_h - h
             body.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(bar - 1, 1):.1f}" '
                         f'height="{h:.1f}" fill="{_fill(chart_id, si)}" stroke="{colour}">'
                         f'<title>{_e(categories[ci])}, {_e(s.name)}: {_e(label(value))}'
@@ -175,18 +192,18 @@ def line_chart(chart_id: str, title: str, description: str, categories: Sequence
                series: Sequence[Series], y_title: str,
                label: Callable[[float], str] = lambda v: f"{v:g}") -> str:
     """Lines, one per series: each its own dash and marker, and named at its last point."""
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    top, step = nice_scale(max((v for s in series for v in s.values), default=0))
+    plot_w = WIDTH - LEFT - RIGHT
+    scale = value_range([v for s in series for v in s.values])
+    y_of = _y(scale[0], scale[1])
     count = max(len(categories), 1)
 
     def x_of(i: int) -> float:
         return LEFT + (plot_w * i / (count - 1) if count > 1 else plot_w / 2)
 
-    body = [_axes(categories, top, step, y_title, label, x_of)]
+    body = [_axes(categories, scale, y_title, label, x_of)]
     for si, s in enumerate(series):
         colour = COLOURS[si % len(COLOURS)]
-        points = [(x_of(ci), TOP + plot_h - plot_h * max(v, 0) / top)
-                  for ci, v in enumerate(s.values)]
+        points = [(x_of(ci), y_of(v)) for ci, v in enumerate(s.values)]
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
         body.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2" '
                     f'stroke-dasharray="{DASHES[si % len(DASHES)]}"/>')

@@ -83,6 +83,15 @@ def test_nice_scale(top, scale):
     assert svg.nice_scale(top) == scale
 
 
+@pytest.mark.parametrize(("values", "scale"), [
+    ([], (0, 4, 1)), ([0, 0], (0, 4, 1)), ([3, 10], (0, 10, 5)),
+    ([-2000, 15001], (-5000, 20000, 5000)),  # money given back goes below zero
+    ([-7], (-8, 2, 2)),
+])
+def test_value_range(values, scale):
+    assert svg.value_range(values) == scale
+
+
 @pytest.mark.parametrize(("count", "positions"), [
     (0, []), (3, [0, 1, 2]), (12, list(range(12))), (13, [0, 2, 4, 6, 8, 10, 12]),
     (30, [0, 3, 6, 9, 12, 15, 18, 21, 24, 27]),
@@ -133,6 +142,14 @@ def test_a_line_chart_names_each_line_at_its_end_with_its_own_dash():
     texts = [t.text for t in root.iter(f"{NS}text")]
     assert texts.count("Northwind") == 2 and texts.count("Lumen") == 2  # at the end and legend
     assert "$3.00" in texts  # the axis reaches 300 (round ticks of 100)
+
+
+def test_a_negative_value_goes_below_the_zero_line():
+    root = _parse(svg.bar_chart("c4", "Net", "Net.", ["a", "b"],
+                                [svg.Series("Net", (10, -5))], "USD"))
+    up, down = root.findall(f".//{NS}rect[{NS}title]")
+    assert float(up.get("y")) + float(up.get("height")) == pytest.approx(float(down.get("y")))
+    assert float(up.get("height")) == pytest.approx(2 * float(down.get("height")))
 
 
 def test_an_empty_chart_still_draws_its_axis():
