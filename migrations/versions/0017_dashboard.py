@@ -18,13 +18,15 @@ def upgrade():
     op.create_table(
         "dashboard_tally",
         sa.Column("metric", sa.String(length=20), nullable=False),
-        sa.Column("creditor_id", sa.Integer(), nullable=False),
+        sa.Column("agency_id", sa.Integer(), nullable=False),
         sa.Column("bucket", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("creditor_id", sa.Integer(), nullable=False),
         sa.Column("key", sa.String(length=60), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("count", sa.BigInteger(), nullable=False),
         sa.Column("amount", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("metric", "creditor_id", "bucket", "key", "currency",
+        sa.PrimaryKeyConstraint("metric", "agency_id", "bucket", "creditor_id", "key",
+                                "currency",
                                 name=op.f("pk_dashboard_tally")),
     )
     for statement in CREATE + REBUILD:

@@ -11,15 +11,17 @@ from portal.extensions import db
 
 
 class DashboardTally(db.Model):
-    """How many of one thing, and how much, happened for one creditor in one quarter hour."""
+    """How many of one thing, and how much, happened for one agency in one quarter hour."""
 
     __tablename__ = "dashboard_tally"
 
     #: collected, plan_ended, dispute_opened, dispute_closed, hold_started, hold_ended, attempt.
     metric: Mapped[str] = mapped_column(String(20), primary_key=True)
-    creditor_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: The quarter hour (UTC) it happened in.
     bucket: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    #: The creditor, for money; 0 for what is counted per agency only.
+    creditor_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: What kind: the ledger entry's kind, the plan's end, the hold's rule, the channel...
     key: Mapped[str] = mapped_column(String(60), primary_key=True)
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)

@@ -52,16 +52,15 @@ class Disputes:
 
 
 def _tallies(agency_id: int, metric: str, period: Period, zone: str) -> list[tuple]:
-    """(local day, creditor id, key, currency, count, amount) for the agency's creditors."""
+    """(local day, creditor id or 0, key, currency, count, amount) of the agency's tallies: one
+    range of the table's primary key."""
     start, end = utc_bounds(period, zone)
     t = DashboardTally
     day = cast(func.timezone(zone, t.bucket), Date)
     return list(db.session.execute(
         select(day, t.creditor_id, t.key, t.currency, cast(func.sum(t.count), BigInteger),
                cast(func.sum(t.amount), BigInteger))
-        .join(Creditor, Creditor.id == t.creditor_id)
-        .where(Creditor.agency_id == agency_id, t.metric == metric, t.bucket >= start,
-               t.bucket < end)
+        .where(t.metric == metric, t.agency_id == agency_id, t.bucket >= start, t.bucket < end)
         .group_by(day, t.creditor_id, t.key, t.currency)))
 
 
