@@ -35,6 +35,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -270,7 +271,8 @@ SOURCE_COUNTS = {
 }
 
 
-def measure(app, agency_id: int, period) -> list[tuple[str, float, float, int]]:
+def measure(app, agency_id: int, period, profile: bool = False
+            ) -> list[tuple[str, float, float, int]]:
     """(chart, ms to render it, ms to count its source rows, source rows) for one period."""
     from sqlalchemy import text
 
@@ -294,6 +296,14 @@ def measure(app, agency_id: int, period) -> list[tuple[str, float, float, int]]:
                 return chart
 
             chart_ms = _median_ms(render)
+            if profile:
+                import cProfile
+                import pstats
+
+                profiler = cProfile.Profile()
+                profiler.runcall(render)
+                print(f"--- {name}")
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(12)
             def count(name=name):
                 rows = db.session.scalar(text(SOURCE_COUNTS[name]),
                                          {"agency": agency_id, "start": start, "end": end})
@@ -309,6 +319,11 @@ def measure(app, agency_id: int, period) -> list[tuple[str, float, float, int]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=1_000_000)
+    parser.add_argument("--profile", action="store_true", help="cProfile each chart once")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the seeded database (named in the output), not dropped")
+    parser.add_argument("--reuse", metavar="NAME",
+                        help="measure a database an earlier --keep run seeded, without seeding")
     args = parser.parse_args()
 
     import psycopg
@@ -322,25 +337,38 @@ def main() -> None:
     from portal.demo.cli import seed as seed_demo
     from portal.extensions import db
 
-    admin, name, url = _database.create("portal_bench_dash")
+    if args.reuse:
+        from sqlalchemy.engine import make_url
+
+        name = args.reuse
+        url = make_url(os.environ["DATABASE_URL"]).set(database=name).render_as_string(
+            hide_password=False)
+        admin = None
+    else:
+        admin, name, url = _database.create("portal_bench_dash")
     try:
         app = create_app({"SQLALCHEMY_DATABASE_URI": sqlalchemy_url(url),
                           "RATELIMIT_ENABLED": False})
-        print(f"seeding {args.accounts:,} accounts in {name}", flush=True)
         with app.app_context():
-            upgrade(directory=str(ROOT / "migrations"))
-            seed_demo()
+            if not args.reuse:
+                print(f"seeding {args.accounts:,} accounts in {name}", flush=True)
+                upgrade(directory=str(ROOT / "migrations"))
+                seed_demo()
             with psycopg.connect(url, options="-c timezone=UTC") as conn:
-                counts = seed(conn, args.accounts)
-                rebuild_s = rebuild(conn)
-                tallies = conn.execute("SELECT count(*) FROM dashboard_tally").fetchone()[0]
-                conn.commit()
-                conn.autocommit = True
-                started = time.perf_counter()
-                conn.execute("VACUUM ANALYZE")
-                print(f"  vacuumed in {time.perf_counter() - started:.1f} s")
-            print("  rows: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
-            print(f"  rollup rebuilt from them in {rebuild_s:.1f} s: {tallies:,} tally rows")
+                if not args.reuse:
+                    counts = seed(conn, args.accounts)
+                    rebuild_s = rebuild(conn)
+                    print("  rows: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+                    print(f"  rollup rebuilt from them in {rebuild_s:.1f} s")
+                    conn.commit()
+                    conn.autocommit = True
+                    started = time.perf_counter()
+                    conn.execute("VACUUM ANALYZE")
+                    print(f"  vacuumed in {time.perf_counter() - started:.1f} s")
+                accounts, tallies = conn.execute(
+                    "SELECT (SELECT count(*) FROM account), (SELECT count(*) FROM "
+                    "dashboard_tally)").fetchone()
+                print(f"  {accounts:,} accounts; {tallies:,} tally rows")
             agency_id = db.session.scalar(text(
                 "SELECT id FROM agency WHERE name = 'Demo Collections'"))
 
@@ -349,7 +377,7 @@ def main() -> None:
                 db.session.rollback()
 
             trivial_ms = _median_ms(trivial, repeats=50)
-            today = NOW.astimezone().date()
+            today = NOW.astimezone(ZoneInfo(ZONE)).date()
             for label, period in [
                     ("the last 30 days, per day (the default)",
                      Period(today - timedelta(days=29), today, "day")),
@@ -359,12 +387,16 @@ def main() -> None:
                       f"{trivial_ms:.2f} ms")
                 print(f"  {'chart':<14} {'render ms':>10} {'x SELECT 1':>11} "
                       f"{'count(*) ms':>12} {'render/count':>13} {'source rows':>12}")
-                for chart, chart_ms, count_ms, rows in measure(app, agency_id, period):
+                for chart, chart_ms, count_ms, rows in measure(app, agency_id, period,
+                                                               args.profile):
                     print(f"  {chart:<14} {chart_ms:>10.1f} {chart_ms / trivial_ms:>10.0f}x "
                           f"{count_ms:>12.1f} {chart_ms / count_ms:>12.2f}x {rows:>12,}")
             db.engine.dispose()
     finally:
-        _database.drop(admin, name)
+        if args.keep or args.reuse:
+            print(f"kept the database {name}")
+        else:
+            _database.drop(admin, name)
 
 
 if __name__ == "__main__":
