@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 
 from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
@@ -52,6 +53,12 @@ def _by(period: Period) -> str:
 
 def collected(agency_id: int, period: Period, zone: str) -> Chart:
     rows = service.collected(agency_id, period, zone)
+
+    @cache
+    def shown(minor: int, currency: str) -> str:
+        """Babel's formatting is the slowest part of this chart; amounts repeat (zeros)."""
+        return money(Money(minor, currency))
+
     days = buckets(period)
     labels = [_bucket_label(d, period) for d in days]
     svgs = []
@@ -62,7 +69,7 @@ def collected(agency_id: int, period: Period, zone: str) -> Chart:
             net = {r.bucket: r.net_minor for r in mine if r.creditor == creditor}
             lines.append(svg.Series(creditor, tuple(net.get(d, 0) for d in days)))
         def label(value: float, currency: str = currency) -> str:
-            return money(Money(int(value), currency))
+            return shown(int(value), currency)
 
         svgs.append(svg.line_chart(
             f"chart-collected-{currency.lower()}",
@@ -76,8 +83,8 @@ def collected(agency_id: int, period: Period, zone: str) -> Chart:
         "collected", _("Collected, by creditor"), svgs,
         [_("Period"), _("Creditor"), _("Payments"), _("Paid"), _("Given back"), _("Collected")],
         [[_bucket_label(r.bucket, period), r.creditor, _count(r.payments),
-          money(Money(r.paid_minor, r.currency)), money(Money(r.reversed_minor, r.currency)),
-          money(Money(r.net_minor, r.currency))] for r in rows],
+          shown(r.paid_minor, r.currency), shown(r.reversed_minor, r.currency),
+          shown(r.net_minor, r.currency)] for r in rows],
         ["period_start", "creditor", "currency", "payments", "paid", "given_back", "collected"],
         [[r.bucket.isoformat(), r.creditor, r.currency, r.payments,
           _decimal(r.paid_minor, r.currency), _decimal(r.reversed_minor, r.currency),

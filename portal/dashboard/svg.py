@@ -103,6 +103,12 @@ def _y(bottom: int, top: int) -> Callable[[float], float]:
     return lambda value: TOP + plot_h * (top - value) / (top - bottom)
 
 
+def _scaled(series: Sequence[Series]) -> tuple[tuple[int, int, int], Callable[[float], float]]:
+    """The value axis every series fits on, and where a value sits on it."""
+    scale = value_range([v for s in series for v in s.values])
+    return scale, _y(scale[0], scale[1])
+
+
 def _axes(categories: Sequence[str], scale: tuple[int, int, int], y_title: str,
           label: Callable[[float], str], x_of: Callable[[int], float]) -> str:
     bottom, top, step = scale
@@ -153,8 +159,7 @@ def bar_chart(chart_id: str, title: str, description: str, categories: Sequence[
               label: Callable[[float], str] = lambda v: f"{v:g}") -> str:
     """Grouped bars: one group per category, one bar per series, each with its own pattern."""
     plot_w = WIDTH - LEFT - RIGHT
-    scale = value_range([v for s in series for v in s.values])
-    y_of = _y(scale[0], scale[1])
+    scale, y_of = _scaled(series)
     slot = plot_w / max(len(categories), 1)
     bar = slot * 0.8 / max(len(series), 1)
     show_values = len(categories) * len(series) <= MAX_BAR_VALUES
@@ -193,8 +198,7 @@ def line_chart(chart_id: str, title: str, description: str, categories: Sequence
                label: Callable[[float], str] = lambda v: f"{v:g}") -> str:
     """Lines, one per series: each its own dash and marker, and named at its last point."""
     plot_w = WIDTH - LEFT - RIGHT
-    scale = value_range([v for s in series for v in s.values])
-    y_of = _y(scale[0], scale[1])
+    scale, y_of = _scaled(series)
     count = max(len(categories), 1)
 
     def x_of(i: int) -> float:
