@@ -69,7 +69,7 @@ def page():
 @bp.get("/dashboard.csv")
 @staff_required(VIEW_DASHBOARD)
 def csv_export():
-    name = request.args.get("chart", "")
+    name = request.args.get("chart") or charts.NAMES[0]
     if name not in charts.NAMES:
         abort(404)
     zone = current_user.shown_time_zone
