@@ -311,7 +311,7 @@ def measure(app, agency_id: int, period, profile: bool = False
                 return rows
 
             rows = count()
-            count_ms = _median_ms(count, repeats=3)
+            count_ms = _median_ms(count, repeats=1)
             results.append((name, chart_ms, count_ms, rows))
     return results
 
@@ -384,7 +384,8 @@ def main() -> None:
                     ("the last 365 days, per week",
                      Period(today - timedelta(days=364), today, "week"))]:
                 print(f"\n{label}, in {ZONE}; median of {REPEATS} renders; floor SELECT 1 "
-                      f"{trivial_ms:.2f} ms")
+                      f"{trivial_ms:.2f} ms; load average {os.getloadavg()[0]:.1f} on "
+                      f"{os.cpu_count()} CPUs")
                 print(f"  {'chart':<14} {'render ms':>10} {'x SELECT 1':>11} "
                       f"{'count(*) ms':>12} {'render/count':>13} {'source rows':>12}")
                 for chart, chart_ms, count_ms, rows in measure(app, agency_id, period,

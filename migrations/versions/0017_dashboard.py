@@ -1,4 +1,5 @@
-"""The supervisor's dashboard: a rollup in quarter hours kept by triggers, backfilled
+"""The supervisor's dashboard: a rollup in quarter hours kept by triggers, backfilled; open
+disputes indexed
 
 Revision ID: 0017_dashboard
 Revises: 0016_settlement
@@ -29,6 +30,8 @@ def upgrade():
                                 "currency",
                                 name=op.f("pk_dashboard_tally")),
     )
+    op.create_index("ix_dispute_open", "dispute", ["account_id", "opened_at"],
+                    postgresql_where=sa.text("resolved_at IS NULL AND withdrawn_at IS NULL"))
     for statement in CREATE + REBUILD:
         op.execute(statement)
 
@@ -37,3 +40,4 @@ def downgrade():
     for statement in DROP:
         op.execute(statement)
     op.drop_table("dashboard_tally")
+    op.drop_index("ix_dispute_open", table_name="dispute")

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
 
 from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
@@ -14,7 +13,7 @@ from flask_babel import gettext as _
 from portal.dashboard import service, svg
 from portal.dashboard.period import Period, buckets
 from portal.money import Money
-from portal.web.i18n import money
+from portal.web.i18n import amounts
 
 #: The charts, in the order the page shows them (each one's id names its CSV).
 NAMES = ("collected", "plans", "disputes", "dispute_ages", "holds", "attempts")
@@ -53,24 +52,18 @@ def _by(period: Period) -> str:
 
 def collected(agency_id: int, period: Period, zone: str) -> Chart:
     rows = service.collected(agency_id, period, zone)
-
-    @cache
-    def shown(minor: int, currency: str) -> str:
-        """Babel's formatting is the slowest part of this chart; amounts repeat (zeros)."""
-        return money(Money(minor, currency))
+    currencies = sorted({r.currency for r in rows})
+    written = {currency: amounts(currency) for currency in currencies}
 
     days = buckets(period)
     labels = [_bucket_label(d, period) for d in days]
     svgs = []
-    for currency in sorted({r.currency for r in rows}):
+    for currency in currencies:
         mine = [r for r in rows if r.currency == currency]
         lines = []
         for creditor in sorted({r.creditor for r in mine}):
             net = {r.bucket: r.net_minor for r in mine if r.creditor == creditor}
             lines.append(svg.Series(creditor, tuple(net.get(d, 0) for d in days)))
-        def label(value: float, currency: str = currency) -> str:
-            return shown(int(value), currency)
-
         svgs.append(svg.line_chart(
             f"chart-collected-{currency.lower()}",
             _("Collected in %(currency)s %(by)s, by creditor", currency=currency,
@@ -78,13 +71,14 @@ def collected(agency_id: int, period: Period, zone: str) -> Chart:
             _("Card payments less refunds and chargebacks, %(by)s from %(start)s to %(end)s, "
               "one line for each creditor.", by=_by(period), start=format_date(period.start),
               end=format_date(period.end)),
-            labels, lines, currency, label))
+            labels, lines, currency, lambda v, c=currency: written[c](int(v))))
     return Chart(
         "collected", _("Collected, by creditor"), svgs,
-        [_("Period"), _("Creditor"), _("Payments"), _("Paid"), _("Given back"), _("Collected")],
-        [[_bucket_label(r.bucket, period), r.creditor, _count(r.payments),
-          shown(r.paid_minor, r.currency), shown(r.reversed_minor, r.currency),
-          shown(r.net_minor, r.currency)] for r in rows],
+        [_("Period"), _("Creditor"), _("Currency"), _("Payments"), _("Paid"), _("Given back"),
+         _("Collected")],
+        [[_bucket_label(r.bucket, period), r.creditor, r.currency, _count(r.payments),
+          written[r.currency](r.paid_minor), written[r.currency](r.reversed_minor),
+          written[r.currency](r.net_minor)] for r in rows],
         ["period_start", "creditor", "currency", "payments", "paid", "given_back", "collected"],
         [[r.bucket.isoformat(), r.creditor, r.currency, r.payments,
           _decimal(r.paid_minor, r.currency), _decimal(r.reversed_minor, r.currency),
