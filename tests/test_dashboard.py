@@ -170,6 +170,12 @@ def test_disputes_opened_closed_and_their_ages(db, march):
     assert {band: after[band] - before[band] for band in after} == {
         (0, 7): 2, (8, 30): 1, (31, 60): 0, (61, None): 1}
     assert before[(8, 30)] >= 1
+    # Closing one (withdrawn, as the borrower's withdrawal writes it) takes it out.
+    db.execute(text("UPDATE dispute SET withdrawn_at = :now, status = 'withdrawn' "
+                    "WHERE reasons = '{other}' AND opened_at < :old"),
+               {"now": now, "old": now - timedelta(days=60)})
+    closed = dict(db.run(service.open_dispute_ages, march, now))
+    assert closed[(61, None)] == after[(61, None)] - 1 and closed[(0, 7)] == after[(0, 7)]
 
 
 def test_holds_by_rule_and_attempts_by_channel(db, march):

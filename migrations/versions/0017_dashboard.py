@@ -1,5 +1,4 @@
-"""The supervisor's dashboard: a rollup in quarter hours kept by triggers, backfilled; open
-disputes indexed
+"""The supervisor's dashboard: a rollup in quarter hours kept by triggers, backfilled
 
 Revision ID: 0017_dashboard
 Revises: 0016_settlement
@@ -30,8 +29,6 @@ def upgrade():
                                 "currency",
                                 name=op.f("pk_dashboard_tally")),
     )
-    op.create_index("ix_dispute_open", "dispute", ["account_id", "opened_at"],
-                    postgresql_where=sa.text("resolved_at IS NULL AND withdrawn_at IS NULL"))
     for statement in CREATE + REBUILD:
         op.execute(statement)
 
@@ -40,4 +37,3 @@ def downgrade():
     for statement in DROP:
         op.execute(statement)
     op.drop_table("dashboard_tally")
-    op.drop_index("ix_dispute_open", table_name="dispute")

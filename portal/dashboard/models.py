@@ -15,7 +15,8 @@ class DashboardTally(db.Model):
 
     __tablename__ = "dashboard_tally"
 
-    #: collected, plan_ended, dispute_opened, dispute_closed, hold_started, hold_ended, attempt.
+    #: collected, plan_ended, dispute_opened, dispute_closed, dispute_open (those open now, by
+    #: when they opened: +1, then -1 when closed), hold_started, hold_ended, attempt.
     metric: Mapped[str] = mapped_column(String(20), primary_key=True)
     agency_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: The quarter hour (UTC) it happened in.

@@ -1,5 +1,5 @@
 """The dashboard's numbers for one agency, one period, one time zone: read from the rollup the
-triggers keep (tally_sql.py), except open disputes' ages, read from the disputes still open."""
+triggers keep (tally_sql.py), one range of its primary key each."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from datetime import date, datetime
 
 from sqlalchemy import BigInteger, Date, case, cast, func, select
 
-from portal.accounts.models import Account, Creditor
+from portal.accounts.models import Creditor
 from portal.dashboard.models import DashboardTally
 from portal.dashboard.period import Period, buckets, fold, utc_bounds
-from portal.disputes.models import Dispute
 from portal.extensions import db
 
 #: Open disputes' ages, in days: (label's lower bound, upper bound or None).
@@ -104,16 +103,15 @@ def disputes(agency_id: int, period: Period, zone: str) -> list[Disputes]:
 
 
 def open_dispute_ages(agency_id: int, now: datetime) -> list[tuple[tuple, int]]:
-    """The disputes still open now, counted by how many days they have been open."""
-    age = func.floor(func.extract("epoch", now - Dispute.opened_at) / 86400)
+    """The disputes still open now, counted by how many days they have been open (from the
+    quarter hour each opened in: the rollup keeps the open ones by it)."""
+    t = DashboardTally
+    age = func.floor(func.extract("epoch", now - t.bucket) / 86400)
     band = case(*((age <= high, low) for low, high in AGE_BANDS if high is not None),
                 else_=AGE_BANDS[-1][0])
     counts = dict(db.session.execute(
-        select(band, func.count())
-        .join(Account, Account.id == Dispute.account_id)
-        .join(Creditor, Creditor.id == Account.creditor_id)
-        .where(Creditor.agency_id == agency_id, Dispute.resolved_at.is_(None),
-               Dispute.withdrawn_at.is_(None))
+        select(band, cast(func.sum(t.count), BigInteger))
+        .where(t.metric == "dispute_open", t.agency_id == agency_id, t.count != 0)
         .group_by(band)).all())
     return [((low, high), counts.get(low, 0)) for low, high in AGE_BANDS]
 

@@ -78,6 +78,13 @@ CREATE = [
       IF TG_OP = 'INSERT' THEN
         PERFORM dashboard_count('dispute_opened', agency, 0, NEW.opened_at, '', '', 1, 0);
       END IF;
+      -- The ones open now, by the quarter hour they opened in: one in, one out when closed.
+      IF NEW.resolved_at IS NULL AND NEW.withdrawn_at IS NULL AND TG_OP = 'INSERT' THEN
+        PERFORM dashboard_count('dispute_open', agency, 0, NEW.opened_at, '', '', 1, 0);
+      ELSIF (NEW.resolved_at IS NOT NULL OR NEW.withdrawn_at IS NOT NULL) AND TG_OP = 'UPDATE'
+            AND OLD.resolved_at IS NULL AND OLD.withdrawn_at IS NULL THEN
+        PERFORM dashboard_count('dispute_open', agency, 0, NEW.opened_at, '', '', -1, 0);
+      END IF;
       IF NEW.resolved_at IS NOT NULL
          AND (TG_OP = 'INSERT' OR OLD.resolved_at IS NULL) THEN
         PERFORM dashboard_count('dispute_closed', agency, 0, NEW.resolved_at, 'resolved', '', 1,
@@ -170,6 +177,14 @@ REBUILD = [
            count(*), 0
       FROM dispute d {_ACCOUNT.format(row="d")}
      WHERE c.agency_id IS NOT NULL
+     GROUP BY 1, 2, 3, 4, 5, 6
+    """,
+    f"""
+    INSERT INTO dashboard_tally
+    SELECT 'dispute_open', c.agency_id, {_BUCKET.format(at="d.opened_at")}, 0, '', '',
+           count(*), 0
+      FROM dispute d {_ACCOUNT.format(row="d")}
+     WHERE d.resolved_at IS NULL AND d.withdrawn_at IS NULL AND c.agency_id IS NOT NULL
      GROUP BY 1, 2, 3, 4, 5, 6
     """,
     f"""

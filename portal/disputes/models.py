@@ -4,17 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (
-    ARRAY,
-    BigInteger,
-    Boolean,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    text,
-)
+from sqlalchemy import ARRAY, BigInteger, Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -29,10 +19,6 @@ class Dispute(db.Model):
     """A borrower's statement that the debt, or part of it, is wrong; collection pauses on it."""
 
     __tablename__ = "dispute"
-    #: The disputes still open, for the dashboard's "open disputes by age" (a few thousand of a
-    #: million accounts' disputes: read without touching the closed ones).
-    __table_args__ = (Index("ix_dispute_open", "account_id", "opened_at",
-                            postgresql_where=text("resolved_at IS NULL AND withdrawn_at IS NULL")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     borrower_id: Mapped[int] = mapped_column(ForeignKey("borrower.id"), index=True)
