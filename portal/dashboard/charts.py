@@ -54,9 +54,9 @@ def collected(agency_id: int, period: Period, zone: str) -> Chart:
     rows = service.collected(agency_id, period, zone)
     currencies = sorted({r.currency for r in rows})
     written = {currency: amounts(currency) for currency in currencies}
-
     days = buckets(period)
     labels = [_bucket_label(d, period) for d in days]
+    label_of = dict(zip(days, labels, strict=True))
     svgs = []
     for currency in currencies:
         mine = [r for r in rows if r.currency == currency]
@@ -76,7 +76,7 @@ def collected(agency_id: int, period: Period, zone: str) -> Chart:
         "collected", _("Collected, by creditor"), svgs,
         [_("Period"), _("Creditor"), _("Currency"), _("Payments"), _("Paid"), _("Given back"),
          _("Collected")],
-        [[_bucket_label(r.bucket, period), r.creditor, r.currency, _count(r.payments),
+        [[label_of[r.bucket], r.creditor, r.currency, _count(r.payments),
           written[r.currency](r.paid_minor), written[r.currency](r.reversed_minor),
           written[r.currency](r.net_minor)] for r in rows],
         ["period_start", "creditor", "currency", "payments", "paid", "given_back", "collected"],
