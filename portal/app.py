@@ -156,6 +156,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.agency.views import bp as agency
     from portal.cases.cli import bp as cases_cli
     from portal.contact.views import bp as contact
+    from portal.dashboard.views import bp as dashboard
     from portal.demo.cli import bp as demo_cli
     from portal.disputes.views import bp as disputes
     from portal.disputes.views import staff_bp as staff_disputes
@@ -179,7 +180,8 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (web, ops, identity, accounts, contact, payments, disputes, plans, agency,
                       staff_disputes, staff_plans, cases_cli, demo_cli, jobs_cli, webhooks_cli,
                       agency_cli, payments_cli, plans_cli, doctor_cli, keys_cli, sms_hooks,
-                      placements_cli, staff_imports, recalls, staff_admin, staff_queues):
+                      placements_cli, staff_imports, recalls, staff_admin, staff_queues,
+                      dashboard):
         app.register_blueprint(blueprint)
     # What `doctor` reports beyond the configuration: stored data that cannot take effect.
     app.extensions["doctor_checks"] = [law_in_policies]

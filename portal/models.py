@@ -8,6 +8,7 @@ def import_all() -> None:
     import portal.cases.models  # noqa: F401
     import portal.casework.notes  # noqa: F401
     import portal.contact.models  # noqa: F401
+    import portal.dashboard.models  # noqa: F401
     import portal.disputes.models  # noqa: F401
     import portal.identity.audit  # noqa: F401
     import portal.identity.enrolment  # noqa: F401

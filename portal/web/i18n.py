@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
+from decimal import Decimal
 
+from babel.numbers import get_decimal_symbol, get_group_symbol
 from flask import has_request_context, request, session
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 
-from portal.money import Money
+from portal.money import Money, minor_digits
 
 #: Language code offered to people -> Babel locale used for text, numbers and dates.
 LANGUAGES = {"en": "en", "es": "es", "zh": "zh_Hans_CN"}
@@ -47,6 +50,21 @@ def select_timezone() -> str | None:
 
 def money(value: Money) -> str:
     return value.format(str(get_locale()))
+
+
+def amounts(currency: str) -> Callable[[int], str]:
+    """Many amounts of one currency in minor units, written as the page's locale writes numbers
+    ("1,234.56", "1.234,56"), the currency named once beside them (a column's heading, an axis):
+    Babel reads the locale's separators once, where `money` asks it again for every amount."""
+    locale = get_locale()
+    group, point = get_group_symbol(locale), get_decimal_symbol(locale)
+    digits = minor_digits(currency)
+
+    def written(minor: int) -> str:
+        plain = f"{Decimal(minor).scaleb(-digits):,.{digits}f}"
+        return plain.replace(",", "\0").replace(".", point).replace("\0", group)
+
+    return written
 
 
 def long_date(value: date | datetime | None) -> str:

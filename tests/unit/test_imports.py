@@ -40,6 +40,9 @@ FLOORS = {
     "portal.casework": 4, "portal.staff": 4,
     # The console's queues: read every capability's waiting rows (plans, disputes, attempts...).
     "portal.queues": 4,
+    # The supervisor's dashboard: reads every capability's rollup (payments, plans, disputes,
+    # holds, contact attempts).
+    "portal.dashboard": 4,
     # Readiness and metrics read every capability's tables (payments, the outbox, the queue).
     "portal.ops": 4,
 }
