@@ -1,20 +1,47 @@
-"""Every user-facing string is in the committed English catalog (run `make translations`)."""
+"""Every user-facing string is in the committed catalogs (run `make translations`), and every
+catalog of another language translates each of them, none fuzzy, placeholders and markup kept."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from babel.messages.pofile import read_po
+
+from portal.web.i18n import LANGUAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGS = ROOT / "portal" / "translations"
+#: Every catalog present, by its folder's locale; English is the source language (empty = msgid).
+PRESENT = sorted(p.parent.parent.name for p in CATALOGS.glob("*/LC_MESSAGES/messages.po"))
+TRANSLATED = [locale for locale in PRESENT if locale != "en"]
+#: What a translation must carry over unchanged: %(name)s, %s, {name}, tags, entities.
+KEPT = re.compile(r"%\(\w+\)[sd]|%[sd]|\{\w*\}|<[^>]+>|&\w+;")
+
+
+def _messages(path: Path, locale: str | None = None) -> list:
+    with path.open("rb") as f:
+        return [m for m in read_po(f, locale=locale) if m.id]
+
+
+def _plurals(locale: str) -> int:
+    with _po(locale).open("rb") as f:
+        return read_po(f, locale=locale).num_plurals
 
 
 def _ids(path: Path) -> set:
-    with path.open("rb") as f:
-        return {m.id for m in read_po(f) if m.id}
+    return {m.id for m in _messages(path)}
+
+
+def _po(locale: str) -> Path:
+    return CATALOGS / locale / "LC_MESSAGES" / "messages.po"
+
+
+def _forms(value) -> tuple:
+    return value if isinstance(value, tuple) else (value,)
 
 
 def test_catalog_is_up_to_date(tmp_path):
@@ -30,3 +57,46 @@ def test_catalog_is_up_to_date(tmp_path):
     assert current - committed == set(), "strings missing from the catalog: run make translations"
     assert committed - current == set(), "stale strings in the catalog: run make translations"
     assert _ids(CATALOGS / "en" / "LC_MESSAGES" / "messages.po") == current
+
+
+def test_the_catalogs_include_another_language_than_english():
+    assert TRANSLATED, "no translated catalog found: the tests below would check nothing"
+
+
+@pytest.mark.parametrize("locale", PRESENT)
+def test_each_catalog_is_an_offered_language(locale):
+    assert locale in LANGUAGES.values(), f"{locale} has a catalog but is not in i18n.LANGUAGES"
+
+
+@pytest.mark.parametrize("locale", PRESENT)
+def test_each_catalog_has_every_message_of_the_template(locale):
+    template = _ids(CATALOGS / "messages.pot")
+    catalog = _ids(_po(locale))
+    assert sorted(template - catalog, key=str)[:10] == [], f"{locale} lacks messages"
+    assert sorted(catalog - template, key=str)[:10] == [], f"{locale} has stale messages"
+
+
+@pytest.mark.parametrize("locale", PRESENT)
+def test_no_message_is_fuzzy(locale):
+    fuzzy = [m.id for m in _messages(_po(locale)) if m.fuzzy]
+    assert fuzzy[:10] == [], f"{locale} has {len(fuzzy)} fuzzy messages"
+
+
+@pytest.mark.parametrize("locale", TRANSLATED)
+def test_every_message_is_translated_in_every_plural_form(locale):
+    plurals = _plurals(locale)
+    untranslated = [m.id for m in _messages(_po(locale), locale)
+                    if not all(form.strip() for form in _forms(m.string))
+                    or (m.pluralizable and len(m.string) != plurals)]
+    assert untranslated[:10] == [], f"{locale} leaves {len(untranslated)} messages untranslated"
+
+
+@pytest.mark.parametrize("locale", TRANSLATED)
+def test_translations_keep_placeholders_and_markup(locale):
+    changed = []
+    for m in _messages(_po(locale)):
+        wanted = sorted(KEPT.findall(_forms(m.id)[-1]))
+        for form in _forms(m.string):
+            if sorted(KEPT.findall(form)) != wanted:
+                changed.append((m.id, form))
+    assert changed[:5] == [], f"{locale}: placeholders or markup changed in {len(changed)}"
