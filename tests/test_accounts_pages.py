@@ -92,3 +92,20 @@ def test_language_switch_is_remembered(person, demo):
 
     assert page.soup.html["lang"] == "en"
     assert "$410.55" in page.text
+
+
+def test_a_borrower_whose_language_is_spanish_reads_the_account_in_spanish(person, demo):
+    """María López's saved language is es: once signed in, her pages are in Spanish, not English
+    with Spanish numbers."""
+    page = person.sign_in("DEMO-1002", "1979-07-30")
+    assert page.soup.html["lang"] == "es"
+    assert page.h1 == "Sus cuentas"
+
+    page = person.get("/accounts/NWB-1002")
+
+    headings = [" ".join(h.get_text(" ").split()) for h in page.soup.select("main h2")]
+    assert "Lo que debe y por qué" in headings and "Qué pasa ahora" in headings
+    assert "What you owe and why" not in headings
+    rows = [" ".join(tr.get_text(" ").split()) for tr in page.soup.select(".itemization tr")]
+    # US Latin-American Spanish (es_US) writes dollars as the US does, like the B-2 notice.
+    assert rows[-1] == "= Saldo actual $410.55", rows

@@ -250,7 +250,7 @@ def test_guessing_another_borrowers_account_url_finds_nothing(person, demo):
 
     for page in (theirs, also_theirs, nobodys):
         assert page.status == 404
-        assert page.h1 == "Page not found"
+        assert page.h1 == "No se encontró la página"  # María reads Spanish
         _no_alex(page.text)
     assert theirs.text.replace("NWB-1001", "X") == nobodys.text.replace("NWB-0000", "X")
     assert person.get("/accounts/NWB-1002").status == 200

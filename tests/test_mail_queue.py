@@ -61,7 +61,7 @@ def test_a_receipt_is_queued_with_the_payment_and_sent_once_from_the_agency(
 
     (queued,) = _outgoing(db)
     assert (queued.kind, queued.status, queued.language, queued.urgent) == (
-        "payment_receipt", "queued", "es", False)
+        "payment_receipt", "queued", "es_US", False)  # US Latin-American Spanish
     assert db.scalars(select(CapturedMessage)) == []  # no longer captured: it is really sent
     assert queued.contact_point_id == _point(db, "maria@example.com").id
     assert queued.agency_id is not None
@@ -76,9 +76,9 @@ def test_a_receipt_is_queued_with_the_payment_and_sent_once_from_the_agency(
     agency = db.scalar(select(Agency.name).where(Agency.id == queued.agency_id))
     assert caught.message["From"] == f"{agency} <accounts@agency.test>"
     assert caught.message["Message-ID"] == f"<outgoing-{queued.id}@agency.test>"
-    assert caught.message["Content-Language"] == "es"
+    assert caught.message["Content-Language"] == "es-US"
     assert caught.rcpt_tos == ["maria@example.com"]
-    assert "50,00" in caught.part("plain") and "50,00" in caught.part("html")
+    assert "Monto pagado: $50.00" in caught.part("plain") and "$50.00" in caught.part("html")
     sent = db.scalar(select(OutgoingMessage).where(OutgoingMessage.id == queued.id))
     assert (sent.status, sent.provider, sent.provider_ref, sent.tries) == (
         "sent", "smtp", f"<outgoing-{queued.id}@agency.test>", 1)

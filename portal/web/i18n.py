@@ -14,7 +14,7 @@ from flask_login import current_user
 from portal.money import Money, minor_digits
 
 #: Language code offered to people -> Babel locale used for text, numbers and dates.
-LANGUAGES = {"en": "en", "es": "es", "zh": "zh_Hans_CN"}
+LANGUAGES = {"en": "en", "es": "es_US", "zh": "zh_Hans_CN"}
 #: Each language named in itself, for the switcher.
 LANGUAGE_NAMES = {"en": "English", "es": "Español", "zh": "简体中文"}
 
