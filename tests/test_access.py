@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from portal.api.views import PARTNER
+from portal.api.views import LENDER_KEY, PARTNER
 from portal.identity.roles import PERMISSIONS, allows
 from portal.web.access import BORROWER, PUBLIC
 from tests.fixtures.factories import dispute_maker, import_maker, payment_maker, plan_maker
@@ -40,6 +40,9 @@ SAMPLE_ARGS = {
     "staff_id": "900002",
     #: A one-time staff link: none by that token, so "this link is not valid" for everyone.
     "token": "no-such-link-token",
+    #: Northwind's closed remittance statement of this month, holding NWB-1001's sample payment
+    #: (the `samples` fixture).
+    "statement_id": "900003",
 }
 #: What an allowed visitor's page about a sample shows (by default, the sample account).
 SAMPLE_MARKERS = {"staff_id": ["Sample Colleague"]}
@@ -48,7 +51,7 @@ OWNER = ("DEMO-1001", "1985-04-12")
 OUTSIDER = ("DEMO-1002", "1979-07-30")
 #: For each sample value, one of the same shape that exists nowhere.
 MISSING_ARGS = {"NWB-1001": "NWB-0000", "D-900001": "D-900000", "P-900001": "P-900000",
-                "900002": "900999",
+                "900002": "900999", "900003": "900993",
                 "/900002": "/900009",
                 "6c1f0f0e-0000-4000-8000-000000001001": "6c1f0f0e-0000-4000-8000-000000000000"}
 #: What would betray the owner's account to someone else (names, amounts in en and es, contacts).
@@ -67,6 +70,8 @@ STAFF_USERS = {
     "other agency's agent": "agent@harbor.test",
     "other agency's compliance": "compliance@harbor.test",
     "other agency's supervisor": "supervisor@harbor.test",
+    # Birchwood Credit Union's lender user: sees Birchwood's portfolio, never Northwind's.
+    "other agency's lender": "lender@birchwood.test",
 }
 #: Each staff visitor's role (the second agency's staff have the same roles as the first's).
 ROLES = {visitor: visitor.removeprefix("other agency's ") for visitor in STAFF_USERS}
@@ -144,7 +149,7 @@ def test_the_collected_rules_are_the_apps_rules(app):
     assert any((access or "").startswith("staff:") for *_rest, access in RULES)
 
 
-KNOWN_ACCESS = {PUBLIC, BORROWER, PARTNER} | {
+KNOWN_ACCESS = {PUBLIC, BORROWER, PARTNER, LENDER_KEY} | {
     f"staff:{p}" for permissions in PERMISSIONS.values() for p in permissions
 }
 
@@ -165,7 +170,7 @@ def test_every_view_declares_who_may_open_it(app, endpoint):
 # --- each visitor, each protected route, each method -------------------------------------------
 
 PROTECTED = [(r, e, m, a) for r, e, methods, a in RULES
-             if a and a not in (PUBLIC, PARTNER) for m in methods]
+             if a and a not in (PUBLIC, PARTNER, LENDER_KEY) for m in methods]
 PUBLIC_RULES = [(r, e, m) for r, e, methods, a in RULES if a == PUBLIC for m in methods]
 VISITORS = ["anonymous", "owner", "other borrower", *STAFF_USERS]
 
@@ -259,6 +264,30 @@ def samples(shared_db):
     plan_maker(shared_db)("NWB-1001", plan_id=900001)
     import_maker(shared_db)("NWB-1001", import_id=900002)
     shared_db.run(_sample_colleague)
+    shared_db.run(_sample_statement, payment_id)
+
+
+def _sample_statement(public_id) -> None:
+    """Statement 900003: Northwind's, of this month, closed as if the month had ended, with the
+    sample payment's money available at Stripe."""
+    from sqlalchemy import text
+
+    from portal.extensions import db
+    from portal.lenders import remittance, statements
+    from portal.payments import settlement
+    from portal.payments.models import Payment
+
+    payment = db.session.scalar(select(Payment).where(Payment.public_id == public_id))
+    settlement.record({"id": "txn_sample_900003", "type": "charge",
+                       "reporting_category": "charge", "source": payment.charge_id,
+                       "amount": payment.amount_minor, "fee": 0, "net": payment.amount_minor,
+                       "currency": "usd", "status": "available",
+                       "created": int(payment.succeeded_at.timestamp()),
+                       "available_on": int(payment.succeeded_at.timestamp())}, payment.id)
+    db.session.execute(text("SELECT setval('remittance_statement_id_seq', 900002)"))
+    period = remittance.period_of(payment.succeeded_at)
+    _, end = remittance.period_bounds(period)
+    statements.close_statement("NWB", period, "test", now=end)
 
 
 class TestProtectedRoutes:

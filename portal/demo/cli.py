@@ -17,6 +17,8 @@ from portal.demo import data
 from portal.extensions import db
 from portal.identity.models import StaffUser
 from portal.identity.service import passwords
+from portal.lenders import terms
+from portal.lenders.commission import Rate
 from portal.operations import operation
 
 bp = Blueprint("demo_cli", __name__, cli_group="demo")
@@ -67,6 +69,9 @@ def seed() -> tuple[int, list[StaffUser]]:
             db.session.add(user)
         staff.append(user)
     db.session.flush()
+    for code, valid_from, method, rates in data.TERMS:
+        if not terms.has_terms(code):
+            terms.write_terms(code, valid_from, method, [Rate(*r) for r in rates])
     return added, staff
 
 

@@ -126,7 +126,8 @@ class RemittanceStatement(db.Model):
     #: YYYY-MM.
     period: Mapped[str] = mapped_column(String(7))
     period_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    #: Exclusive: money available at Stripe before this instant is on the statement.
+    #: The first instant after the period: money Stripe reports available by this instant is
+    #: on the statement (settlement.available); payments and reversals before it.
     period_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     #: The remittance method of the terms in force at the period's end.
     method: Mapped[str] = mapped_column(String(10))

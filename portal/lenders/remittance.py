@@ -165,6 +165,22 @@ def lines(found: Iterable[Item]) -> list[Line]:
     ]
 
 
+def split(method: str, commission: int, direct_commission: int) -> tuple[int, int]:
+    """(withheld from the remittance, invoiced) of a commission, by the creditor's method: net
+    keeps all of it, gross invoices all of it, combined keeps what it can (on money it
+    collected) and invoices the commission on direct payments."""
+    return {
+        "net": (commission + direct_commission, 0),
+        "gross": (0, commission + direct_commission),
+        "combined": (commission, direct_commission),
+    }[method]
+
+
+def line_due(line: Line, method: str) -> int:
+    """What the agency remits for one line."""
+    return line.settled - split(method, line.commission, line.direct_commission)[0]
+
+
 def totals(found: Iterable[Line], method: str) -> list[Totals]:
     """Per currency: the sums, and what is remitted or invoiced by the creditor's method."""
     by_currency: dict[str, list[Line]] = defaultdict(list)
@@ -175,11 +191,7 @@ def totals(found: Iterable[Line], method: str) -> list[Totals]:
         settled = sum(line.settled for line in group)
         commission = sum(line.commission for line in group)
         direct_commission = sum(line.direct_commission for line in group)
-        withheld, invoiced = {
-            "net": (commission + direct_commission, 0),
-            "gross": (0, commission + direct_commission),
-            "combined": (commission, direct_commission),
-        }[method]
+        withheld, invoiced = split(method, commission, direct_commission)
         result.append(Totals(
             currency, collected=sum(line.collected for line in group),
             refunded=sum(line.refunded for line in group),

@@ -16,9 +16,8 @@ from sqlalchemy import func, select
 
 from portal.accounts.models import Account, Creditor, EntryKind, LedgerEntry
 from portal.extensions import db
-from portal.lenders import commission, remittance
+from portal.lenders import commission, remittance, terms
 from portal.lenders.models import (
-    CreditorTerms,
     DirectPayment,
     RemittanceItem,
     RemittanceLine,
@@ -54,19 +53,12 @@ def can_close(statement: Draft) -> list[str]:
     return []
 
 
-# --- terms ---------------------------------------------------------------------------------------
-
-
-def terms_history(creditor_id: int) -> list[commission.Terms]:
-    rows = db.session.scalars(select(CreditorTerms).where(CreditorTerms.creditor_id == creditor_id)
-                              .order_by(CreditorTerms.valid_from))
-    return [commission.Terms(t.valid_from, t.method, tuple(
-        commission.Rate(r.product, r.min_age_days, r.rate_bp) for r in t.rates)) for t in rows]
+# --- the rate of a payment ------------------------------------------------------------------
 
 
 def _rate(history: list[commission.Terms], account: Account, paid_at: datetime) -> int:
-    terms = commission.terms_on(history, paid_at.date())
-    return commission.rate_for(terms, account.product, (paid_at - account.placed_at).days)
+    in_force = commission.terms_on(history, paid_at.date())
+    return commission.rate_for(in_force, account.product, (paid_at - account.placed_at).days)
 
 
 # --- the facts -----------------------------------------------------------------------------------
@@ -136,7 +128,7 @@ def _directs(creditor_id: int, end: datetime,
 def draft(creditor: Creditor, period: str) -> Draft:
     """The creditor's statement of `period` as it would close now."""
     start, end = remittance.period_bounds(period)
-    history = terms_history(creditor.id)
+    history = terms.history(creditor.id)
     try:
         method = commission.terms_on(history, (end - timedelta(days=1)).date()).method
         found = remittance.items(_card_payments(creditor.id, end, history),
@@ -157,6 +149,12 @@ def close_statement(creditor_code: str, period: str, closed_by: str,
                     now: datetime | None = None) -> RemittanceStatement:
     """Close a creditor's statement of a period that has ended, after the last one closed; it is
     written whole and announced (`remittance.closed`), and never changes after."""
+    return close_in_transaction(creditor_code, period, closed_by, now)
+
+
+def close_in_transaction(creditor_code: str, period: str, closed_by: str,
+                         now: datetime | None = None) -> RemittanceStatement:
+    """`close_statement` inside the caller's transaction (the demo seed's)."""
     now = now or datetime.now(UTC)
     creditor = db.session.scalar(select(Creditor).where(Creditor.code == creditor_code)
                                  .with_for_update())
@@ -249,3 +247,18 @@ def references(row: RemittanceStatement) -> dict[int, str]:
     """The agency's reference of each account on the statement."""
     return dict(db.session.execute(select(Account.id, Account.reference).where(
         Account.id.in_([line.account_id for line in row.lines]))).all())
+
+
+def as_json(row: RemittanceStatement) -> dict:
+    """A closed statement for the API: totals and lines, minor units, no personal data."""
+    refs = references(row)
+    return {"statement_id": row.id, "creditor": row.creditor.code, "period": row.period,
+            "method": row.method, "closed_at": row.closed_at.isoformat(),
+            "totals": [totals_json(t) for t in totals_of(row)],
+            "lines": [{"account_ref": refs[line.account_id], "currency": line.currency,
+                       "collected_minor": line.collected, "refunded_minor": line.refunded,
+                       "charged_back_minor": line.charged_back,
+                       "commission_minor": line.commission, "direct_minor": line.direct,
+                       "direct_commission_minor": line.direct_commission,
+                       "remitted_minor": remittance.line_due(line, row.method)}
+                      for line in as_lines(row)]}
