@@ -480,3 +480,61 @@ def test_a_provider_hook_refuses_every_visitor_without_the_providers_signature(
                 else person.client.post(rule, data=body))
     assert response.status_code == 403, f"POST {rule} as {visitor}: {response.status_code}"
     _assert_no_owner_data(response.get_data(as_text=True), f"POST {rule} as {visitor}")
+
+
+# --- a lender's own key: their remittances, nothing of the agency's ------------------------------
+
+LENDER_RULES = [(r, m) for r, _e, methods, a in RULES if a == LENDER_KEY for m in methods]
+LENDER_KEY_HOLDERS = ["no key", "unknown key", "revoked key", "the agency's key",
+                      "other agency's lender key", "the lender's key"]
+
+
+@pytest.fixture
+def lender_keys(db, demo):
+    from portal.api import service
+    from portal.identity.models import StaffUser
+
+    def user_id(email):
+        return db.scalar(select(StaffUser.id).where(StaffUser.email == email))
+
+    revoked_id, revoked = db.run(service.issue_lender_key, user_id("lender@northwind.test"))
+    db.run(service.revoke_key, revoked_id)
+    _, other = db.run(service.issue_lender_key, user_id("lender@birchwood.test"))
+    _, own = db.run(service.issue_lender_key, user_id("lender@northwind.test"))
+    return {"unknown key": "not-a-key", "revoked key": revoked, "the agency's key":
+            "demo-dialer-key", "other agency's lender key": other, "the lender's key": own}
+
+
+@pytest.mark.parametrize("holder", LENDER_KEY_HOLDERS)
+@pytest.mark.parametrize(("rule", "method"), LENDER_RULES,
+                         ids=[f"{m} {r}" for r, m in LENDER_RULES])
+def test_lender_key_route(rule, method, holder, client, db, lender_keys, make_payment):
+    payment = make_payment("NWB-1002", 5000, "succeeded")
+    db.run(_sample_statement, payment.public_id)  # Northwind's statement holding NWB-1002
+    key = lender_keys.get(holder)
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    response = client.open(_fill(rule, _arguments(rule)), method=method, headers=headers)
+    where = f"{method} {rule} with {holder}"
+    assert response.status_code < 500, where
+    text = response.get_data(as_text=True)
+    if holder in ("no key", "unknown key", "revoked key"):
+        assert response.status_code == 401 and response.json["code"] in (
+            "unauthorized", "key_revoked"), where
+    elif holder == "the agency's key":
+        assert response.status_code == 403 and response.json["code"] == "forbidden", where
+    elif holder == "other agency's lender key":
+        assert response.status_code == 200, where
+        _assert_no_agency_data(text, where)
+    else:
+        assert response.status_code == 200 and "NWB-1002" in text, where
+    _assert_no_owner_data(text, where)
+
+
+@pytest.mark.parametrize(("rule", "method"), PARTNER_RULES,
+                         ids=[f"{m} {r}" for r, m in PARTNER_RULES])
+def test_a_lenders_key_opens_no_partner_route(rule, method, client, lender_keys):
+    response = _partner_send(client, method, _fill(rule, _arguments(rule)), rule,
+                             lender_keys["the lender's key"])
+    assert response.status_code == 403, f"{method} {rule}: {response.status_code}"
+    assert response.json["code"] == "forbidden"
+    _assert_no_owner_data(response.get_data(as_text=True), f"{method} {rule}")
