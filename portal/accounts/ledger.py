@@ -129,6 +129,18 @@ def post_reversal(account: Account, payment_id: int, amount_minor: int, descript
                  payment_id=payment_id, reverses_id=posting.id, allocation=parts)
 
 
+def post_direct_payment(account: Account, amount_minor: int, description: str, actor: Actor,
+                        at: datetime, paid_on: date) -> LedgerEntry:
+    """A payment the borrower made to the creditor directly (the lender reports it): a payment
+    entry without a card payment, split as a card payment would be, effective the day it was
+    paid."""
+    if amount_minor <= 0:
+        raise ValueError("a payment is more than zero")
+    parts = allocation.allocate(amount_minor, outstanding(entries_of(account.id)), _order(account))
+    return _post(account, EntryKind.PAYMENT, -amount_minor, description, actor, at,
+                 effective=paid_on, allocation=parts)
+
+
 def post_credit(account: Account, amount_minor: int, description: str, actor: Actor,
                 at: datetime) -> LedgerEntry:
     """Reduce what is owed without a payment (a dispute upheld, a settlement's rest waived, an

@@ -26,12 +26,14 @@ from portal.api.schemas import (
     AttemptRequest,
     Decision,
     DecisionRequest,
+    DirectPaymentAnswer,
+    DirectPaymentRequest,
     Remittances,
     openapi_document,
 )
 from portal.extensions import csrf, db, limiter
 from portal.identity.models import StaffUser
-from portal.lenders import statements
+from portal.lenders import direct, statements
 from portal.lenders.remittance import BadPeriod, period_bounds
 from portal.lenders.scope import creditor_ids
 from portal.operations import Refused, reading
@@ -254,6 +256,20 @@ def remittances():
         found = [statements.as_json(row)
                  for row in statements.statements_of(creditor_ids(user), period)]
     return _answer(Remittances(remittances=found))
+
+
+@bp.post("/direct-payments")
+@lender_key_required
+def report_direct_payment():
+    body = _parse(DirectPaymentRequest, _json_body())
+    with reading():
+        ids = creditor_ids(db.session.get(StaffUser, g.caller.lender_user_id))
+    row = direct.report(ids, direct.Report(body.account_ref, body.amount, body.paid_on,
+                                           body.reference),
+                        g.caller.actor(request.remote_addr), f"partner:key:{g.caller.public_id}")
+    return _answer(DirectPaymentAnswer(id=row.id, account_ref=body.account_ref.strip(),
+                                       amount_minor=row.amount_minor, currency=row.currency,
+                                       paid_on=row.paid_on), 201)
 
 
 @bp.get("/openapi.json")

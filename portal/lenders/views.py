@@ -4,13 +4,16 @@ which only the lender role holds."""
 
 from __future__ import annotations
 
-from flask import Blueprint, make_response, render_template, request
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
+from portal.cases.service import Actor
 from portal.identity.roles import VIEW_PORTFOLIO
-from portal.lenders import documents, portfolio, statements
+from portal.lenders import direct, documents, portfolio, statements
+from portal.lenders.forms import DirectPaymentFileForm, DirectPaymentForm
 from portal.lenders.scope import creditor_ids, creditors
-from portal.operations import reading
+from portal.operations import Refused, reading
 from portal.web.access import staff_required
 
 bp = Blueprint("lenders", __name__, url_prefix="/lender")
@@ -90,3 +93,57 @@ def statement_pdf(statement_id: int):
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+# --- direct payments ---------------------------------------------------------------------------
+
+
+def _render_direct(form: DirectPaymentForm, upload: DirectPaymentFileForm, status: int = 200,
+                   problems: list[str] | None = None):
+    return render_template("lenders/direct_payments.html", form=form, upload=upload,
+                           problems=problems or []), status
+
+
+def _reporter() -> tuple[Actor, str]:
+    return Actor("staff", str(current_user.id), request.remote_addr), f"staff:{current_user.id}"
+
+
+@bp.route("/direct-payments", methods=["GET", "POST"])
+@staff_required(VIEW_PORTFOLIO)
+def direct_payments():
+    form, upload = DirectPaymentForm(), DirectPaymentFileForm(prefix="file")
+    if not form.is_submitted():
+        return _render_direct(form, upload)
+    if not form.validate():
+        return _render_direct(form, upload, 422)
+    with reading():
+        ids = creditor_ids(_user())
+    try:
+        row = direct.report(ids, direct.Report(form.account_ref.data, form.amount.data,
+                                               form.paid_on.data, form.reference.data),
+                            *_reporter())
+    except Refused as refused:
+        form.form_errors.append(refused.message)
+        return _render_direct(form, upload, refused.status)
+    flash(_("Payment of %(amount)s on %(ref)s recorded: the balance is lower now.",
+            amount=f"{form.amount.data.strip()} {row.currency}",
+            ref=form.account_ref.data.strip()), "success")
+    return redirect(url_for("lenders.direct_payments"), 303)
+
+
+@bp.post("/direct-payments/file")
+@staff_required(VIEW_PORTFOLIO)
+def direct_payments_file():
+    form, upload = DirectPaymentForm(), DirectPaymentFileForm(prefix="file")
+    if not upload.validate_on_submit() or not upload.file.data:
+        upload.file.errors = [_("Choose a CSV file.")]
+        return _render_direct(form, upload, 422)
+    with reading():
+        ids = creditor_ids(_user())
+    try:
+        rows = direct.read_csv(upload.file.data.read())
+        done = direct.report_file(ids, rows, *_reporter())
+    except direct.BadFile as bad:
+        return _render_direct(form, upload, 422, bad.problems)
+    flash(_("%(count)s payments recorded.", count=len(done)), "success")
+    return redirect(url_for("lenders.direct_payments"), 303)
