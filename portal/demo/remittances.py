@@ -22,7 +22,7 @@ from portal.payments.models import Payment
 ACTOR = Actor.system("demo-seed")
 
 
-def _paid(reference: str, amount_minor: int, at: datetime, tag: str) -> Payment:
+def paid_by_card(reference: str, amount_minor: int, at: datetime, tag: str) -> Payment:
     """A card payment that succeeded at `at`, its charge available two days later at Stripe."""
     account = db.session.scalar(select(Account).where(Account.reference == reference))
     payment = Payment(borrower_id=account.borrower_id, account_id=account.id,
@@ -60,9 +60,9 @@ def seed_remittances(now: datetime | None = None) -> str | None:
     before = remittance.previous_period(last)
     start_before, _ = remittance.period_bounds(before)
     start_last, _ = remittance.period_bounds(last)
-    first = _paid("NWB-1002", 10_000, start_before + timedelta(days=9, hours=15), "1")
+    first = paid_by_card("NWB-1002", 10_000, start_before + timedelta(days=9, hours=15), "1")
     statements.close_in_transaction("NWB", before, "demo-seed", now)
     _refunded(first, start_last + timedelta(days=5, hours=10))
-    second = _paid("NWB-1001", 5_000, start_last + timedelta(days=14, hours=17), "2")
+    second = paid_by_card("NWB-1001", 5_000, start_last + timedelta(days=14, hours=17), "2")
     _refunded(second, start_last + timedelta(days=19, hours=9))
     return before
