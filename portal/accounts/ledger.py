@@ -50,6 +50,13 @@ def balance_of(account_id: int, currency: str) -> Money:
     return Money(int(minor), currency)
 
 
+def balance_column():
+    """Each account's balance as a column of a query over accounts (a correlated sum), so a list
+    of accounts reads its balances in the same query."""
+    return (select(func.coalesce(func.sum(LedgerEntry.amount_minor), 0))
+            .where(LedgerEntry.account_id == Account.id).scalar_subquery())
+
+
 def balance_after_payment(account_id: int, payment_id: int, currency: str) -> Money:
     """The balance as a payment left it (entries up to its own), not today's; today's if the
     payment was never posted."""

@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from portal.accounts import ledger
-from portal.accounts.models import Account, Borrower, LedgerEntry
+from portal.accounts.models import Account, Borrower
 from portal.cases.kinds import EventKind
 from portal.cases.service import Actor, record
 from portal.disputes.models import Dispute
@@ -43,10 +43,8 @@ class Row:
 def accounts(user: StaffUser, page: int = 1) -> list[Row]:
     """The lender's creditors' accounts, newest placement first, with balances summed in the
     database (one query, whatever the portfolio's size)."""
-    balance = (select(func.coalesce(func.sum(LedgerEntry.amount_minor), 0))
-               .where(LedgerEntry.account_id == Account.id).scalar_subquery())
     rows = db.session.execute(
-        select(Account, balance).where(Account.creditor_id.in_(creditor_ids(user)))
+        select(Account, ledger.balance_column()).where(Account.creditor_id.in_(creditor_ids(user)))
         .order_by(Account.placed_at.desc(), Account.id.desc())
         .limit(PAGE_SIZE).offset((max(page, 1) - 1) * PAGE_SIZE))
     return [Row(a.reference, a.creditor.name, a.product, a.status, Money(int(minor), a.currency),
