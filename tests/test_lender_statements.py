@@ -225,3 +225,29 @@ def test_the_demo_has_a_closed_statement_and_last_months_closable(db, demo):
                                        "NWB-1001": (5_000, 5_000, 0, 0)}
     (usd,) = _totals(db, closable.id)
     assert usd.due == -7_500
+
+
+def test_the_lenders_key_lists_its_remittances_by_period(db, demo, client, make_payment):
+    from portal.api import service
+    from portal.identity.models import StaffUser
+
+    paid = make_payment("NWB-1002", 10_000, "succeeded")
+    _settle(db, paid, "2026-09-10T12:00:00", "2026-09-12T00:00:00")
+    _close(db, "2026-09")
+    _close(db, "2026-10")
+    lender = db.scalar(select(StaffUser.id).where(StaffUser.email == "lender@northwind.test"))
+    _, key = db.run(service.issue_lender_key, lender)
+    headers = {"Authorization": f"Bearer {key}"}
+
+    everything = client.get("/api/v1/remittances", headers=headers).json["remittances"]
+    assert [r["period"] for r in everything] == ["2026-10", "2026-09"]
+    (september,) = client.get("/api/v1/remittances?period=2026-09",
+                              headers=headers).json["remittances"]
+    assert september["totals"] == [{
+        "currency": "USD", "collected_minor": 10_000, "refunded_minor": 0,
+        "charged_back_minor": 0, "commission_minor": 2_500, "direct_minor": 0,
+        "direct_commission_minor": 0, "due_minor": 7_500, "invoiced_minor": 0}]
+    assert september["lines"][0]["account_ref"] == "NWB-1002"
+    assert september["lines"][0]["remitted_minor"] == 7_500
+    bad = client.get("/api/v1/remittances?period=september", headers=headers)
+    assert bad.status_code == 422 and bad.json["code"] == "invalid_request"
