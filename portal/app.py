@@ -162,6 +162,8 @@ def _register_blueprints(app: Flask) -> None:
     from portal.disputes.views import staff_bp as staff_disputes
     from portal.identity.views import bp as identity
     from portal.intake.views import bp as staff_imports
+    from portal.lenders.cli import bp as lenders_cli
+    from portal.lenders.views import bp as lenders
     from portal.messaging.sms.views import bp as sms_hooks
     from portal.ops.views import bp as ops
     from portal.outbox.cli import bp as webhooks_cli
@@ -181,7 +183,7 @@ def _register_blueprints(app: Flask) -> None:
                       staff_disputes, staff_plans, cases_cli, demo_cli, jobs_cli, webhooks_cli,
                       agency_cli, payments_cli, plans_cli, doctor_cli, keys_cli, sms_hooks,
                       placements_cli, staff_imports, recalls, staff_admin, staff_queues,
-                      dashboard):
+                      dashboard, lenders, lenders_cli):
         app.register_blueprint(blueprint)
     # What `doctor` reports beyond the configuration: stored data that cannot take effect.
     app.extensions["doctor_checks"] = [law_in_policies]

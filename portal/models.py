@@ -15,6 +15,7 @@ def import_all() -> None:
     import portal.identity.models  # noqa: F401
     import portal.intake.models  # noqa: F401
     import portal.jobs.heartbeat  # noqa: F401
+    import portal.lenders.models  # noqa: F401
     import portal.messaging.models  # noqa: F401
     import portal.notices.models  # noqa: F401
     import portal.outbox.models  # noqa: F401

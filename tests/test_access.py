@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -17,7 +18,7 @@ import pytest
 from babel.support import Translations
 from sqlalchemy import select
 
-from portal.api.views import PARTNER
+from portal.api.views import LENDER_KEY, PARTNER
 from portal.identity.roles import PERMISSIONS, allows
 from portal.web.access import BORROWER, PUBLIC
 from tests.fixtures.factories import dispute_maker, import_maker, payment_maker, plan_maker
@@ -53,6 +54,9 @@ SAMPLE_ARGS = {
     "staff_id": "900002",
     #: A one-time staff link: none by that token, so "this link is not valid" for everyone.
     "token": "no-such-link-token",
+    #: Northwind's closed remittance statement of this month, holding NWB-1001's sample payment
+    #: (the `samples` fixture).
+    "statement_id": "900003",
 }
 #: What an allowed visitor's page about a sample shows (by default, the sample account).
 SAMPLE_MARKERS = {"staff_id": ["Sample Colleague"]}
@@ -61,7 +65,7 @@ OWNER = ("DEMO-1001", "1985-04-12")
 OUTSIDER = ("DEMO-1002", "1979-07-30")
 #: For each sample value, one of the same shape that exists nowhere.
 MISSING_ARGS = {"NWB-1001": "NWB-0000", "D-900001": "D-900000", "P-900001": "P-900000",
-                "900002": "900999",
+                "900002": "900999", "900003": "900993",
                 "/900002": "/900009",
                 "6c1f0f0e-0000-4000-8000-000000001001": "6c1f0f0e-0000-4000-8000-000000000000"}
 #: What would betray the owner's account to someone else (names, amounts in en and es, contacts).
@@ -80,6 +84,8 @@ STAFF_USERS = {
     "other agency's agent": "agent@harbor.test",
     "other agency's compliance": "compliance@harbor.test",
     "other agency's supervisor": "supervisor@harbor.test",
+    # Birchwood Credit Union's lender user: sees Birchwood's portfolio, never Northwind's.
+    "other agency's lender": "lender@birchwood.test",
 }
 #: Each staff visitor's role (the second agency's staff have the same roles as the first's).
 ROLES = {visitor: visitor.removeprefix("other agency's ") for visitor in STAFF_USERS}
@@ -157,7 +163,7 @@ def test_the_collected_rules_are_the_apps_rules(app):
     assert any((access or "").startswith("staff:") for *_rest, access in RULES)
 
 
-KNOWN_ACCESS = {PUBLIC, BORROWER, PARTNER} | {
+KNOWN_ACCESS = {PUBLIC, BORROWER, PARTNER, LENDER_KEY} | {
     f"staff:{p}" for permissions in PERMISSIONS.values() for p in permissions
 }
 
@@ -178,7 +184,7 @@ def test_every_view_declares_who_may_open_it(app, endpoint):
 # --- each visitor, each protected route, each method -------------------------------------------
 
 PROTECTED = [(r, e, m, a) for r, e, methods, a in RULES
-             if a and a not in (PUBLIC, PARTNER) for m in methods]
+             if a and a not in (PUBLIC, PARTNER, LENDER_KEY) for m in methods]
 PUBLIC_RULES = [(r, e, m) for r, e, methods, a in RULES if a == PUBLIC for m in methods]
 VISITORS = ["anonymous", "owner", "other borrower", *STAFF_USERS]
 
@@ -273,6 +279,30 @@ def samples(shared_db):
     plan_maker(shared_db)("NWB-1001", plan_id=900001)
     import_maker(shared_db)("NWB-1001", import_id=900002)
     shared_db.run(_sample_colleague)
+    shared_db.run(_sample_statement, payment_id)
+
+
+def _sample_statement(public_id) -> None:
+    """Statement 900003: Northwind's, of this month, closed as if the month had ended, with the
+    sample payment's money available at Stripe."""
+    from sqlalchemy import text
+
+    from portal.extensions import db
+    from portal.lenders import remittance, statements
+    from portal.payments import settlement
+    from portal.payments.models import Payment
+
+    payment = db.session.scalar(select(Payment).where(Payment.public_id == public_id))
+    settlement.record({"id": "txn_sample_900003", "type": "charge",
+                       "reporting_category": "charge", "source": payment.charge_id,
+                       "amount": payment.amount_minor, "fee": 0, "net": payment.amount_minor,
+                       "currency": "usd", "status": "available",
+                       "created": int(payment.succeeded_at.timestamp()),
+                       "available_on": int(payment.succeeded_at.timestamp())}, payment.id)
+    db.session.execute(text("SELECT setval('remittance_statement_id_seq', 900002)"))
+    period = remittance.period_of(payment.succeeded_at)
+    _, end = remittance.period_bounds(period)
+    statements.close_statement("NWB", period, "test", now=end)
 
 
 class TestProtectedRoutes:
@@ -465,3 +495,70 @@ def test_a_provider_hook_refuses_every_visitor_without_the_providers_signature(
                 else person.client.post(rule, data=body))
     assert response.status_code == 403, f"POST {rule} as {visitor}: {response.status_code}"
     _assert_no_owner_data(response.get_data(as_text=True), f"POST {rule} as {visitor}")
+
+
+# --- a lender's own key: their remittances, nothing of the agency's ------------------------------
+
+LENDER_RULES = [(r, m) for r, _e, methods, a in RULES if a == LENDER_KEY for m in methods]
+#: A body for each lender POST route, about the statement's account.
+LENDER_BODIES = {"/api/v1/direct-payments": {
+    "account_ref": "NWB-1002", "amount": "1.00",
+    "paid_on": datetime.now(UTC).date().isoformat()}}
+LENDER_KEY_HOLDERS = ["no key", "unknown key", "revoked key", "the agency's key",
+                      "other agency's lender key", "the lender's key"]
+
+
+@pytest.fixture
+def lender_keys(db, demo):
+    from portal.api import service
+    from portal.identity.models import StaffUser
+
+    def user_id(email):
+        return db.scalar(select(StaffUser.id).where(StaffUser.email == email))
+
+    revoked_id, revoked = db.run(service.issue_lender_key, user_id("lender@northwind.test"))
+    db.run(service.revoke_key, revoked_id)
+    _, other = db.run(service.issue_lender_key, user_id("lender@birchwood.test"))
+    _, own = db.run(service.issue_lender_key, user_id("lender@northwind.test"))
+    return {"unknown key": "not-a-key", "revoked key": revoked, "the agency's key":
+            "demo-dialer-key", "other agency's lender key": other, "the lender's key": own}
+
+
+@pytest.mark.parametrize("holder", LENDER_KEY_HOLDERS)
+@pytest.mark.parametrize(("rule", "method"), LENDER_RULES,
+                         ids=[f"{m} {r}" for r, m in LENDER_RULES])
+def test_lender_key_route(rule, method, holder, client, db, lender_keys, make_payment):
+    payment = make_payment("NWB-1002", 5000, "succeeded")
+    db.run(_sample_statement, payment.public_id)  # Northwind's statement holding NWB-1002
+    key = lender_keys.get(holder)
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    body = LENDER_BODIES.get(rule) if method != "GET" else None
+    if method != "GET" and body is None:
+        pytest.fail(f"lender route {method} {rule}: add a sample body to LENDER_BODIES")
+    response = client.open(_fill(rule, _arguments(rule)), method=method, headers=headers,
+                           json=body)
+    where = f"{method} {rule} with {holder}"
+    assert response.status_code < 500, where
+    text = response.get_data(as_text=True)
+    if holder in ("no key", "unknown key", "revoked key"):
+        assert response.status_code == 401 and response.json["code"] in (
+            "unauthorized", "key_revoked"), where
+    elif holder == "the agency's key":
+        assert response.status_code == 403 and response.json["code"] == "forbidden", where
+    elif holder == "other agency's lender key":
+        # Its own (none) listed; another creditor's account not found, as one that is not.
+        assert response.status_code == (200 if method == "GET" else 404), where
+        _assert_no_agency_data(text.replace("NWB-1002", ""), where)  # the ref it sent
+    else:
+        assert response.status_code in (200, 201) and "NWB-1002" in text, where
+    _assert_no_owner_data(text, where)
+
+
+@pytest.mark.parametrize(("rule", "method"), PARTNER_RULES,
+                         ids=[f"{m} {r}" for r, m in PARTNER_RULES])
+def test_a_lenders_key_opens_no_partner_route(rule, method, client, lender_keys):
+    response = _partner_send(client, method, _fill(rule, _arguments(rule)), rule,
+                             lender_keys["the lender's key"])
+    assert response.status_code == 403, f"{method} {rule}: {response.status_code}"
+    assert response.json["code"] == "forbidden"
+    _assert_no_owner_data(response.get_data(as_text=True), f"{method} {rule}")

@@ -50,6 +50,13 @@ def balance_of(account_id: int, currency: str) -> Money:
     return Money(int(minor), currency)
 
 
+def balance_column():
+    """Each account's balance as a column of a query over accounts (a correlated sum), so a list
+    of accounts reads its balances in the same query."""
+    return (select(func.coalesce(func.sum(LedgerEntry.amount_minor), 0))
+            .where(LedgerEntry.account_id == Account.id).scalar_subquery())
+
+
 def balance_after_payment(account_id: int, payment_id: int, currency: str) -> Money:
     """The balance as a payment left it (entries up to its own), not today's; today's if the
     payment was never posted."""
@@ -127,6 +134,18 @@ def post_reversal(account: Account, payment_id: int, amount_minor: int, descript
     parts = allocation.reverse(amount_minor, posting.allocation, reversed_so_far, _order(account))
     return _post(account, EntryKind.REVERSAL, amount_minor, description, actor, at,
                  payment_id=payment_id, reverses_id=posting.id, allocation=parts)
+
+
+def post_direct_payment(account: Account, amount_minor: int, description: str, actor: Actor,
+                        at: datetime, paid_on: date) -> LedgerEntry:
+    """A payment the borrower made to the creditor directly (the lender reports it): a payment
+    entry without a card payment, split as a card payment would be, effective the day it was
+    paid."""
+    if amount_minor <= 0:
+        raise ValueError("a payment is more than zero")
+    parts = allocation.allocate(amount_minor, outstanding(entries_of(account.id)), _order(account))
+    return _post(account, EntryKind.PAYMENT, -amount_minor, description, actor, at,
+                 effective=paid_on, allocation=parts)
 
 
 def post_credit(account: Account, amount_minor: int, description: str, actor: Actor,

@@ -23,6 +23,9 @@ class Partner(db.Model):
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    #: A lender user's own system: its keys read that lender's remittances and report direct
+    #: payments, and nothing of the agency's (no contact decisions, no other creditor's data).
+    lender_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
 
     agency: Mapped[Agency] = relationship()
 

@@ -3,7 +3,7 @@ and generate the OpenAPI document, so the document cannot drift from what is enf
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import phonenumbers
@@ -258,6 +258,67 @@ class Account(BaseModel):
     preferences: Preferences
 
 
+class RemittanceLine(BaseModel):
+    account_ref: str
+    currency: str
+    collected_minor: int = Field(description="Card payments first remitted on this statement.")
+    refunded_minor: int = Field(description="Refunds accounted here (a refund of money remitted "
+                                            "on an earlier statement is a deduction here).")
+    charged_back_minor: int
+    commission_minor: int = Field(description="Rounded half-even once per account line.")
+    direct_minor: int = Field(description="Payments made to the lender directly, reported.")
+    direct_commission_minor: int
+    remitted_minor: int = Field(description="What the agency remits for this line (negative: "
+                                            "owed by the creditor).")
+
+
+class RemittanceTotals(BaseModel):
+    currency: str
+    collected_minor: int
+    refunded_minor: int
+    charged_back_minor: int
+    commission_minor: int
+    direct_minor: int
+    direct_commission_minor: int
+    due_minor: int = Field(description="What the agency remits in this currency (negative: "
+                                       "owed by the creditor).")
+    invoiced_minor: int = Field(description="Commission the agency invoices.")
+
+
+class Remittance(BaseModel):
+    statement_id: int
+    creditor: str = Field(description="The creditor's code.")
+    period: str = Field(description="YYYY-MM, a UTC month.")
+    method: Literal["net", "gross", "combined"]
+    closed_at: UtcInstant
+    totals: list[RemittanceTotals]
+    lines: list[RemittanceLine]
+
+
+class Remittances(BaseModel):
+    remittances: list[Remittance] = Field(description="Closed statements, newest period first.")
+
+
+class DirectPaymentRequest(_Strict):
+    account_ref: Ref
+    amount: Annotated[str, Field(min_length=1, max_length=30, pattern=r"^[0-9]+(\.[0-9]+)?$",
+                                 description="Decimal string in the account's currency's major "
+                                             "unit, e.g. 125.00.")]
+    paid_on: date = Field(description="The day the borrower paid the lender (not in the future, "
+                                      "not before placement).")
+    reference: Annotated[str, Field(max_length=100)] | None = Field(
+        default=None, description="The lender's own id of the payment: the same id twice on one "
+                                  "account is refused (409), so a retry never reports it twice.")
+
+
+class DirectPaymentAnswer(BaseModel):
+    id: int
+    account_ref: str
+    amount_minor: int
+    currency: str
+    paid_on: date
+
+
 class FieldError(BaseModel):
     pointer: str = Field(description="JSON pointer into the request body, e.g. #/channel.")
     field: str
@@ -284,8 +345,9 @@ class BulkDecisionAnswer(RootModel[list[Decision | Problem]]):
 
 # --- OpenAPI 3.1 ---------------------------------------------------------------------------------
 
-REQUESTS = (DecisionRequest, AttemptRequest, BulkDecisionRequest)
-ANSWERS = (Decision, Attempt, Account, Problem, BulkDecisionAnswer)
+REQUESTS = (DecisionRequest, AttemptRequest, BulkDecisionRequest, DirectPaymentRequest)
+ANSWERS = (Decision, Attempt, Account, Problem, BulkDecisionAnswer, Remittances,
+           DirectPaymentAnswer)
 REF = "#/components/schemas/{model}"
 
 
@@ -295,9 +357,12 @@ def _json(name: str) -> dict:
 
 def _problems(*statuses: int) -> dict:
     described = {400: "Body not understood.", 401: "Missing, unknown or revoked API key.",
+                 403: "This key may not do this (a lender's key outside remittances and "
+                      "direct payments; an agency's key on a lender's path).",
                  404: "No such account for this key's agency.",
                  409: "Two or more of the agency's creditors use this id (code "
-                      "ambiguous_account; `matches` lists them): ask with ?creditor=CODE.",
+                      "ambiguous_account; `matches` lists them): ask with ?creditor=CODE. "
+                      "On /direct-payments: that reference is reported already (code refused).",
                  413: "Body too large.",
                  415: "Wrong Content-Type.",
                  422: "Invalid fields (see errors), or no rule pack in force at the instant "
@@ -396,6 +461,32 @@ def openapi_document() -> dict:
                 "requestBody": {"required": True, "content": _json("AttemptRequest")},
                 "responses": {"201": {"description": "Recorded.", "content": _json("Attempt")},
                               **_problems(400, 401, 404, 413, 415, 422, 429)},
+            }},
+            "/remittances": {"get": {
+                "operationId": "listRemittances",
+                "summary": "A lender's closed remittance statements, with totals and lines.",
+                "description": "For a lender user's own key only (any other key: 403 "
+                               "`forbidden`): the statements of that lender's creditors. A "
+                               "closed statement never changes; later refunds and chargebacks "
+                               "are deductions on the next one. Announced by the "
+                               "`remittance.closed` webhook.",
+                "parameters": [{"name": "period", "in": "query", "required": False,
+                                "description": "Only this period (YYYY-MM).",
+                                "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}}],
+                "responses": {"200": {"description": "The statements.",
+                                      "content": _json("Remittances")},
+                              **_problems(401, 403, 422, 429)},
+            }},
+            "/direct-payments": {"post": {
+                "operationId": "reportDirectPayment",
+                "summary": "Report a payment a borrower made to the lender directly.",
+                "description": "For a lender user's own key only. The account's balance drops at "
+                               "once (a ledger entry); the agency's commission on it goes on the "
+                               "next statement, withheld (net) or invoiced (gross, combined).",
+                "requestBody": {"required": True, "content": _json("DirectPaymentRequest")},
+                "responses": {"201": {"description": "Recorded.",
+                                      "content": _json("DirectPaymentAnswer")},
+                              **_problems(400, 401, 403, 404, 409, 415, 422, 429)},
             }},
             "/openapi.json": {"get": {
                 "operationId": "openapi",

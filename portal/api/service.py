@@ -25,6 +25,7 @@ from portal.contact.rulebook import Purpose
 from portal.contact.rules import NoRulePack
 from portal.crypto import lookup_digest
 from portal.extensions import db
+from portal.identity.models import Role, StaffUser
 from portal.operations import Refused, operation
 
 #: Rows decided together in a bulk request: their accounts are loaded with one query.
@@ -43,6 +44,8 @@ class Caller:
     partner_id: int
     agency_id: int
     revoked: bool
+    #: A lender user's key: their remittances and direct payments, nothing of the agency's.
+    lender_user_id: int | None = None
 
     def actor(self, source: str | None) -> Actor:
         return Actor("partner", f"key:{self.public_id}", source)
@@ -57,14 +60,16 @@ def find_key(presented: str) -> Caller | None:
     if not presented or len(presented) > MAX_KEY_LENGTH:
         return None
     row = db.session.execute(
-        select(ApiKey.id, ApiKey.public_id, ApiKey.revoked_at, Partner.id, Partner.agency_id)
+        select(ApiKey.id, ApiKey.public_id, ApiKey.revoked_at, Partner.id, Partner.agency_id,
+               Partner.lender_user_id)
         .join(Partner, ApiKey.partner_id == Partner.id)
         .where(ApiKey.digest == key_digest(presented))
     ).one_or_none()
     if row is None:
         return None
-    key_id, public_id, revoked_at, partner_id, agency_id = row
-    return Caller(key_id, public_id, partner_id, agency_id, revoked_at is not None)
+    key_id, public_id, revoked_at, partner_id, agency_id, lender_user_id = row
+    return Caller(key_id, public_id, partner_id, agency_id, revoked_at is not None,
+                  lender_user_id)
 
 
 # --- accounts, scoped to the agency --------------------------------------------------------------
@@ -297,6 +302,29 @@ def issue_key(agency_name: str, partner_name: str) -> tuple[str, str]:
     public_id = "k" + secrets.token_hex(5)
     key = f"{public_id}.{secrets.token_urlsafe(32)}"
     _add_key(partner, public_id, key)
+    return public_id, key
+
+
+@operation
+def issue_lender_key(lender_user_id: int, key: str | None = None,
+                     public_id: str | None = None) -> tuple[str, str]:
+    """A key for a lender user's own system (a partner of their agency named after them): it
+    reads their remittances and reports direct payments, and is refused everything else. A
+    given key (the demo's) is kept as it is if it exists already."""
+    user = db.session.get(StaffUser, lender_user_id)
+    if user is None or user.role != Role.LENDER:
+        raise Refused("only a lender user has a lender's key")
+    name = f"Lender: {user.email}"
+    partner = db.session.scalar(select(Partner).where(Partner.agency_id == user.agency_id,
+                                                      Partner.name == name))
+    if partner is None:
+        partner = Partner(agency_id=user.agency_id, name=name, lender_user_id=user.id)
+        db.session.add(partner)
+        db.session.flush()
+    public_id = public_id or "k" + secrets.token_hex(5)
+    key = key or f"{public_id}.{secrets.token_urlsafe(32)}"
+    if db.session.scalar(select(ApiKey.id).where(ApiKey.digest == key_digest(key))) is None:
+        _add_key(partner, public_id, key)
     return public_id, key
 
 

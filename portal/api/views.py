@@ -26,16 +26,25 @@ from portal.api.schemas import (
     AttemptRequest,
     Decision,
     DecisionRequest,
+    DirectPaymentAnswer,
+    DirectPaymentRequest,
+    Remittances,
     openapi_document,
 )
-from portal.extensions import csrf, limiter
-from portal.operations import Refused
+from portal.extensions import csrf, db, limiter
+from portal.identity.models import StaffUser
+from portal.lenders import direct, statements
+from portal.lenders.remittance import BadPeriod, period_bounds
+from portal.lenders.scope import creditor_ids
+from portal.operations import Refused, reading
 from portal.web.access import public
 
 log = logging.getLogger("portal.api")
 
 #: The access kind of views that need a partner API key (tests/test_access.py checks each).
 PARTNER = "partner"
+#: The access kind of views that need a lender user's own API key.
+LENDER_KEY = "lender_key"
 #: A CSV upload has no size limit (None would mean "the app's limit" to Flask, not "none").
 UNLIMITED = 2**63 - 1
 #: A JSON bulk body: 10,000 items of a few hundred bytes each, with room to spare.
@@ -98,14 +107,33 @@ def _authenticate() -> service.Caller:
 
 
 def api_key_required(view):
-    """A valid, unrevoked partner API key; the view then sees `g.caller`."""
+    """A valid, unrevoked partner API key of the agency's own (a lender's key is refused: it sees
+    nothing of the agency's); the view then sees `g.caller`."""
 
     @wraps(view)
     def guarded(*args, **kwargs):
         g.caller = _authenticate()
+        if g.caller.lender_user_id is not None:
+            raise ApiProblem("forbidden", "A lender's key reads remittances and reports direct "
+                             "payments only.")
         return view(*args, **kwargs)
 
     guarded.access = PARTNER
+    return guarded
+
+
+def lender_key_required(view):
+    """A valid, unrevoked key of a lender user's own system; the view then sees `g.caller`."""
+
+    @wraps(view)
+    def guarded(*args, **kwargs):
+        g.caller = _authenticate()
+        if g.caller.lender_user_id is None:
+            raise ApiProblem("forbidden", "Only a lender's own key reads remittances: ask the "
+                             "agency for one.")
+        return view(*args, **kwargs)
+
+    guarded.access = LENDER_KEY
     return guarded
 
 
@@ -211,6 +239,37 @@ def decide_bulk():
 def record_attempt():
     body = _parse(AttemptRequest, _json_body())
     return _answer(service.record_attempt(g.caller, body, _now(), request.remote_addr), 201)
+
+
+@bp.get("/remittances")
+@lender_key_required
+def remittances():
+    period = (request.args.get("period") or "").strip() or None
+    if period is not None:
+        try:
+            period_bounds(period)
+        except BadPeriod:
+            raise ApiProblem("invalid_request", "period is written YYYY-MM.", errors=[
+                {"pointer": "#/period", "field": "period", "detail": "not YYYY-MM"}]) from None
+    with reading():
+        user = db.session.get(StaffUser, g.caller.lender_user_id)
+        found = [statements.as_json(row)
+                 for row in statements.statements_of(creditor_ids(user), period)]
+    return _answer(Remittances(remittances=found))
+
+
+@bp.post("/direct-payments")
+@lender_key_required
+def report_direct_payment():
+    body = _parse(DirectPaymentRequest, _json_body())
+    with reading():
+        ids = creditor_ids(db.session.get(StaffUser, g.caller.lender_user_id))
+    row = direct.report(ids, direct.Report(body.account_ref, body.amount, body.paid_on,
+                                           body.reference),
+                        g.caller.actor(request.remote_addr), f"partner:key:{g.caller.public_id}")
+    return _answer(DirectPaymentAnswer(id=row.id, account_ref=body.account_ref.strip(),
+                                       amount_minor=row.amount_minor, currency=row.currency,
+                                       paid_on=row.paid_on), 201)
 
 
 @bp.get("/openapi.json")

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import re
 
-#: The tables whose rows never change (the triggers of migrations 0001 and 0015 refuse it too).
-APPEND_ONLY = ("case_event", "ledger_entry", "staff_audit")
+#: The tables whose rows never change (the triggers of migrations 0001, 0015 and 0017 refuse it
+#: too): the record, the ledger, the staff audit, and lenders' terms, direct payments and closed
+#: statements.
+APPEND_ONLY = ("case_event", "ledger_entry", "staff_audit", "creditor_terms", "commission_rate",
+               "direct_payment", "remittance_statement", "remittance_line", "remittance_item")
 IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 

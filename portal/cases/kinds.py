@@ -158,6 +158,12 @@ class EventKind(StrEnum):
     CONTACT_PAUSE_LIFTED = "contact.supervisor_pause_lifted"
     #: Staff wrote to the borrower from the case through notify (data: channel, note id).
     STAFF_MESSAGE_SENT = "message.staff_sent"
+    #: A lender user opened the account in the lender's portal, which names the borrower (data:
+    #: view, the staff user's role); contact details and evidence are never shown there.
+    LENDER_VIEWED = "lender.viewed_account"
+    #: The lender reported a payment the borrower made to them directly (data: direct payment,
+    #: amount, currency, paid on); its ledger entry has its own `ledger.posted`.
+    DIRECT_PAYMENT_REPORTED = "payment.direct_reported"
 
 
 ACTOR_TYPES = ("borrower", "staff", "system", "partner")

@@ -82,6 +82,8 @@ SENTENCES: dict[str, str] = {
     K.CONTACT_PAUSED: N_("A supervisor paused contact until %(until)s."),
     K.CONTACT_PAUSE_LIFTED: N_("The supervisor's pause was lifted."),
     K.STAFF_MESSAGE_SENT: N_("Staff sent the borrower a message (%(channel)s)."),
+    K.LENDER_VIEWED: N_("The creditor's user opened the account in the lender's portal."),
+    K.DIRECT_PAYMENT_REPORTED: N_("The creditor reported a payment made to them directly."),
 }
 #: For a kind recorded before this table knew it (an old record): said plainly, not hidden.
 UNKNOWN = N_("Something was recorded (%(kind)s).")

@@ -14,9 +14,12 @@ from portal.agency.models import Agency
 from portal.api.service import ensure_partner_key
 from portal.cases.service import Actor
 from portal.demo import data
+from portal.demo.remittances import seed_remittances
 from portal.extensions import db
 from portal.identity.models import StaffUser
 from portal.identity.service import passwords
+from portal.lenders import terms
+from portal.lenders.commission import Rate
 from portal.operations import operation
 
 bp = Blueprint("demo_cli", __name__, cli_group="demo")
@@ -67,6 +70,9 @@ def seed() -> tuple[int, list[StaffUser]]:
             db.session.add(user)
         staff.append(user)
     db.session.flush()
+    for code, valid_from, method, rates in data.TERMS:
+        if not terms.has_terms(code):
+            terms.write_terms(code, valid_from, method, [Rate(*r) for r in rates])
     return added, staff
 
 
@@ -76,7 +82,12 @@ def seed_command():
     if not current_app.config["PORTAL_DEMO"]:
         raise click.ClickException("demo data is only loaded in demo mode (PORTAL_DEMO=1)")
     added, staff = seed()
+    closed = seed_remittances()
     click.echo(f"demo data ready ({added} accounts added)")
+    if closed:
+        click.echo(f"Northwind's statement of {closed} closed; close the next with "
+                   "`flask --app portal lenders close-statement --creditor NWB --period "
+                   "YYYY-MM`")
     click.echo(f"staff password for every demo user: {data.STAFF_PASSWORD}")
     for user in staff:
         click.echo(f"  {user.email:24} {user.role:10} {user.agency.name:18} "

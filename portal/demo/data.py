@@ -60,6 +60,17 @@ STAFF = [
     ("agent@harbor.test", "Harvey Agent", "agent", None, SECOND_AGENCY),
     ("compliance@harbor.test", "Hollis Compliance", "compliance", None, SECOND_AGENCY),
     ("supervisor@harbor.test", "Hale Supervisor", "supervisor", None, SECOND_AGENCY),
+    ("lender@birchwood.test", "Blair Lender", "lender", "BRC", SECOND_AGENCY),
+]
+
+#: Commission terms: (creditor, valid from, method, rates as (product or None, from age in
+#: days, basis points)). Northwind keeps 25 % net, 30 % on credit cards placed 180 days or more.
+TERMS = [
+    ("NWB", date(2025, 1, 1), "net", [(None, 0, 2500), ("Credit card", 180, 3000)]),
+    ("LUM", date(2025, 1, 1), "gross", [(None, 0, 2000)]),
+    ("JRF", date(2025, 1, 1), "net", [(None, 0, 1800)]),
+    ("TCS", date(2025, 1, 1), "combined", [(None, 0, 2200)]),
+    ("BRC", date(2025, 1, 1), "gross", [(None, 0, 2000)]),
 ]
 STAFF_PASSWORD = "demo-password-1"
 

@@ -22,6 +22,7 @@ TOPICS = (
     "preferences.changed",
     "account.placed",
     "account.recalled",
+    "remittance.closed",
 )
 
 

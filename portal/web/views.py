@@ -20,8 +20,9 @@ def home():
     if current_user.is_authenticated:
         if current_user.is_borrower:
             return redirect(url_for("accounts.index"))
-        if current_user.role != "lender":
-            return redirect(url_for("agency.accounts"))
+        if current_user.role == "lender":
+            return redirect(url_for("lenders.portfolio_page"))
+        return redirect(url_for("agency.accounts"))
     return render_template("web/home.html")
 
 

@@ -135,7 +135,7 @@ def file_dispute(page: Page, base_url: str, pdf, screenshot, label: str) -> str:
     return number
 
 
-def staff_sign_in(page: Page, base_url: str, app, email: str) -> None:
+def staff_sign_in(page: Page, base_url: str, app, email: str, landing: str = "Disputes") -> None:
     """Password, then a code from the demo user's authenticator (its secret is the one the seed
     gave it, in the live app's database): the current step's, or the next one's when another
     test signed this user in within the step (each step signs in once)."""
@@ -159,7 +159,7 @@ def staff_sign_in(page: Page, base_url: str, app, email: str) -> None:
     page.get_by_label("Code from your authenticator app").fill(code)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("navigation", name="Main").get_by_role(
-        "link", name="Disputes")).to_be_visible()
+        "link", name=landing)).to_be_visible()
 
 
 def test_dispute_without_javascript_then_withdraw(browser, live_server, signed_in,

@@ -1,0 +1,2 @@
+"""The lender's portal: a creditor's portfolio, commission terms, remittance statements and the
+payments borrowers made to the lender directly."""

@@ -1,0 +1,118 @@
+"""A closed statement as the lender downloads it: one set of rows, written as CSV (through
+csvsafe) and as PDF (through pdf.py). Amounts are decimal strings in the currency's major unit
+with the currency beside them; the figures are the statement's own, never recomputed."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+
+from portal import csvsafe, pdf
+from portal.lenders import remittance
+from portal.lenders.models import RemittanceStatement
+from portal.money import Money
+
+CSV_COLUMNS = ("account_ref", "currency", "collected", "refunded", "charged_back", "commission",
+               "direct_payments", "direct_commission", "remitted")
+
+
+def rounding() -> str:
+    """The rounding rule, said on the page and in the PDF."""
+    return _("Commission is computed per account line: the exact sum of amount x rate over the "
+             "line's payments, rounded once, half to even, to the currency's minor unit.")
+
+
+@dataclass(frozen=True)
+class Row:
+    account_ref: str
+    currency: str
+    figures: tuple[int, ...]  # in CSV_COLUMNS' order after currency, minor units
+
+
+def rows(statement: RemittanceStatement, references: dict[int, str]) -> list[Row]:
+    """One row per account line, then one total row per currency (account_ref "TOTAL")."""
+    found = []
+    for line in statement.lines:
+        kept = remittance.Line(line.account_id, line.currency, line.collected_minor,
+                               line.refunded_minor, line.charged_back_minor,
+                               line.commission_minor, line.direct_minor,
+                               line.direct_commission_minor)
+        found.append(Row(references[line.account_id], line.currency, (
+            kept.collected, kept.refunded, kept.charged_back, kept.commission, kept.direct,
+            kept.direct_commission, remittance.line_due(kept, statement.method))))
+    return found
+
+
+def total_rows(totals: list[remittance.Totals]) -> list[Row]:
+    return [Row("TOTAL", t.currency, (t.collected, t.refunded, t.charged_back, t.commission,
+                                      t.direct, t.direct_commission, t.due)) for t in totals]
+
+
+def _decimal(minor: int, currency: str) -> str:
+    return str(Money(minor, currency).decimal)
+
+
+def as_csv(lines: list[Row], totals: list[Row]) -> str:
+    out = io.StringIO()
+    writer = csvsafe.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for row in lines + totals:
+        writer.writerow([row.account_ref, row.currency,
+                         *(_decimal(v, row.currency) for v in row.figures)])
+    return out.getvalue()
+
+
+def filename(statement: RemittanceStatement, extension: str) -> str:
+    return f"remittance-{statement.creditor.code}-{statement.period}.{extension}"
+
+
+def as_pdf(statement: RemittanceStatement, lines: list[Row], totals: list[Row],
+           invoiced: dict[str, int]) -> bytes:
+    """The statement on A4 landscape pages: lines, totals per currency, method and rounding."""
+    title = _("Remittance statement %(period)s", period=statement.period)
+    document = pdf.document(f"{title} {statement.creditor.name}", page_format="A4")
+    document.add_page(orientation="landscape")
+    document.set_font("helvetica", "B", 16)
+    document.cell(0, 10, pdf.latin1(title), new_x="LMARGIN", new_y="NEXT")
+    document.set_font("helvetica", size=10)
+    for text in (
+        _("Creditor: %(name)s (%(code)s)", name=statement.creditor.name,
+          code=statement.creditor.code),
+        _("Period: %(start)s to %(end)s (UTC, end exclusive)",
+          start=statement.period_start.date().isoformat(),
+          end=statement.period_end.date().isoformat()),
+        _("Remittance method: %(method)s", method=statement.method),
+        _("Closed: %(at)s", at=statement.closed_at.strftime("%Y-%m-%d %H:%M UTC")),
+    ):
+        document.cell(0, 6, pdf.latin1(text), new_x="LMARGIN", new_y="NEXT")
+    document.ln(3)
+    widths = (38, 18, 28, 28, 28, 28, 28, 28, 28)
+    headings = (_("Account"), _("Currency"), _("Collected"), _("Refunded"), _("Charged back"),
+                _("Commission"), _("Direct"), _("Direct comm."), _("Remitted"))
+    document.set_font("helvetica", "B", 9)
+    for width, heading in zip(widths, headings, strict=True):
+        document.cell(width, 7, pdf.latin1(heading), border="B")
+    document.ln()
+    for row in lines + totals:
+        document.set_font("helvetica", "B" if row.account_ref == "TOTAL" else "", 9)
+        cells = (row.account_ref, row.currency,
+                 *(_decimal(v, row.currency) for v in row.figures))
+        for index, (width, text) in enumerate(zip(widths, cells, strict=True)):
+            document.cell(width, 6, pdf.latin1(text), align="R" if index > 1 else "L")
+        document.ln()
+    document.ln(4)
+    document.set_font("helvetica", size=9)
+    for currency, amount in sorted(invoiced.items()):
+        if amount:
+            document.cell(0, 6, pdf.latin1(_("Commission invoiced: %(amount)s %(currency)s",
+                                             amount=_decimal(amount, currency),
+                                             currency=currency)),
+                          new_x="LMARGIN", new_y="NEXT")
+    document.multi_cell(0, 5, pdf.latin1(rounding()), new_x="LMARGIN", new_y="NEXT")
+    document.multi_cell(0, 5, pdf.latin1(_(
+        "A negative amount remitted is owed by the creditor to the agency (refunds and "
+        "chargebacks of money remitted on an earlier statement).")), new_x="LMARGIN",
+        new_y="NEXT")
+    return bytes(document.output())

@@ -1,0 +1,264 @@
+"""Remittance statements: the facts gathered from the ledger, the payments and Stripe's balance
+transactions, drawn up by the pure rules of `remittance`, and closed once for good.
+
+A statement is written only when it closes, in one transaction, and its rows are append-only
+(a trigger refuses UPDATE and DELETE): there is no update path. What changes later (a refund, a
+chargeback) is a deduction on the next statement.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from portal.accounts.models import Account, Creditor, EntryKind, LedgerEntry
+from portal.extensions import db
+from portal.lenders import commission, remittance, terms
+from portal.lenders.models import (
+    DirectPayment,
+    RemittanceItem,
+    RemittanceLine,
+    RemittanceStatement,
+)
+from portal.operations import NotFound, Refused, operation
+from portal.outbox.service import publish
+from portal.payments import settlement
+from portal.payments.models import Payment
+from portal.payments.rules import PaymentStatus
+
+#: How applying.py words a chargeback's reversing entry (a refund's says "Refund of ...").
+CHARGEBACK_PREFIX = "Chargeback"
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A statement as it would close now: nothing of it is written."""
+
+    creditor: Creditor
+    period: str
+    start: datetime
+    end: datetime
+    method: str
+    items: list[remittance.Item]
+    lines: list[remittance.Line]
+    totals: list[remittance.Totals]
+
+
+def can_close(statement: Draft) -> list[str]:
+    """Why the statement may not close yet (empty: it may). Reconciliation fills this: a
+    period closes only when it reconciles to the cent, or with a supervisor's explanation."""
+    return []
+
+
+# --- the rate of a payment ------------------------------------------------------------------
+
+
+def _rate(history: list[commission.Terms], account: Account, paid_at: datetime) -> int:
+    in_force = commission.terms_on(history, paid_at.date())
+    return commission.rate_for(in_force, account.product, (paid_at - account.placed_at).days)
+
+
+# --- the facts -----------------------------------------------------------------------------------
+
+
+def _accounted(payment_ids: list[int]) -> dict[int, tuple[int, int, int]]:
+    """What closed statements took of each payment: (collected, refunded, charged back)."""
+    rows = db.session.execute(
+        select(RemittanceItem.payment_id, func.sum(RemittanceItem.collected_minor),
+               func.sum(RemittanceItem.refunded_minor),
+               func.sum(RemittanceItem.charged_back_minor))
+        .where(RemittanceItem.payment_id.in_(payment_ids)).group_by(RemittanceItem.payment_id))
+    return {pid: (int(c), int(r), int(b)) for pid, c, r, b in rows}
+
+
+def _reversed(payment_ids: list[int], end: datetime) -> dict[int, tuple[int, int]]:
+    """Refunds and chargebacks of each payment posted before `end`: (refunded, charged back)."""
+    found: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    rows = db.session.execute(
+        select(LedgerEntry.payment_id, LedgerEntry.description, LedgerEntry.amount_minor)
+        .where(LedgerEntry.payment_id.in_(payment_ids), LedgerEntry.kind == EntryKind.REVERSAL,
+               LedgerEntry.posted_at < end))
+    for payment_id, description, amount in rows:
+        found[payment_id][1 if description.startswith(CHARGEBACK_PREFIX) else 0] += amount
+    return {pid: (r, b) for pid, (r, b) in found.items()}
+
+
+def _card_payments(creditor_id: int, end: datetime,
+                   history: list[commission.Terms]) -> list[remittance.CardPayment]:
+    rows = db.session.execute(
+        select(Payment, Account).join(Account, Payment.account_id == Account.id)
+        .where(Account.creditor_id == creditor_id, Payment.status == PaymentStatus.SUCCEEDED,
+               Payment.succeeded_at < end)
+        .order_by(Payment.id)).all()
+    ids = [payment.id for payment, _ in rows]
+    accounted = _accounted(ids)
+    reversed_ = _reversed(ids, end)
+    available = settlement.available([i for i in ids if i not in accounted], end)
+    facts = []
+    for payment, account in rows:
+        collected, refunded, charged_back = accounted.get(payment.id, (0, 0, 0))
+        got_refunded, got_charged_back = reversed_.get(payment.id, (0, 0))
+        if collected and collected == refunded + charged_back:
+            continue  # wholly given back and accounted: nothing left to say about it
+        facts.append(remittance.CardPayment(
+            payment.id, account.id, payment.currency, payment.amount_minor,
+            _rate(history, account, payment.succeeded_at), available=payment.id in available,
+            refunded=got_refunded, charged_back=got_charged_back, remitted=bool(collected),
+            accounted_refunded=refunded, accounted_charged_back=charged_back))
+    return facts
+
+
+def _directs(creditor_id: int, end: datetime,
+             history: list[commission.Terms]) -> list[remittance.Direct]:
+    taken = select(RemittanceItem.direct_payment_id).where(
+        RemittanceItem.direct_payment_id.is_not(None))
+    rows = db.session.execute(
+        select(DirectPayment, Account).join(Account, DirectPayment.account_id == Account.id)
+        .where(Account.creditor_id == creditor_id, DirectPayment.reported_at < end,
+               DirectPayment.id.not_in(taken)).order_by(DirectPayment.id)).all()
+    return [remittance.Direct(d.id, account.id, d.currency, d.amount_minor,
+                              _rate(history, account, datetime.combine(
+                                  d.paid_on, datetime.min.time(), UTC)))
+            for d, account in rows]
+
+
+def draft(creditor: Creditor, period: str) -> Draft:
+    """The creditor's statement of `period` as it would close now."""
+    start, end = remittance.period_bounds(period)
+    history = terms.history(creditor.id)
+    try:
+        method = commission.terms_on(history, (end - timedelta(days=1)).date()).method
+        found = remittance.items(_card_payments(creditor.id, end, history),
+                                 _directs(creditor.id, end, history))
+    except commission.NoTerms as missing:
+        raise Refused(f"{creditor.code} has no commission terms in force on {missing}: add "
+                      "them before closing a statement") from None
+    lines = remittance.lines(found)
+    return Draft(creditor, period, start, end, method, found, lines,
+                 remittance.totals(lines, method))
+
+
+# --- closing ------------------------------------------------------------------------------------
+
+
+@operation
+def close_statement(creditor_code: str, period: str, closed_by: str,
+                    now: datetime | None = None) -> RemittanceStatement:
+    """Close a creditor's statement of a period that has ended, after the last one closed; it is
+    written whole and announced (`remittance.closed`), and never changes after."""
+    return close_in_transaction(creditor_code, period, closed_by, now)
+
+
+def close_in_transaction(creditor_code: str, period: str, closed_by: str,
+                         now: datetime | None = None) -> RemittanceStatement:
+    """`close_statement` inside the caller's transaction (the demo seed's)."""
+    now = now or datetime.now(UTC)
+    creditor = db.session.scalar(select(Creditor).where(Creditor.code == creditor_code)
+                                 .with_for_update())
+    if creditor is None:
+        raise Refused(f"no creditor {creditor_code!r}")
+    try:
+        start, end = remittance.period_bounds(period)
+    except remittance.BadPeriod:
+        raise Refused(f"{period!r} is not a period: write it YYYY-MM") from None
+    if end > now:
+        raise Refused(f"{period} has not ended yet: it closes from {end.date().isoformat()}")
+    latest = db.session.scalar(select(func.max(RemittanceStatement.period))
+                               .where(RemittanceStatement.creditor_id == creditor.id))
+    if latest is not None and latest >= period:
+        raise Refused(f"{creditor.code}'s statement of {latest} is closed: a statement closes "
+                      "only after it, and once")
+    statement = draft(creditor, period)
+    reasons = can_close(statement)
+    if reasons:
+        raise Refused("; ".join(reasons))
+    row = RemittanceStatement(creditor_id=creditor.id, period=period, period_start=start,
+                              period_end=end, method=statement.method, closed_at=now,
+                              closed_by=closed_by)
+    db.session.add(row)
+    db.session.flush()
+    db.session.add_all(RemittanceLine(
+        statement_id=row.id, account_id=line.account_id, currency=line.currency,
+        collected_minor=line.collected, refunded_minor=line.refunded,
+        charged_back_minor=line.charged_back, commission_minor=line.commission,
+        direct_minor=line.direct, direct_commission_minor=line.direct_commission)
+        for line in statement.lines)
+    db.session.add_all(RemittanceItem(
+        statement_id=row.id, payment_id=item.payment_id, direct_payment_id=item.direct_id,
+        collected_minor=item.collected + item.direct, refunded_minor=item.refunded,
+        charged_back_minor=item.charged_back, rate_bp=item.rate_bp)
+        for item in statement.items)
+    db.session.flush()
+    publish("remittance.closed", announcement(row, statement.totals),
+            agency_id=creditor.agency_id)
+    return row
+
+
+def announcement(row: RemittanceStatement, totals: list[remittance.Totals]) -> dict:
+    """The `remittance.closed` webhook's body: the statement's totals, no personal data."""
+    return {"statement_id": row.id, "creditor": row.creditor.code, "period": row.period,
+            "method": row.method, "closed_at": row.closed_at.isoformat(),
+            "totals": [totals_json(t) for t in totals]}
+
+
+def totals_json(t: remittance.Totals) -> dict:
+    return {"currency": t.currency, "collected_minor": t.collected, "refunded_minor": t.refunded,
+            "charged_back_minor": t.charged_back, "commission_minor": t.commission,
+            "direct_minor": t.direct, "direct_commission_minor": t.direct_commission,
+            "due_minor": t.due, "invoiced_minor": t.invoiced}
+
+
+# --- reading closed statements ---------------------------------------------------------------
+
+
+def as_lines(row: RemittanceStatement) -> list[remittance.Line]:
+    return [remittance.Line(line.account_id, line.currency, line.collected_minor,
+                            line.refunded_minor, line.charged_back_minor, line.commission_minor,
+                            line.direct_minor, line.direct_commission_minor)
+            for line in row.lines]
+
+
+def totals_of(row: RemittanceStatement) -> list[remittance.Totals]:
+    return remittance.totals(as_lines(row), row.method)
+
+
+def statements_of(creditor_ids: list[int], period: str | None = None) -> list[RemittanceStatement]:
+    query = (select(RemittanceStatement).where(RemittanceStatement.creditor_id.in_(creditor_ids))
+             .order_by(RemittanceStatement.period.desc(), RemittanceStatement.creditor_id))
+    if period:
+        query = query.where(RemittanceStatement.period == period)
+    return list(db.session.scalars(query))
+
+
+def statement_of(creditor_ids: list[int], statement_id: int) -> RemittanceStatement:
+    """One of these creditors' statements; another's is not found."""
+    row = db.session.scalar(select(RemittanceStatement).where(
+        RemittanceStatement.id == statement_id,
+        RemittanceStatement.creditor_id.in_(creditor_ids)))
+    if row is None:
+        raise NotFound(str(statement_id))
+    return row
+
+
+def references(row: RemittanceStatement) -> dict[int, str]:
+    """The agency's reference of each account on the statement."""
+    return dict(db.session.execute(select(Account.id, Account.reference).where(
+        Account.id.in_([line.account_id for line in row.lines]))).all())
+
+
+def as_json(row: RemittanceStatement) -> dict:
+    """A closed statement for the API: totals and lines, minor units, no personal data."""
+    refs = references(row)
+    return {"statement_id": row.id, "creditor": row.creditor.code, "period": row.period,
+            "method": row.method, "closed_at": row.closed_at.isoformat(),
+            "totals": [totals_json(t) for t in totals_of(row)],
+            "lines": [{"account_ref": refs[line.account_id], "currency": line.currency,
+                       "collected_minor": line.collected, "refunded_minor": line.refunded,
+                       "charged_back_minor": line.charged_back,
+                       "commission_minor": line.commission, "direct_minor": line.direct,
+                       "direct_commission_minor": line.direct_commission,
+                       "remitted_minor": remittance.line_due(line, row.method)}
+                      for line in as_lines(row)]}
