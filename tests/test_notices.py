@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pypdf
 import pytest
+from bs4 import BeautifulSoup
 from sqlalchemy import select
 
 from portal.accounts.models import Account, Creditor
@@ -124,6 +125,35 @@ def test_the_notice_goes_by_email_too_only_with_consent_to_electronic_delivery(d
     (event,) = db.scalars(select(CaseEvent).where(CaseEvent.kind == "validation_notice.sent",
                                                   CaseEvent.account_id == account.id))
     assert event.data["channels"] == ["letter", "email"]
+
+
+def test_the_notice_emails_html_part_is_laid_out_as_html_never_the_texts_marks(
+        db, demo, mail):
+    """Through the SMTP adapter, as it leaves: the itemization a table, headings headings,
+    tick boxes a list; no '# ', TAB, '[ ]' (nor a markdown rule '---') left in the HTML (the
+    account number's mask, ****4444, is the notice's own words)."""
+    _placed(db, person=_person(language="es"), consent=True, at=DAYTIME)
+    assert [r.status for r in db.run(send_due, clock=lambda: DAYTIME)] == ["sent"]
+    (caught,) = mail.wait_for(1)
+    html = caught.part("html")
+    soup = BeautifulSoup(html, "html.parser")
+    words = soup.body.get_text("\n")
+    for mark in ("# ", "\t", "[ ]", "---"):
+        assert mark not in words, mark
+    tables = soup.find_all("table")
+    assert len(tables) == 2  # the English itemization, then the Spanish one
+    rows = [(tr.th.get_text(), tr.td.get_text()) for tr in tables[0].find_all("tr")]
+    assert rows[0] == ("As of March 31, 2026, you owed:", "$1,000.00")
+    assert ("You were charged this amount in interest:", "+ $25.50") in rows
+    assert rows[-1] == ("Total amount of the debt now:", "$1,000.50")
+    assert tables[1].find_all("tr")[-1].th.get_text() == "Cantidad total de la deuda ahora:"
+    headings = [h.get_text() for h in soup.find_all("h2")]
+    assert headings[:2] == ["Validation notice", "Our information shows:"]
+    assert "Aviso de validación" in headings and "How can you dispute the debt?" in headings
+    assert "This is not my debt." in [li.get_text(strip=True).lstrip("☐ ")
+                                      for li in soup.find_all("li")]
+    # The plain-text part is the notice's text, marks and all, as the letter is written.
+    assert "Total amount of the debt now:\t$1,000.50" in caught.part("plain")
 
 
 def test_consent_is_one_at_a_time_and_withdrawing_it_means_post_only(db, demo):
