@@ -25,6 +25,7 @@ from portal.accounts.models import Account, Borrower, ContactKind, ContactPoint
 from portal.accounts.service import postings
 from portal.agency.models import Agency
 from portal.cases.kinds import EventKind
+from portal.cases.models import CaseEvent
 from portal.cases.service import Actor, record
 from portal.contact import service as contact
 from portal.contact.rulebook import Purpose
@@ -76,8 +77,14 @@ def notice_for(account: Account, sent_at: datetime) -> FirstLetter | None:
 
 
 def sent_notice(account: Account) -> FirstLetter | None:
-    """The validation notice the borrower was sent, for their account page (None: not sent)."""
+    """The first letter the borrower was sent (the US validation notice, the UK's or China's
+    own), for their account page; None when none was sent."""
     sent = account.validation_notice_sent_at
+    if account.creditor.country != "US":
+        sent = db.session.scalar(
+            select(CaseEvent.occurred_at).where(CaseEvent.account_id == account.id,
+                                                CaseEvent.kind == EventKind.FIRST_LETTER_SENT)
+            .order_by(CaseEvent.id.desc()).limit(1))
     return notice_for(account, sent) if sent is not None else None
 
 
@@ -122,16 +129,36 @@ def send_first_letter(account: Account, actor: Actor, at: datetime) -> list[str]
     if email and notify(borrower, message, account=account, channel="email",
                         destination=email.value, at=at).sent:
         went.append("email")
-    if went and country == "US":
-        account.validation_notice_sent_at = at
-        record(actor, EventKind.VALIDATION_NOTICE_SENT, borrower_id=borrower.id,
-               account_id=account.id, at=at,
-               data={"sent_on": letter.sent_on.isoformat(),
-                     "respond_by": letter.respond_by.isoformat(), "channels": went,
-                     "spanish": letter.spanish})
-    if not went:
+    if went:
+        _recorded(account, letter, went, actor, at)
+    else:
         log.warning("first letter of account %s not sent", account.id)
     return went
+
+
+def _recorded(account: Account, letter: FirstLetter, went: list[str], actor: Actor,
+              at: datetime) -> None:
+    """The case says the letter went: the US notice's sent date opens the validation period;
+    a UK or China letter is an event the account page finds it by."""
+    ids = {"borrower_id": account.borrower_id, "account_id": account.id}
+    if letter.kind != KINDS["US"]:
+        record(actor, EventKind.FIRST_LETTER_SENT, **ids, at=at,
+               data={"letter": letter.kind, "sent_on": letter.sent_on.isoformat(),
+                     "channels": went})
+        return
+    account.validation_notice_sent_at = at
+    record(actor, EventKind.VALIDATION_NOTICE_SENT, **ids, at=at,
+           data={"sent_on": letter.sent_on.isoformat(),
+                 "respond_by": letter.respond_by.isoformat(), "channels": went,
+                 "spanish": letter.spanish})
+
+
+def sent_before(account: Account, actor: Actor, at: datetime) -> None:
+    """A UK or China first letter the agency sent by post before the portal (the demo seed's
+    accounts, as the US ones carry their notice's date): recorded as sent, nothing queued."""
+    letter = notice_for(account, at)
+    if letter is not None and letter.kind != KINDS["US"]:
+        _recorded(account, letter, ["letter"], actor, at)
 
 
 def queue_first_letters(account_ids: Sequence[int], actor: Actor) -> None:

@@ -65,7 +65,7 @@ def _agree_then_withdraw(page, base_url: str, check=lambda name: None) -> None:
     expect(section).to_contain_text("notices then come by post only")
     check("preferences: the offer of notices by email")
     section.get_by_role("button", name="Agree to notices by email").click()
-    expect(page.get_by_role("alert")).to_contain_text("Tick the box to agree")
+    expect(_notices_section(page).locator(".error")).to_contain_text("Tick the box to agree")
     check("preferences: the tick missed")
 
     section = _notices_section(page)
