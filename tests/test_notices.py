@@ -110,6 +110,8 @@ def test_a_us_placement_queues_the_validation_notice_as_a_letter_with_its_attemp
                  "name and address of the original creditor", "Quiero este formulario"):
         assert part in text, part
     assert "4111222233334444" not in text
+    # How the newly placed borrower signs in: their own reference, with the portal's address.
+    assert "sign in with the reference NTC-1 and your date of birth" in " ".join(text.split())
 
 
 def test_the_notice_goes_by_email_too_only_with_consent_to_electronic_delivery(db, demo):

@@ -73,7 +73,7 @@ def notice_for(account: Account, sent_at: datetime) -> FirstLetter | None:
         product=account.product, itemization_date=account.itemization_date,
         itemization=itemize(postings(entries), account.currency),
         sent_on=sent_at.astimezone(UTC).date(), portal_url=current_app.config["PUBLIC_URL"],
-        language=borrower.preferred_language)
+        language=borrower.preferred_language, sign_in_reference=borrower.reference)
 
 
 def sent_notice(account: Account) -> FirstLetter | None:

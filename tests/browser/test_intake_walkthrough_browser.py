@@ -1,9 +1,10 @@
 """Issue 14's "Done when", walked through once in a real browser with axe on every page: a
 supervisor (run_imports; agents only preview) uploads a placement file with one bad row and is
 told the row and field, fixes it and imports it (the real job worker places it); the new
-borrower signs in with the code captured at /dev/messages and reads the account and its
-validation notice; the account is recalled in the console; and the dialer API answers "no" with
-the recall's rule at once. Its people and accounts are its own, so other modules' are untouched."""
+borrower finds the sign-in reference in their first letter and the code at /dev/messages (demo
+mode's post and email), signs in and reads the account and its validation notice; the account
+is recalled in the console; and the dialer API answers "no" with the recall's rule at once. Its
+people and accounts are its own, so other modules' are untouched."""
 
 from __future__ import annotations
 
@@ -11,10 +12,7 @@ import re
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
 
-from portal.accounts.models import Account
-from portal.extensions import db
 from portal.placements.tasks import QUEUE
 from tests.browser.conftest import JobWorker
 from tests.browser.test_disputes_browser import staff_sign_in
@@ -57,13 +55,22 @@ def _decision(page, base_url: str, account_ref: str) -> dict:
     return answer.json()
 
 
-def _sign_in_reference(app, account_ref: str) -> tuple[str, str]:
-    """The new borrower's sign-in reference (P-XXXXXXXX) and name, for the borrower's side."""
-    with app.app_context():
-        account = db.session.scalar(select(Account).where(Account.reference == account_ref))
-        found = account.borrower.reference, account.borrower.display_name
-        db.session.rollback()
-    return found
+def _letter(context, base_url: str, last_four: str) -> tuple[str, str]:
+    """The newest first letter about the account ending `last_four`, as captured at
+    /dev/messages (the post, in demo mode): its account reference and the sign-in reference it
+    gives the borrower."""
+    messages = context.new_page()
+    try:
+        messages.goto(f"{base_url}/dev/messages")
+        letter = messages.locator("article.message").filter(
+            has_text=f"account number ****{last_four}").first
+        body = letter.locator(".message__body").inner_text()
+    finally:
+        messages.close()
+    account = re.search(r"Reference: (NWB-[A-Z0-9]+)\.", body)
+    sign_in = re.search(r"sign in with the reference (P-[A-Z0-9]+) and your date of birth", body)
+    assert account and sign_in, body
+    return account.group(1), sign_in.group(1)
 
 
 def test_import_a_fixed_file_the_borrower_reads_the_notice_a_recall_stops_contact(
@@ -104,13 +111,12 @@ def test_import_a_fixed_file_the_borrower_reads_the_notice_a_recall_stops_contac
     finally:
         worker.stop()
 
-    quinns = [r for r in references if _sign_in_reference(live_app.app, r)[1] == "Quinn Harper"]
-    (account_ref,) = quinns
-    sign_in_ref, _name = _sign_in_reference(live_app.app, account_ref)
-
     borrower = new_context(browser, bypass_csp=True)
     mine = borrower.new_page()
     try:
+        # The first letter tells the new borrower where and with what to sign in.
+        account_ref, sign_in_ref = _letter(borrower, base_url, "8001")
+        assert account_ref in references
         sign_in(mine, base_url, sign_in_ref, "1987-06-15", "quinn.harper@example.com")
         found["new borrower's accounts"] = axe_violations(mine)
         card = mine.locator(".card").filter(has_text=account_ref)
