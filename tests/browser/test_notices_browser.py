@@ -11,6 +11,7 @@ from tests.browser.test_sign_in_browser import (
     assert_fits_phone,
     axe_violations,
     new_context,
+    sign_in,
 )
 
 pytestmark = pytest.mark.browser
@@ -103,3 +104,20 @@ def test_notices_by_email_have_no_serious_accessibility_violations(browser, live
     finally:
         context.close()
     assert_accessible(found)
+
+
+def test_the_uk_first_letter_on_the_account_page_reads_and_passes_axe(browser, live_server):
+    """Oliver Bennett (London) reads the first letter the seed records as sent to him."""
+    context = new_context(browser, bypass_csp=True)
+    page = context.new_page()
+    try:
+        sign_in(page, live_server, "DEMO-3001", "1978-01-23", "oliver@example.com")
+        page.goto(f"{live_server}/accounts/TCS-3001")
+        notice = page.locator("section.notice")
+        expect(notice.get_by_role("heading", name="Our first letter to you")).to_be_visible()
+        expect(notice.get_by_role("heading", name="Free debt advice")).to_be_visible()
+        expect(notice.locator("tr.notice__total")).to_contain_text("£1,150.00")
+        assert_fits_phone(page)
+        assert_accessible({"UK account page with its first letter": axe_violations(page)})
+    finally:
+        context.close()
