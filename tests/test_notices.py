@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pypdf
 import pytest
+from bs4 import BeautifulSoup
 from sqlalchemy import select
 
 from portal.accounts.models import Account, Creditor
@@ -109,6 +110,8 @@ def test_a_us_placement_queues_the_validation_notice_as_a_letter_with_its_attemp
                  "name and address of the original creditor", "Quiero este formulario"):
         assert part in text, part
     assert "4111222233334444" not in text
+    # How the newly placed borrower signs in: their own reference, with the portal's address.
+    assert "sign in with the reference NTC-1 and your date of birth" in " ".join(text.split())
 
 
 def test_the_notice_goes_by_email_too_only_with_consent_to_electronic_delivery(db, demo):
@@ -124,6 +127,35 @@ def test_the_notice_goes_by_email_too_only_with_consent_to_electronic_delivery(d
     (event,) = db.scalars(select(CaseEvent).where(CaseEvent.kind == "validation_notice.sent",
                                                   CaseEvent.account_id == account.id))
     assert event.data["channels"] == ["letter", "email"]
+
+
+def test_the_notice_emails_html_part_is_laid_out_as_html_never_the_texts_marks(
+        db, demo, mail):
+    """Through the SMTP adapter, as it leaves: the itemization a table, headings headings,
+    tick boxes a list; no '# ', TAB, '[ ]' (nor a markdown rule '---') left in the HTML (the
+    account number's mask, ****4444, is the notice's own words)."""
+    _placed(db, person=_person(language="es"), consent=True, at=DAYTIME)
+    assert [r.status for r in db.run(send_due, clock=lambda: DAYTIME)] == ["sent"]
+    (caught,) = mail.wait_for(1)
+    html = caught.part("html")
+    soup = BeautifulSoup(html, "html.parser")
+    words = soup.body.get_text("\n")
+    for mark in ("# ", "\t", "[ ]", "---"):
+        assert mark not in words, mark
+    tables = soup.find_all("table")
+    assert len(tables) == 2  # the English itemization, then the Spanish one
+    rows = [(tr.th.get_text(), tr.td.get_text()) for tr in tables[0].find_all("tr")]
+    assert rows[0] == ("As of March 31, 2026, you owed:", "$1,000.00")
+    assert ("You were charged this amount in interest:", "+ $25.50") in rows
+    assert rows[-1] == ("Total amount of the debt now:", "$1,000.50")
+    assert tables[1].find_all("tr")[-1].th.get_text() == "Cantidad total de la deuda ahora:"
+    headings = [h.get_text() for h in soup.find_all("h2")]
+    assert headings[:2] == ["Validation notice", "Our information shows:"]
+    assert "Aviso de validación" in headings and "How can you dispute the debt?" in headings
+    assert "This is not my debt." in [li.get_text(strip=True).lstrip("☐ ")
+                                      for li in soup.find_all("li")]
+    # The plain-text part is the notice's text, marks and all, as the letter is written.
+    assert "Total amount of the debt now:\t$1,000.50" in caught.part("plain")
 
 
 def test_consent_is_one_at_a_time_and_withdrawing_it_means_post_only(db, demo):
@@ -283,9 +315,65 @@ def test_the_page_shows_the_same_notice_as_the_letter_even_after_a_payment(perso
             assert words in text, words
 
 
-def test_accounts_without_a_sent_notice_show_none(person, demo):
+def test_accounts_without_a_sent_first_letter_show_none(person, demo, db):
+    """Placed, but no letter queued (nor recorded as sent before): no notice to show."""
+    def run():
+        borrower = ensure_borrower(_person("NTC-GB", country="GB"))
+        place(db.database.session.scalar(select(Creditor).where(Creditor.code == "TCS")),
+              borrower, _debt("TCS-9002", "GBP"), ACTOR)
+
+    db.run(run)
+    person.sign_in("NTC-GB", "1980-02-03")
+    assert person.get("/accounts/TCS-9002").soup.select_one("section.notice") is None
+
+
+def test_the_uk_demo_borrower_sees_their_first_letter_on_the_account_page(person, demo, db):
     person.sign_in("DEMO-3001", "1978-01-23")
-    assert person.get("/accounts/TCS-3001").soup.select_one("section.notice") is None
+    page = person.get("/accounts/TCS-3001")
+    section = page.soup.select_one("section.notice")
+    assert section.h2.get_text() == "Our first letter to you"
+    (part,) = section.select("article")
+    assert part["lang"] == "en"
+    text = _notice_text(page)
+    for words in ("Your Thames Card Services account is now with Demo Collections",
+                  "Demo Collections is a debt collection agency.",
+                  "Thames Card Services has asked us to collect this debt for it",
+                  "account number ****3333", "Owed now £1,150.00", "Free debt advice",
+                  "MoneyHelper", "StepChange", "Financial Ombudsman Service"):
+        assert words in text, words
+    assert "Validation notice" not in text and "validation period" not in page.text
+    (event,) = db.scalars(select(CaseEvent).join(Account, Account.id == CaseEvent.account_id)
+                          .where(Account.reference == "TCS-3001",
+                                 CaseEvent.kind == "first_letter.sent"))
+    assert event.data["letter"] == "first_letter_gb" and event.data["channels"] == ["letter"]
+    assert "We sent you our first letter about this account on" in page.text  # the history
+
+
+def test_the_china_demo_borrower_sees_the_mandate_in_chinese_then_english(person, demo):
+    person.sign_in("DEMO-2001", "1990-09-02")
+    page = person.get("/accounts/JRF-2001")
+    parts = page.soup.select("section.notice article")
+    assert [p["lang"] for p in parts] == ["zh", "en"]
+    chinese, english = (" ".join(p.get_text(" ").split()) for p in parts)
+    assert "Jade River Consumer Finance已书面委托我们" in chinese and "12378" in chinese
+    assert "¥12,600.00" in chinese
+    assert "instructed us in writing" in english and "12378" in english
+
+
+def test_a_placed_uk_account_shows_the_letter_it_was_sent(person, demo, db):
+    account = _placed(db, person=_person("NTC-GB", country="GB"),
+                      debt=_debt("TCS-9001", "GBP"), creditor="TCS")
+    (letter,) = _captured(db, "letter")
+    (event,) = db.scalars(select(CaseEvent).where(CaseEvent.account_id == account.id,
+                                                  CaseEvent.kind == "first_letter.sent"))
+    assert event.data == {"letter": "first_letter_gb", "channels": ["letter"],
+                          "sent_on": event.occurred_at.date().isoformat()}
+    person.sign_in("NTC-GB", "1980-02-03")
+    text = _notice_text(person.get(f"/accounts/{account.reference}"))
+    for paragraph in letter.body.split("\n\n"):
+        for line in paragraph.splitlines():
+            words = " ".join(line.removeprefix("# ").replace("\t", " ").split())
+            assert words in text, words
 
 
 def test_an_email_at_an_inconvenient_hour_is_held_back_and_the_letter_still_goes(db, demo):

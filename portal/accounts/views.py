@@ -27,6 +27,7 @@ EVENT_TEXT = {
     "account.placed": _l("The creditor placed this account with us"),
     "ledger.posted": _l("%(what)s of %(amount)s posted to your balance"),
     "validation_notice.sent": _l("We sent you the validation notice on %(sent_on)s"),
+    "first_letter.sent": _l("We sent you our first letter about this account on %(sent_on)s"),
     "borrower.sign_in_code_sent": _l("You asked for a sign-in code (%(channel)s to %(to)s)"),
     "borrower.signed_in": _l("You signed in"),
     "borrower.signed_out": _l("You signed out"),
@@ -124,5 +125,5 @@ def detail(reference: str):
         payments=payments_of(current_user.id, view.account.id),
         disputes=disputes_of(current_user.id, view.account.id), today=_today(),
         plans=plans_of(current_user.id, view.account.id),
-        notice_sections=wording.sections(notice) if notice else (),
+        notice=notice, notice_sections=wording.sections(notice) if notice else (),
     )

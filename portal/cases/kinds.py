@@ -14,6 +14,9 @@ class EventKind(StrEnum):
     LEDGER_POSTED = "ledger.posted"
     #: The validation notice (Regulation F 1006.34) was sent.
     VALIDATION_NOTICE_SENT = "validation_notice.sent"
+    #: A UK or China account's first letter was sent (data: the letter's kind, `sent_on`, the
+    #: channels); the page rebuilds it from this event's time.
+    FIRST_LETTER_SENT = "first_letter.sent"
     #: The borrower consented to receive notices by email (E-SIGN, 12 CFR 1006.42(b)); the
     #: data names the consent row and the email's contact point, never the address.
     EDELIVERY_CONSENTED = "notices.edelivery_consented"

@@ -23,6 +23,7 @@ SENTENCES: dict[str, str] = {
     K.MESSAGE_STOPPED: N_("A queued message was stopped by the contact rules before it went."),
     K.LEDGER_POSTED: N_("%(amount)s was posted to the ledger (%(entry)s)."),
     K.VALIDATION_NOTICE_SENT: N_("The validation notice was sent."),
+    K.FIRST_LETTER_SENT: N_("The first letter was sent."),
     K.SIGN_IN_CODE_SENT: N_("The borrower asked for a sign-in code."),
     K.SIGNED_IN: N_("The borrower signed in."),
     K.SIGNED_OUT: N_("The borrower signed out."),

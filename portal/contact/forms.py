@@ -98,6 +98,14 @@ class ConsentForm(FlaskForm):
     )
 
 
+class EmailNoticesForm(FlaskForm):
+    """E-SIGN consent to notices by email (15 U.S.C. 7001(c), 12 CFR 1006.42(b)): a deliberate
+    tick after the disclosures, never a default."""
+
+    agree = BooleanField(validators=[DataRequired(_l("Tick the box to agree, or leave this "
+                                                     "section as it is."))])
+
+
 class WithdrawConsentForm(FlaskForm):
     consent = IntegerField(validators=[InputRequired(), ROW_ID], widget=HiddenInput())
 

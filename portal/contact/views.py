@@ -17,11 +17,13 @@ from portal.contact.forms import (
     BreathingSpaceForm,
     ConfirmForm,
     ConsentForm,
+    EmailNoticesForm,
     PreferencesForm,
     WithdrawConsentForm,
 )
 from portal.contact.rulebook import RULES
 from portal.identity.service import masked
+from portal.notices import service as notices
 from portal.operations import Refused
 from portal.web.access import borrower_required
 
@@ -96,11 +98,27 @@ def _page(status=200, **forms):
         "breathing": BreathingSpaceForm(prefix="breathing"),
         "consent": ConsentForm(prefix="consent"),
         "withdraw": WithdrawConsentForm(prefix="withdraw"),
+        "email_notices": EmailNoticesForm(prefix="notices"),
+        "stop_email_notices": ConfirmForm(prefix="notices-stop"),
     }
     defaults.update(forms)
     holds = service.live_holds(current_user.id, None)
     return render_template("contact/preferences.html", country=country, holds=holds,
-                           consents=operations.consents_of(current_user.id), **defaults), status
+                           consents=operations.consents_of(current_user.id),
+                           **_email_notices(defaults["email_notices"]), **defaults), status
+
+
+def _email_notices(form: EmailNoticesForm) -> dict:
+    """What the "Notices by email" section shows: the consent in force (and since when) or the
+    address a consent would name, masked; the tick box's words name that address."""
+    consent = notices.email_consent(current_user.id)
+    point = notices.consented_point(current_user) if consent else notices.email_for_notices(
+        current_user)
+    address = masked(point) if point is not None else None
+    if address:
+        form.agree.label.text = _("I have read this and agree to get notices by email at "
+                                  "%(address)s, as well as by post.", address=address)
+    return {"notices_consent": consent, "notices_address": address}
 
 
 @bp.get("/")
@@ -221,3 +239,32 @@ def withdraw_consent():
         form.form_errors.append(refusal.message)
         return _page(refusal.status, withdraw=form)
     return _done(_("You withdrew your agreement. We keep to the usual hours again from now."))
+
+
+@bp.post("/notices-by-email")
+@borrower_required
+def email_notices():
+    form = EmailNoticesForm(prefix="notices")
+    if not form.validate():
+        return _page(422, email_notices=form)
+    try:
+        notices.consent_to_email(current_user.id, _actor())
+    except Refused as refusal:
+        form.form_errors.append(refusal.message)
+        return _page(refusal.status, email_notices=form)
+    return _done(_("Thank you. We will send notices by email as well as by post, until you "
+                   "withdraw."))
+
+
+@bp.post("/notices-by-email/withdraw")
+@borrower_required
+def stop_email_notices():
+    form = ConfirmForm(prefix="notices-stop")
+    if not form.validate():
+        return _page(400, stop_email_notices=form)
+    try:
+        notices.withdraw_email_consent(current_user.id, _actor())
+    except Refused as refusal:
+        form.form_errors.append(refusal.message)
+        return _page(refusal.status, stop_email_notices=form)
+    return _done(_("You withdrew your agreement. Notices come by post only from now on."))

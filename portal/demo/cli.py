@@ -20,6 +20,7 @@ from portal.identity.models import StaffUser
 from portal.identity.service import passwords
 from portal.lenders import terms
 from portal.lenders.commission import Rate
+from portal.notices.service import sent_before
 from portal.operations import operation
 
 bp = Blueprint("demo_cli", __name__, cli_group="demo")
@@ -52,8 +53,11 @@ def seed() -> tuple[int, list[StaffUser]]:
     for person in data.people():
         borrower = ensure_borrower(person)
         for creditor_code, debt in debts[person.reference]:
-            if place(creditors[creditor_code], borrower, debt, actor):
+            account = place(creditors[creditor_code], borrower, debt, actor)
+            if account is not None:
                 added += 1
+                # The UK and China accounts' first letters went, as the US notices did.
+                sent_before(account, actor, datetime.now(UTC))
     staff = []
     password_hash = None  # one argon2 hash for the shared demo password: it is slow on purpose
     for email, name, role, creditor_code, agency_name in data.STAFF:

@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from fpdf import FPDF
 
 from portal import pdf
 from portal.accounts import postal
+from portal.messaging import layout
 from portal.messaging.envelope import Adapter, Envelope, Permanent, Sent, Transient
 
 PROVIDER = "print-folder"
@@ -106,32 +107,30 @@ AMOUNT_WIDTH = 45.0
 
 
 def _laid_out(document: FPDF, face: _Face, text: str) -> None:
-    """A notice laid out as its form is: "# " a heading, "label TAB amount" lines a table with
-    the amounts aligned right, "[ ] item" lines tick boxes (a model form's own layout)."""
-    for paragraph in text.split("\n\n"):
-        lines = paragraph.splitlines()
-        if paragraph.startswith("# "):
+    """A notice laid out as its form is (`layout.blocks`): headings, a table with the amounts
+    aligned right, drawn tick boxes (a model form's own layout)."""
+    for block in layout.blocks(text):
+        if block.kind == "heading":
             face.set(document, bold=True, size=11)
-            document.multi_cell(0, 6, face.text(paragraph[2:]), new_x="LMARGIN", new_y="NEXT")
+            document.multi_cell(0, 6, face.text(block.text), new_x="LMARGIN", new_y="NEXT")
             face.set(document, size=10)
             document.ln(1)
             continue
-        if lines and all("\t" in line for line in lines):
-            _table(document, face, [line.split("\t", 1) for line in lines])
-        elif lines and all(line.startswith("[ ] ") for line in lines):
-            for line in lines:
+        if block.kind == "table":
+            _table(document, face, block.rows)
+        elif block.kind == "checks":
+            for item, _amount in block.rows:
                 x, y = document.get_x(), document.get_y()
                 document.rect(x + 1, y + 1, 3.5, 3.5)
                 document.set_x(x + 7)
-                document.multi_cell(0, 5.5, face.text(line[4:]), new_x="LMARGIN",
-                                    new_y="NEXT")
+                document.multi_cell(0, 5.5, face.text(item), new_x="LMARGIN", new_y="NEXT")
         else:
             face.set(document, size=10)
-            document.multi_cell(0, 5, face.text(paragraph), new_x="LMARGIN", new_y="NEXT")
+            document.multi_cell(0, 5, face.text(block.text), new_x="LMARGIN", new_y="NEXT")
         document.ln(2.5)
 
 
-def _table(document: FPDF, face: _Face, rows: list[list[str]]) -> None:
+def _table(document: FPDF, face: _Face, rows: Sequence[tuple[str, str]]) -> None:
     """Label and amount rows, ruled, the last (the total) in bold."""
     label_width = document.epw - AMOUNT_WIDTH
     for n, (label, amount) in enumerate(rows):
@@ -144,7 +143,7 @@ def _table(document: FPDF, face: _Face, rows: list[list[str]]) -> None:
 
 #: How each kind's text is laid out: the notices of issue 14 carry a table and tick boxes.
 BODIES: dict[str, Callable[[FPDF, _Face, str], None]] = {
-    kind: _laid_out for kind in ("validation_notice", "first_letter_gb", "first_letter_cn")}
+    kind: _laid_out for kind in layout.LAID_OUT}
 
 
 class FolderPrintVendor:

@@ -132,7 +132,7 @@ def _render(borrower: Borrower, message: Message, channel: str) -> tuple[Rendere
     locale = LANGUAGES.get(borrower.preferred_language, "en")
     with force_locale(locale):
         return render(message.words(locale), message.purpose, channel,
-                      current_app.config["PUBLIC_URL"]), locale
+                      current_app.config["PUBLIC_URL"], message.kind), locale
 
 
 #: The kind of contact point each channel goes to.

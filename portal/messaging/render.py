@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from portal.contact.rulebook import Purpose
+from portal.messaging import layout
 from portal.messaging.messages import Words
 
 #: The preferences page, where a borrower opts out of a channel or an address.
@@ -36,8 +37,11 @@ def needs_opt_out(purpose: Purpose) -> bool:
     return purpose != Purpose.ACCESS
 
 
-def render(words: Words, purpose: Purpose, channel: str, public_url: str) -> Rendered:
-    """Text (and HTML for email) with the opt-out line; escaped, the same words in both."""
+def render(words: Words, purpose: Purpose, channel: str, public_url: str,
+           kind: str = "") -> Rendered:
+    """Text (and HTML for email) with the opt-out line; escaped, the same words in both. A
+    laid-out notice's HTML has its headings, itemization table and tick boxes as HTML, never
+    the text's marks."""
     unsubscribe = f"{public_url}{PREFERENCES_PATH}" if needs_opt_out(purpose) else None
     opt_out = None
     if unsubscribe and channel == "email":
@@ -54,6 +58,12 @@ def render(words: Words, purpose: Purpose, channel: str, public_url: str) -> Ren
             linked = Markup(escape(opt_out).replace(escape(unsubscribe), link))
         html = render_template("messaging/email.html", subject=words.subject,
                                lang=str(get_locale() or "en").replace("_", "-"),
-                               paragraphs=[p for p in words.body.split("\n\n") if p.strip()],
-                               opt_out=linked)
+                               blocks=_blocks(words.body, kind), opt_out=linked)
     return Rendered(words.subject, text, html, unsubscribe if channel == "email" else None)
+
+
+def _blocks(body: str, kind: str) -> list[layout.Block]:
+    """The body's blocks for the HTML part: a laid-out notice's as marked, else paragraphs."""
+    if kind in layout.LAID_OUT:
+        return layout.blocks(body)
+    return [layout.Block("text", p) for p in body.split("\n\n") if p.strip()]

@@ -46,6 +46,9 @@ class FirstLetter:
     portal_url: str
     #: The borrower reads Spanish: the B-2 translation follows the English notice.
     spanish: bool = False
+    #: The borrower's own sign-in reference (with their date of birth, at `portal_url`): how a
+    #: newly placed borrower learns it; empty where none is given.
+    sign_in_reference: str = ""
 
 
 def masked(number: str) -> str:
@@ -56,7 +59,8 @@ def masked(number: str) -> str:
 def first_letter(*, country: str, collector: Party, consumer: Party, reference: str,
                  creditor: str, account_number: str, product: str, itemization_date: date,
                  itemization: Itemization, sent_on: date, portal_url: str,
-                 language: str = "en", original_creditor: str | None = None) -> FirstLetter:
+                 language: str = "en", original_creditor: str | None = None,
+                 sign_in_reference: str = "") -> FirstLetter:
     """The first letter for an account of a creditor in `country` (US, GB or CN), sent on
     `sent_on`: the validation period ends as 1006.34(b)(5) counts it from that day."""
     if country not in KINDS:
@@ -67,4 +71,4 @@ def first_letter(*, country: str, collector: Party, consumer: Party, reference: 
         account_number=masked(account_number), product=product,
         itemization_date=itemization_date, itemization=itemization, sent_on=sent_on,
         respond_by=validation.period_end(sent_on), portal_url=portal_url,
-        spanish=country == "US" and language == "es")
+        spanish=country == "US" and language == "es", sign_in_reference=sign_in_reference)

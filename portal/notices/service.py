@@ -17,13 +17,15 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.accounts.itemization import itemize
-from portal.accounts.models import Account, Borrower, ContactKind
+from portal.accounts.models import Account, Borrower, ContactKind, ContactPoint
 from portal.accounts.service import postings
 from portal.agency.models import Agency
 from portal.cases.kinds import EventKind
+from portal.cases.models import CaseEvent
 from portal.cases.service import Actor, record
 from portal.contact import service as contact
 from portal.contact.rulebook import Purpose
@@ -71,23 +73,41 @@ def notice_for(account: Account, sent_at: datetime) -> FirstLetter | None:
         product=account.product, itemization_date=account.itemization_date,
         itemization=itemize(postings(entries), account.currency),
         sent_on=sent_at.astimezone(UTC).date(), portal_url=current_app.config["PUBLIC_URL"],
-        language=borrower.preferred_language)
+        language=borrower.preferred_language, sign_in_reference=borrower.reference)
 
 
 def sent_notice(account: Account) -> FirstLetter | None:
-    """The validation notice the borrower was sent, for their account page (None: not sent)."""
+    """The first letter the borrower was sent (the US validation notice, the UK's or China's
+    own), for their account page; None when none was sent."""
     sent = account.validation_notice_sent_at
+    if account.creditor.country != "US":
+        sent = db.session.scalar(
+            select(CaseEvent.occurred_at).where(CaseEvent.account_id == account.id,
+                                                CaseEvent.kind == EventKind.FIRST_LETTER_SENT)
+            .order_by(CaseEvent.id.desc()).limit(1))
     return notice_for(account, sent) if sent is not None else None
 
 
-def consented_email(borrower: Borrower) -> str | None:
-    """The email address the borrower consented to get notices at, if that consent is in force."""
-    consent = db.session.scalar(select(DeliveryConsent).where(
-        DeliveryConsent.borrower_id == borrower.id, DeliveryConsent.withdrawn_at.is_(None)))
+def email_consent(borrower_id: int, *, lock: bool = False) -> DeliveryConsent | None:
+    """The borrower's consent to notices by email, if one is in force (locked if asked)."""
+    query = select(DeliveryConsent).where(DeliveryConsent.borrower_id == borrower_id,
+                                          DeliveryConsent.withdrawn_at.is_(None))
+    return db.session.scalar(query.with_for_update() if lock else query)
+
+
+def consented_point(borrower: Borrower) -> ContactPoint | None:
+    """The email contact point the borrower consented to get notices at, if in force."""
+    consent = email_consent(borrower.id)
     if consent is None:
         return None
-    return next((p.value for p in borrower.contact_points if p.id == consent.contact_point_id),
-                None)
+    return next((p for p in borrower.contact_points if p.id == consent.contact_point_id), None)
+
+
+def email_for_notices(borrower: Borrower) -> ContactPoint | None:
+    """The email a consent given now would name: the one the portal may write to."""
+    address = contact.email_address(borrower)
+    return next((p for p in borrower.contact_points
+                 if p.kind == ContactKind.EMAIL and p.value == address), None)
 
 
 def send_first_letter(account: Account, actor: Actor, at: datetime) -> list[str]:
@@ -105,20 +125,40 @@ def send_first_letter(account: Account, actor: Actor, at: datetime) -> list[str]
     went = []
     if notify(borrower, message, account=account, channel="letter", at=at).sent:
         went.append("letter")
-    email = consented_email(borrower)
-    if email and notify(borrower, message, account=account, channel="email", destination=email,
-                        at=at).sent:
+    email = consented_point(borrower)
+    if email and notify(borrower, message, account=account, channel="email",
+                        destination=email.value, at=at).sent:
         went.append("email")
-    if went and country == "US":
-        account.validation_notice_sent_at = at
-        record(actor, EventKind.VALIDATION_NOTICE_SENT, borrower_id=borrower.id,
-               account_id=account.id, at=at,
-               data={"sent_on": letter.sent_on.isoformat(),
-                     "respond_by": letter.respond_by.isoformat(), "channels": went,
-                     "spanish": letter.spanish})
-    if not went:
+    if went:
+        _recorded(account, letter, went, actor, at)
+    else:
         log.warning("first letter of account %s not sent", account.id)
     return went
+
+
+def _recorded(account: Account, letter: FirstLetter, went: list[str], actor: Actor,
+              at: datetime) -> None:
+    """The case says the letter went: the US notice's sent date opens the validation period;
+    a UK or China letter is an event the account page finds it by."""
+    ids = {"borrower_id": account.borrower_id, "account_id": account.id}
+    if letter.kind != KINDS["US"]:
+        record(actor, EventKind.FIRST_LETTER_SENT, **ids, at=at,
+               data={"letter": letter.kind, "sent_on": letter.sent_on.isoformat(),
+                     "channels": went})
+        return
+    account.validation_notice_sent_at = at
+    record(actor, EventKind.VALIDATION_NOTICE_SENT, **ids, at=at,
+           data={"sent_on": letter.sent_on.isoformat(),
+                 "respond_by": letter.respond_by.isoformat(), "channels": went,
+                 "spanish": letter.spanish})
+
+
+def sent_before(account: Account, actor: Actor, at: datetime) -> None:
+    """A UK or China first letter the agency sent by post before the portal (the demo seed's
+    accounts, as the US ones carry their notice's date): recorded as sent, nothing queued."""
+    letter = notice_for(account, at)
+    if letter is not None and letter.kind != KINDS["US"]:
+        _recorded(account, letter, ["letter"], actor, at)
 
 
 def queue_first_letters(account_ids: Sequence[int], actor: Actor) -> None:
@@ -139,13 +179,11 @@ def consent_to_email(borrower_id: int, actor: Actor) -> DeliveryConsent:
     borrower = db.session.get(Borrower, borrower_id, with_for_update=True)
     if borrower is None:
         raise NotFound()
-    if consented_email(borrower):
-        raise Refused("You already get notices by email.", status=409)
-    address = contact.email_address(borrower)
-    point = next((p for p in borrower.contact_points
-                  if p.kind == ContactKind.EMAIL and p.value == address), None)
+    if email_consent(borrower.id):
+        raise Refused(_("You already get notices by email."), status=409)
+    point = email_for_notices(borrower)
     if point is None:
-        raise Refused("We have no email address for you that we may write to.")
+        raise Refused(_("We have no email address for you that we may write to."))
     now = datetime.now(UTC)
     consent = DeliveryConsent(borrower_id=borrower.id, contact_point_id=point.id,
                               source=actor.type, given_at=now, given_by_event_id=0)
@@ -160,11 +198,9 @@ def consent_to_email(borrower_id: int, actor: Actor) -> DeliveryConsent:
 @operation
 def withdraw_email_consent(borrower_id: int, actor: Actor) -> None:
     """Notices go by post only from now on."""
-    consent = db.session.scalar(select(DeliveryConsent).where(
-        DeliveryConsent.borrower_id == borrower_id, DeliveryConsent.withdrawn_at.is_(None))
-        .with_for_update())
+    consent = email_consent(borrower_id, lock=True)
     if consent is None:
-        raise Refused("You do not get notices by email.", status=409)
+        raise Refused(_("You do not get notices by email."), status=409)
     now = datetime.now(UTC)
     event = record(actor, EventKind.EDELIVERY_WITHDRAWN, borrower_id=borrower_id, at=now,
                    data={"consent": consent.id})

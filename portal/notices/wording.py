@@ -70,6 +70,14 @@ def _day(letter_date, locale: str) -> str:
     return format_date(letter_date, "long", locale=locale)
 
 
+def _sign_in(n: FirstLetter, words: str) -> tuple[Block, ...]:
+    """How the borrower signs in to the portal (a newly placed one knows no reference yet),
+    where the letter has their reference to give."""
+    if not n.sign_in_reference:
+        return ()
+    return (para(words.format(url=n.portal_url, reference=n.sign_in_reference)),)
+
+
 def _us_english(n: FirstLetter) -> Section:
     i, money, day = n.itemization, (lambda m: _amount(m, "en_US")), (lambda d: _day(d, "en_US"))
     by = day(n.respond_by)
@@ -102,6 +110,8 @@ def _us_english(n: FirstLetter) -> Section:
         para(f"Go to {CFPB_URL} to learn more about your rights under federal law. For "
              "instance, you have the right to stop or limit how we contact you."),
         para(f"Contact us about your payment options: {n.portal_url}."),
+        *_sign_in(n, "To see this account online, go to {url} and sign in with the reference "
+                     "{reference} and your date of birth."),
         para(SPANISH_OFFER),
         heading("How do you want to respond?"),
         para("Check all that apply:"),
@@ -152,6 +162,8 @@ def _us_spanish(n: FirstLetter) -> Section:
              "federal. Por ejemplo, usted tiene derecho a detener o limitar la forma en que nos "
              "comunicamos con usted."),
         para(f"Comuníquese con nosotros sobre sus opciones de pago: {n.portal_url}."),
+        *_sign_in(n, "Para ver esta cuenta en línea, visite {url} e inicie sesión con la "
+                     "referencia {reference} y su fecha de nacimiento."),
         heading("¿Cómo desea responder?"),
         para("Marque todas las opciones que correspondan:"),
         para("Quiero disputar la deuda porque creo que:"),
@@ -205,6 +217,7 @@ def _gb(n: FirstLetter) -> Section:
              "charge to the Financial Ombudsman Service: www.financial-ombudsman.org.uk, "
              "0800 023 4567."),
         para(f"To see your account, pay or set up a plan: {n.portal_url}."),
+        *_sign_in(n, "Sign in there with the reference {reference} and your date of birth."),
     ))
 
 
@@ -221,6 +234,7 @@ def _cn(n: FirstLetter) -> tuple[Section, Section]:
         heading("如您有异议"),
         para("如您认为这不是您的债务或金额有误，请通过网上门户或来信告诉我们；核实期间我们将暂停"
              f"催收。网上门户：{n.portal_url}。"),
+        *_sign_in(n, "登录网上门户时，请使用参考编号 {reference} 和您的出生日期。"),
         heading("我们如何联系您"),
         para("我们只在每天 08:00 至 22:00 之间联系您；不会向您的亲友或紧急联系人透露您的债务。"),
         heading("投诉"),
@@ -241,6 +255,8 @@ def _cn(n: FirstLetter) -> tuple[Section, Section]:
              "22:00 and never tell your family or contacts about the debt."),
         para("To complain, tell us online or by post, or tell the creditor, or call the "
              "National Financial Regulatory Administration's consumer line, 12378."),
+        *_sign_in(n, "To see this account online, go to {url} and sign in with the reference "
+                     "{reference} and your date of birth."),
     ))
     return chinese, english
 

@@ -168,3 +168,33 @@ def test_the_china_letter_states_the_mandate_and_how_to_complain_in_chinese():
 def test_a_country_without_a_first_letter_is_refused():
     with pytest.raises(ValueError, match="no first letter"):
         notice(country="FR")
+
+
+@pytest.mark.parametrize(("language", "country", "currency", "sentences"), [
+    ("en", "US", "USD", ["To see this account online, go to https://portal.example and sign in "
+                         "with the reference DEMO-1001 and your date of birth."]),
+    ("es", "US", "USD", ["To see this account online, go to https://portal.example and sign in "
+                         "with the reference DEMO-1001 and your date of birth.",
+                         "Para ver esta cuenta en línea, visite https://portal.example e inicie "
+                         "sesión con la referencia DEMO-1001 y su fecha de nacimiento."]),
+    ("en", "GB", "GBP", ["Sign in there with the reference DEMO-1001 and your date of birth."]),
+    ("zh", "CN", "CNY", ["登录网上门户时，请使用参考编号 DEMO-1001 和您的出生日期。",
+                         "To see this account online, go to https://portal.example and sign in "
+                         "with the reference DEMO-1001 and your date of birth."]),
+])
+def test_each_letter_tells_the_borrower_how_to_sign_in_when_it_has_their_reference(
+        language, country, currency, sentences):
+    """A newly placed borrower learns their sign-in reference from the first letter, in each
+    of its languages; without one to give, the letter says nothing of it."""
+    def texts(letter):
+        return [b.text for s in wording.sections(letter) for b in s.blocks if b.kind == "text"]
+
+    given = notice(language=language, country=country, currency=currency)
+    letter = first_letter(
+        country=country, collector=AGENCY, consumer=ALEX, reference="NWB-1001",
+        creditor="Northwind Bank", account_number="4000123412341234", product="Credit card",
+        itemization_date=date(2026, 5, 15), itemization=itemize([], currency),
+        sent_on=date(2026, 12, 1), portal_url="https://portal.example", language=language,
+        sign_in_reference="DEMO-1001")
+    assert [t for t in texts(letter) if "DEMO-1001" in t] == sentences
+    assert not [t for t in texts(given) if "sign in" in t.lower() or "登录" in t]
