@@ -4,19 +4,21 @@ supervisor reads, explanations of differences, and the statements' close gate `r
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import stripe
 from sqlalchemy import select
 
 from portal.accounts.models import Account, Creditor
+from portal.cases.service import Actor
 from portal.extensions import db as database
 from portal.identity.audit import StaffAuditEntry
+from portal.payments import applying
 from portal.payments.models import BalanceTransaction, Payment
-from portal.reconcile import review, service, stripe_lists
+from portal.reconcile import review, service, stripe_lists, trust
 from portal.reconcile.models import ReconciliationItem
-from portal.reconcile.period import Period
+from portal.reconcile.period import ILLINOIS, Period
 from portal.reconcile.stripe_lists import StripeLists
 from tests.fixtures.stripe_pages import StripePages, serving
 
@@ -235,3 +237,47 @@ def test_the_page_shows_sums_open_lines_and_takes_an_explanation_without_javascr
     assert "Explained: The bank rounded the payout; Stripe support case 12345." in again.text
     missing = person.get("/staff/reconciliation?period=2026-13")
     assert missing.status == 404
+
+
+def test_trust_accounting_owes_what_was_collected_less_reversals_and_flags_it_overdue(
+        db, make_payment, app):
+    paid = make_payment("NWB-1001", 5000, "succeeded")
+    make_payment("NWB-1002", 2500, "succeeded")
+    db.run(applying.apply_refund, {"id": f"ch_test_{paid.id}", "payment_intent":
+                                   paid.payment_intent_id, "amount_refunded": 1000,
+                                   "metadata": {}}, Actor.system("test"))
+    agency, northwind = _agency(db), _creditor(db, "NWB")
+    today = datetime.now(UTC).date()
+    this_month = Period.of(today)
+    (line,) = [x for x in db.run(trust.ledger, agency, today=today)
+               if x.creditor_id == northwind and x.period == this_month]
+    assert (line.collected, line.remitted, line.owed, line.currency) == (6500, 0, 6500, "USD")
+    # Washington's rule until the agency sets one: 30 days after the month's end.
+    assert line.due == this_month.last_day + timedelta(days=30)
+    assert not line.overdue(today) and line.overdue(line.due + timedelta(days=1))
+
+    runner = app.test_cli_runner()
+    said = runner.invoke(args=["reconcile", "deadline", "--agency", "Demo Collections",
+                               "--days", "5", "--business-days"])
+    assert said.exit_code == 0, said.output
+    assert "remit within 5 business days" in said.output
+    (line,) = [x for x in db.run(trust.ledger, agency, today=today)
+               if x.creditor_id == northwind and x.period == this_month]
+    assert line.due == ILLINOIS.due(this_month)
+    refused = runner.invoke(args=["reconcile", "run", "--period", "2026-13"])
+    assert refused.exit_code != 0 and "not a month like 2026-11" in refused.output
+
+
+def test_the_command_runs_a_month_and_says_what_it_found(db, november, monkeypatch, app):
+    monkeypatch.setattr(stripe_lists, "PAGE", 2)
+    with serving(november["pages"]) as url:
+        monkeypatch.setattr(stripe_lists.StripeLists, "of_gateway", classmethod(
+            lambda cls: cls(stripe.StripeClient("sk_test_fixture",
+                                                base_addresses={"api": url}))))
+        said = app.test_cli_runner().invoke(
+            args=["reconcile", "run", "--period", "2026-11", "--agency", "Demo Collections"])
+        again = app.test_cli_runner().invoke(
+            args=["reconcile", "run", "--period", "2026-11", "--agency", "Demo Collections"])
+    assert said.exit_code == 0, said.output
+    assert "2026-11: 6 lines, 2 to look at (6 new, 0 changed, 0 gone)" in said.output
+    assert "2026-11: 6 lines, 2 to look at (0 new, 0 changed, 0 gone)" in again.output
