@@ -34,8 +34,23 @@ def _values(txn: dict, payment_id: int | None) -> dict:
     }
 
 
-#: Rows per INSERT (PostgreSQL takes at most 65,535 parameters in one statement).
-BATCH = 4000
+#: Up to this many, one INSERT; more (a reconciliation's month) go through COPY.
+SMALL = 200
+COLUMNS = ("id", "reporting_category", "type", "source_id", "payment_id", "amount_minor",
+           "fee_minor", "net_minor", "currency", "status", "created_at", "available_on",
+           "payout_id")
+#: A later report moves only status, payout and payment, and writes only when one of them moves.
+_UPSERT = f"""
+    INSERT INTO balance_transaction ({", ".join(COLUMNS)})
+    SELECT {", ".join(COLUMNS)} FROM incoming_balance_transaction
+    ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status,
+        payout_id = COALESCE(EXCLUDED.payout_id, balance_transaction.payout_id),
+        payment_id = COALESCE(EXCLUDED.payment_id, balance_transaction.payment_id)
+    WHERE balance_transaction.status IS DISTINCT FROM EXCLUDED.status
+       OR (EXCLUDED.payout_id IS NOT NULL
+           AND balance_transaction.payout_id IS DISTINCT FROM EXCLUDED.payout_id)
+       OR (EXCLUDED.payment_id IS NOT NULL
+           AND balance_transaction.payment_id IS DISTINCT FROM EXCLUDED.payment_id)"""
 
 
 def record(txn: dict, payment_id: int | None = None) -> None:
@@ -59,20 +74,37 @@ def record_many(txns: Iterable[tuple[dict, int | None]]) -> None:
                 values[name] = values[name] if values[name] is not None else kept[name]
         rows[values["id"]] = values
     listed = list(rows.values())
+    if len(listed) > SMALL:
+        _copy_in(listed)
+        return
     table = BalanceTransaction
-    for start in range(0, len(listed), BATCH):
-        stmt = insert(table).values(listed[start:start + BATCH])
-        new = stmt.excluded
-        changed = {"status": new.status,
-                   "payout_id": db.func.coalesce(new.payout_id, table.payout_id),
-                   "payment_id": db.func.coalesce(new.payment_id, table.payment_id)}
-        moved = or_(table.status.is_distinct_from(new.status),
-                    and_(new.payout_id.is_not(None),
-                         table.payout_id.is_distinct_from(new.payout_id)),
-                    and_(new.payment_id.is_not(None),
-                         table.payment_id.is_distinct_from(new.payment_id)))
-        db.session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=changed,
-                                                      where=moved))
+    if not listed:
+        return
+    stmt = insert(table).values(listed)
+    new = stmt.excluded
+    changed = {"status": new.status,
+               "payout_id": db.func.coalesce(new.payout_id, table.payout_id),
+               "payment_id": db.func.coalesce(new.payment_id, table.payment_id)}
+    moved = or_(table.status.is_distinct_from(new.status),
+                and_(new.payout_id.is_not(None),
+                     table.payout_id.is_distinct_from(new.payout_id)),
+                and_(new.payment_id.is_not(None),
+                     table.payment_id.is_distinct_from(new.payment_id)))
+    db.session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=changed,
+                                                  where=moved))
+
+
+def _copy_in(rows: list[dict]) -> None:
+    """Many rows: COPY into a scratch table of this transaction, then one upsert from it."""
+    cursor = db.session.connection().connection.driver_connection.cursor()
+    cursor.execute("CREATE TEMP TABLE IF NOT EXISTS incoming_balance_transaction "
+                   "(LIKE balance_transaction INCLUDING DEFAULTS) ON COMMIT DROP")
+    cursor.execute("TRUNCATE incoming_balance_transaction")
+    with cursor.copy(f"COPY incoming_balance_transaction ({', '.join(COLUMNS)}) "
+                     "FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[name] for name in COLUMNS])
+    cursor.execute(_UPSERT)
 
 
 def available(payment_ids: Iterable[int], on: datetime) -> set[int]:

@@ -231,10 +231,10 @@ def match(stripe: Stripe, payments: Iterable[Ours], recorded: Iterable[Recorded]
             net_minor=sum(int(t["net"]) for t in txns),
             occurred_at=_when(last["created"]) if last else payment.succeeded_at))
 
+    settled |= _settled_before(recorded)
     for payment in payments:
         if ours_visible(payment) and payment.status == "succeeded" and payment.id not in settled \
-                and payment.succeeded_at is not None and start <= payment.succeeded_at < end \
-                and payment.id not in _settled_before(recorded):
+                and payment.succeeded_at is not None and start <= payment.succeeded_at < end:
             items.append(Item(key=f"payment:{payment.id}", category="charge",
                               outcome=Outcome.OURS_ONLY, currency=payment.currency,
                               stripe_minor=None, ours_minor=payment.amount,
