@@ -39,6 +39,12 @@ def _charge(emulator, amount: int, currency: str = "usd") -> dict:
     return {**found, "latest_charge": charge["id"] if isinstance(charge, dict) else charge}
 
 
+def _lists(emulator) -> StripeLists:
+    """The month's lists read from this module's localstripe, as the app reads the emulator."""
+    return StripeLists(stripe.StripeClient("sk_test_emulator",
+                                           base_addresses={"api": emulator.url}), emulated=True)
+
+
 def _agency_of(db, reference: str) -> int:
     return db.scalar(select(Creditor.agency_id).join(Account, Account.creditor_id == Creditor.id)
                      .where(Account.reference == reference))
@@ -79,9 +85,7 @@ def month(own_stripe, db, make_payment):
 
 def test_a_month_at_localstripe_is_matched_to_our_payments(own_stripe, db, month, monkeypatch):
     monkeypatch.setattr(stripe_lists, "PAGE", 2)  # every list takes several pages
-    lists = StripeLists(stripe.StripeClient("sk_test_emulator",
-                                            base_addresses={"api": own_stripe.url}),
-                        emulated=True)
+    lists = _lists(own_stripe)
     period = Period.of(datetime.now(UTC).date())
     demo = _agency_of(db, "NWB-1001")
     result = db.run(service.run, demo, period, lists)
@@ -117,9 +121,7 @@ def test_a_month_at_localstripe_is_matched_to_our_payments(own_stripe, db, month
 
 
 def test_running_the_month_twice_changes_nothing(own_stripe, db, month):
-    lists = StripeLists(stripe.StripeClient("sk_test_emulator",
-                                            base_addresses={"api": own_stripe.url}),
-                        emulated=True)
+    lists = _lists(own_stripe)
     period = Period.of(datetime.now(UTC).date())
     demo = _agency_of(db, "NWB-1001")
     first = db.run(service.run, demo, period, lists)

@@ -2,7 +2,7 @@
 
 Revision ID: 0017_reconcile
 Revises: 0016_settlement
-Create Date: 2026-12-03 07:24:12.578396
+
 
 """
 from alembic import op
