@@ -278,6 +278,12 @@ def test_the_command_runs_a_month_and_says_what_it_found(db, november, monkeypat
             args=["reconcile", "run", "--period", "2026-11", "--agency", "Demo Collections"])
         again = app.test_cli_runner().invoke(
             args=["reconcile", "run", "--period", "2026-11", "--agency", "Demo Collections"])
+        every = app.test_cli_runner().invoke(args=["reconcile", "run", "--period", "2026-11"])
     assert said.exit_code == 0, said.output
     assert "2026-11: 6 lines, 2 to look at (6 new, 0 changed, 0 gone)" in said.output
     assert "2026-11: 6 lines, 2 to look at (0 new, 0 changed, 0 gone)" in again.output
+    # Every agency (as the hourly job runs it): Harbor's month holds only the payouts, which
+    # belong to no agency.
+    harbor = db.scalar(select(Creditor.agency_id).where(Creditor.code == "BRC"))
+    assert f"agency {_agency(db)} 2026-11: 6 lines, 2 to look at (0 new" in every.output
+    assert f"agency {harbor} 2026-11: 2 lines, 1 to look at (2 new" in every.output
