@@ -27,6 +27,7 @@ from portal.outbox.delivery import TIMEOUT
 from portal.payments import tasks as payments_tasks
 from portal.placements import tasks as placements_tasks
 from portal.plans import tasks as plans_tasks
+from portal.reconcile import tasks as reconcile_tasks
 
 #: Every capability's tasks, as the worker (and whoever defers them) knows them.
 REGISTRARS = (
@@ -37,6 +38,7 @@ REGISTRARS = (
     cases_tasks.register,
     messaging_tasks.register,
     placements_tasks.register,
+    reconcile_tasks.register,
 )
 
 bp = Blueprint("jobs_cli", __name__, cli_group=None)

@@ -82,6 +82,7 @@ TASKS = {
     "cases.export_heads": ("cases", "cases.export_heads", False),
     "messaging.send": ("messaging", None, True),
     "messaging.sweep": ("messaging", "messaging.sweep", True),
+    "reconcile.run": ("payments", "reconcile.run", False),
 }
 #: (task, periodic id) -> cron (a sixth field, the last, is seconds). The periodic id keys the
 #: record of which tick was deferred, so a changed one would defer some ticks twice after a
@@ -95,11 +96,12 @@ PERIODIC = {
     ("payments.sweep_events", "stripe-events"): "* * * * * */2",
     ("cases.export_heads", "chain-heads"): "0 * * * *",
     ("messaging.sweep", "messaging"): "* * * * * */5",
+    ("reconcile.run", "reconcile"): "17 * * * *",
 }
 #: task -> seconds between two runs, as the tasks' docstrings promise.
 EVERY = {"outbox.sweep": 5, "contact.end_lapsed_holds": 60, "payments.reconcile": 60,
          "plans.charge_due": 300, "payments.sweep_events": 2, "cases.export_heads": 3600,
-         "messaging.sweep": 5, "placements.run": 60}
+         "messaging.sweep": 5, "placements.run": 60, "reconcile.run": 3600}
 
 
 @pytest.mark.parametrize("start", [datetime(2026, 12, 3, 4, 23, 46, tzinfo=UTC),

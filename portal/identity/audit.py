@@ -47,6 +47,8 @@ class AuditKind(StrEnum):
     ADDED = "added"
     #: A creditor's plan policy changed (before and after kept).
     PLAN_POLICY_CHANGED = "plan_policy_changed"
+    #: A supervisor explained a reconciliation's difference (the month, the item, the amount).
+    DIFFERENCE_EXPLAINED = "difference_explained"
     #: Someone downloaded this log as CSV (with the filters they used).
     EXPORTED = "exported"
 

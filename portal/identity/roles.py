@@ -42,6 +42,10 @@ READ_STAFF_AUDIT = "read_staff_audit"
 EDIT_PLAN_POLICY = "edit_plan_policy"
 #: See the supervisor's dashboard (collections, plans, disputes, holds, contact) and export it.
 VIEW_DASHBOARD = "view_dashboard"
+#: See the reconciliation with Stripe and the trust accounting (money owed to creditors).
+VIEW_RECONCILIATION = "view_reconciliation"
+#: Record why a reconciliation's difference is right (a statement may then close over it).
+EXPLAIN_DIFFERENCES = "explain_differences"
 
 _AGENT = frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS, VIEW_IMPORTS,
                     PREVIEW_IMPORTS, ADD_NOTES, RECORD_CONVERSATIONS, MESSAGE_BORROWERS})
@@ -49,15 +53,19 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({VIEW_CASES, MANAGE_STAFF, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS,
                         LIFT_HOLDS, VIEW_IMPORTS, PREVIEW_IMPORTS, RUN_IMPORTS, RECALL_ACCOUNTS,
                         ADJUST_BALANCES, ADD_NOTES, RECORD_CONVERSATIONS, MESSAGE_BORROWERS,
-                        PAUSE_CONTACT, READ_STAFF_AUDIT, EDIT_PLAN_POLICY, VIEW_DASHBOARD}),
+                        PAUSE_CONTACT, READ_STAFF_AUDIT, EDIT_PLAN_POLICY, VIEW_DASHBOARD,
+                        VIEW_RECONCILIATION, EXPLAIN_DIFFERENCES}),
     "agent": _AGENT,
     #: Leads the agents: works cases as they do, loads and undoes placement files, carries out
-    #: the creditors' recalls, adjusts balances, pauses contact, edits plan policy.
+    #: the creditors' recalls, adjusts balances, pauses contact, edits plan policy, reconciles
+    #: with Stripe and explains its differences.
     "supervisor": _AGENT | {RUN_IMPORTS, RECALL_ACCOUNTS, ADJUST_BALANCES, PAUSE_CONTACT,
-                            EDIT_PLAN_POLICY, VIEW_DASHBOARD},
+                            EDIT_PLAN_POLICY, VIEW_DASHBOARD, VIEW_RECONCILIATION,
+                            EXPLAIN_DIFFERENCES},
     # Compliance reviews and notes; it does not work the borrower (no calls, no messages).
     "compliance": frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS, LIFT_HOLDS,
-                             VIEW_IMPORTS, ADD_NOTES, READ_STAFF_AUDIT, VIEW_DASHBOARD}),
+                             VIEW_IMPORTS, ADD_NOTES, READ_STAFF_AUDIT, VIEW_DASHBOARD,
+                             VIEW_RECONCILIATION}),
     "lender": frozenset({VIEW_PORTFOLIO}),
 }
 

@@ -45,6 +45,8 @@ FLOORS = {
     "portal.dashboard": 4,
     # Readiness and metrics read every capability's tables (payments, the outbox, the queue).
     "portal.ops": 4,
+    # Reconciliation with Stripe: reads payments and their balance transactions (settlement).
+    "portal.reconcile": 4,
 }
 #: The top: what puts the app together and what serves people and programs (views, forms,
 #: commands). They may import any floor; nothing below imports them. A capability's tasks.py
