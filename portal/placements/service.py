@@ -282,32 +282,34 @@ def start(creditor: Creditor | str, data: bytes, filename: str, actor: Actor, *,
         raise NotFound(f"no creditor {creditor.code}")
     if chunk_size < 1:
         raise Refused(_("A chunk has at least one row."))
-    checked = check(creditor, data, filename)
     imp = PlacementImport(
         agency_id=creditor.agency_id, creditor_id=creditor.id, filename=filename[:200],
-        sha256=checked.sha256, state=ImportState.VALIDATING, total_rows=checked.total_rows,
+        sha256=hashlib.sha256(data).hexdigest(), state=ImportState.VALIDATING, total_rows=0,
         done_rows=0, chunk_size=chunk_size, next_chunk=0, chunks=0, placed=0, adjusted=0,
         unchanged=0, problems=[], actor_type=actor.type, actor_id=actor.id)
     db.session.add(imp)
     db.session.flush()
-    if not checked.ok:
-        imp.state = ImportState.REJECTED
-        imp.problems = [[p.line, p.field, p.message] for p in checked.problems]
-        imp.finished_at = datetime.now(UTC)
-        return imp
-    # Read again (the check kept no rows), staged a chunk at a time.
+    # Read once: checked and staged a chunk at a time; the first problem stops the staging.
+    checked = Check(filename=filename, header=[], preview=[], problems=[], total_rows=0,
+                    bad_rows=0, sha256=imp.sha256)
     batch: list[rows.Placement] = []
-    again = Check(filename=filename, header=[], preview=[], problems=[], total_rows=0,
-                  bad_rows=0)
-    for good in _read(creditor, data, None, again):
+    for good in _read(creditor, data, None, checked):
+        if checked.problems:
+            continue
         batch.append(good)
         if len(batch) == chunk_size:
             _stage(imp, batch)
             batch = []
+    imp.total_rows = checked.total_rows
+    if not checked.ok:
+        # What was staged before the first problem goes: a rejected file writes only its report.
+        db.session.execute(delete(PlacementChunk).where(PlacementChunk.import_id == imp.id))
+        imp.chunks = 0
+        imp.state = ImportState.REJECTED
+        imp.problems = [[p.line, p.field, p.message] for p in checked.problems]
+        imp.finished_at = datetime.now(UTC)
+        return imp
     _stage(imp, batch)
-    if again.problems:  # the database changed between the two reads (a rare race): refuse
-        raise Refused(_("The file must be checked again: accounts changed while it was read."),
-                      status=409)
     imp.state = ImportState.READY
     db.session.flush()
     if defer:
