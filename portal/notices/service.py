@@ -136,6 +136,10 @@ def queue_first_letters(account_ids: Sequence[int], actor: Actor) -> None:
         .options(selectinload(Account.creditor), selectinload(Account.ledger),
                  selectinload(Account.borrower).selectinload(Borrower.contact_points))))
     preferences = contact.preferences_of_many({a.borrower_id for a in accounts})
+    # Held here for the chunk: the session keeps only what someone holds, and `notice_for`
+    # would read the agency again for every account.
+    agencies = list(db.session.scalars(select(Agency).where(
+        Agency.id.in_({a.creditor.agency_id for a in accounts}))))
     letters = {}
     for account in accounts:
         country = account.creditor.country
@@ -143,9 +147,10 @@ def queue_first_letters(account_ids: Sequence[int], actor: Actor) -> None:
             continue
         letter = notice_for(account, at, preferences[account.borrower_id])
         if letter is not None:
+            parts = wording.sections(letter)
             letters[account.id] = (account, letter, messages.notice(
-                letter.kind, PURPOSES[country], wording.subject(letter),
-                wording.as_text(wording.sections(letter))))
+                letter.kind, PURPOSES[country], wording.subject(letter, parts),
+                wording.as_text(parts)))
     went: dict[int, list[str]] = {aid: [] for aid in letters}
     posted = notify_many([About(a, m) for a, _l, m in letters.values()], "letter", at)
     for aid, outcome in zip(letters, posted, strict=True):
@@ -171,6 +176,7 @@ def queue_first_letters(account_ids: Sequence[int], actor: Actor) -> None:
                  "respond_by": letter.respond_by.isoformat(), "channels": went[aid],
                  "spanish": letter.spanish}))
     record_many(actor, noticed, at)
+    del agencies
 
 
 def consented_emails(borrowers: Sequence[Borrower]) -> dict[int, str]:
