@@ -116,9 +116,9 @@ def _point_rows(person: Person) -> list[dict]:
                  city=a.city, region=a.region, postal_code=a.postal_code, country=a.country,
                  time_zones=home_zones)]
     for label, number in person.phones:
-        e164 = zones.normalise_phone(number)
+        e164, number_zones = zones.phone_and_zones(number)
         rows.append(dict(kind=ContactKind.PHONE, label=label, value=e164, country=a.country,
-                         time_zones=zones.for_phone(e164)))
+                         time_zones=number_zones))
     for email in person.emails:
         rows.append(dict(kind=ContactKind.EMAIL, label="personal", value=email.lower(),
                          country=a.country, time_zones=home_zones))
