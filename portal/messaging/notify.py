@@ -135,6 +135,8 @@ def notify_many(items: list[About], channel: str, at: datetime) -> list[Outcome]
             outcomes[n] = Outcome(Status.FAILED, to)
             continue
         going.append((n, item, to, words, language, decision))
+    if not going:
+        return outcomes
     try:
         with db.session.begin_nested():
             _queue_many(going, channel, at)
