@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import argparse
 import base64
-import io
 import os
 import resource
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -45,25 +45,24 @@ PLACES = [  # (country, region, city, postal code, phone prefix, currency)
 ]
 
 
-def placement_file(rows: int) -> bytes:
-    """A file of `rows` distinct accounts of distinct people, in CONTRACT.md's header."""
+def placement_file(rows: int, path: Path) -> None:
+    """Write a file of `rows` distinct accounts of distinct people, in CONTRACT.md's header, to
+    `path` as it is made (never the whole text in memory: the import's memory is measured)."""
     from portal.placements.rows import CONTRACT_FIELDS
 
-    out = io.StringIO()
-    out.write(",".join(CONTRACT_FIELDS) + "\n")
-    for n in range(rows):
-        country, region, city, postal, prefix, currency = PLACES[n % len(PLACES)]
-        phone = f"{prefix}{n % 10000:04d}" if country != "US" else f"{prefix}{n % 100:04d}"
-        phone = phone if country != "US" else f"{prefix}01{n % 100:02d}"
-        out.write(",".join([
-            f"B-{n:08d}", f"Given{n}", f"Family{n % 5000}",
-            f"19{50 + n % 50}-0{1 + n % 9}-1{n % 9}",
-            f"{n % 10000:04d}", f"{n % 999 + 1} Main St", "", city, region, postal, country,
-            phone, f"person{n}@example.com", ("en", "es", "zh")[n % 3], currency,
-            f"{100 + n % 5000}.{n % 100:02d}", "12.50", "" if n % 2 else "5.00",
-            "2025-06-30", "", "", "",
-        ]) + "\n")
-    return out.getvalue().encode()
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.write(",".join(CONTRACT_FIELDS) + "\n")
+        for n in range(rows):
+            country, region, city, postal, prefix, currency = PLACES[n % len(PLACES)]
+            phone = f"{prefix}{n % 10000:04d}" if country != "US" else f"{prefix}01{n % 100:02d}"
+            out.write(",".join([
+                f"B-{n:08d}", f"Given{n}", f"Family{n % 5000}",
+                f"19{50 + n % 50}-0{1 + n % 9}-1{n % 9}",
+                f"{n % 10000:04d}", f"{n % 999 + 1} Main St", "", city, region, postal, country,
+                phone, f"person{n}@example.com", ("en", "es", "zh")[n % 3], currency,
+                f"{100 + n % 5000}.{n % 100:02d}", "12.50", "" if n % 2 else "5.00",
+                "2025-06-30", "", "", "",
+            ]) + "\n")
 
 
 def peak_mb() -> float:
@@ -114,7 +113,10 @@ def main() -> None:
         with app.app_context():
             upgrade(directory=str(ROOT / "migrations"))
             seed_demo()
-        data = placement_file(args.rows)
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "placements.csv"
+            placement_file(args.rows, path)
+            data = path.read_bytes()  # as the command line reads it
         print(f"file: {args.rows:,} rows, {len(data) / 1e6:.0f} MB; peak memory so far "
               f"{peak_mb():.0f} MB", flush=True)
         floor_s = floor(url, data)
@@ -129,12 +131,17 @@ def main() -> None:
             assert imp.state == "ready", imp.problems[:5]
             import_id = imp.id
             del data
-            print(f"  checked and staged in {checked_s:.1f} s; peak memory {peak_mb():.0f} MB",
+            print(f"  checked and staged in {checked_s:.1f} s "
+                  f"({args.rows / checked_s:,.0f} rows/s); peak memory {peak_mb():.0f} MB",
                   flush=True)
             while (progress := service.run_chunk(import_id)) is not None:
-                if progress.done_rows % (args.chunk * 20) == 0:
+                if progress.done_rows % (args.chunk * 10) == 0:
+                    placing_s = time.perf_counter() - started - checked_s
                     print(f"  {progress.done_rows:,}/{progress.total_rows:,} rows "
-                          f"({time.perf_counter() - started:.0f} s)", flush=True)
+                          f"({time.perf_counter() - started:.0f} s; placing "
+                          f"{progress.done_rows / placing_s:,.0f} rows/s; load average "
+                          f"{os.getloadavg()[0]:.1f}; peak memory {peak_mb():.0f} MB)",
+                          flush=True)
             took = time.perf_counter() - started
             final = service.progress(import_id)
             assert (final.state, final.placed) == ("done", args.rows), final
@@ -142,6 +149,7 @@ def main() -> None:
                   f"(chunks of {args.chunk:,})")
             print(f"ratio import / floor: {took / floor_s:.1f}x (target 3x)")
             print(f"peak memory: {peak_mb():.0f} MB (target under 500 MB)")
+            print(f"load average at the end: {os.getloadavg()[0]:.1f}")
             db.engine.dispose()
     finally:
         _database.drop(admin, name)

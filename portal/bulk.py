@@ -8,7 +8,7 @@ column left out gets its Python-side default, as an INSERT would give it.
 
 from __future__ import annotations
 
-from sqlalchemy import Table
+from sqlalchemy import Table, func, select
 
 from portal.extensions import db
 
@@ -31,3 +31,12 @@ def insert_rows(table: Table, rows: list[dict]) -> None:
             values = [row[key] for key in given] + [defaults[key] for key in defaults]
             copy.write_row([value if process is None or value is None else process(value)
                             for value, process in zip(values, processors, strict=True)])
+
+
+def draw_ids(table: str, count: int) -> list[int]:
+    """Ids drawn from the table's sequence before its rows are written (an `Encrypted` field is
+    sealed to its row's id, so the id comes first)."""
+    if not count:
+        return []
+    return list(db.session.scalars(select(func.nextval(func.pg_get_serial_sequence(table, "id")))
+                                   .select_from(func.generate_series(1, count))))

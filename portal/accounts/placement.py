@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from portal.accounts import ledger, zones
 from portal.accounts.models import (
@@ -20,7 +20,7 @@ from portal.accounts.models import (
     Creditor,
     EntryKind,
 )
-from portal.bulk import insert_rows
+from portal.bulk import draw_ids, insert_rows
 from portal.cases.kinds import EventKind
 from portal.cases.service import Actor, Pending, record, record_many
 from portal.crypto import RowValue, lookup_digest
@@ -116,9 +116,9 @@ def _point_rows(person: Person) -> list[dict]:
                  city=a.city, region=a.region, postal_code=a.postal_code, country=a.country,
                  time_zones=home_zones)]
     for label, number in person.phones:
-        e164 = zones.normalise_phone(number)
+        e164, number_zones = zones.phone_and_zones(number)
         rows.append(dict(kind=ContactKind.PHONE, label=label, value=e164, country=a.country,
-                         time_zones=zones.for_phone(e164)))
+                         time_zones=number_zones))
     for email in person.emails:
         rows.append(dict(kind=ContactKind.EMAIL, label="personal", value=email.lower(),
                          country=a.country, time_zones=home_zones))
@@ -130,19 +130,12 @@ def _point_rows(person: Person) -> list[dict]:
     return rows
 
 
-def _ids(table: str, count: int) -> list[int]:
-    """Ids drawn from the table's sequence before the rows are written (encrypted fields are
-    sealed to their row's id)."""
-    return list(db.session.scalars(select(func.nextval(func.pg_get_serial_sequence(table, "id")))
-                                   .select_from(func.generate_series(1, count))))
-
-
 def add_borrowers(people: list[Person]) -> list[int]:
     """New borrowers with their contact points, in a few statements (a placement file's chunk);
     their ids in order. The caller knows none of them exists yet."""
     if not people:
         return []
-    ids = _ids("borrower", len(people))
+    ids = draw_ids("borrower", len(people))
     insert_rows(Borrower.__table__, [{
         "id": bid, "reference": p.reference, "given_name": p.given_name,
         "family_name": p.family_name, "display_name": p.display_name,
@@ -157,7 +150,7 @@ def add_borrowers(people: list[Person]) -> list[int]:
         "preferred_language": p.language,
     } for bid, p in zip(ids, people, strict=True)])
     points = [(bid, row) for bid, p in zip(ids, people, strict=True) for row in _point_rows(p)]
-    point_ids = _ids("contact_point", len(points))
+    point_ids = draw_ids("contact_point", len(points))
     insert_rows(ContactPoint.__table__, [{
         "consent_to_contact": True, "employer_provided": False, "line2": None, "city": None,
         "region": None, "postal_code": None, **row, "id": pid, "borrower_id": bid,
@@ -173,7 +166,7 @@ def place_many(creditor: Creditor, debts: list[tuple[int, Debt]], actor: Actor) 
     if not debts:
         return []
     now = datetime.now(UTC)
-    ids = _ids("account", len(debts))
+    ids = draw_ids("account", len(debts))
     insert_rows(Account.__table__, [{
         "id": aid, "reference": d.reference, "borrower_id": bid, "creditor_id": creditor.id,
         "product": d.product, "currency": d.on_itemization_date.currency,

@@ -66,6 +66,12 @@ def for_phone(e164: str) -> list[str]:
     number = phonenumbers.parse(e164, None)
     if not phonenumbers.is_valid_number(number):
         raise UnknownZone("not a valid phone number")
+    return for_number(number)
+
+
+def for_number(number: phonenumbers.PhoneNumber) -> list[str]:
+    """`for_phone` of a number already parsed and found valid (parsing and validating are most
+    of the cost, and a placement file's numbers are checked already)."""
     zones = [z for z in phone_timezone.time_zones_for_number(number) if z != "Etc/Unknown"]
     if not zones:
         raise UnknownZone("no time zone for this number")
@@ -78,3 +84,13 @@ def normalise_phone(text: str, region: str | None = None) -> str:
     if not phonenumbers.is_valid_number(number):
         raise ValueError("not a valid phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_and_zones(text: str, region: str | None = None) -> tuple[str, list[str]]:
+    """E.164 form and `for_phone`'s zones of a number typed in any common format, parsed and
+    validated once (ValueError if not valid; UnknownZone if no zone)."""
+    number = phonenumbers.parse(text, region)
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("not a valid phone number")
+    return (phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+            for_number(number))

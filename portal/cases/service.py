@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import current_app
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 
 from portal.bulk import insert_rows
@@ -100,6 +100,16 @@ class Pending:
     data: dict | None = None
 
 
+_NEW_STREAMS = ("INSERT INTO case_stream (stream, last_seq, last_hash)"
+                " SELECT s, 0, %(genesis)s FROM unnest(%(streams)s::text[]) AS s"
+                " ON CONFLICT (stream) DO NOTHING")
+_LOCK_STREAMS = ("SELECT stream, last_seq, last_hash FROM case_stream"
+                 " WHERE stream = ANY(%(streams)s::text[]) ORDER BY stream FOR UPDATE")
+_MOVE_HEADS = ("UPDATE case_stream c SET last_seq = u.seq, last_hash = u.hash"
+               " FROM unnest(%(streams)s::text[], %(seqs)s::int[], %(hashes)s::text[])"
+               " AS u(stream, seq, hash) WHERE c.stream = u.stream")
+
+
 def record_many(actor: Actor, events: list[Pending], at: datetime | None = None) -> list[int]:
     """Append many events at once (a placement file's chunk), each to its stream's chain in the
     order given, inside the caller's transaction: the same rows `record` would write one by one,
@@ -109,14 +119,13 @@ def record_many(actor: Actor, events: list[Pending], at: datetime | None = None)
     occurred_at = (at or datetime.now(UTC)).astimezone(UTC)
     names = [stream_of(e.borrower_id, e.account_id) for e in events]
     streams = sorted(set(names))
-    db.session.execute(
-        insert(CaseStream)
-        .values([{"stream": s, "last_seq": 0, "last_hash": chain.GENESIS} for s in streams])
-        .on_conflict_do_nothing(index_elements=["stream"]))
+    # Plain SQL over arrays: one statement whatever the number of streams (a VALUES list or an
+    # executemany of a thousand streams cost more than the database's work).
+    connection = db.session.connection()
+    connection.exec_driver_sql(_NEW_STREAMS, {"streams": streams, "genesis": chain.GENESIS})
     # Locked in one order (by name), so two writers of overlapping streams never deadlock.
-    heads_now = {h.stream: [h.last_seq, h.last_hash] for h in db.session.execute(
-        select(CaseStream.stream, CaseStream.last_seq, CaseStream.last_hash)
-        .where(CaseStream.stream.in_(streams)).order_by(CaseStream.stream).with_for_update())}
+    heads_now = {stream: [seq, last] for stream, seq, last in connection.exec_driver_sql(
+        _LOCK_STREAMS, {"streams": streams})}
     ids = db.session.scalars(select(func.nextval("case_event_id_seq"))
                              .select_from(func.generate_series(1, len(events)))).all()
     keys = chain_keys()
@@ -132,11 +141,9 @@ def record_many(actor: Actor, events: list[Pending], at: datetime | None = None)
         head[0], head[1] = row["seq"], row["hash"]
         rows.append(row)
     insert_rows(CaseEvent.__table__, rows)
-    db.session.execute(
-        update(CaseStream.__table__)
-        .where(CaseStream.__table__.c.stream == bindparam("s"))
-        .values(last_seq=bindparam("seq"), last_hash=bindparam("h")),
-        [{"s": s, "seq": v[0], "h": v[1]} for s, v in heads_now.items()])
+    connection.exec_driver_sql(_MOVE_HEADS, {
+        "streams": list(heads_now), "seqs": [v[0] for v in heads_now.values()],
+        "hashes": [v[1] for v in heads_now.values()]})
     return list(ids)
 
 

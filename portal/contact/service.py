@@ -248,11 +248,19 @@ def preferences_of(borrower_id: int) -> dict:
     return dict(row.data) if row else {}
 
 
-def email_address(borrower: Borrower) -> str | None:
+def preferences_of_many(borrower_ids) -> dict[int, dict]:
+    """`preferences_of` for many borrowers in one query (none stored: {})."""
+    found = {row.borrower_id: dict(row.data) for row in db.session.scalars(
+        select(ContactPreferences).where(ContactPreferences.borrower_id.in_(set(borrower_ids))))}
+    return {bid: found.get(bid, {}) for bid in borrower_ids}
+
+
+def email_address(borrower: Borrower, preferences: dict | None = None) -> str | None:
     """The first email on file the borrower has not opted out of (email as a channel, or that
     address) and that has not bounced for good, or None: where the portal's own messages about
-    the debt may go."""
-    preferences = preferences_of(borrower.id)
+    the debt may go. `preferences`: the borrower's, when already read."""
+    if preferences is None:
+        preferences = preferences_of(borrower.id)
     if "email" in preferences.get("opted_out_channels", []):
         return None
     opted_out = set(preferences.get("opted_out_points", []))
@@ -261,12 +269,15 @@ def email_address(borrower: Borrower) -> str | None:
                  and p.opted_out_at is None and p.undeliverable_at is None), None)
 
 
-def postal_address(borrower: Borrower) -> str | None:
+def postal_address(borrower: Borrower, preferences: dict | None = None) -> str | None:
     """The first postal address the borrower has not opted out of (nor returned undelivered), as a
     letter's address lines
     (addressee first), or None. An opted-out address is never returned: the rules know an
-    address by its point, not by these lines, so they could not say why it may not be used."""
-    opted_out = set(preferences_of(borrower.id).get("opted_out_points", []))
+    address by its point, not by these lines, so they could not say why it may not be used.
+    `preferences`: the borrower's, when already read."""
+    if preferences is None:
+        preferences = preferences_of(borrower.id)
+    opted_out = set(preferences.get("opted_out_points", []))
     point = next((p for p in borrower.contact_points
                   if p.kind == ContactKind.ADDRESS and p.id not in opted_out
                   and p.opted_out_at is None and p.undeliverable_at is None), None)

@@ -24,6 +24,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -279,25 +280,64 @@ def try_one(item: Leased, record: Callable[[int, Sent], Result]) -> Result:
 def send_due(*, limit: int = 500, should_stop=lambda: False,
              clock: Callable[[], datetime] | None = None) -> list[Result]:
     """Send up to `limit` due messages, each committed on its own; then close kept connections.
-    `clock`: what time it is for the contact rules (a test's chosen hour; default now)."""
+    `clock`: what time it is for the contact rules (a test's chosen hour; default now).
+
+    On the app's own engine the next batch is leased (and judged by the rules) on a thread of
+    its own while this one is sent (`Ahead`); inside a caller's connection, one after another."""
     senders = Senders(current_app.config["MAIL_FROM"])
     results: list[Result] = []
     try:
-        with recorder() as record:
-            while len(results) < limit and not should_stop():
-                batch = lease(senders, min(LEASE_BATCH, limit - len(results)), clock)
-                if not batch:
-                    break
+        with recorder() as record, ahead(senders, clock) as next_batch:
+            half = lease_length().total_seconds() / 2
+            leased_at = time.monotonic()
+            batch = next_batch(min(LEASE_BATCH, limit), None)()
+            while batch:
                 # Send within the lease, with room to spare; what is left goes back at once.
-                until = time.monotonic() + lease_length().total_seconds() / 2
+                until = leased_at + half
+                left = limit - len(results) - len(batch)
+                # Judged now for the next round: leased while this batch is sent.
+                following = min(LEASE_BATCH, left) if left > 0 and not should_stop() else 0
+                leased_at = time.monotonic()
+                pending = next_batch(following, batch)
                 for n, item in enumerate(batch):
                     if should_stop() or time.monotonic() > until:
                         hand_back([i.envelope.id for i in batch[n:]])
                         break
                     results.append(try_one(item, record))
+                batch = pending()
+                if batch and (should_stop() or len(results) >= limit):
+                    hand_back([i.envelope.id for i in batch])
+                    break
     finally:
         close_adapters()
     return results
+
+
+@contextmanager
+def ahead(senders: Senders, clock: Callable[[], datetime] | None):
+    """`next_batch(count, current)`: a function that gives the leased batch of `count` when
+    called (none for 0). On the app's own engine the lease runs on a thread with an app context
+    (and so a session and a transaction) of its own, started at once, so the rules judge the
+    next batch while `current` is sent; a caller's connection (a test's transaction) leases it
+    at once in its own session, as before."""
+    if not isinstance(db.session.get_bind(), Engine):
+        def at_once(count: int, _current):
+            leased = lease(senders, count, clock) if count else []
+            return lambda: leased
+        yield at_once
+        return
+    app = current_app._get_current_object()
+
+    def in_context(count: int) -> list[Leased]:
+        with app.app_context():
+            return lease(senders, count, clock)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="outgoing-lease") as pool:
+        def started(count: int, _current):
+            if not count:
+                return list
+            return pool.submit(in_context, count).result
+        yield started
 
 
 def close_adapters() -> None:

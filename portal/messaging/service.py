@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 from flask import current_app
 from sqlalchemy import select
 
+from portal.bulk import draw_ids, insert_rows
 from portal.contact.rulebook import Purpose
+from portal.crypto import RowValue
 from portal.extensions import db
 from portal.jobs.queue import defer_in_transaction
 from portal.messaging.channels import adapter_for
@@ -57,6 +59,46 @@ def send(*, channel: str, destination: str, subject: str, body: str, kind: str,
     db.session.flush()
     defer_in_transaction(SEND_TASK, queueing_lock=LOCKS[urgent])
     return message
+
+
+def queues(channel: str) -> bool:
+    """Whether a message on this channel is queued for a worker (True) or captured in demo mode
+    (False); DeliveryUnavailable when neither (as `send` refuses it)."""
+    if adapter_for(channel, current_app._get_current_object()) is not None:
+        return True
+    if not current_app.config["PORTAL_DEMO"]:
+        raise DeliveryUnavailable(f"no {channel} delivery configured outside demo mode")
+    return False
+
+
+def send_many(channel: str, messages: list[dict]) -> None:
+    """`send` for many messages on one channel at once (an import's first letters), in the
+    caller's transaction and a few statements: each dict is `send`'s arguments and the
+    `attempt_id` of the contact attempt it goes with. Queued with one send job, or captured."""
+    if not messages:
+        return
+    now = datetime.now(UTC)
+    if not queues(channel):
+        ids = draw_ids("captured_message", len(messages))
+        insert_rows(CapturedMessage.__table__, [{
+            "id": mid, "channel": channel, "destination": RowValue(m["destination"], mid),
+            "subject": m["subject"], "body": RowValue(m["body"], mid), "kind": m["kind"],
+            "created_at": now} for mid, m in zip(ids, messages, strict=True)])
+        return
+    ids = draw_ids("outgoing_message", len(messages))
+    insert_rows(OutgoingMessage.__table__, [{
+        "id": mid, "channel": channel, "destination": RowValue(m["destination"], mid),
+        "subject": m["subject"], "text": RowValue(m["body"], mid),
+        "html": RowValue(m["html"], mid) if m.get("html") else None,
+        "language": m.get("language", "en"), "kind": m["kind"],
+        "borrower_id": m.get("borrower_id"), "account_id": m.get("account_id"),
+        "agency_id": m.get("agency_id"), "contact_point_id": m.get("contact_point_id"),
+        "attempt_id": m.get("attempt_id"), "urgent": m.get("urgent", False),
+        "unsubscribe": m.get("unsubscribe"), "purpose": m.get("purpose", Purpose.COLLECTION),
+        "status": OutgoingStatus.QUEUED, "tries": 0, "next_try_at": now, "created_at": now,
+    } for mid, m in zip(ids, messages, strict=True)])
+    for urgent in sorted({bool(m.get("urgent", False)) for m in messages}):
+        defer_in_transaction(SEND_TASK, queueing_lock=LOCKS[urgent])
 
 
 def recent(limit: int = 50) -> list[CapturedMessage]:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from portal.accounts.itemization import itemize
 from portal.accounts.models import Account, Borrower, ContactKind, ContactPoint
@@ -26,12 +27,12 @@ from portal.accounts.service import postings
 from portal.agency.models import Agency
 from portal.cases.kinds import EventKind
 from portal.cases.models import CaseEvent
-from portal.cases.service import Actor, record
+from portal.cases.service import Actor, Pending, record, record_many
 from portal.contact import service as contact
 from portal.contact.rulebook import Purpose
 from portal.extensions import db
 from portal.messaging import messages
-from portal.messaging.notify import notify
+from portal.messaging.notify import About, notify, notify_many
 from portal.notices import wording
 from portal.notices.content import KINDS, FirstLetter, Party, first_letter
 from portal.notices.models import DeliveryConsent
@@ -54,15 +55,17 @@ def _collector(agency: Agency | None) -> Party:
     return Party(agency.name, tuple(lines))
 
 
-def notice_for(account: Account, sent_at: datetime) -> FirstLetter | None:
+def notice_for(account: Account, sent_at: datetime,
+               preferences: dict | None = None) -> FirstLetter | None:
     """The account's first letter as sent at `sent_at` (None: its creditor's country has none):
-    the itemization as the ledger stood then, so the page shows the notice the borrower got."""
+    the itemization as the ledger stood then, so the page shows the notice the borrower got.
+    `preferences`: the borrower's contact preferences, when already read."""
     creditor = account.creditor
     if creditor.country not in KINDS:
         return None
     borrower = account.borrower
     agency = db.session.get(Agency, creditor.agency_id) if creditor.agency_id else None
-    address = (contact.postal_address(borrower) or "").splitlines()
+    address = (contact.postal_address(borrower, preferences) or "").splitlines()
     # Opening entries of an account whose notice went before it reached us count as sent with it.
     cutoff = max(sent_at, account.placed_at)
     entries = [e for e in account.ledger if e.posted_at <= cutoff]
@@ -136,21 +139,26 @@ def send_first_letter(account: Account, actor: Actor, at: datetime) -> list[str]
     return went
 
 
-def _recorded(account: Account, letter: FirstLetter, went: list[str], actor: Actor,
-              at: datetime) -> None:
+def _letter_event(account: Account, letter: FirstLetter, went: list[str],
+                  at: datetime) -> Pending:
     """The case says the letter went: the US notice's sent date opens the validation period;
     a UK or China letter is an event the account page finds it by."""
-    ids = {"borrower_id": account.borrower_id, "account_id": account.id}
     if letter.kind != KINDS["US"]:
-        record(actor, EventKind.FIRST_LETTER_SENT, **ids, at=at,
-               data={"letter": letter.kind, "sent_on": letter.sent_on.isoformat(),
-                     "channels": went})
-        return
+        return Pending(EventKind.FIRST_LETTER_SENT, account.borrower_id, account.id,
+                       {"letter": letter.kind, "sent_on": letter.sent_on.isoformat(),
+                        "channels": went})
     account.validation_notice_sent_at = at
-    record(actor, EventKind.VALIDATION_NOTICE_SENT, **ids, at=at,
-           data={"sent_on": letter.sent_on.isoformat(),
-                 "respond_by": letter.respond_by.isoformat(), "channels": went,
-                 "spanish": letter.spanish})
+    return Pending(EventKind.VALIDATION_NOTICE_SENT, account.borrower_id, account.id,
+                   {"sent_on": letter.sent_on.isoformat(),
+                    "respond_by": letter.respond_by.isoformat(), "channels": went,
+                    "spanish": letter.spanish})
+
+
+def _recorded(account: Account, letter: FirstLetter, went: list[str], actor: Actor,
+              at: datetime) -> None:
+    event = _letter_event(account, letter, went, at)
+    record(actor, event.kind, borrower_id=event.borrower_id, account_id=event.account_id,
+           at=at, data=event.data)
 
 
 def sent_before(account: Account, actor: Actor, at: datetime) -> None:
@@ -163,13 +171,67 @@ def sent_before(account: Account, actor: Actor, at: datetime) -> None:
 
 def queue_first_letters(account_ids: Sequence[int], actor: Actor) -> None:
     """Queue the first letter of each of these newly placed accounts, in the caller's
-    transaction (the import's chunk)."""
+    transaction (the import's chunk): what `send_first_letter` does for each, the accounts and
+    what the letters read loaded at once, the letters and then the emails notified together."""
     if not account_ids:
         return
     at = datetime.now(UTC)
-    for account in db.session.scalars(
-            select(Account).where(Account.id.in_(list(account_ids))).order_by(Account.id)):
-        send_first_letter(account, actor, at)
+    accounts = list(db.session.scalars(
+        select(Account).where(Account.id.in_(list(account_ids))).order_by(Account.id)
+        .options(selectinload(Account.creditor), selectinload(Account.ledger),
+                 selectinload(Account.borrower).selectinload(Borrower.contact_points))))
+    preferences = contact.preferences_of_many({a.borrower_id for a in accounts})
+    # Held here for the chunk: the session keeps only what someone holds, and `notice_for`
+    # would read the agency again for every account.
+    agencies = list(db.session.scalars(select(Agency).where(
+        Agency.id.in_({a.creditor.agency_id for a in accounts}))))
+    letters = {}
+    for account in accounts:
+        country = account.creditor.country
+        if country == "US" and account.validation_notice_sent_at is not None:
+            continue
+        letter = notice_for(account, at, preferences[account.borrower_id])
+        if letter is not None:
+            parts = wording.sections(letter)
+            letters[account.id] = (account, letter, messages.notice(
+                letter.kind, PURPOSES[country], wording.subject(letter, parts),
+                wording.as_text(parts)))
+    went: dict[int, list[str]] = {aid: [] for aid in letters}
+    posted = notify_many([About(a, m) for a, _l, m in letters.values()], "letter", at)
+    for aid, outcome in zip(letters, posted, strict=True):
+        if outcome.sent:
+            went[aid].append("letter")
+    emails = consented_emails([a.borrower for a, _l, _m in letters.values()])
+    by_email = [aid for aid, (a, _l, _m) in letters.items() if emails.get(a.borrower_id)]
+    mailed = notify_many([About(letters[aid][0], letters[aid][2],
+                                emails[letters[aid][0].borrower_id]) for aid in by_email],
+                         "email", at)
+    for aid, outcome in zip(by_email, mailed, strict=True):
+        if outcome.sent:
+            went[aid].append("email")
+    noticed = []
+    for aid, (account, letter, _message) in letters.items():
+        if not went[aid]:
+            log.warning("first letter of account %s not sent", aid)
+        else:
+            noticed.append(_letter_event(account, letter, went[aid], at))
+    record_many(actor, noticed, at)
+    del agencies
+
+
+def consented_emails(borrowers: Sequence[Borrower]) -> dict[int, str]:
+    """`consented_email` for many borrowers in one query: {borrower id: address}."""
+    points = dict(db.session.execute(select(
+        DeliveryConsent.borrower_id, DeliveryConsent.contact_point_id).where(
+        DeliveryConsent.borrower_id.in_({b.id for b in borrowers}),
+        DeliveryConsent.withdrawn_at.is_(None))).all())
+    found = {}
+    for borrower in borrowers:
+        address = next((p.value for p in borrower.contact_points
+                        if p.id == points.get(borrower.id)), None)
+        if address is not None:
+            found[borrower.id] = address
+    return found
 
 
 @operation

@@ -11,6 +11,7 @@ Simplified Chinese the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from babel.dates import format_date
 
@@ -62,10 +63,14 @@ def _a(noun: str) -> str:
     return ("an " if noun[:1] in "aeiou" else "a ") + noun
 
 
+# Cached: babel's formatting was most of a letter's time, and a chunk's letters share their dates
+# and many amounts (every zero line of an itemization).
+@lru_cache(maxsize=4096)
 def _amount(value: Money, locale: str) -> str:
     return value.format(locale)
 
 
+@lru_cache(maxsize=1024)
 def _day(letter_date, locale: str) -> str:
     return format_date(letter_date, "long", locale=locale)
 
@@ -270,9 +275,10 @@ def sections(n: FirstLetter) -> tuple[Section, ...]:
     return _cn(n)
 
 
-def subject(n: FirstLetter) -> str:
-    """The letter's and the email's subject: the first section's title, then the others'."""
-    return " / ".join(s.title for s in sections(n))
+def subject(n: FirstLetter, parts: tuple[Section, ...] | None = None) -> str:
+    """The letter's and the email's subject: the first section's title, then the others'
+    (`parts`: its `sections`, when already written)."""
+    return " / ".join(s.title for s in (parts if parts is not None else sections(n)))
 
 
 def as_text(parts: tuple[Section, ...]) -> str:

@@ -294,7 +294,7 @@ def _phone(row: _Row, text: str, country: str) -> str | None:
         return None
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     try:
-        zones.for_phone(e164)
+        zones.for_number(number)
     except zones.UnknownZone:
         row.bad("phone", "a number whose time zone cannot be told")
         return None
