@@ -13,7 +13,7 @@ from wtforms.validators import InputRequired, Length, Optional
 class DirectPaymentForm(FlaskForm):
     account_ref = StringField(_l("Account reference"), validators=[
         InputRequired(_l("Give the account's reference.")), Length(max=30)],
-        description=_l("The agency's reference, for example NWB-1001."))
+        description=_l("The agency's reference, as it is shown on the account, like ABC-1234."))
     amount = StringField(_l("Amount paid"), validators=[
         InputRequired(_l("Give the amount.")), Length(max=30)],
         description=_l("In the account's currency, for example 125.00."))
