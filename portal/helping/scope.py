@@ -16,12 +16,16 @@ from portal.plans.service import own_plan
 HELPER_BLUEPRINTS = frozenset({"accounts", "payments", "plans", "disputes"})
 #: Pages a debt adviser with "act" also reaches: starting breathing space (CONC 7, the Debt
 #: Respite Scheme: a debt adviser applies for it).
-ADVISER_ENDPOINTS = frozenset({"contact.index", "contact.breathing_space"})
+ADVISER_ENDPOINTS = frozenset({"contact.page", "contact.breathing_space"})
+#: The helper's own pages: whom they help, and switching to another person who asked them.
+HELPER_ENDPOINTS = frozenset({"helping.helping", "helping.switch"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def decision(helping: Helping, endpoint: str, method: str) -> int | None:
     """None when the helper may go on, else the HTTP status refusing them (pure)."""
+    if endpoint in HELPER_ENDPOINTS:
+        return None
     blueprint = endpoint.partition(".")[0]
     adviser = helping.grant.kind == HelperKind.ADVISER and helping.may_act
     if blueprint not in HELPER_BLUEPRINTS and not (adviser and endpoint in ADVISER_ENDPOINTS):
