@@ -135,13 +135,15 @@ def helping():
     return render_template("helping/helping.html", grant=current_user.grant, others=others)
 
 
-@bp.post("/helping/<int:grant_id>")
+@bp.post("/helping/switch")
 @borrower_required
-def switch(grant_id: int):
+def switch():
     if not current_user.is_helper:
-        abort(403)
+        return redirect(url_for("accounts.index"), 303)
+    grant_id = request.form.get("grant", type=int)
     try:
-        signed = helper_codes.switch_helping(current_user.grant, grant_id, request.remote_addr)
+        signed = helper_codes.switch_helping(current_user.grant, grant_id or 0,
+                                             request.remote_addr)
     except Refused:
         abort(404)
     return _land(signed)
