@@ -190,6 +190,9 @@ HELPERS = {"owner's helper (see)": (900003, "see.helper@advice.example"),
 #: The borrower's pages a helper may use (by blueprint), and the helper's own pages.
 HELPER_BLUEPRINTS = {"accounts", "payments", "plans", "disputes"}
 HELPER_PAGES = {"helping.helping", "helping.switch"}
+#: What a debt adviser who may act also reaches: starting breathing space (every sample helper
+#: is an adviser; the see-only one may not act).
+ADVISER_PAGES = {"contact.page", "contact.breathing_space"}
 VISITORS = ["anonymous", "owner", "other borrower", *HELPERS, *STAFF_USERS]
 
 
@@ -197,6 +200,8 @@ def _helper_expected(visitor: str, endpoint: str, method: str, takes_account: bo
     """A helper reaches the borrower's account pages (changing anything only with "act") and
     their own pages; the borrower's other pages are refused; another borrower's are not found."""
     if endpoint in HELPER_PAGES:
+        return "allowed"
+    if endpoint in ADVISER_PAGES and not visitor.endswith("(see)"):
         return "allowed"
     if endpoint.partition(".")[0] not in HELPER_BLUEPRINTS:
         return "403"

@@ -127,8 +127,8 @@ def _land(signed):
 @bp.get("/helping")
 @borrower_required
 def helping():
-    if not current_user.is_helper:
-        return redirect(url_for("accounts.index"))
+    if not current_user.is_helper:  # the borrower themself: where their own helpers are
+        return render_template("helping/helping.html", grant=None, others=[])
     today = datetime.now(UTC).date()
     others = [g for g in helper_codes.live_grants(current_user.grant.email_digest, today)
               if g.id != current_user.grant.id]
@@ -141,6 +141,8 @@ def switch():
     if not current_user.is_helper:
         return redirect(url_for("accounts.index"), 303)
     grant_id = request.form.get("grant", type=int)
+    if grant_id is None:
+        return redirect(url_for("helping.helping"), 303)
     try:
         signed = helper_codes.switch_helping(current_user.grant, grant_id or 0,
                                              request.remote_addr)
