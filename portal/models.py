@@ -22,3 +22,4 @@ def import_all() -> None:
     import portal.payments.models  # noqa: F401
     import portal.placements.models  # noqa: F401
     import portal.plans.models  # noqa: F401
+    import portal.rights.models  # noqa: F401
