@@ -12,7 +12,8 @@ from portal import pdf
 
 #: The parts of the file, in the order a person reads them, with their headings.
 PARTS = (("borrower", _l("About you")), ("contact_points", _l("How we reach you")),
-         ("accounts", _l("Your accounts")), ("ledger", _l("Ledger entries")), ("payments", _l("Payments")),
+         ("accounts", _l("Your accounts")), ("ledger", _l("Ledger entries")),
+         ("payments", _l("Payments")),
          ("plans", _l("Plans")), ("disputes", _l("Disputes")), ("consents", _l("Consents")),
          ("holds", _l("Pauses on contact")), ("contact_attempts", _l("Contact attempts")),
          ("messages_sent", _l("Messages we sent")), ("helpers", _l("People helping you")),
