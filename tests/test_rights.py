@@ -101,3 +101,26 @@ def test_an_empty_correction_is_refused(person, demo, db):
                          action="/your-data/corrections")
     assert page.status == 422
     assert db.scalar(select(CorrectionRequest)) is None
+
+
+def test_the_correction_queue_lists_the_request_and_its_answer_clears_it(
+        person, make_person, staff_sign_in, demo, db):
+    person.sign_in(*OWNER)
+    person.submit(person.get("/your-data/"), {"account": "NWB-1001",
+                                              "details": "My street is spelled wrong."},
+                  action="/your-data/corrections")
+    agent = make_person()
+    staff_sign_in(agent, "agent@demo.test")
+    queue = agent.get("/staff/queues/corrections")
+    assert queue.status == 200 and "My street is spelled wrong." in queue.text
+    assert "NWB-1001" in queue.text
+    done = agent.submit(queue, {"outcome": "declined", "answer": "It matches your lender's file."},
+                        action="/staff/corrections/answer")
+    assert "Answer sent to the borrower." in done.text
+    assert "My street is spelled wrong." not in done.text
+    answered = db.scalar(select(CorrectionRequest))
+    assert answered.outcome == "declined" and answered.answered_by is not None
+    # another agency's staff do not see it
+    other = make_person()
+    staff_sign_in(other, "agent@harbor.test")
+    assert "NWB-1001" not in other.get("/staff/queues/corrections").text

@@ -4,21 +4,31 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
 from portal.extensions import db
-from portal.operations import Refused
+from portal.identity.roles import ANSWER_CORRECTIONS
+from portal.operations import NotFound, Refused
 from portal.rights import service
 from portal.rights.forms import CorrectionForm
 from portal.rights.models import CorrectionRequest
 from portal.rights.pdf import data_pdf
-from portal.web.access import borrower_actor, borrower_required
+from portal.web.access import borrower_actor, borrower_required, staff_required
 
-bp = Blueprint("rights", __name__, url_prefix="/your-data")
+bp = Blueprint("rights", __name__)
 
 
 def _form() -> CorrectionForm:
@@ -35,13 +45,13 @@ def _page(form: CorrectionForm, status: int = 200):
                            viewers=service.viewers(current_user.id)), status
 
 
-@bp.get("/")
+@bp.get("/your-data/")
 @borrower_required
 def page():
     return _page(_form())
 
 
-@bp.post("/corrections")
+@bp.post("/your-data/corrections")
 @borrower_required
 def correct():
     form = _form()
@@ -57,7 +67,7 @@ def correct():
     return redirect(url_for("rights.page"), 303)
 
 
-@bp.get("/download.json")
+@bp.get("/your-data/download.json")
 @borrower_required
 def download_json():
     body = json.dumps(service.everything(current_user._get_current_object()),
@@ -68,7 +78,7 @@ def download_json():
         "Cache-Control": "no-store"})
 
 
-@bp.get("/download.pdf")
+@bp.get("/your-data/download.pdf")
 @borrower_required
 def download_pdf():
     borrower = current_user._get_current_object()
@@ -79,3 +89,24 @@ def download_pdf():
         "Cache-Control": "no-store"})
 
 
+
+
+@bp.post("/staff/corrections/answer")
+@staff_required(ANSWER_CORRECTIONS)
+def answer():
+    """Staff answer one request from the queue (the request's id in the form, so another
+    agency's is simply not found)."""
+    request_id = request.form.get("request", type=int)
+    if request_id is None:
+        return redirect(url_for("staff_queues.corrections"), 303)
+    try:
+        service.answer_correction(current_user._get_current_object(), request_id,
+                                  request.form.get("outcome", ""), request.form.get("answer", ""),
+                                  request.remote_addr)
+    except NotFound:
+        abort(404)
+    except Refused as refusal:
+        flash(refusal.message, "error")
+        return redirect(url_for("staff_queues.corrections"), 303)
+    flash(_("Answer sent to the borrower."), "success")
+    return redirect(url_for("staff_queues.corrections"), 303)
