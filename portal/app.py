@@ -160,6 +160,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.demo.cli import bp as demo_cli
     from portal.disputes.views import bp as disputes
     from portal.disputes.views import staff_bp as staff_disputes
+    from portal.helping.views import bp as helping
     from portal.identity.views import bp as identity
     from portal.intake.views import bp as staff_imports
     from portal.lenders.cli import bp as lenders_cli
@@ -177,6 +178,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.queues.views import bp as staff_queues
     from portal.reconcile.cli import bp as reconcile_cli
     from portal.reconcile.views import bp as reconcile
+    from portal.rights.views import bp as rights
     from portal.staff.views import bp as staff_admin
     from portal.web.views import bp as web
     from portal.worker import bp as jobs_cli
@@ -185,7 +187,8 @@ def _register_blueprints(app: Flask) -> None:
                       staff_disputes, staff_plans, cases_cli, demo_cli, jobs_cli, webhooks_cli,
                       agency_cli, payments_cli, plans_cli, doctor_cli, keys_cli, sms_hooks,
                       placements_cli, staff_imports, recalls, staff_admin, staff_queues,
-                      dashboard, lenders, lenders_cli, reconcile, reconcile_cli):
+                      dashboard, lenders, lenders_cli, reconcile, reconcile_cli, helping,
+                      rights):
         app.register_blueprint(blueprint)
     # What `doctor` reports beyond the configuration: stored data that cannot take effect.
     app.extensions["doctor_checks"] = [law_in_policies]

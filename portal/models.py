@@ -12,6 +12,7 @@ def import_all() -> None:
     import portal.disputes.models  # noqa: F401
     import portal.identity.audit  # noqa: F401
     import portal.identity.enrolment  # noqa: F401
+    import portal.identity.helpers  # noqa: F401
     import portal.identity.models  # noqa: F401
     import portal.intake.models  # noqa: F401
     import portal.jobs.heartbeat  # noqa: F401
@@ -23,3 +24,4 @@ def import_all() -> None:
     import portal.placements.models  # noqa: F401
     import portal.plans.models  # noqa: F401
     import portal.reconcile.models  # noqa: F401
+    import portal.rights.models  # noqa: F401

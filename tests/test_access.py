@@ -57,6 +57,8 @@ SAMPLE_ARGS = {
     #: Northwind's closed remittance statement of this month, holding NWB-1001's sample payment
     #: (the `samples` fixture).
     "statement_id": "900003",
+    #: The owner's grant to a helper who may act (the `samples` fixture).
+    "grant_id": "900001",
 }
 #: What an allowed visitor's page about a sample shows (by default, the sample account).
 SAMPLE_MARKERS = {"staff_id": ["Sample Colleague"]}
@@ -186,13 +188,44 @@ def test_every_view_declares_who_may_open_it(app, endpoint):
 PROTECTED = [(r, e, m, a) for r, e, methods, a in RULES
              if a and a not in (PUBLIC, PARTNER, LENDER_KEY) for m in methods]
 PUBLIC_RULES = [(r, e, m) for r, e, methods, a in RULES if a == PUBLIC for m in methods]
-VISITORS = ["anonymous", "owner", "other borrower", *STAFF_USERS]
+#: Helpers, signed in by their emailed code: the owner's (see only, and act too) and the other
+#: borrower's (act too), each by the email of their grant in the `samples` fixture.
+HELPERS = {"owner's helper (see)": (900003, "see.helper@advice.example"),
+           "owner's helper (act)": (900001, "act.helper@advice.example"),
+           "other borrower's helper": (900004, "other.helper@advice.example")}
+#: The borrower's pages a helper may use (by blueprint), and the helper's own pages.
+HELPER_BLUEPRINTS = {"accounts", "payments", "plans", "disputes"}
+HELPER_PAGES = {"helping.helping", "helping.switch"}
+#: What a debt adviser who may act also reaches: starting breathing space (every sample helper
+#: is an adviser; the see-only one may not act).
+ADVISER_PAGES = {"contact.page", "contact.breathing_space"}
+VISITORS = ["anonymous", "owner", "other borrower", *HELPERS, *STAFF_USERS]
 
 
-def _expected(access: str, visitor: str, takes_account: bool) -> str:
+def _helper_expected(visitor: str, endpoint: str, method: str, takes_account: bool) -> str:
+    """A helper reaches the borrower's account pages (changing anything only with "act") and
+    their own pages; the borrower's other pages are refused; another borrower's are not found."""
+    if endpoint in HELPER_PAGES:
+        return "allowed"
+    if endpoint in ADVISER_PAGES and not visitor.endswith("(see)"):
+        return "allowed"
+    if endpoint.partition(".")[0] not in HELPER_BLUEPRINTS:
+        return "403"
+    if method != "GET" and visitor.endswith("(see)"):
+        return "403"
+    if visitor == "other borrower's helper":
+        return "404" if takes_account else "allowed"
+    return "allowed"
+
+
+def _expected(access: str, visitor: str, takes_account: bool, endpoint: str = "",
+              method: str = "GET") -> str:
     """What `visitor` should get: 'sign-in', 'allowed', 403 or 404."""
     if visitor == "anonymous":
         return "sign-in"
+    if visitor in HELPERS:
+        return _helper_expected(visitor, endpoint, method, takes_account) \
+            if access == BORROWER else "403"
     if access == BORROWER:
         if visitor == "owner":
             return "allowed"
@@ -212,6 +245,11 @@ def _expected(access: str, visitor: str, takes_account: bool) -> str:
 
 def _become(visitor: str, person, staff_sign_in) -> None:
     if visitor == "anonymous":
+        return
+    if visitor in HELPERS:
+        page = person.submit(person.get("/helper/sign-in"), {"email": HELPERS[visitor][1]})
+        page = person.submit(page, {"code": person.latest_code()})
+        assert page.status == 200 and page.h1 == "Whom you help", page.text[:300]
         return
     if visitor in ("owner", "other borrower"):
         reference, born = OWNER if visitor == "owner" else OUTSIDER
@@ -269,6 +307,26 @@ def _sample_colleague() -> None:
                              agency_id=agency.id))
 
 
+def _sample_grants() -> None:
+    """The helpers' grants: two of the owner's (all accounts), one of the other borrower's."""
+    from datetime import UTC, datetime, timedelta
+
+    from portal.accounts.models import Borrower
+    from portal.crypto import lookup_digest
+    from portal.extensions import db
+    from portal.identity.helpers import HelperGrant
+
+    now = datetime.now(UTC)
+    for (grant_id, email), reference, access in zip(
+            HELPERS.values(), (OWNER[0], OWNER[0], OUTSIDER[0]), ("see", "act", "act"),
+            strict=True):
+        borrower = db.session.scalar(select(Borrower).where(Borrower.reference == reference))
+        db.session.add(HelperGrant(
+            id=grant_id, borrower_id=borrower.id, name="Sample Helper", email=email,
+            email_digest=lookup_digest(email, "helper_grant.email"), kind="adviser",
+            access=access, until=now.date() + timedelta(days=30), created_at=now))
+
+
 @pytest.fixture(scope="class")
 def samples(shared_db):
     """The owner's samples of SAMPLE_ARGS on NWB-1001: a succeeded card payment, a dispute with
@@ -280,6 +338,7 @@ def samples(shared_db):
     import_maker(shared_db)("NWB-1001", import_id=900002)
     shared_db.run(_sample_colleague)
     shared_db.run(_sample_statement, payment_id)
+    shared_db.run(_sample_grants)
 
 
 def _sample_statement(public_id) -> None:
@@ -321,7 +380,7 @@ class TestProtectedRoutes:
         takes_account = any(a in SAMPLE_ARGS for a in arguments)
         path = _fill(rule, arguments)
         _become(visitor, person, staff_sign_in)
-        expected = _expected(access, visitor, takes_account)
+        expected = _expected(access, visitor, takes_account, endpoint, method)
 
         response = _send(person, method, path)
         status = response.status_code

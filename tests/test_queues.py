@@ -30,7 +30,7 @@ PATHS = {
     "plans": "/staff/plans", "hardship": "/staff/queues/hardship", "disputes": "/staff/disputes",
     "violations": "/staff/queues/contact-violations", "holds": "/staff/queues/holds-ending",
     "chargebacks": "/staff/queues/chargebacks", "bounced": "/staff/queues/bounced-messages",
-    "imports": "/staff/queues/imports-waiting",
+    "imports": "/staff/queues/imports-waiting", "corrections": "/staff/queues/corrections",
 }
 NOW = datetime.now(UTC)
 
@@ -129,6 +129,10 @@ def seeded(db, demo, make_dispute, make_plan):
     db.execute(update(PlacementImport).where(PlacementImport.id == waiting)
                .values(state="ready"))
     belongs["imports"], absent["imports"] = f"#{waiting}", f"#{done}"
+    # Corrections: one waiting; one answered.
+    db.run(lambda: database.session.add_all([_correction("NWB-1001", answered=False),
+                                             _correction("NWB-1002", answered=True)]))
+    belongs["corrections"], absent["corrections"] = "NWB-1001", "NWB-1002"
     # Harbor Recovery's own: a dispute, a hardship request, a blocked contact.
     theirs = {"disputes": make_dispute("BRC-4001").number,
               "hardship": make_plan("BRC-4001", **HARDSHIP).number}
@@ -136,6 +140,17 @@ def seeded(db, demo, make_dispute, make_plan):
         _attempt("BRC-4001", "key:harbor-dialer", NOW - timedelta(hours=1))))
     theirs["violations"] = "BRC-4001"
     return belongs, absent, theirs
+
+
+def _correction(reference: str, answered: bool):
+    from portal.rights.models import CorrectionRequest
+
+    account = _account(reference)
+    return CorrectionRequest(borrower_id=account.borrower_id, account_id=account.id,
+                             details="Please fix my name.", law="policy",
+                             due_on=NOW.date() + timedelta(days=45), created_at=NOW,
+                             answered_at=NOW if answered else None,
+                             outcome="corrected" if answered else None)
 
 
 def _rows(page) -> list[str]:

@@ -84,6 +84,7 @@ class Borrower(UserMixin, db.Model):
 
     is_borrower = True
     is_staff = False
+    is_helper = False
 
     @property
     def mailing_address(self) -> ContactPoint | None:

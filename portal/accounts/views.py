@@ -12,6 +12,8 @@ from portal.accounts import service
 from portal.cases.service import history
 from portal.contact import service as contact
 from portal.disputes.service import disputes_of
+from portal.extensions import db
+from portal.identity.helpers import HelperGrant
 from portal.money import Money
 from portal.notices import wording
 from portal.notices.service import sent_notice
@@ -69,7 +71,21 @@ EVENT_TEXT = {
     "plan.broken": _l("Plan %(plan)s ended after a missed payment"),
     "plan.completed": _l("Plan %(plan)s is complete"),
     "plan.changed": _l("You changed plan %(plan)s"),
+    "helper.granted": _l("You gave someone access to help you"),
+    "helper.signed_in": _l("Someone you gave access to signed in"),
+    "helper.revoked": _l("You took back someone's access"),
+    "rights.correction_requested": _l("You asked us to correct your data"),
+    "rights.correction_answered": _l("We answered your request for a correction"),
 }
+#: What a helper did, as the borrower reads it (the helper named before it).
+HELPER_TEXT = {
+    "plan.proposed": _l("%(helper)s, helping you, proposed plan %(plan)s"),
+    "dispute.opened": _l("%(helper)s, helping you, disputed this debt (dispute %(dispute)s)"),
+    "payment.submitted": _l("%(helper)s, helping you, submitted a card payment of %(amount)s"),
+    "helper.signed_in": _l("%(helper)s signed in to help you"),
+}
+#: Anything else a helper did: their name, then what was done.
+HELPER_DID = _l("%(helper)s, helping you: %(what)s")
 
 #: How ledger entries read to a borrower, by kind.
 ENTRY_TEXT = {
@@ -84,11 +100,22 @@ ENTRY_TEXT = {
 
 
 def describe(event) -> str:
-    """The borrower's sentence for one event, with amounts and dates in their own format."""
-    text = str(EVENT_TEXT[event.kind])
+    """The borrower's sentence for one event, with amounts and dates in their own format; what
+    a helper did names them."""
+    if event.actor_type != "helper":
+        return _sentence(event, str(EVENT_TEXT[event.kind]))
+    grant = db.session.get(HelperGrant, int(event.actor_id))
+    helper = grant.name if grant is not None else "?"
+    if event.kind in HELPER_TEXT:
+        return _sentence(event, str(HELPER_TEXT[event.kind]), helper=helper)
+    return str(HELPER_DID) % {"helper": helper,
+                              "what": _sentence(event, str(EVENT_TEXT[event.kind]))}
+
+
+def _sentence(event, text: str, **more) -> str:
     if "%(" not in text:
         return text
-    data = dict(event.data)
+    data = dict(event.data) | more
     if event.kind.startswith("payment."):
         minor = data.get("refunded_minor") or data.get("charged_back_minor") or data["amount_minor"]
         data["amount"] = money(Money(minor, data["currency"]))

@@ -168,5 +168,21 @@ class EventKind(StrEnum):
     #: amount, currency, paid on); its ledger entry has its own `ledger.posted`.
     DIRECT_PAYMENT_REPORTED = "payment.direct_reported"
 
+    #: The borrower gave someone access (data: grant id, kind, access, account or all, until;
+    #: the helper's name and email are kept encrypted in `helper_grant`).
+    HELPER_GRANTED = "helper.granted"
+    #: A helper signed in to help the borrower (data: grant id).
+    HELPER_SIGNED_IN = "helper.signed_in"
+    #: The borrower took the access back (data: grant id).
+    HELPER_REVOKED = "helper.revoked"
+    #: The borrower asked for a correction of what we hold (data: request id, law, due date;
+    #: their words are kept encrypted in `correction_request`).
+    CORRECTION_REQUESTED = "rights.correction_requested"
+    #: Staff answered a correction request (data: request id, outcome).
+    CORRECTION_ANSWERED = "rights.correction_answered"
+    #: The borrower downloaded everything we hold about them (data: format).
+    DATA_DOWNLOADED = "rights.data_downloaded"
 
-ACTOR_TYPES = ("borrower", "staff", "system", "partner")
+
+#: A helper acting on a grant: the actor id is the grant's.
+ACTOR_TYPES = ("borrower", "staff", "system", "partner", "helper")

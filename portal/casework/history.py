@@ -85,12 +85,20 @@ SENTENCES: dict[str, str] = {
     K.STAFF_MESSAGE_SENT: N_("Staff sent the borrower a message (%(channel)s)."),
     K.LENDER_VIEWED: N_("The creditor's user opened the account in the lender's portal."),
     K.DIRECT_PAYMENT_REPORTED: N_("The creditor reported a payment made to them directly."),
+    K.HELPER_GRANTED: N_("The borrower gave someone access to help them."),
+    K.HELPER_SIGNED_IN: N_("Someone helping the borrower signed in."),
+    K.HELPER_REVOKED: N_("The borrower took back a helper's access."),
+    K.CORRECTION_REQUESTED: N_("The borrower asked for a correction of their data (answer due "
+                               "%(until)s)."),
+    K.CORRECTION_ANSWERED: N_("Staff answered the borrower's correction request (%(outcome)s)."),
+    K.DATA_DOWNLOADED: N_("The borrower downloaded their data."),
 }
 #: For a kind recorded before this table knew it (an old record): said plainly, not hidden.
 UNKNOWN = N_("Something was recorded (%(kind)s).")
 #: Who did it, by the event's actor type; staff are named by the page.
 ACTORS = {"borrower": N_("The borrower"), "system": N_("The portal"),
-          "partner": N_("A partner system"), "staff": N_("Staff")}
+          "partner": N_("A partner system"), "staff": N_("Staff"),
+          "helper": N_("Someone helping the borrower")}
 #: A contact the borrower made (an inbound call): not ours, but a conversation the rules count.
 INBOUND = N_("The borrower contacted us (%(channel)s): %(outcome)s.")
 #: An attempt the rules would have blocked, said after its sentence.

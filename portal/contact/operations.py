@@ -92,9 +92,15 @@ def withdraw_cease(borrower_id: int, actor: Actor) -> None:
 
 @operation
 def report_attorney(borrower_id: int, name: str, contact: str, actor: Actor) -> None:
+    attorney_reported(_borrower(borrower_id), name, contact, actor)
+
+
+def attorney_reported(borrower: Borrower, name: str, contact: str, actor: Actor) -> None:
+    """An attorney represents the borrower (they said so, or gave an attorney access), in the
+    caller's transaction: the statement, its event and the attorney hold."""
     if not name.strip() or not contact.strip():
         raise Refused(_("Give the attorney's name and a phone number or email."))
-    _told(_borrower(borrower_id), EventKind.ATTORNEY_REPORTED, actor,
+    _told(borrower, EventKind.ATTORNEY_REPORTED, actor,
           {"name": name.strip(), "contact": contact.strip()})
 
 

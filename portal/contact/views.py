@@ -25,7 +25,7 @@ from portal.contact.rulebook import RULES
 from portal.identity.service import masked
 from portal.notices import service as notices
 from portal.operations import Refused
-from portal.web.access import borrower_required
+from portal.web.access import borrower_actor, borrower_required
 
 bp = Blueprint("contact", __name__, url_prefix="/contact-preferences")
 
@@ -57,7 +57,7 @@ def rule_text(rule_id: str) -> str:
 
 
 def _actor() -> Actor:
-    return Actor("borrower", str(current_user.id), request.remote_addr)
+    return borrower_actor()
 
 
 def _point_label(point) -> str:

@@ -37,7 +37,7 @@ from portal.disputes.rules import OPEN
 from portal.extensions import htmx, limiter
 from portal.identity.roles import WORK_DISPUTES, allows
 from portal.operations import Refused, reading
-from portal.web.access import borrower_required, staff_required
+from portal.web.access import borrower_actor, borrower_required, staff_required
 
 bp = Blueprint("disputes", __name__)
 staff_bp = Blueprint("staff_disputes", __name__, url_prefix="/staff/disputes")
@@ -146,7 +146,7 @@ def new(reference: str):
             reasons=form.reasons.data or [], details=form.details.data or "",
             part=form.part_amount.data if form.scope.data == "part" else None,
             wants_original_creditor=bool(form.original_creditor.data))
-        actor = Actor("borrower", str(current_user.id), request.remote_addr)
+        actor = borrower_actor()
         try:
             dispute = service.open_dispute(current_user.id, reference, said, _files(), actor)
         except Refused as refusal:
@@ -176,7 +176,7 @@ def show(number: str):
 def withdraw(number: str):
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    actor = Actor("borrower", str(current_user.id), request.remote_addr)
+    actor = borrower_actor()
     try:
         service.withdraw(current_user.id, number, actor)
     except Refused as refusal:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import g, request, session
 from flask_babel import lazy_gettext as _l
 
 from portal.accounts.models import Borrower
 from portal.extensions import db, login
 from portal.identity import service
+from portal.identity.helpers import HelperGrant, Helping
 from portal.identity.models import StaffUser
 
 login.login_view = "identity.sign_in"
@@ -33,6 +36,10 @@ def load_user(user_key: str):
         return None
     g.session_last_seen = check.last_seen_at
     kind, _sep, raw_id = user_key.partition(":")
+    if kind == "h":  # a helper: only while the borrower's grant lasts
+        grant = db.session.get(HelperGrant, int(raw_id))
+        live = grant is not None and grant.live(datetime.now(UTC).date())
+        return Helping(grant) if live else None
     model = Borrower if kind == "b" else StaffUser
     user = db.session.get(model, int(raw_id))
     return user if user is not None and user.is_active else None

@@ -58,6 +58,7 @@ class StaffUser(UserMixin, db.Model):
 
     is_borrower = False
     is_staff = True
+    is_helper = False
 
     def get_id(self) -> str:
         return f"s:{self.id}"

@@ -46,15 +46,20 @@ VIEW_DASHBOARD = "view_dashboard"
 VIEW_RECONCILIATION = "view_reconciliation"
 #: Record why a reconciliation's difference is right (a statement may then close over it).
 EXPLAIN_DIFFERENCES = "explain_differences"
+#: Work borrowers' requests to correct their data (UK GDPR art. 16, CCPA, PIPL art. 46): the
+#: queue, and the answer the borrower is sent.
+ANSWER_CORRECTIONS = "answer_corrections"
 
 _AGENT = frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS, VIEW_IMPORTS,
-                    PREVIEW_IMPORTS, ADD_NOTES, RECORD_CONVERSATIONS, MESSAGE_BORROWERS})
+                    PREVIEW_IMPORTS, ADD_NOTES, RECORD_CONVERSATIONS, MESSAGE_BORROWERS,
+                    ANSWER_CORRECTIONS})
 PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({VIEW_CASES, MANAGE_STAFF, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS,
                         LIFT_HOLDS, VIEW_IMPORTS, PREVIEW_IMPORTS, RUN_IMPORTS, RECALL_ACCOUNTS,
                         ADJUST_BALANCES, ADD_NOTES, RECORD_CONVERSATIONS, MESSAGE_BORROWERS,
                         PAUSE_CONTACT, READ_STAFF_AUDIT, EDIT_PLAN_POLICY, VIEW_DASHBOARD,
-                        VIEW_RECONCILIATION, EXPLAIN_DIFFERENCES}),
+                        VIEW_RECONCILIATION, EXPLAIN_DIFFERENCES,
+                        ANSWER_CORRECTIONS}),
     "agent": _AGENT,
     #: Leads the agents: works cases as they do, loads and undoes placement files, carries out
     #: the creditors' recalls, adjusts balances, pauses contact, edits plan policy, reconciles
@@ -65,7 +70,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Compliance reviews and notes; it does not work the borrower (no calls, no messages).
     "compliance": frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS, LIFT_HOLDS,
                              VIEW_IMPORTS, ADD_NOTES, READ_STAFF_AUDIT, VIEW_DASHBOARD,
-                             VIEW_RECONCILIATION}),
+                             VIEW_RECONCILIATION,
+                             ANSWER_CORRECTIONS}),
     "lender": frozenset({VIEW_PORTFOLIO}),
 }
 

@@ -208,3 +208,28 @@ def notice(kind: str, purpose: Purpose, subject: str, body: str) -> Message:
         return Words(subject, body)
 
     return Message(kind, purpose, words)
+
+
+def helper_invited(borrower_name: str, until: date) -> Message:
+    """To the helper a borrower named: who asked, until when, and how to sign in."""
+
+    def words(locale: str) -> Words:
+        return Words(_("%(name)s asked you to help with their accounts", name=borrower_name),
+                     _("%(name)s gave you access to their accounts with us until %(until)s. "
+                       "To sign in, open the portal's page for helpers and enter this email "
+                       "address: we will send you a one-time code.", name=borrower_name,
+                       until=_long(until, locale)))
+
+    return Message("helper_invited", Purpose.REQUESTED, words)
+
+
+def correction_answered(corrected: bool) -> Message:
+    """The answer to the borrower's own request for a correction of their data."""
+
+    def words(locale: str) -> Words:
+        return Words(_("We answered your request for a correction"),
+                     _("We corrected the data you asked about. Sign in to see it.") if corrected
+                     else _("We looked at your request for a correction and did not change the "
+                            "data. Sign in to read why."))
+
+    return Message("correction_answered", Purpose.REQUESTED, words)

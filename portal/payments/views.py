@@ -30,7 +30,7 @@ from portal.payments.forms import PayForm, SubmitForm
 from portal.payments.gateway import GatewayError, InvalidWebhook, gateway
 from portal.payments.rules import SETTLED
 from portal.payments.rules import PaymentStatus as S
-from portal.web.access import borrower_required, public
+from portal.web.access import borrower_actor, borrower_required, public
 from portal.web.fragments import wants_fragment
 from portal.web.i18n import money
 
@@ -57,7 +57,7 @@ def minor_money(minor: int, currency: str) -> str:
 
 
 def _actor() -> Actor:
-    return Actor("borrower", str(current_user.id), request.remote_addr)
+    return borrower_actor()
 
 
 def _allow_stripe_js() -> None:

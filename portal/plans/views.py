@@ -21,7 +21,7 @@ from portal.payments.views import _allow_stripe_js
 from portal.plans import autopay, charging, service
 from portal.plans.forms import AcceptForm, ConfirmForm, DayForm, DecisionForm, PlanForm
 from portal.plans.models import InstallmentStatus, PlanStatus
-from portal.web.access import borrower_required, staff_required
+from portal.web.access import borrower_actor, borrower_required, staff_required
 from portal.web.fragments import wants_fragment
 from portal.web.i18n import long_date, money
 
@@ -88,7 +88,7 @@ def plan_status(status: str) -> str:
 
 
 def _actor() -> Actor:
-    return Actor("borrower", str(current_user.id), request.remote_addr)
+    return borrower_actor()
 
 
 def _ask(form: PlanForm) -> service.Ask:

@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 
 from portal.disputes.rules import OPEN
-from portal.identity.roles import VIEW_CASES, VIEW_IMPORTS, WORK_DISPUTES, WORK_PLANS
+from portal.identity.roles import (
+    ANSWER_CORRECTIONS,
+    VIEW_CASES,
+    VIEW_IMPORTS,
+    WORK_DISPUTES,
+    WORK_PLANS,
+)
 from portal.intake.console import RUNNING
 
 
@@ -149,4 +155,14 @@ QUEUES: dict[str, Queue] = {q.name: q for q in (
            Column(_l("Started"), "created")),
           "created",
           (CREDITOR, Filter("state", _l("State"), "choice", IMPORT_STATES))),
+    Queue("corrections", _l("Correction requests"),
+          _l("Borrowers' requests to correct their data, soonest due first: UK GDPR one month "
+             "(art. 12(3)), the CCPA 45 days, PIPL 30 days (GB/T 35273-2020 8.7)."),
+          ANSWER_CORRECTIONS, "staff_queues.corrections",
+          (Column(_l("Due"), "due"), ACCOUNT, CREDITOR_COLUMN, Column(_l("Law"), "law"),
+           Column(_l("Asked"), "created"), Column(_l("What the borrower asks, and the answer"))),
+          "due",
+          (CREDITOR, Filter("law", _l("Law"), "choice", (
+              ("uk-gdpr", _l("UK GDPR")), ("ccpa", _l("CCPA")), ("pipl", _l("PIPL")),
+              ("policy", _l("Agency policy")))))),
 )}

@@ -29,6 +29,7 @@ from portal.plans.policy import Kind
 from portal.queues import paging
 from portal.queues.catalogue import QUEUES, Queue
 from portal.queues.week import this_week
+from portal.rights.models import CorrectionRequest
 
 #: How many partners and agents the violations queue's summary names.
 GROUPS_SHOWN = 20
@@ -234,6 +235,20 @@ def _imports(agency_id: int) -> Built:
                   "state": lambda v: PlacementImport.state == v}, (PlacementImport.id,))
 
 
+def _corrections(agency_id: int) -> Built:
+    query = _on_account(select(
+        CorrectionRequest.id, CorrectionRequest.due_on, CorrectionRequest.law,
+        CorrectionRequest.details,
+        CorrectionRequest.created_at, Account.reference, Creditor.name.label("creditor")),
+        CorrectionRequest.account_id).where(
+        CorrectionRequest.answered_at.is_(None), within(agency_id, CorrectionRequest.account_id))
+    return Built(query, {"account": Account.reference, "creditor": Creditor.name,
+                         "due": CorrectionRequest.due_on, "law": CorrectionRequest.law,
+                         "created": CorrectionRequest.created_at},
+                 {"creditor": _by_creditor, "law": lambda v: CorrectionRequest.law == v},
+                 (CorrectionRequest.id,))
+
+
 def built(name: str, agency_id: int, now: datetime, zone: str) -> Built:
     """The queue's query, unfiltered and unsorted, with what it may be sorted and filtered by."""
     match name:
@@ -251,6 +266,8 @@ def built(name: str, agency_id: int, now: datetime, zone: str) -> Built:
             return _bounced(agency_id)
         case "imports":
             return _imports(agency_id)
+        case "corrections":
+            return _corrections(agency_id)
     raise KeyError(name)
 
 

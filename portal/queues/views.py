@@ -112,3 +112,9 @@ def bounced():
 @staff_required(QUEUES["imports"].permission)
 def imports():
     return _show("imports")
+
+
+@bp.get("/staff/queues/corrections")
+@staff_required(QUEUES["corrections"].permission)
+def corrections():
+    return _show("corrections")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort
+from flask import abort, request
 from flask_login import current_user
 
+from portal.cases.service import Actor
 from portal.extensions import login
+from portal.helping import scope
 from portal.identity.refusals import refusal
 from portal.identity.roles import allows
 
@@ -30,6 +32,12 @@ def borrower_required(view):
             return login.unauthorized()
         if not current_user.is_borrower:
             abort(403)
+        if getattr(current_user, "is_helper", False):
+            refused = scope.decision(current_user, request.endpoint or "", request.method)
+            if refused:
+                abort(refused)
+            if not scope.reaches(current_user, kwargs):
+                abort(404)
         return view(*args, **kwargs)
 
     guarded.access = BORROWER
@@ -55,3 +63,11 @@ def staff_required(permission: str):
         return guarded
 
     return decorate
+
+
+def borrower_actor() -> Actor:
+    """Who is acting on the borrower's pages: the borrower, or someone helping them (named by
+    their grant, so the record says who did it)."""
+    if getattr(current_user, "is_helper", False):
+        return Actor("helper", str(current_user.grant.id), request.remote_addr)
+    return Actor("borrower", str(current_user.id), request.remote_addr)

@@ -43,6 +43,9 @@ FLOORS = {
     # The supervisor's dashboard: reads every capability's rollup (payments, plans, disputes,
     # holds, contact attempts).
     "portal.dashboard": 4,
+    # Someone helping a borrower (grants, what a helper reaches) and the borrower's data rights:
+    # they read every capability's rows (plans, disputes, payments) and start contact holds.
+    "portal.helping": 4, "portal.rights": 4,
     # Readiness and metrics read every capability's tables (payments, the outbox, the queue).
     "portal.ops": 4,
     # Reconciliation with Stripe: reads payments and their balance transactions (settlement).
