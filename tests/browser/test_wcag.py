@@ -1,0 +1,245 @@
+"""WCAG 2.2 AA on every page: each GET route of the URL map (so a page added later is checked
+without anyone listing it), opened by the visitors who may open it — signed out, a borrower, an
+agent, a supervisor and an admin — on a 360 x 640 phone, and the main forms sent in error.
+
+On each page: axe-core (every WCAG 2.0-2.2 A/AA rule, any impact) finds nothing; no sideways
+scrolling at 360 px (1.4.10); every control at least 24 x 24 px or spaced as 2.5.8 allows (links
+inside a sentence excepted); text at 200 % (1.4.4) clips nothing in the main content and needs no
+sideways scrolling on a 1280 px screen.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from portal.web.access import BORROWER, PUBLIC
+from tests.browser.conftest import serve_demo
+from tests.browser.test_disputes_browser import staff_sign_in
+from tests.browser.test_sign_in_browser import AXE, describe, new_context, sign_in
+from tests.conftest import TestDatabase
+from tests.fixtures.factories import dispute_maker, import_maker, payment_maker, plan_maker
+from tests.test_access import OWNER, RULES, SAMPLE_ARGS, STAFF_USERS, _arguments, _expected, _fill
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 360, "height": 640}
+DESKTOP = {"width": 1280, "height": 800}
+#: The axe tags of WCAG 2.2 level A and AA (2.0, 2.1 and 2.2 success criteria).
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+VISITORS = ["anonymous", "owner", "agent", "supervisor", "admin"]
+OWNER_EMAIL = "alex@example.com"
+
+#: Controls smaller than 24 x 24 px, unless a link inside a sentence (2.5.8's inline exception)
+#: or spaced so that a 24 px circle on each touches no other control (its spacing exception).
+SMALL_TARGETS = """() => {
+  const controls = [...document.querySelectorAll(
+    'a[href], button, input:not([type=hidden]), select, textarea, summary, [role=button]')];
+  const visible = controls.filter(e => {
+    const r = e.getBoundingClientRect(), s = getComputedStyle(e);
+    return r.width > 0 && r.height > 0 && s.visibility !== 'hidden'
+      && !e.closest('.visually-hidden, .skip-link');
+  });
+  const inSentence = e => {
+    if (e.tagName !== 'A' || getComputedStyle(e).display !== 'inline') return false;
+    const block = e.parentElement.closest('p, li, td, th, dd, dt, span, div, label, small');
+    return block && block.textContent.trim().length > e.textContent.trim().length;
+  };
+  const boxes = visible.map(e => [e, e.getBoundingClientRect()]);
+  const centre = r => [r.left + r.width / 2, r.top + r.height / 2];
+  const spaced = (e, r) => boxes.every(([o, q]) => {
+    if (o === e || o.contains(e) || e.contains(o)) return true;
+    const [x, y] = centre(r);
+    const dx = Math.max(q.left - x, 0, x - q.right), dy = Math.max(q.top - y, 0, y - q.bottom);
+    return Math.hypot(dx, dy) >= 12;
+  });
+  return boxes.filter(([e, r]) => (r.width < 23.5 || r.height < 23.5) && !inSentence(e)
+                      && !spaced(e, r))
+    .map(([e, r]) => `${e.outerHTML.slice(0, 90)}: ${r.width.toFixed(1)} x ${r.height.toFixed(1)}`);
+}"""
+#: Elements of the main content whose overflow is cut off (text lost when it grows).
+CLIPPED = """() => [...document.querySelectorAll('main *')].filter(e => {
+  const s = getComputedStyle(e);
+  const cuts = v => v === 'hidden' || v === 'clip';
+  if (e.closest('.visually-hidden') || e.getClientRects().length === 0) return false;
+  return (cuts(s.overflowX) && e.scrollWidth > e.clientWidth + 1)
+      || (cuts(s.overflowY) && e.scrollHeight > e.clientHeight + 1);
+}).map(e => e.outerHTML.slice(0, 90))"""
+
+
+def _axe(page: Page) -> list[dict]:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "async tags => await axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_AA)
+    return result["violations"]
+
+
+def check_page(page: Page) -> list[str]:
+    """Everything wrong with the page open in `page` (a phone-sized context), as sentences."""
+    problems = []
+    violations = _axe(page)
+    if violations:
+        problems.append(f"axe: {describe(violations)}")
+    width = page.evaluate("document.scrollingElement.scrollWidth")
+    if width > page.evaluate("innerWidth"):
+        problems.append(f"{width} px wide at 360 px: it scrolls sideways")
+    small = page.evaluate(SMALL_TARGETS)
+    if small:
+        problems.append(f"targets under 24 x 24 px: {small}")
+    page.set_viewport_size(DESKTOP)
+    try:
+        page.evaluate("document.documentElement.style.fontSize = '200%'")
+        width = page.evaluate("document.scrollingElement.scrollWidth")
+        if width > DESKTOP["width"]:
+            problems.append(f"text at 200 %: {width} px wide at {DESKTOP['width']} px")
+        clipped = page.evaluate(CLIPPED)
+        if clipped:
+            problems.append(f"text at 200 % is clipped in: {clipped}")
+    finally:
+        page.evaluate("document.documentElement.style.fontSize = ''")
+        page.set_viewport_size(PHONE)
+    return problems
+
+
+class _Committed(TestDatabase):
+    """The factories' database helper on the served app, committing for real (its own database)."""
+
+
+def _samples(live) -> None:
+    """SAMPLE_ARGS's rows (tests/test_access.py) on NWB-1001, so each page about one is real."""
+    from portal.extensions import db
+    from tests.test_access import _sample_colleague
+
+    database = _Committed(live.app, db, None)
+    payment_maker(database)("NWB-1001", 5000, "succeeded",
+                            public_id=uuid.UUID(SAMPLE_ARGS["payment_id"]))
+    dispute_maker(database)("NWB-1001", dispute_id=900001, file_id=900001)
+    plan_maker(database)("NWB-1001", plan_id=900001)
+    import_maker(database)("NWB-1001", import_id=900002)
+    database.run(_sample_colleague)
+
+
+@pytest.fixture(scope="module")
+def wcag_app(server_url, worker, stripe_emulator):
+    """A served demo app of this module's own, holding the samples every page needs."""
+    with serve_demo(server_url, f"portal_wcag_{worker}", stripe_emulator.url) as live:
+        _samples(live)
+        yield live
+
+
+def _pages_for(visitor: str) -> list[str]:
+    """The GET paths `visitor` may open, filled with the samples."""
+    paths = []
+    for rule, _endpoint, methods, access in RULES:
+        if "GET" not in methods or rule.startswith(("/api/", "/hooks/")):
+            continue
+        arguments = _arguments(rule)
+        if access == PUBLIC:
+            allowed = visitor == "anonymous"
+        elif access == BORROWER or (access or "").startswith("staff:"):
+            allowed = visitor != "anonymous" and _expected(access, visitor, bool(arguments)) == \
+                "allowed"
+        else:
+            allowed = False
+        if allowed:
+            paths.append(_fill(rule, arguments))
+    return paths
+
+
+def _become(page: Page, live, visitor: str) -> None:
+    if visitor == "owner":
+        sign_in(page, live.url, *OWNER, OWNER_EMAIL)
+    elif visitor != "anonymous":
+        staff_sign_in(page, live.url, live.app, STAFF_USERS[visitor])
+
+
+def test_every_visitor_is_offered_pages():
+    """The crawl below reaches each kind of page: a change to the URL map cannot empty it."""
+    assert "/sign-in" in _pages_for("anonymous")
+    assert "/accounts/NWB-1001/pay" in _pages_for("owner")
+    assert "/staff/disputes/D-900001" in _pages_for("agent")
+    assert "/staff/admin/people" in _pages_for("admin")
+
+
+@pytest.mark.parametrize("visitor", VISITORS)
+def test_every_page_meets_wcag_22_aa(browser, wcag_app, visitor):
+    context = new_context(browser, bypass_csp=True)
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    page.set_viewport_size(PHONE)
+    found: dict[str, list[str]] = {}
+    checked = []
+    try:
+        _become(page, wcag_app, visitor)
+        for path in _pages_for(visitor):
+            response = page.goto(f"{wcag_app.url}{path}")
+            assert response is not None and response.status < 500, f"{path}: {response}"
+            if "text/html" not in response.headers.get("content-type", ""):
+                continue  # a PDF, a CSV, JSON or a metric: no page to read
+            if not page.locator("main").count():
+                continue  # a fragment (htmx swaps it into a page checked here)
+            checked.append(path)
+            problems = check_page(page)
+            if problems:
+                found[path] = problems
+    finally:
+        context.close()
+    assert len(checked) >= 3, checked
+    assert not found, "\n\n".join(f"{path}:\n" + "\n".join(p) for path, p in found.items())
+
+
+#: The forms sent in error, by whom: (visitor, page, what to fill in before sending).
+FORMS_IN_ERROR = [
+    ("anonymous", "/sign-in", {}),
+    ("anonymous", "/staff/sign-in", {"Email": "nobody@demo.test"}),
+    ("owner", "/accounts/NWB-1001/pay", {}),
+    ("owner", "/accounts/NWB-1001/dispute", {}),
+    ("owner", "/accounts/NWB-1001/plan", {}),
+    ("owner", "/contact-preferences/", {}),
+]
+
+
+@pytest.mark.parametrize("visitor", sorted({v for v, _p, _f in FORMS_IN_ERROR}))
+def test_forms_in_error_meet_wcag_22_aa(browser, wcag_app, visitor):
+    """Each main form sent empty (the browser's own checks off, as without them): the errors
+    are shown, each tied to its field (aria-invalid, aria-describedby naming the message), and
+    the page passes every check."""
+    context = new_context(browser, bypass_csp=True)
+    page = context.new_page()
+    page.set_viewport_size(PHONE)
+    found: dict[str, list[str]] = {}
+    try:
+        _become(page, wcag_app, visitor)
+        for who, path, fill in FORMS_IN_ERROR:
+            if who != visitor:
+                continue
+            page.goto(f"{wcag_app.url}{path}")
+            form = page.locator("main form[method=post]").filter(
+                has=page.locator("input:not([type=hidden]), select, textarea")).first
+            form.evaluate("f => f.noValidate = true")
+            for label, value in fill.items():
+                form.get_by_label(label).fill(value)
+            form.locator("button[type=submit], button:not([type])").last.click()
+            page.wait_for_load_state()
+            invalid = page.locator("[aria-invalid=true]")
+            expect(invalid.first).to_be_attached()
+            problems = _unexplained(page) + check_page(page)
+            if problems:
+                found[f"{path} in error"] = problems
+    finally:
+        context.close()
+    assert not found, "\n\n".join(f"{path}:\n" + "\n".join(p) for path, p in found.items())
+
+
+def _unexplained(page: Page) -> list[str]:
+    """Invalid fields whose message is not tied to them, or said by colour alone."""
+    return page.evaluate("""() => [...document.querySelectorAll('[aria-invalid=true]')]
+      .filter(field => {
+        const ids = (field.getAttribute('aria-describedby') || '').split(/\\s+/).filter(Boolean);
+        const said = ids.map(id => document.getElementById(id)).filter(Boolean)
+          .map(e => e.textContent.trim()).join(' ');
+        return !said;
+      }).map(field => `${field.outerHTML.slice(0, 90)}: no message tied to it`)""")
+
