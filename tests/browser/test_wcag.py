@@ -204,7 +204,6 @@ FORMS_IN_ERROR = [
     ("owner", "/accounts/NWB-1001/pay", {"Another amount": True, "Amount (USD)": "lots"}),
     ("owner", "/accounts/NWB-1001/dispute", {}),
     ("owner", "/accounts/NWB-1001/plan", {}),
-    ("owner", "/contact-preferences/", {}),
 ]
 
 
