@@ -68,6 +68,11 @@ SMALL_TARGETS = """() => {
                       && !spaced(e, r))
     .map(([e, r]) => `${e.outerHTML.slice(0, 90)}: ${r.width.toFixed(1)} x ${r.height.toFixed(1)}`);
 }"""
+#: The innermost elements that reach past the right edge of the screen.
+PAST_THE_EDGE = """() => [...document.querySelectorAll('body *')].filter(e =>
+  e.getBoundingClientRect().right > innerWidth + 0.5
+  && ![...e.children].some(c => c.getBoundingClientRect().right > innerWidth + 0.5)
+  && !e.closest('.table-scroll, .visually-hidden')).map(e => e.outerHTML.slice(0, 120))"""
 #: Elements of the main content whose overflow is cut off (text lost when it grows).
 CLIPPED = """() => [...document.querySelectorAll('main *')].filter(e => {
   const s = getComputedStyle(e);
@@ -93,7 +98,8 @@ def check_page(page: Page) -> list[str]:
         problems.append(f"axe: {describe(violations)}")
     width = page.evaluate("document.scrollingElement.scrollWidth")
     if width > page.evaluate("innerWidth"):
-        problems.append(f"{width} px wide at 360 px: it scrolls sideways")
+        problems.append(f"{width} px wide at 360 px: it scrolls sideways, past the edge: "
+                        f"{page.evaluate(PAST_THE_EDGE)}")
     small = page.evaluate(SMALL_TARGETS)
     if small:
         problems.append(f"targets under 24 x 24 px: {small}")
