@@ -10,6 +10,7 @@ sideways scrolling on a 1280 px screen.
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -269,3 +270,102 @@ def _unexplained(page: Page) -> list[str]:
       }
       return problems;
     }""")
+
+
+# --- keyboard only ------------------------------------------------------------------------------
+
+#: Whether the focused element shows it (an outline or a ring), and what it is.
+FOCUS = """() => {
+  const e = document.activeElement, s = getComputedStyle(e);
+  const ring = (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0)
+    || s.boxShadow !== 'none';
+  return {ring, body: e === document.body, what: `${e.outerHTML.slice(0, 90)} (outline `
+    + `${s.outlineStyle} ${s.outlineWidth}, shadow ${s.boxShadow}, :focus ${e.matches(':focus')})`};
+}"""
+
+
+def tab_to(page: Page, target, most: int = 80) -> None:
+    """Press Tab until `target` (a locator) has the focus, each stop's focus visible."""
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        focus = page.evaluate(FOCUS)
+        if not focus["body"]:
+            assert focus["ring"], f"focus not visible on {focus['what']}"
+        if target.evaluate("e => e === document.activeElement"):
+            return
+    raise AssertionError(f"{target} never reached with Tab")
+
+
+def test_keyboard_only_sign_in_pay_plan_and_dispute(browser, wcag_app):
+    """Tab and Enter (Space to tick a box, an arrow to choose a radio button, letters to type),
+    no mouse: sign in, pay up to the
+    card form, propose a plan and dispute a debt, the focus visible at every stop."""
+    from tests.browser.test_sign_in_browser import latest_code
+
+    context = new_context(browser)
+    page = context.new_page()
+    base = wcag_app.url
+    try:
+        page.goto(f"{base}/sign-in")
+        tab_to(page, page.get_by_label("Reference number"))
+        page.keyboard.type(OWNER[0])
+        year, month, day = OWNER[1].split("-")
+        for part, value in (("Day", day), ("Month", month), ("Year", year)):
+            tab_to(page, page.get_by_role("group", name="Date of birth").get_by_label(part))
+            page.keyboard.type(value)
+        page.keyboard.press("Enter")
+        expect(page.locator("h1")).to_have_text("Get your sign-in code")
+        # The first way (a text message) has the focus with Tab; an arrow key picks email.
+        tab_to(page, page.get_by_role("radio").first)
+        page.keyboard.press("ArrowDown")
+        expect(page.get_by_label(re.compile(r"^Email to "))).to_be_checked()
+        tab_to(page, page.get_by_role("button", name="Send code"))
+        page.keyboard.press("Enter")
+        expect(page.locator("h1")).to_have_text("Enter your code")
+        tab_to(page, page.get_by_label("Six-digit code"))
+        code = latest_code(context, base, OWNER_EMAIL)  # read in another tab: come back
+        page.bring_to_front()
+        page.keyboard.type(code)
+        page.keyboard.press("Enter")
+        expect(page.locator("h1")).to_have_text("Your accounts")
+
+        # Pay, up to the card form.
+        tab_to(page, page.get_by_role("link", name="See the details of LUM-1001"))
+        page.keyboard.press("Enter")
+        expect(page).to_have_url(f"{base}/accounts/LUM-1001")
+        tab_to(page, page.get_by_role("link", name="Make a payment"))
+        page.keyboard.press("Enter")
+        expect(page.locator("h1")).to_have_text("Make a payment")
+        tab_to(page, page.get_by_role("button", name="Continue to card details"))
+        page.keyboard.press("Enter")
+        expect(page.locator("h1")).to_contain_text("Pay $")
+        expect(page.get_by_role("group", name="Card details")).to_be_visible()
+
+        # A plan: the schedule, swapped in as the borrower types, is announced (aria-live).
+        page.goto(f"{base}/accounts/LUM-1001")
+        tab_to(page, page.get_by_role("link", name="Set up a plan"))
+        page.keyboard.press("Enter")
+        expect(page.locator("h1")).to_have_text("Set up a plan")
+        tab_to(page, page.get_by_label("Or: number of months"))
+        page.keyboard.type("12")
+        preview = page.locator("#plan-preview")
+        expect(preview).to_have_attribute("aria-live", "polite")
+        expect(preview.locator("table")).to_be_visible()
+        focused = page.evaluate("document.activeElement.id")
+        assert focused == "months", f"the swap took the focus away from the field: {focused}"
+        tab_to(page, page.get_by_role("button", name="Send my proposal"))
+        page.keyboard.press("Enter")
+        expect(page.locator("h1")).to_contain_text("Your plan P-")
+
+        # A dispute.
+        page.goto(f"{base}/accounts/LUM-1001")
+        tab_to(page, page.get_by_role("link", name="Dispute this debt", exact=True))
+        page.keyboard.press("Enter")
+        expect(page.locator("h1")).to_have_text("Dispute this debt")
+        tab_to(page, page.get_by_label("I already paid it"))
+        page.keyboard.press("Space")
+        tab_to(page, page.get_by_role("button", name="Send my dispute"))
+        page.keyboard.press("Enter")
+        expect(page.locator("h1")).to_contain_text("Your dispute D-")
+    finally:
+        context.close()
