@@ -21,6 +21,7 @@ from tests import conftest as base
 from tests.browser.conftest import serve_demo
 from tests.browser.test_disputes_browser import staff_sign_in
 from tests.browser.test_sign_in_browser import AXE, describe, new_context, sign_in
+from tests.conftest import ROOT
 from tests.fixtures.factories import dispute_maker, import_maker, payment_maker, plan_maker
 from tests.test_access import (
     DESIGNED_5XX,
@@ -369,3 +370,58 @@ def test_keyboard_only_sign_in_pay_plan_and_dispute(browser, wcag_app):
         expect(page.locator("h1")).to_contain_text("Your dispute D-")
     finally:
         context.close()
+
+
+# --- screenshots of the main journeys, in each language -----------------------------------------
+
+#: Where the screenshots go (git-ignored): README, "Accessibility", shows two of them.
+SHOTS = ROOT / "screenshots"
+LANGUAGES = {"en": "en", "es": "es", "zh": "zh-Hans"}
+JOURNEYS = {
+    "account": "/accounts/NWB-1001",
+    "pay": "/accounts/NWB-1001/pay",
+    "plan": "/accounts/NWB-1001/plan",
+    "dispute": "/accounts/NWB-1001/dispute",
+}
+
+
+def choose_language(page: Page, code: str) -> None:
+    """The language switch every page has (its footer form), as a borrower uses it."""
+    page.locator(".language-form select").select_option(code)
+    page.locator(".language-form button").click()
+    expect(page.locator("html")).to_have_attribute("lang", LANGUAGES[code])
+
+
+def test_screenshots_of_the_main_journeys_in_three_languages(browser, wcag_app):
+    """Sign-in, the account page, pay, plan and dispute on a 360 px phone, in English, Spanish
+    and Simplified Chinese, saved as screenshots/<journey>-<language>.png."""
+    SHOTS.mkdir(exist_ok=True)
+    saved = []
+
+    def shoot(page: Page, name: str) -> None:
+        path = SHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True, caret="initial")
+        saved.append(path)
+
+    anonymous = new_context(browser)
+    try:
+        page = anonymous.new_page()
+        page.goto(f"{wcag_app.url}/sign-in")
+        for code in LANGUAGES:
+            choose_language(page, code)
+            shoot(page, f"sign-in-{code}")
+    finally:
+        anonymous.close()
+    context = new_context(browser)
+    try:
+        page = context.new_page()
+        _become(page, wcag_app, "owner")
+        for code in LANGUAGES:
+            choose_language(page, code)
+            for journey, path in JOURNEYS.items():
+                page.goto(f"{wcag_app.url}{path}")
+                expect(page.locator("html")).to_have_attribute("lang", LANGUAGES[code])
+                shoot(page, f"{journey}-{code}")
+    finally:
+        context.close()
+    assert len(saved) == 15 and all(p.stat().st_size > 10_000 for p in saved), saved
