@@ -55,11 +55,13 @@ def create_app(overrides: dict | None = None) -> Flask:
     _install_gateway(app)
     _register_jobs(app)
     _register_blueprints(app)
+    from portal.web.assets import register_assets
     from portal.web.errors import register_error_pages
     from portal.web.observe import register_observation
     from portal.web.security import register_security
 
     register_security(app)
+    register_assets(app)
     register_observation(app)
     register_error_pages(app)
     logging.getLogger("portal").setLevel(logging.INFO)

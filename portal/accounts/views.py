@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.accounts import service
+from portal.accounts.rights import rights_for
 from portal.cases.service import history
 from portal.contact import service as contact
 from portal.disputes.service import disputes_of
@@ -153,4 +154,5 @@ def detail(reference: str):
         disputes=disputes_of(current_user.id, view.account.id), today=_today(),
         plans=plans_of(current_user.id, view.account.id),
         notice=notice, notice_sections=wording.sections(notice) if notice else (),
+        rights=rights_for(contact.jurisdiction_of(view.account.borrower)[0]),
     )

@@ -66,8 +66,9 @@ def register_security(app: Flask) -> None:
         headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=(self)"
         if production:
             headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
-        if current_user and current_user.is_authenticated:
-            # Personal data must not linger in shared caches or the back-button cache.
+        if current_user and current_user.is_authenticated and request.endpoint != "static":
+            # Personal data must not linger in shared caches or the back-button cache (static
+            # files hold none: web/assets.py caches them).
             headers["Cache-Control"] = "no-store"
         # Boosted pages and fragments come from the same URLs as plain pages. One Vary header,
         # merged with what views (web/fragments.py) and the session add, not a second line.

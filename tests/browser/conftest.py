@@ -56,19 +56,17 @@ class LiveApp:
     app: Flask
 
 
-@pytest.fixture(scope="session")
-def live_app(server_url, worker, stripe_emulator):
-    """The app on a database of its own, migrated and seeded with the demo data, served over
-    HTTP from a thread, with this worker's localstripe as its Stripe. Yields the URL and the
-    app; the database is dropped afterwards, even when setting up failed."""
+@contextlib.contextmanager
+def serve_demo(server_url: str, name: str, stripe_url: str):
+    """The app on database `name`, migrated and seeded with the demo data, served over HTTP from
+    a thread. Yields a LiveApp; the database is dropped afterwards, even when setting up failed."""
     from flask_migrate import upgrade
     from werkzeug.serving import make_server
 
     from portal.demo.cli import seed
     from portal.extensions import db
 
-    name = f"portal_browser_{worker}"
-    app = make_app(fresh_database(server_url, name), stripe_emulator.url)
+    app = make_app(fresh_database(server_url, name), stripe_url)
     try:
         with app.app_context():
             upgrade(directory=str(ROOT / "migrations"))
@@ -89,6 +87,13 @@ def live_app(server_url, worker, stripe_emulator):
         with app.app_context():
             db.engine.dispose()
         drop_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def live_app(server_url, worker, stripe_emulator):
+    """The app on a database of its own, with this worker's localstripe as its Stripe."""
+    with serve_demo(server_url, f"portal_browser_{worker}", stripe_emulator.url) as live:
+        yield live
 
 
 @pytest.fixture(scope="session")

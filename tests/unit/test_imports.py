@@ -16,7 +16,7 @@ FLOORS = {
     "portal.money": 1, "portal.crypto": 1, "portal.config": 1, "portal.extensions": 1,
     "portal.lifecycle": 1, "portal.logs": 1, "portal.operations": 1, "portal.numbers": 1,
     "portal.jobs": 1,
-    "portal.devdb": 1, "portal.web.i18n": 1, "portal.doctor": 1,
+    "portal.devdb": 1, "portal.web.i18n": 1, "portal.doctor": 1, "portal.web.assets": 1,
     "portal.csvsafe": 1, "portal.keys": 1,
     # One multi-row INSERT per batch (placement chunks).
     "portal.bulk": 1,
