@@ -23,6 +23,13 @@ class CodeFiles:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
 
+    @classmethod
+    def from_cli(cls, parser, *args):
+        """aiosmtpd's hook for the handler's command-line arguments: the directory."""
+        if len(args) != 1:
+            parser.error("CodeFiles takes one argument: the directory")
+        return cls(args[0])
+
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
         message = message_from_bytes(envelope.original_content or envelope.content)
         parts = message.walk() if message.is_multipart() else [message]
