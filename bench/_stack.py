@@ -9,6 +9,7 @@ import base64
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -175,7 +176,8 @@ class Stack:
             raise RuntimeError(f"locust wrote no record: {self.tmp}/locust-{user}-{first}.log")
         return [tuple(json.loads(line)) for line in record.read_text().splitlines()]
 
-    def stop(self) -> None:
+    def stop(self, keep_logs: bool = False) -> None:
+        """Every process ended, the database dropped; the logs too unless `keep_logs`."""
         from bench import _database
 
         for process in self.processes.values():
@@ -189,6 +191,8 @@ class Stack:
                 process.wait()
             process.log.close()
         _database.drop(self.admin, self.name)
+        if not keep_logs:
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def percentile(samples: list[float], p: float) -> float:

@@ -68,7 +68,7 @@ def main() -> None:
               f"web_growth={growth['web']:.1%} worker_growth={growth['worker']:.1%}")
         finished = True
     finally:
-        stack.stop()
+        stack.stop(keep_logs=not finished)
         if not finished:
             print(f"logs kept in {stack.tmp}")
 

@@ -137,7 +137,7 @@ def main() -> None:
               f"target={TARGET} met={'yes' if met else 'no'}")
         finished = True
     finally:
-        stack.stop()
+        stack.stop(keep_logs=not finished)
         if not finished:
             print(f"logs kept in {stack.tmp}")
 
