@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app portal
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test setup lint translations clean
+.PHONY: run test setup lint translations clean bench soak
 
 setup: $(VENV)/.installed static/vendor/htmx.min.js portal/translations/en/LC_MESSAGES/messages.mo
 
@@ -54,6 +54,12 @@ run: setup
 
 test: setup
 	$(BIN)/pytest -n $(PYTEST_WORKERS)
+
+bench: setup
+	$(BIN)/python bench/all.py
+
+soak: setup
+	$(BIN)/python bench/soak.py
 
 lint: setup
 	$(BIN)/ruff check portal tests bench

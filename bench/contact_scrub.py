@@ -498,6 +498,9 @@ def main() -> None:
         p99 = ms[min(len(ms) - 1, int(0.99 * len(ms)))]
         print(f"\nsingle decision, POST /api/v1/contact-decisions over HTTP ({len(ms)} requests, "
               f"one connection): p50 {p50:.2f} ms, p99 {p99:.2f} ms")
+        print(f"BENCH name=contact_scrub figure={scrub_s:.2f} floor={floor_s:.2f} "
+              f"ratio={scrub_s / floor_s:.2f} unit=s target=3 better=lower "
+              f"accounts={args.accounts}")
         with app.app_context():
             db.engine.dispose()
     finally:

@@ -377,6 +377,7 @@ def main() -> None:
                 db.session.rollback()
 
             trivial_ms = _median_ms(trivial, repeats=50)
+            slowest = (0.0, "")
             today = NOW.astimezone(ZoneInfo(ZONE)).date()
             for label, period in [
                     ("the last 30 days, per day (the default)",
@@ -392,6 +393,10 @@ def main() -> None:
                                                                args.profile):
                     print(f"  {chart:<14} {chart_ms:>10.1f} {chart_ms / trivial_ms:>10.0f}x "
                           f"{count_ms:>12.1f} {chart_ms / count_ms:>12.2f}x {rows:>12,}")
+                    slowest = max(slowest, (chart_ms, chart))
+            print(f"BENCH name=dashboard figure={slowest[0]:.1f} floor={trivial_ms:.2f} "
+                  f"ratio={slowest[0] / trivial_ms:.0f} unit=ms(slowest-chart:{slowest[1]}) "
+                  f"better=lower accounts={args.accounts}")
             db.engine.dispose()
     finally:
         if args.keep or args.reuse:

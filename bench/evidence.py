@@ -160,6 +160,7 @@ def main() -> None:
     print(f"{'case':58} {'outcome':28} {'MB in':>6} {'check s':>8} {'x floor':>9} "
           f"{'peak MB':>8} {'py MB':>6}")
     worst = 0.0
+    worst_ratio, worst_took, worst_floor = 0.0, 0.0, 0.0
     for name, make in cases().items():
         if only not in name:
             continue
@@ -170,11 +171,16 @@ def main() -> None:
         outcome, took, floor, peak, python_peak, _base = receive.recv()
         child.join()
         worst = max(worst, peak)
+        if took / floor > worst_ratio:
+            worst_ratio, worst_took, worst_floor = took / floor, took, floor
         size = sum(len(data) for _n, data in files) / 2**20
         print(f"{name:58} {outcome:28} {size:6.1f} {took:8.2f} {took / floor:9.0f} "
               f"{peak:8.0f} {python_peak:6.0f}")
     print(f"worst peak: {worst:.0f} MB of the {TARGET_MB} MB target "
           f"({'within' if worst < TARGET_MB else 'OVER'})")
+    print(f"BENCH name=evidence figure={worst_took:.3f} floor={worst_floor:.4f} "
+          f"ratio={worst_ratio:.0f} unit=s(slowest-check) better=lower peak_mb={worst:.0f} "
+          f"target_mb={TARGET_MB}")
 
 
 if __name__ == "__main__":

@@ -218,6 +218,8 @@ def main() -> None:
             print(f"  PROBLEM: {problem}")
         if problems:
             raise SystemExit(1)
+        print(f"BENCH name=messages figure={worker_rate:.1f} floor={floor_rate:.1f} "
+              f"ratio={ratio:.3f} unit=emails/s target={TARGET} messages={count}")
     finally:
         smtp.terminate()
         smtp.wait(timeout=30)

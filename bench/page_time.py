@@ -61,6 +61,9 @@ def main() -> None:
         print(f"{'request':28} {'median ms':>10} {'x floor':>8}   ({ROUNDS} rounds each)")
         for path, median in results.items():
             print(f"GET {path:24} {median * 1000:10.2f} {median / floor:8.1f}")
+        page = results["/accounts/NWB-1001"]
+        print(f"BENCH name=page_time figure={page * 1000:.2f} floor={floor * 1000:.2f} "
+              f"ratio={page / floor:.1f} unit=ms(account-page) better=lower rounds={ROUNDS}")
         with app.app_context():
             from portal.extensions import db
 

@@ -150,6 +150,9 @@ def main() -> None:
             print(f"ratio import / floor: {took / floor_s:.1f}x (target 3x)")
             print(f"peak memory: {peak_mb():.0f} MB (target under 500 MB)")
             print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+            print(f"BENCH name=placements figure={took:.2f} floor={floor_s:.2f} "
+                  f"ratio={took / floor_s:.2f} unit=s target=3 better=lower rows={args.rows} "
+                  f"peak_mb={peak_mb():.0f}")
             db.engine.dispose()
     finally:
         _database.drop(admin, name)

@@ -150,10 +150,15 @@ def main() -> None:
             rendered = median_ms(render)
             print(f"GET {PATH}?page={page:<6} {floor:9.2f} {query:9.2f} {query / floor:8.1f} "
                   f"{rendered:9.2f} {rendered / floor:8.1f}")
+        # The headline: the last page, rendered, against its floor (the rows alone by id).
+        headline = (rendered, floor)
         print("\nThe last page's query, as PostgreSQL plans it:")
         for line in plan:
             if re.search(r"Index|Scan|Sort|Limit|Join|Execution", line):
                 print("  " + line.strip())
+        print(f"BENCH name=queues figure={headline[0]:.2f} floor={headline[1]:.2f} "
+              f"ratio={headline[0] / headline[1]:.1f} unit=ms(last-page) better=lower "
+              f"items={items}")
         with app.app_context():
             db.engine.dispose()
     finally:

@@ -498,6 +498,9 @@ def main() -> None:
         print(f"verification OK: {len(intents):,} payments succeeded, one ledger entry, one "
               "applied event, one case event, one outbox message and one receipt each; no event "
               "left unapplied")
+        print(f"BENCH name=webhooks figure={real_rate:.1f} floor={floor_rate:.1f} "
+              f"ratio={ratio:.3f} unit=events/s target={TARGET} applied={applied_rate:.1f} "
+              f"applied_ratio={applied_rate / real_rate:.3f}")
         finished = True
     finally:
         if loader is not None and loader.is_alive():

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
+from babel import dates
 from babel.numbers import get_decimal_symbol, get_group_symbol
 from flask import has_request_context, request, session
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_datetime, get_locale
 from flask_login import current_user
 
 from portal.money import Money, minor_digits
@@ -72,7 +74,14 @@ def long_date(value: date | datetime | None) -> str:
         return ""
     if isinstance(value, datetime):
         return format_datetime(value, "long")  # with the zone: "... 7:12:00 PM EST"
-    return format_date(value, "long")
+    return _long_date(value, str(get_locale()))
+
+
+@lru_cache(maxsize=4096)
+def _long_date(value: date, locale: str) -> str:
+    """A day written long in a locale, remembered: Babel parses the pattern on every call, and
+    an account page writes the same few days many times (bench/web.py)."""
+    return dates.format_date(value, "long", locale=locale)
 
 
 def register_filters(app) -> None:

@@ -58,3 +58,16 @@ def test_arithmetic_and_total():
 )
 def test_format_per_locale(money, locale, shown):
     assert money.format(locale) == shown
+
+
+@pytest.mark.parametrize("locale", ["en", "es_US", "zh_Hans_CN", "en_GB"])
+@pytest.mark.parametrize("currency", ["USD", "GBP", "CNY", "JPY", "EUR"])
+def test_remembered_format_is_babels_every_time(locale, currency):
+    """Formats are remembered (an account page writes the same amounts many times): asked twice,
+    and for amounts differing by a unit, each is exactly Babel's own."""
+    from babel.numbers import format_currency
+
+    for minor in (0, 1, -1, 248019, 248020, 10**12):
+        money = Money(minor, currency)
+        for _ in range(2):
+            assert money.format(locale) == format_currency(money.decimal, currency, locale=locale)
