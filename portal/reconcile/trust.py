@@ -39,20 +39,23 @@ class TrustLine:
         return self.owed > 0 and today > self.due
 
 
-def remitted(agency_id: int, creditor_id: int, period: Period, currency: str) -> int:
-    """What the month's closed remittance statement disposed of for the creditor: the card
-    money it accounted less the refunds and chargebacks it deducted (remitted to the creditor
-    or kept as commission, as the creditor's terms say); 0 while the month has no statement."""
+def remitted(agency_id: int, since: Period) -> dict[tuple[int, str, str], int]:
+    """What each month's closed remittance statement disposed of, by (creditor, month, currency),
+    from `since` on, in one query: the card money it accounted less the refunds and chargebacks
+    it deducted (remitted to the creditor or kept as commission, as the creditor's terms say).
+    A month without a statement is absent (nothing remitted)."""
     settled = RemittanceLine.collected_minor - RemittanceLine.refunded_minor \
         - RemittanceLine.charged_back_minor
-    return int(db.session.scalar(
-        select(func.coalesce(func.sum(settled), 0))
+    rows = db.session.execute(
+        select(RemittanceStatement.creditor_id, RemittanceStatement.period,
+               RemittanceLine.currency, func.sum(settled))
         .join(RemittanceStatement, RemittanceStatement.id == RemittanceLine.statement_id)
         .join(Creditor, Creditor.id == RemittanceStatement.creditor_id)
-        .where(RemittanceStatement.creditor_id == creditor_id,
-               Creditor.agency_id == agency_id,
-               RemittanceStatement.period == str(period),
-               RemittanceLine.currency == currency)))
+        .where(Creditor.agency_id == agency_id, RemittanceStatement.period >= str(since))
+        .group_by(RemittanceStatement.creditor_id, RemittanceStatement.period,
+                  RemittanceLine.currency))
+    return {(creditor, period, currency): int(total or 0)
+            for creditor, period, currency, total in rows}
 
 
 def deadline(agency_id: int) -> RemittanceDeadline:
@@ -91,10 +94,11 @@ def ledger(agency_id: int, months: int = 12, today: date | None = None) -> list[
         .group_by(Creditor.id, Creditor.name, month, LedgerEntry.currency)
         .order_by(month.desc(), Creditor.name, LedgerEntry.currency))
     rule = deadline(agency_id)
+    settled = remitted(agency_id, since)
     lines = []
     for creditor_id, name, first, currency, collected in rows:
         period = Period.of(first.date() if isinstance(first, datetime) else first)
         lines.append(TrustLine(creditor_id, name, period, currency, int(collected or 0),
-                               remitted(agency_id, creditor_id, period, currency),
+                               settled.get((creditor_id, str(period), currency), 0),
                                rule.due(period)))
     return lines
