@@ -346,6 +346,8 @@ def _sample_statement(public_id) -> None:
     sample payment's money available at Stripe."""
     from sqlalchemy import text
 
+    from portal.accounts.models import Creditor
+    from portal.demo import stripe_month
     from portal.extensions import db
     from portal.lenders import remittance, statements
     from portal.payments import settlement
@@ -361,6 +363,8 @@ def _sample_statement(public_id) -> None:
     db.session.execute(text("SELECT setval('remittance_statement_id_seq', 900002)"))
     period = remittance.period_of(payment.succeeded_at)
     _, end = remittance.period_bounds(period)
+    stripe_month.reconcile(db.session.scalar(select(Creditor.agency_id).where(
+        Creditor.code == "NWB")), period, end)
     statements.close_statement("NWB", period, "test", now=end)
 
 

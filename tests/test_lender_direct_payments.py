@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from portal.accounts import ledger
-from portal.accounts.models import Account
+from portal.accounts.models import Account, Creditor
 from portal.cases.models import CaseEvent
+from portal.demo import stripe_month
 from portal.extensions import db as database
 from portal.identity.models import StaffUser
 from portal.lenders import remittance, statements
@@ -99,6 +100,8 @@ def test_the_api_reports_one_and_the_commission_is_withheld_on_the_next_statemen
 
     period = remittance.period_of(datetime.now(UTC))
     end = remittance.period_bounds(period)[1]
+    agency = db.scalar(select(Creditor.agency_id).where(Creditor.code == "NWB"))
+    db.run(stripe_month.reconcile, agency, period, end)
     closed = db.run(statements.close_statement, "NWB", period, "test", now=end)
 
     def read():

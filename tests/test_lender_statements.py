@@ -12,14 +12,19 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
+from portal.accounts.models import Creditor
 from portal.cases.service import Actor
+from portal.demo import stripe_month
 from portal.extensions import db as database
+from portal.identity.models import StaffUser
 from portal.lenders import statements
 from portal.lenders.models import RemittanceLine, RemittanceStatement
 from portal.operations import Refused
 from portal.outbox.models import OutboxMessage
 from portal.payments import applying, settlement
 from portal.payments.models import Payment
+from portal.reconcile import review
+from portal.reconcile.period import Period
 
 
 def _when(day: str) -> datetime:
@@ -59,9 +64,19 @@ def _chargeback(db, payment, amount: int, at: str) -> None:
     db.run(write)
 
 
-def _close(db, period: str):
+def _reconcile(db, period: str) -> None:
+    """The month reconciled against the Stripe that saw what the test recorded."""
     from portal.lenders.remittance import period_bounds
 
+    agency = db.scalar(select(Creditor.agency_id).where(Creditor.code == "NWB"))
+    db.run(stripe_month.reconcile, agency, period, period_bounds(period)[1])
+
+
+def _close(db, period: str, reconcile: bool = True):
+    from portal.lenders.remittance import period_bounds
+
+    if reconcile:
+        _reconcile(db, period)
     return db.run(statements.close_statement, "NWB", period, "test",
                   now=period_bounds(period)[1])
 
@@ -115,9 +130,31 @@ def test_a_payment_stripe_has_not_made_available_is_held(db, demo, make_payment)
     unknown = make_payment("NWB-1001", 2_000, "succeeded")  # no balance transaction at all
     db.run(lambda: setattr(database.session.get(Payment, unknown.id), "succeeded_at",
                            _when("2026-09-11T12:00:00")))
+    # Stripe never settled the second payment: September will not close until a supervisor
+    # says why, and refusing writes nothing.
+    with pytest.raises(Refused, match=rf"closes only once .*payment:{unknown.id}: USD 20.00 of "
+                                      "ours, never settled by Stripe"):
+        _close(db, "2026-09")
+    assert db.scalars(select(RemittanceStatement)) == []
+    supervisor = db.scalar(select(StaffUser).where(StaffUser.email == "supervisor@demo.test"))
+    db.run(review.explain, supervisor, Period(2026, 9), f"payment:{unknown.id}",
+           "The borrower's bank reversed it before settlement; chasing with the bank.")
     assert _lines(db, _close(db, "2026-09").id) == {}
     october = _close(db, "2026-10")
     assert _lines(db, october.id) == {"NWB-1001": (5_000, 0, 0, 1_250)}
+
+
+def test_a_month_never_reconciled_or_reconciled_too_early_does_not_close(db, demo, make_payment):
+    paid = make_payment("NWB-1002", 10_000, "succeeded")
+    _settle(db, paid, "2026-09-10T12:00:00", "2026-09-12T00:00:00")
+    with pytest.raises(Refused, match="2026-09 has not been reconciled with Stripe"):
+        _close(db, "2026-09", reconcile=False)
+    agency = db.scalar(select(Creditor.agency_id).where(Creditor.code == "NWB"))
+    db.run(stripe_month.reconcile, agency, "2026-09", _when("2026-09-30T12:00:00"))
+    with pytest.raises(Refused, match="last reconciled before it ended"):
+        _close(db, "2026-09", reconcile=False)
+    assert db.scalars(select(RemittanceStatement)) == []
+    assert _lines(db, _close(db, "2026-09").id) == {"NWB-1002": (10_000, 0, 0, 2_500)}
 
 
 def test_a_statement_closes_once_after_its_period_and_the_last_one(db, demo):

@@ -12,13 +12,14 @@ from sqlalchemy import select
 
 from portal.accounts.models import Account, Creditor
 from portal.cases.service import Actor
+from portal.demo import stripe_month
 from portal.extensions import db as database
 from portal.identity.audit import StaffAuditEntry
-from portal.lenders import statements
+from portal.lenders import statements, trust
 from portal.lenders.remittance import period_bounds
 from portal.payments import applying, settlement
 from portal.payments.models import BalanceTransaction, Payment
-from portal.reconcile import review, service, stripe_lists, trust
+from portal.reconcile import review, service, stripe_lists
 from portal.reconcile.models import ReconciliationItem
 from portal.reconcile.period import ILLINOIS, Period
 from portal.reconcile.stripe_lists import StripeLists
@@ -305,7 +306,8 @@ def test_trust_accounting_counts_what_the_months_closed_statement_disposed_of(db
                            "created": int(row.succeeded_at.timestamp()),
                            "available_on": int(row.succeeded_at.timestamp())}, row.id)
         end = period_bounds(str(this_month))[1]
-        return statements.close_statement("NWB", str(this_month), "test", now=end)
+        stripe_month.reconcile(agency, this_month, end)
+        return statements.close_in_transaction("NWB", str(this_month), "test", now=end)
 
     agency, northwind = _agency(db), _creditor(db, "NWB")
     before = [x for x in db.run(trust.ledger, agency, today=today)

@@ -1,7 +1,9 @@
 """The demo's remittance history for Northwind (`demo seed`, not the tests' seed): a card payment
 two months back, remitted on that month's closed statement, refunded last month (a deduction on
 last month's statement, which is left for the person trying the demo to close); and a payment
-last month refunded in full. Every refund is whole, so the balances stay as CONTRACT.md says."""
+last month refunded in full. Both months are reconciled against the Stripe those facts stand for
+(localstripe never saw them: `make run` starts it empty), so last month's statement may close.
+Every refund is whole, so the balances stay as CONTRACT.md says."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from sqlalchemy import select
 
 from portal.accounts.models import Account, Creditor
 from portal.cases.service import Actor
+from portal.demo import stripe_month
 from portal.extensions import db
 from portal.lenders import remittance, statements
 from portal.lenders.models import RemittanceStatement
@@ -61,8 +64,11 @@ def seed_remittances(now: datetime | None = None) -> str | None:
     start_before, _ = remittance.period_bounds(before)
     start_last, _ = remittance.period_bounds(last)
     first = paid_by_card("NWB-1002", 10_000, start_before + timedelta(days=9, hours=15), "1")
+    stripe_month.reconcile(creditor.agency_id, before, now)
     statements.close_in_transaction("NWB", before, "demo-seed", now)
     _refunded(first, start_last + timedelta(days=5, hours=10))
     second = paid_by_card("NWB-1001", 5_000, start_last + timedelta(days=14, hours=17), "2")
     _refunded(second, start_last + timedelta(days=19, hours=9))
+    stripe_month.reconcile(creditor.agency_id, last, now)
     return before
+

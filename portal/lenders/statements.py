@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from portal.accounts.models import Account, Creditor, EntryKind, LedgerEntry
@@ -28,7 +29,10 @@ from portal.outbox.service import publish
 from portal.payments import settlement
 from portal.payments.models import Payment
 from portal.payments.rules import PaymentStatus
+from portal.reconcile import review
 
+#: The reasons a refusal to close lists (the reconciliation page has them all).
+SHOWN_REASONS = 5
 #: How applying.py words a chargeback's reversing entry (a refund's says "Refund of ...").
 CHARGEBACK_PREFIX = "Chargeback"
 
@@ -48,9 +52,10 @@ class Draft:
 
 
 def can_close(statement: Draft) -> list[str]:
-    """Why the statement may not close yet (empty: it may). Reconciliation fills this: a
-    period closes only when it reconciles to the cent, or with a supervisor's explanation."""
-    return []
+    """Why the statement may not close yet (empty: it may): its month must reconcile with
+    Stripe to the cent for its creditor, or each difference carry a supervisor's explanation."""
+    return review.reconciled(statement.creditor.agency_id, statement.creditor.id,
+                             statement.period)
 
 
 # --- the rate of a payment ------------------------------------------------------------------
@@ -174,7 +179,14 @@ def close_in_transaction(creditor_code: str, period: str, closed_by: str,
     statement = draft(creditor, period)
     reasons = can_close(statement)
     if reasons:
-        raise Refused("; ".join(reasons))
+        listed = "; ".join(reasons[:SHOWN_REASONS])
+        if len(reasons) > SHOWN_REASONS:
+            listed += " " + _("(and %(more)s more on the reconciliation page)",
+                              more=len(reasons) - SHOWN_REASONS)
+        raise Refused(_("%(creditor)s's statement of %(month)s closes only once the month "
+                        "reconciles with Stripe to the cent, or a supervisor has explained each "
+                        "difference: %(reasons)s", creditor=creditor.code, month=period,
+                        reasons=listed))
     row = RemittanceStatement(creditor_id=creditor.id, period=period, period_start=start,
                               period_end=end, method=statement.method, closed_at=now,
                               closed_by=closed_by)

@@ -9,9 +9,10 @@ from sqlalchemy import select
 
 from portal.agency.models import Agency
 from portal.extensions import db
+from portal.lenders import trust
 from portal.operations import reading
 from portal.payments.gateway import GatewayError
-from portal.reconcile import service, trust
+from portal.reconcile import service
 from portal.reconcile.matching import OPEN
 from portal.reconcile.models import ReconciliationItem
 from portal.reconcile.period import Period

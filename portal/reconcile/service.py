@@ -103,6 +103,12 @@ def _recorded(payment_ids: list[int]) -> list[Recorded]:
 @operation
 def store(agency_id: int, period: Period, found: matching.Stripe, now: datetime) -> RunResult:
     """Keep what Stripe said and this agency's items for the month, in one transaction."""
+    return store_in_transaction(agency_id, period, found, now)
+
+
+def store_in_transaction(agency_id: int, period: Period, found: matching.Stripe,
+                         now: datetime) -> RunResult:
+    """`store` inside the caller's transaction (the demo seed's)."""
     payments = _payments(found, agency_id, period)
     linked = matching.link(found, payments)
     settlement.record_many(

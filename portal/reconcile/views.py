@@ -11,10 +11,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.identity.roles import EXPLAIN_DIFFERENCES, VIEW_RECONCILIATION, allows
+from portal.lenders import trust as trust_accounting
 from portal.operations import NotFound, Refused, reading
 from portal.payments.gateway import GatewayError
 from portal.reconcile import review, service
-from portal.reconcile import trust as trust_accounting
 from portal.reconcile.forms import ExplainForm, RunForm
 from portal.reconcile.period import Period
 from portal.web.access import staff_required

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from portal.accounts.models import Borrower, Creditor
 from portal.accounts.placement import Debt, place
 from portal.cases.service import Actor
+from portal.demo import stripe_month
 from portal.demo.remittances import paid_by_card
 from portal.extensions import db
 from portal.lenders import remittance, statements
@@ -46,6 +47,7 @@ def _statement(app) -> str:
                   Actor.system("browser-test"))
             start, _ = remittance.period_bounds(period)
             paid_by_card(REFERENCE, 12_000, start + timedelta(days=3), "browser-3902")
+            stripe_month.reconcile(creditor.agency_id, period, datetime.now(UTC))
             db.session.commit()
             statements.close_statement("NWB", period, "browser-test")
         db.session.rollback()
