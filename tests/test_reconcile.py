@@ -279,8 +279,9 @@ def test_the_command_runs_a_month_and_says_what_it_found(db, november, monkeypat
                                                 base_addresses={"api": url}))))
         said = app.test_cli_runner().invoke(
             args=["reconcile", "run", "--period", "2026-11", "--agency", "Demo Collections"])
+        # The spelling, `lenders reconcile`, is the same command.
         again = app.test_cli_runner().invoke(
-            args=["reconcile", "run", "--period", "2026-11", "--agency", "Demo Collections"])
+            args=["lenders", "reconcile", "--period", "2026-11", "--agency", "Demo Collections"])
         every = app.test_cli_runner().invoke(args=["reconcile", "run", "--period", "2026-11"])
     assert said.exit_code == 0, said.output
     assert "2026-11: 6 lines, 2 to look at (6 new, 0 changed, 0 gone)" in said.output

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from portal.accounts.models import Account, Creditor, EntryKind, LedgerEntry
 from portal.extensions import db
-from portal.lenders.statements import CHARGEBACK_PREFIX
+from portal.payments.applying import CHARGEBACK_PREFIX
 from portal.payments.models import BalanceTransaction, Payment
 from portal.reconcile import service
 from portal.reconcile.matching import Stripe

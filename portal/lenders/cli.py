@@ -1,5 +1,5 @@
-"""`flask --app portal lenders ...`: close a statement, add commission terms, group a lender's
-creditors, issue a lender's API key."""
+"""`flask --app portal lenders ...`: reconcile a month, close a statement, add commission terms,
+group a lender's creditors, issue a lender's API key."""
 
 from __future__ import annotations
 
@@ -12,8 +12,12 @@ from portal.extensions import db
 from portal.identity.models import StaffUser
 from portal.lenders import statements, terms
 from portal.operations import Refused, reading
+from portal.reconcile import cli as reconcile_cli
 
 bp = Blueprint("lenders_cli", __name__, cli_group="lenders")
+#: `lenders reconcile --period 2026-11`: the month reconciled with Stripe before its statements
+#: close (the same command as `reconcile run`).
+bp.cli.add_command(reconcile_cli.run_command, "reconcile")
 
 
 @bp.cli.command("close-statement")

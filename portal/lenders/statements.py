@@ -27,14 +27,13 @@ from portal.lenders.models import (
 from portal.operations import NotFound, Refused, operation
 from portal.outbox.service import publish
 from portal.payments import settlement
+from portal.payments.applying import CHARGEBACK_PREFIX
 from portal.payments.models import Payment
 from portal.payments.rules import PaymentStatus
 from portal.reconcile import review
 
 #: The reasons a refusal to close lists (the reconciliation page has them all).
 SHOWN_REASONS = 5
-#: How applying.py words a chargeback's reversing entry (a refund's says "Refund of ...").
-CHARGEBACK_PREFIX = "Chargeback"
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,9 @@ log = logging.getLogger("portal.payments")
 
 
 SYSTEM = Actor.system("stripe-webhook")
+#: How a chargeback's reversing ledger entry begins (a refund's begins "Refund of"): statements
+#: tell the two apart by it.
+CHARGEBACK_PREFIX = "Chargeback"
 
 
 class UnknownPayment(Exception):
@@ -166,7 +169,8 @@ def apply_chargeback(dispute: dict, actor: Actor, at: datetime | None = None) ->
     if amount > 0:
         payment.charged_back_minor += amount
         ledger.post_reversal(payment.account, payment.id, amount,
-                             f"Chargeback of card payment {payment.receipt_number}", actor, at)
+                             f"{CHARGEBACK_PREFIX} of card payment {payment.receipt_number}",
+                             actor, at)
     event = record(actor, EventKind.PAYMENT_CHARGED_BACK, borrower_id=payment.borrower_id,
                    account_id=payment.account_id,
                    data=dict(charges.facts(payment), charged_back_minor=amount,
