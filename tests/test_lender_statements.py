@@ -243,24 +243,22 @@ def test_lines_are_stored_whole(db, demo, make_payment):
     assert (line.direct_minor, line.direct_commission_minor, line.currency) == (0, 0, "USD")
 
 
-def test_the_demo_has_a_closed_statement_and_last_months_closable(db, demo):
+def test_the_demo_closes_two_months_the_last_with_a_deduction(db, demo):
     from portal.demo.remittances import seed_remittances
     from portal.lenders.remittance import period_of, previous_period
 
     now = datetime.now(UTC)
     last = previous_period(period_of(now))
-    before = db.run(seed_remittances, now)
-    assert before == previous_period(last)
-    assert db.run(seed_remittances, now) is None  # once
-    (closed,) = db.scalars(select(RemittanceStatement))
-    assert _lines(db, closed.id) == {"NWB-1002": (10_000, 0, 0, 2_500)}
-
-    closable = db.run(statements.close_statement, "NWB", last, "test")
+    assert db.run(seed_remittances, now) == [previous_period(last), last]
+    assert db.run(seed_remittances, now) == []  # once
+    before, closed = db.scalars(select(RemittanceStatement).order_by(RemittanceStatement.period))
+    assert _lines(db, before.id) == {"NWB-1002": (10_000, 0, 0, 2_500)}
     # Last month: the earlier payment refunded (a deduction, its commission given back), and a
     # payment made and refunded in the month.
-    assert _lines(db, closable.id) == {"NWB-1002": (0, 10_000, 0, -2_500),
-                                       "NWB-1001": (5_000, 5_000, 0, 0)}
-    (usd,) = _totals(db, closable.id)
+    assert closed.period == last
+    assert _lines(db, closed.id) == {"NWB-1002": (0, 10_000, 0, -2_500),
+                                     "NWB-1001": (5_000, 5_000, 0, 0)}
+    (usd,) = _totals(db, closed.id)
     assert usd.due == -7_500
 
 

@@ -89,9 +89,10 @@ def seed_command():
     closed = seed_remittances()
     click.echo(f"demo data ready ({added} accounts added)")
     if closed:
-        click.echo(f"Northwind's statement of {closed} closed; close the next with "
-                   "`flask --app portal lenders close-statement --creditor NWB --period "
-                   "YYYY-MM`")
+        click.echo(f"Northwind's statements of {' and '.join(closed)} closed; close the next "
+                   "once its month has ended and reconciles: `flask --app portal lenders "
+                   "reconcile --period YYYY-MM`, then `flask --app portal lenders "
+                   "close-statement --creditor NWB --period YYYY-MM`")
     click.echo(f"staff password for every demo user: {data.STAFF_PASSWORD}")
     for user in staff:
         click.echo(f"  {user.email:24} {user.role:10} {user.agency.name:18} "

@@ -1,9 +1,9 @@
 """The demo's remittance history for Northwind (`demo seed`, not the tests' seed): a card payment
-two months back, remitted on that month's closed statement, refunded last month (a deduction on
-last month's statement, which is left for the person trying the demo to close); and a payment
+two months back, remitted on that month's closed statement and refunded last month; and a payment
 last month refunded in full. Both months are reconciled against the Stripe those facts stand for
-(localstripe never saw them: `make run` starts it empty), so last month's statement may close.
-Every refund is whole, so the balances stay as CONTRACT.md says."""
+(localstripe never saw them: `make run` starts it empty) and both statements closed, so the
+lender downloads last month's, with its deduction. Every refund is whole, so the balances stay as
+CONTRACT.md says."""
 
 from __future__ import annotations
 
@@ -52,13 +52,13 @@ def _refunded(payment: Payment, at: datetime) -> None:
 
 
 @operation
-def seed_remittances(now: datetime | None = None) -> str | None:
-    """Northwind's history, once (nothing when it has a statement): returns the period closed."""
+def seed_remittances(now: datetime | None = None) -> list[str]:
+    """Northwind's history, once (nothing when it has a statement): returns the periods closed."""
     now = now or datetime.now(UTC)
     creditor = db.session.scalar(select(Creditor).where(Creditor.code == "NWB"))
     if creditor is None or db.session.scalar(select(RemittanceStatement.id).where(
             RemittanceStatement.creditor_id == creditor.id)):
-        return None
+        return []
     last = remittance.previous_period(remittance.period_of(now))
     before = remittance.previous_period(last)
     start_before, _ = remittance.period_bounds(before)
@@ -70,5 +70,6 @@ def seed_remittances(now: datetime | None = None) -> str | None:
     second = paid_by_card("NWB-1001", 5_000, start_last + timedelta(days=14, hours=17), "2")
     _refunded(second, start_last + timedelta(days=19, hours=9))
     stripe_month.reconcile(creditor.agency_id, last, now)
-    return before
+    statements.close_in_transaction("NWB", last, "demo-seed", now)
+    return [before, last]
 
