@@ -177,6 +177,16 @@ class Borrower(FastHttpUser):
             raise RuntimeError(f"plan: not proposed ({self.url})")
         self.proposed = True
 
+    def dispute(self):
+        """The whole account disputed (one dispute an account: then the next borrower)."""
+        self.page(f"/accounts/{self.account}/dispute", "dispute: form")
+        self.page(f"/accounts/{self.account}/dispute", "dispute: open",
+                  {"reasons": "wrong_amount", "scope": "whole",
+                   "details": "The interest looks wrong to me."})
+        if "/disputes/" not in self.url:
+            raise RuntimeError(f"dispute: not opened ({self.url})")
+        self.sign_out_and_in()
+
     def sign_out_and_in(self):
         self.page("/sign-out", "sign-out", {})
         self.sign_in()
@@ -216,7 +226,10 @@ class AccountPages(Borrower):
 
 
 class Mixed(Borrower):
-    """Browsing mostly; now and then a payment, a plan proposal, or the next borrower."""
+    """Browsing mostly; now and then a payment, a plan proposal, a dispute, or the next
+    borrower."""
+
+    weight = 7
 
     @task(10)
     def pages(self):
@@ -230,6 +243,30 @@ class Mixed(Borrower):
     def plan(self):
         self.propose_plan()
 
+    @task(1)
+    def open_dispute(self):
+        self.dispute()
+
     @task(2)
     def next_borrower(self):
         self.sign_out_and_in()
+
+
+class Dialer(FastHttpUser):
+    """A dialer's platform asking, through the API, whether it may email a seeded borrower now
+    (the demo partner key of the agency the seeded accounts belong to)."""
+
+    weight = 1
+    wait_time = constant(0.5)
+    counter = itertools.count()
+
+    @task
+    def decide(self):
+        n = next(self.counter) % max(BORROWERS, 1)
+        with self.client.post("/api/v1/contact-decisions", name="api: contact decision",
+                              json={"account_ref": borrower(n)[2], "channel": "email",
+                                    "destination": borrower(n)[3]},
+                              headers={"Authorization": "Bearer demo-dialer-key"},
+                              catch_response=True) as response:
+            if response.status_code != 200 or "allowed" not in (response.text or ""):
+                response.failure(f"decision: {response.status_code} {response.text[:200]}")

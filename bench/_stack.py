@@ -160,20 +160,21 @@ class Stack:
         users stop it, within `limit`); every request it made (name, start, ms, status,
         error)."""
         limit = limit or seconds
-        record = self.tmp / f"locust-{user}-{first}.jsonl"
+        label = user.replace(" ", "+")  # several user classes: "Mixed Dialer"
+        record = self.tmp / f"locust-{label}-{first}.jsonl"
         env = {**self.env, "BENCH_RECORD": str(record), "BENCH_FIRST": str(first),
                "BENCH_BORROWERS": str(self.borrowers), "BENCH_PREFIX": PREFIX,
                "BENCH_CODES": str(self.codes), "BENCH_SECONDS": str(seconds),
                **(extra_env or {})}
-        with open(self.tmp / f"locust-{user}-{first}.log", "wb") as log:
+        with open(self.tmp / f"locust-{label}-{first}.log", "wb") as log:
             subprocess.run([str(BIN / "locust"), "-f", str(ROOT / "bench" / "_locustfile.py"),
                             "--headless", "--host", host, "--users", str(users),
                             "--spawn-rate", str(users), "--run-time", f"{limit:.0f}s",
                             "--stop-timeout", "30", "--only-summary", "--loglevel", "WARNING",
-                            user], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            *user.split()], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                            check=False, timeout=limit + 180)
         if not record.exists():
-            raise RuntimeError(f"locust wrote no record: {self.tmp}/locust-{user}-{first}.log")
+            raise RuntimeError(f"locust wrote no record: {self.tmp}/locust-{label}-{first}.log")
         return [tuple(json.loads(line)) for line in record.read_text().splitlines()]
 
     def stop(self, keep_logs: bool = False) -> None:

@@ -45,14 +45,15 @@ PLACES = [  # (country, region, city, postal code, phone prefix, currency)
 ]
 
 
-def placement_file(rows: int, path: Path) -> None:
-    """Write a file of `rows` distinct accounts of distinct people, in CONTRACT.md's header, to
-    `path` as it is made (never the whole text in memory: the import's memory is measured)."""
+def placement_file(rows: int, path: Path, first: int = 0) -> None:
+    """Write a file of `rows` distinct accounts of distinct people (numbered from `first`), in
+    CONTRACT.md's header, to `path` as it is made (never the whole text in memory: the import's
+    memory is measured)."""
     from portal.placements.rows import CONTRACT_FIELDS
 
     with path.open("w", encoding="utf-8", newline="") as out:
         out.write(",".join(CONTRACT_FIELDS) + "\n")
-        for n in range(rows):
+        for n in range(first, first + rows):
             country, region, city, postal, prefix, currency = PLACES[n % len(PLACES)]
             phone = f"{prefix}{n % 10000:04d}" if country != "US" else f"{prefix}01{n % 100:02d}"
             out.write(",".join([
