@@ -3,6 +3,8 @@ built-in font's limits, so a fix to either reaches both."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from fpdf import FPDF
@@ -52,10 +54,38 @@ def latin1(text: str) -> str:
     return text.translate(_PLAIN).encode("latin-1", "replace").decode("latin-1")
 
 
+@dataclass(frozen=True)
+class Face:
+    """The font a document is set in, and how its text is prepared for that font."""
+
+    family: str
+    text: Callable[[str], str]
+    bold: str = "B"
+
+    def set(self, document: FPDF, bold: bool = False, size: float = 11) -> None:
+        document.set_font(self.family, self.bold if bold else "", size)
+
+
+#: The built-in Helvetica: English and Spanish (Latin-1), nothing embedded.
+HELVETICA = Face("helvetica", latin1)
+
+
+def face_for(document: FPDF, words: str) -> Face | None:
+    """Helvetica where Latin-1 holds all of `words` (every text the document will show, in its
+    language); else Noto Sans CJK SC, embedded in `document`; None when that is not installed
+    (the caller decides: a letter is refused, a download falls back to Helvetica)."""
+    if printable(words):
+        return HELVETICA
+    if not cjk_available():
+        return None
+    use_cjk(document)
+    return Face(CJK_FAMILY, as_is, "B" if CJK_FONTS[1][1].is_file() else "")
+
+
 def document(title: str, page_format: str = "A4", document_class: type[FPDF] = FPDF) -> FPDF:
     """A new uncompressed PDF (text PDFs are small either way, and stay searchable)."""
     pdf = document_class(format=page_format)
     pdf.set_compression(False)
-    pdf.set_title(latin1(title))
+    pdf.set_title(title)  # the metadata is Unicode (UTF-16) whatever the font
     pdf.set_creator("Borrower portal")
     return pdf

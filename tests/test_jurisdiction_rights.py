@@ -10,7 +10,11 @@ from portal.accounts.rights import rights_for
 
 #: What each jurisdiction's list must cite (sources and links), and what belongs to another's.
 MUST_CITE = {
-    "US": ["15 U.S.C. 1692g(b)", "15 U.S.C. 1692g(a)(5)", "1692c(c)", "consumerfinance.gov"],
+    # The statute and Regulation F's own paragraph for each: the validation period (1006.34(b)(5)),
+    # collection stopped until verification (1006.38(d)(2)) or the original creditor's name
+    # (1006.38(c)), cease (1006.6(c)) and opting out of a channel (1006.6(e), 1006.14(h)).
+    "US": ["15 U.S.C. 1692g(b)", "1006.34(b)(5)", "1006.38(d)(2)", "15 U.S.C. 1692g(a)(5)",
+           "1006.38(c)", "1692c(c)", "1006.6(c), (e)", "1006.14(h)", "consumerfinance.gov"],
     "GB": ["moneyhelper.org.uk", "legislation.gov.uk/uksi/2020/1311", "financial-ombudsman.org.uk"],
     "CN": ["GB/T 45251-2025", "nfra.gov.cn"],
 }

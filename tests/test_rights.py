@@ -34,6 +34,32 @@ def test_deadline_by_jurisdiction(country, region, received, law, due):
     assert rules.due_on(received, deadline) == due
 
 
+def test_the_china_deadline_is_cited_as_the_standards_recommendation_not_law():
+    """PIPL gives the right to a correction (arts. 44-46) and asks for a way to apply (art. 50),
+    with no number of days; the 30 days are GB/T 35273-2020 s. 8.7's, a recommended standard."""
+    deadline = rules.deadline_for("CN", None)
+    assert deadline.days == 30
+    assert "PIPL arts. 44-46, 50 (no number of days)" in deadline.citation
+    assert "GB/T 35273-2020 s. 8.7, a national standard, not law" in deadline.citation
+
+
+def test_the_correction_queue_says_where_each_deadline_comes_from(
+        person, make_person, staff_sign_in, demo):
+    """Staff read that the Chinese borrower's 30 days are the standard's, not PIPL's."""
+    person.sign_in("DEMO-2001", "1990-09-02")  # 王芳, Beijing
+    page = person.submit(person.get("/your-data/"), {"account": "JRF-2001", "details": "地址有误"},
+                         action="/your-data/corrections")
+    assert page.status == 200
+    agent = make_person()
+    staff_sign_in(agent, "agent@demo.test")
+    queue = agent.get("/staff/queues/corrections")
+    assert queue.status == 200 and "地址有误" in queue.text
+    text = " ".join(queue.text.split())
+    assert "PIPL sets no number of days" in text and "GB/T 35273-2020 (8.7) recommends" in text
+    assert "PIPL (30 days: GB/T 35273-2020)" in text
+    assert "PIPL 30 days" not in text
+
+
 def test_the_json_download_holds_everything_decrypted_and_is_recorded(person, demo, db):
     person.sign_in(*OWNER)
     response = person.client.get("/your-data/download.json")
@@ -67,6 +93,25 @@ def test_staff_reveals_are_listed_for_the_borrower(person, make_person, staff_si
     text = person.get("/your-data/").text
     name = db.scalar(select(StaffUser.name).where(StaffUser.email == "agent@demo.test"))
     assert name in text
+
+
+def test_a_lenders_view_is_listed_for_the_borrower_named_as_the_lender(
+        person, make_person, staff_sign_in, demo, db):
+    """A lender user opening the account in the lender's pages (which name the borrower) shows in
+    the borrower's list, as their creditor, not as a person at the agency; a lender user of
+    another creditor who is refused the account shows nowhere."""
+    person.sign_in(*OWNER)
+    assert "Northwind Bank (lender)" not in person.get("/your-data/").text
+    lender = make_person()
+    staff_sign_in(lender, "lender@northwind.test")
+    assert lender.get("/lender/accounts/NWB-1001").status == 200
+    outsider = make_person()
+    staff_sign_in(outsider, "lender@birchwood.test")
+    assert outsider.get("/lender/accounts/NWB-1001").status == 404
+    text = person.get("/your-data/").text
+    assert text.count("Northwind Bank (lender)") == 1
+    name = db.scalar(select(StaffUser.name).where(StaffUser.email == "lender@northwind.test"))
+    assert name not in text and "Birchwood" not in text
 
 
 def test_a_correction_waits_with_its_deadline_and_staff_answer_it(person, demo, db, app):

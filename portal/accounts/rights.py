@@ -23,14 +23,16 @@ US = (
     Right(_l("You can dispute all or part of this debt. If you do so within the validation "
              "period (30 days after you receive our validation notice), we stop collecting until "
              "we send you verification (proof of the debt)."),
-          "15 U.S.C. 1692g(b); 12 CFR 1006.34", "https://www.ecfr.gov/current/title-12/part-1006"),
+          "15 U.S.C. 1692g(b); 12 CFR 1006.34(b)(5), 1006.38(d)(2)",
+          "https://www.ecfr.gov/current/title-12/part-1006"),
     Right(_l("You can ask for the name and address of the original creditor, if it is not the "
              "current one. Ask within the validation period and we stop collecting until we send "
              "it."),
-          "15 U.S.C. 1692g(a)(5), (b)", "https://www.law.cornell.edu/uscode/text/15/1692g"),
+          "15 U.S.C. 1692g(a)(5), (b); 12 CFR 1006.38(c)",
+          "https://www.law.cornell.edu/uscode/text/15/1692g"),
     Right(_l("You can tell us to stop contacting you, or to stop using a phone number, an email "
              "address or a way of contact. It costs nothing."),
-          "15 U.S.C. 1692c(c); 12 CFR 1006.6, 1006.14(h)",
+          "15 U.S.C. 1692c(c); 12 CFR 1006.6(c), (e), 1006.14(h)",
           "https://www.ecfr.gov/current/title-12/part-1006"),
     Right(_l("You can complain about us to the Consumer Financial Protection Bureau, and learn "
              "more about your rights under federal law."),

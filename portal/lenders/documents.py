@@ -70,14 +70,10 @@ def filename(statement: RemittanceStatement, extension: str) -> str:
 
 def as_pdf(statement: RemittanceStatement, lines: list[Row], totals: list[Row],
            invoiced: dict[str, int]) -> bytes:
-    """The statement on A4 landscape pages: lines, totals per currency, method and rounding."""
+    """The statement on A4 landscape pages: lines, totals per currency, method and rounding (in
+    Noto Sans CJK, embedded, when the lender reads Chinese)."""
     title = _("Remittance statement %(period)s", period=statement.period)
-    document = pdf.document(f"{title} {statement.creditor.name}", page_format="A4")
-    document.add_page(orientation="landscape")
-    document.set_font("helvetica", "B", 16)
-    document.cell(0, 10, pdf.latin1(title), new_x="LMARGIN", new_y="NEXT")
-    document.set_font("helvetica", size=10)
-    for text in (
+    facts = (
         _("Creditor: %(name)s (%(code)s)", name=statement.creditor.name,
           code=statement.creditor.code),
         _("Period: %(start)s to %(end)s (UTC, end exclusive)",
@@ -85,34 +81,41 @@ def as_pdf(statement: RemittanceStatement, lines: list[Row], totals: list[Row],
           end=statement.period_end.date().isoformat()),
         _("Remittance method: %(method)s", method=statement.method),
         _("Closed: %(at)s", at=statement.closed_at.strftime("%Y-%m-%d %H:%M UTC")),
-    ):
-        document.cell(0, 6, pdf.latin1(text), new_x="LMARGIN", new_y="NEXT")
-    document.ln(3)
-    widths = (38, 18, 28, 28, 28, 28, 28, 28, 28)
+    )
     headings = (_("Account"), _("Currency"), _("Collected"), _("Refunded"), _("Charged back"),
                 _("Commission"), _("Direct"), _("Direct comm."), _("Remitted"))
-    document.set_font("helvetica", "B", 9)
+    notes = [_("Commission invoiced: %(amount)s %(currency)s",
+               amount=_decimal(amount, currency), currency=currency)
+             for currency, amount in sorted(invoiced.items()) if amount]
+    closing = (rounding(), _(
+        "A negative amount remitted is owed by the creditor to the agency (refunds and "
+        "chargebacks of money remitted on an earlier statement)."))
+    document = pdf.document(f"{title} {statement.creditor.name}", page_format="A4")
+    face = pdf.face_for(document, "\n".join((title, *facts, *headings, *notes, *closing))) \
+        or pdf.HELVETICA
+    document.add_page(orientation="landscape")
+    face.set(document, bold=True, size=16)
+    document.cell(0, 10, face.text(title), new_x="LMARGIN", new_y="NEXT")
+    face.set(document, size=10)
+    for text in facts:
+        document.cell(0, 6, face.text(text), new_x="LMARGIN", new_y="NEXT")
+    document.ln(3)
+    widths = (38, 18, 28, 28, 28, 28, 28, 28, 28)
+    face.set(document, bold=True, size=9)
     for width, heading in zip(widths, headings, strict=True):
-        document.cell(width, 7, pdf.latin1(heading), border="B")
+        document.cell(width, 7, face.text(heading), border="B")
     document.ln()
     for row in lines + totals:
-        document.set_font("helvetica", "B" if row.account_ref == "TOTAL" else "", 9)
+        face.set(document, bold=row.account_ref == "TOTAL", size=9)
         cells = (row.account_ref, row.currency,
                  *(_decimal(v, row.currency) for v in row.figures))
         for index, (width, text) in enumerate(zip(widths, cells, strict=True)):
-            document.cell(width, 6, pdf.latin1(text), align="R" if index > 1 else "L")
+            document.cell(width, 6, face.text(text), align="R" if index > 1 else "L")
         document.ln()
     document.ln(4)
-    document.set_font("helvetica", size=9)
-    for currency, amount in sorted(invoiced.items()):
-        if amount:
-            document.cell(0, 6, pdf.latin1(_("Commission invoiced: %(amount)s %(currency)s",
-                                             amount=_decimal(amount, currency),
-                                             currency=currency)),
-                          new_x="LMARGIN", new_y="NEXT")
-    document.multi_cell(0, 5, pdf.latin1(rounding()), new_x="LMARGIN", new_y="NEXT")
-    document.multi_cell(0, 5, pdf.latin1(_(
-        "A negative amount remitted is owed by the creditor to the agency (refunds and "
-        "chargebacks of money remitted on an earlier statement).")), new_x="LMARGIN",
-        new_y="NEXT")
+    face.set(document, size=9)
+    for note in notes:
+        document.cell(0, 6, face.text(note), new_x="LMARGIN", new_y="NEXT")
+    for text in closing:
+        document.multi_cell(0, 5, face.text(text), new_x="LMARGIN", new_y="NEXT")
     return bytes(document.output())

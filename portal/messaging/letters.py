@@ -43,26 +43,13 @@ class _Letter(FPDF):
         self.cell(0, 10, f"{self.page_no()}/{{nb}}", align="C")
 
 
-class _Face:
-    """The font a letter is set in, and how its text is prepared for that font."""
-
-    def __init__(self, family: str, text: Callable[[str], str], bold: str = "B"):
-        self.family, self.text, self.bold = family, text, bold
-
-    def set(self, document: FPDF, bold: bool = False, size: float = 11) -> None:
-        document.set_font(self.family, self.bold if bold else "", size)
-
-
-def _face_for(document: FPDF, words: str) -> _Face:
+def _face_for(document: FPDF, words: str) -> pdf.Face:
     """Helvetica where Latin-1 is enough; Noto Sans CJK (embedded) for Chinese, when installed."""
-    if pdf.printable(words):
-        return _Face("helvetica", pdf.latin1)
-    if not pdf.cjk_available():
+    face = pdf.face_for(document, words)
+    if face is None:
         # Question marks in place of a borrower's words would be worse than no letter.
         raise Permanent("unprintable", "the letter needs characters the installed fonts lack")
-    pdf.use_cjk(document)
-    bold = "B" if pdf.CJK_FONTS[1][1].is_file() else ""
-    return _Face(pdf.CJK_FAMILY, pdf.as_is, bold)
+    return face
 
 
 def render(envelope: Envelope, on: date) -> tuple[bytes, int]:
@@ -95,7 +82,7 @@ def render(envelope: Envelope, on: date) -> tuple[bytes, int]:
     return bytes(document.output()), document.pages_count
 
 
-def _plain(document: FPDF, face: _Face, text: str) -> None:
+def _plain(document: FPDF, face: pdf.Face, text: str) -> None:
     """Paragraphs split on blank lines."""
     for paragraph in text.split("\n\n"):
         document.multi_cell(0, 5.5, face.text(paragraph), new_x="LMARGIN", new_y="NEXT")
@@ -106,7 +93,7 @@ def _plain(document: FPDF, face: _Face, text: str) -> None:
 AMOUNT_WIDTH = 45.0
 
 
-def _laid_out(document: FPDF, face: _Face, text: str) -> None:
+def _laid_out(document: FPDF, face: pdf.Face, text: str) -> None:
     """A notice laid out as its form is (`layout.blocks`): headings, a table with the amounts
     aligned right, drawn tick boxes (a model form's own layout)."""
     for block in layout.blocks(text):
@@ -130,7 +117,7 @@ def _laid_out(document: FPDF, face: _Face, text: str) -> None:
         document.ln(2.5)
 
 
-def _table(document: FPDF, face: _Face, rows: Sequence[tuple[str, str]]) -> None:
+def _table(document: FPDF, face: pdf.Face, rows: Sequence[tuple[str, str]]) -> None:
     """Label and amount rows, ruled, the last (the total) in bold."""
     label_width = document.epw - AMOUNT_WIDTH
     for n, (label, amount) in enumerate(rows):
@@ -142,7 +129,7 @@ def _table(document: FPDF, face: _Face, rows: Sequence[tuple[str, str]]) -> None
 
 
 #: How each kind's text is laid out: the notices of issue 14 carry a table and tick boxes.
-BODIES: dict[str, Callable[[FPDF, _Face, str], None]] = {
+BODIES: dict[str, Callable[[FPDF, pdf.Face, str], None]] = {
     kind: _laid_out for kind in layout.LAID_OUT}
 
 

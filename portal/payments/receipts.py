@@ -90,21 +90,26 @@ def email_receipt(payment: Payment) -> bool:
 
 
 def pdf_of(receipt: Receipt, locale: str) -> bytes:
-    """The receipt as a one-page PDF (amounts with ISO codes: its built-in font lacks signs)."""
-    document = pdf.document(_("Payment receipt") + " " + receipt.number)
-    document.add_page()
-    document.set_font("helvetica", "B", 18)
-    document.cell(0, 12, pdf.latin1(_("Payment receipt")), new_x="LMARGIN", new_y="NEXT")
-    document.set_font("helvetica", size=11)
+    """The receipt as a one-page PDF (amounts with ISO codes: its built-in font lacks signs), in
+    Noto Sans CJK (embedded) when the borrower reads Chinese."""
+    title = _("Payment receipt")
     plain = {_("Amount paid"): str(receipt.amount),
              _("Paid on"): receipt.paid_at.strftime("%Y-%m-%d %H:%M %Z"),
              _("Balance after this payment"): str(receipt.remaining),
              _("Refunded"): str(receipt.refunded)}
-    for label, value in lines(receipt, locale):
-        document.set_font("helvetica", "B", 11)
-        document.cell(70, 8, pdf.latin1(label))
-        document.set_font("helvetica", size=11)
-        document.cell(0, 8, pdf.latin1(plain.get(label, value)), new_x="LMARGIN", new_y="NEXT")
+    rows = [(label, plain.get(label, value)) for label, value in lines(receipt, locale)]
+    footer = _("We never charge a fee for paying online.")
+    document = pdf.document(f"{title} {receipt.number}")
+    words = "\n".join([title, footer, *(f"{label} {value}" for label, value in rows)])
+    face = pdf.face_for(document, words) or pdf.HELVETICA
+    document.add_page()
+    face.set(document, bold=True, size=18)
+    document.cell(0, 12, face.text(title), new_x="LMARGIN", new_y="NEXT")
+    for label, value in rows:
+        face.set(document, bold=True, size=11)
+        document.cell(70, 8, face.text(label))
+        face.set(document, size=11)
+        document.cell(0, 8, face.text(value), new_x="LMARGIN", new_y="NEXT")
     document.ln(6)
-    document.multi_cell(0, 6, pdf.latin1(_("We never charge a fee for paying online.")))
+    document.multi_cell(0, 6, face.text(footer))
     return bytes(document.output())

@@ -157,12 +157,15 @@ QUEUES: dict[str, Queue] = {q.name: q for q in (
           (CREDITOR, Filter("state", _l("State"), "choice", IMPORT_STATES))),
     Queue("corrections", _l("Correction requests"),
           _l("Borrowers' requests to correct their data, soonest due first: UK GDPR one month "
-             "(art. 12(3)), the CCPA 45 days, PIPL 30 days (GB/T 35273-2020 8.7)."),
+             "(art. 12(3)), the CCPA 45 days, elsewhere in the US our policy of 45 days. PIPL "
+             "sets no number of days: we answer Chinese borrowers within the 30 days that the "
+             "national standard GB/T 35273-2020 (8.7) recommends."),
           ANSWER_CORRECTIONS, "staff_queues.corrections",
           (Column(_l("Due"), "due"), ACCOUNT, CREDITOR_COLUMN, Column(_l("Law"), "law"),
            Column(_l("Asked"), "created"), Column(_l("What the borrower asks, and the answer"))),
           "due",
           (CREDITOR, Filter("law", _l("Law"), "choice", (
-              ("uk-gdpr", _l("UK GDPR")), ("ccpa", _l("CCPA")), ("pipl", _l("PIPL")),
+              ("uk-gdpr", _l("UK GDPR")), ("ccpa", _l("CCPA")),
+              ("pipl", _l("PIPL (30 days: GB/T 35273-2020)")),
               ("policy", _l("Agency policy")))))),
 )}

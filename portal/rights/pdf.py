@@ -37,24 +37,24 @@ def _lines(value) -> list[str]:
 
 
 def data_pdf(borrower, data: dict) -> bytes:
+    """The file as a PDF, in Noto Sans CJK (embedded) when the borrower's data or the language
+    they read it in needs it."""
     title = _("Everything we hold about you")
-    words = json.dumps(data, ensure_ascii=False)
+    parts = [(str(heading), _lines(data.get(key))) for key, heading in PARTS]
+    words = "\n".join([f"{title}: {borrower.display_name}",
+                       *(line for heading, rows in parts for line in (heading, *rows))])
     document = pdf.document(title)
-    if pdf.printable(words) or not pdf.cjk_available():
-        family, text = "helvetica", pdf.latin1
-    else:
-        pdf.use_cjk(document)
-        family, text = pdf.CJK_FAMILY, pdf.as_is
+    face = pdf.face_for(document, words) or pdf.HELVETICA
     document.set_auto_page_break(True, margin=15)
     document.add_page()
-    document.set_font(family, size=16)
-    document.multi_cell(0, 9, text(f"{title}: {borrower.display_name}"),
+    face.set(document, size=16)
+    document.multi_cell(0, 9, face.text(f"{title}: {borrower.display_name}"),
                         new_x="LMARGIN", new_y="NEXT")
-    for key, heading in PARTS:
+    for heading, rows in parts:
         document.ln(3)
-        document.set_font(family, size=13)
-        document.multi_cell(0, 7, text(str(heading)), new_x="LMARGIN", new_y="NEXT")
-        document.set_font(family, size=9)
-        for line in _lines(data.get(key)):
-            document.multi_cell(0, 5, text(line), new_x="LMARGIN", new_y="NEXT")
+        face.set(document, size=13)
+        document.multi_cell(0, 7, face.text(heading), new_x="LMARGIN", new_y="NEXT")
+        face.set(document, size=9)
+        for line in rows:
+            document.multi_cell(0, 5, face.text(line), new_x="LMARGIN", new_y="NEXT")
     return bytes(document.output())

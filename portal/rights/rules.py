@@ -18,13 +18,16 @@ class Deadline:
 #: By country (and US state where it differs). UK GDPR art. 12(3): without undue delay and within
 #: one month of receipt, for a rectification request under art. 16. CCPA (Cal. Civ. Code
 #: 1798.106 correction; 1798.130(a)(2)): 45 calendar days. PIPL arts. 44-46 give the right, and
-#: art. 50 asks for timely handling without a number; GB/T 35273-2020 s. 8.7 sets 30 days.
-#: Elsewhere in the US no statute applies: the agency keeps CCPA's 45 days as its policy.
+#: art. 50 asks for a way to apply and reasons for a refusal, with no number of days: the 30 days
+#: are the recommendation of GB/T 35273-2020 s. 8.7, a recommended national standard (GB/T), not
+#: law. (The key stays "pipl": stored requests hold it.) Elsewhere in the US no statute applies:
+#: the agency keeps CCPA's 45 days as its policy.
 DEADLINES = {
     "GB": Deadline("uk-gdpr", "UK GDPR art. 16, art. 12(3)", months=1),
     "US-CA": Deadline("ccpa", "Cal. Civ. Code 1798.106, 1798.130(a)(2)", days=45),
     "US": Deadline("policy", "Agency policy (following the CCPA's 45 days)", days=45),
-    "CN": Deadline("pipl", "PIPL arts. 46, 50; GB/T 35273-2020 s. 8.7", days=30),
+    "CN": Deadline("pipl", "PIPL arts. 44-46, 50 (no number of days); 30 days recommended by "
+                        "GB/T 35273-2020 s. 8.7, a national standard, not law", days=30),
 }
 
 

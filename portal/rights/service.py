@@ -32,8 +32,9 @@ from portal.rights.models import CorrectionRequest
 
 #: Digests and sealed copies are ours, not the borrower's data: left out of their file.
 _LEFT_OUT = ("digest", "code_hash", "token")
-#: Views of a borrower's personal data by staff, as the case record holds them.
-VIEWS = (EventKind.STAFF_VIEWED, EventKind.PERSONAL_DATA_VIEWED)
+#: Views of a borrower's personal data by staff, and by lender users (whose account page names
+#: the borrower), as the case record holds them.
+VIEWS = (EventKind.STAFF_VIEWED, EventKind.PERSONAL_DATA_VIEWED, EventKind.LENDER_VIEWED)
 
 
 def _plain(value):
@@ -100,8 +101,9 @@ def _in_words(event: CaseEvent) -> dict:
 
 
 def viewers(borrower_id: int) -> list[tuple[datetime, str, str]]:
-    """Who at the agency viewed the borrower's personal data, and when: (when, who, role),
-    newest first."""
+    """Who at the agency, or at a lender, viewed the borrower's personal data, and when: (when,
+    who, role), newest first. A lender's user is named as the lender ("Northwind Bank
+    (lender)"): the creditor of the account viewed, the borrower's own creditor."""
     events = db.session.scalars(select(CaseEvent).where(
         CaseEvent.borrower_id == borrower_id, CaseEvent.kind.in_([str(k) for k in VIEWS]),
         CaseEvent.actor_type == "staff").order_by(CaseEvent.occurred_at.desc()))
@@ -109,6 +111,12 @@ def viewers(borrower_id: int) -> list[tuple[datetime, str, str]]:
     for event in events:
         staff = db.session.get(StaffUser, int(event.actor_id)) if (
             event.actor_id or "").isdigit() else None
+        if event.kind == EventKind.LENDER_VIEWED or (staff and staff.role == "lender"):
+            account = db.session.get(Account, event.account_id) if event.account_id else None
+            creditor = account.creditor if account else (staff.creditor if staff else None)
+            who = _("%(lender)s (lender)", lender=creditor.name) if creditor else _("A lender")
+            seen.append((event.occurred_at, who, "lender"))
+            continue
         seen.append((event.occurred_at, staff.name if staff else _("A member of staff"),
                      staff.role if staff else ""))
     return seen

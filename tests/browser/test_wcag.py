@@ -425,3 +425,116 @@ def test_screenshots_of_the_main_journeys_in_three_languages(browser, wcag_app):
     finally:
         context.close()
     assert len(saved) == 15 and all(p.stat().st_size > 10_000 for p in saved), saved
+
+
+# --- the borrower's pages in Spanish and in Simplified Chinese ----------------------------------
+
+#: The borrowers who read each language (demo data), their sign-in details and their account.
+READERS = {
+    "es": ("DEMO-1002", "1979-07-30", "maria@example.com", "NWB-1002"),  # María López
+    "zh": ("DEMO-2001", "1990-09-02", "wangfang@example.com", "JRF-2001"),  # 王芳
+}
+#: What each browser says it reads (its Accept-Language), signed out.
+BROWSER_LOCALES = {"es": "es-US", "zh": "zh-CN"}
+#: The signed-out pages a borrower (or their helper) meets first.
+SIGNED_OUT = ["/sign-in", "/helper/sign-in"]
+ACCOUNT_ARGUMENTS = {"reference", "account_ref", "account_reference"}
+CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def _borrower_pages(account: str) -> list[str]:
+    """The borrower's own GET pages that need nothing but their account (accounts, an account,
+    pay, plan, dispute, contact preferences, helpers, your data), filled with `account`."""
+    paths = []
+    for rule, _endpoint, methods, access in RULES:
+        arguments = _arguments(rule)
+        if access == BORROWER and "GET" in methods and set(arguments) <= ACCOUNT_ARGUMENTS:
+            path = rule
+            for name in arguments:
+                path = path.replace(f"<{name}>", account)
+            paths.append(path)
+    return paths
+
+
+def _in_language(page: Page, code: str) -> list[str]:
+    """What says the page is not in language `code`: its `lang` attribute, the language switch,
+    and (for Chinese, which no English page could pass for) its main content's words. Its
+    heading may be the creditor's own words ("Jade River Consumer Finance · Online loan")."""
+    problems = []
+    lang = page.locator("html").get_attribute("lang")
+    if lang != LANGUAGES[code]:
+        problems.append(f'<html lang="{lang}">, not "{LANGUAGES[code]}"')
+    chosen = page.locator(".language-form select").input_value()
+    if chosen != code:
+        problems.append(f"the language switch shows {chosen!r}, not {code!r}")
+    words = page.locator("main").inner_text()
+    if code == "zh" and not CJK.search(words):
+        problems.append(f"nothing in Chinese: {words[:120]!r}")
+    return problems
+
+
+def _sign_in_anywhere(page: Page, live, reference: str, born: str, email: str,
+                      visit) -> None:
+    """Sign in through the pages by their fields, not their words (in any language), checking
+    each page of the way with `visit`."""
+    from portal.identity.rules import mask_email
+    from tests.browser.test_sign_in_browser import latest_code
+
+    year, month, day = born.split("-")
+    page.locator("#reference").fill(reference)
+    for field, value in (("#dob_day", day), ("#dob_month", month), ("#dob_year", year)):
+        page.locator(field).fill(value)
+    page.locator("main form button[type=submit]").click()
+    expect(page).to_have_url(f"{live.url}/sign-in/send-code")
+    visit(page)
+    page.locator(".radio label").filter(has_text=mask_email(email)).click()
+    page.locator("main form button[type=submit]").click()
+    expect(page).to_have_url(f"{live.url}/sign-in/code")
+    visit(page)
+    page.locator("#code").fill(latest_code(page.context, live.url, email))
+    page.locator("main form button[type=submit]").click()
+    expect(page).to_have_url(f"{live.url}/accounts/")
+
+
+@pytest.mark.parametrize("code", sorted(READERS))
+def test_borrower_pages_meet_wcag_22_aa_in_spanish_and_chinese(browser, wcag_app, code):
+    """María López (Spanish) and 王芳 (Simplified Chinese), each in a browser that reads her
+    language: the sign-in pages signed out, then every page of her own that needs only her
+    account, each checked as above (axe, 360 px, 24 px targets, text at 200 %) and shown in her
+    language (`lang`, the switch, Chinese words)."""
+    reference, born, email, account = READERS[code]
+    context = new_context(browser, bypass_csp=True, locale=BROWSER_LOCALES[code])
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    page.set_viewport_size(PHONE)
+    found: dict[str, list[str]] = {}
+    checked = []
+
+    def visit(page: Page) -> None:
+        path = page.url.removeprefix(wcag_app.url)
+        checked.append(path)
+        problems = _in_language(page, code) + check_page(page)
+        if problems:
+            found[path] = problems
+
+    try:
+        for path in SIGNED_OUT:
+            page.goto(f"{wcag_app.url}{path}")
+            visit(page)
+        page.goto(f"{wcag_app.url}/sign-in")
+        _sign_in_anywhere(page, wcag_app, reference, born, email, visit)
+        for path in _borrower_pages(account):
+            response = page.request.get(f"{wcag_app.url}{path}")
+            assert response.status < 500, path
+            if "text/html" not in response.headers.get("content-type", ""):
+                continue  # the data download (PDF, JSON)
+            page.goto(f"{wcag_app.url}{path}")
+            if page.locator("main").count():
+                visit(page)
+    finally:
+        context.close()
+    must = {"/sign-in", "/sign-in/code", "/accounts/", f"/accounts/{account}",
+            f"/accounts/{account}/pay", f"/accounts/{account}/plan",
+            f"/accounts/{account}/dispute", "/contact-preferences/", "/your-data/"}
+    assert must <= set(checked), sorted(must - set(checked))
+    assert not found, "\n\n".join(f"{path}:\n" + "\n".join(p) for path, p in found.items())
