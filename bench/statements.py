@@ -232,12 +232,26 @@ def expected(creditor_id: int) -> tuple[int, int, int, int]:
     return tuple(int(v or 0) for v in row)
 
 
+def profiled(prefix: str | None, name: str, fn, *args):
+    """fn(*args), under cProfile into `<prefix>.<name>` when a prefix is given."""
+    if not prefix:
+        return fn(*args)
+    import cProfile
+
+    profiler = cProfile.Profile()
+    try:
+        return profiler.runcall(fn, *args)
+    finally:
+        profiler.dump_stats(f"{prefix}.{name}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=1_000_000)
     parser.add_argument("--payments", type=int, default=200_000)
-    parser.add_argument("--profile", metavar="FILE",
-                        help="cProfile the statement's close into FILE (pstats)")
+    parser.add_argument("--profile", metavar="PREFIX",
+                        help="cProfile the reconciliation and the close into PREFIX.reconcile "
+                             "and PREFIX.close (pstats)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the database (named in the output), not dropped")
     args = parser.parse_args()
@@ -289,7 +303,8 @@ def main() -> None:
             db.session.rollback()
             now = datetime.now(UTC)
             started = time.perf_counter()
-            run = service.store(agency, Period(2026, 11), found, now)
+            run = profiled(args.profile, "reconcile", service.store, agency, Period(2026, 11),
+                           found, now)
             reconcile_s = time.perf_counter() - started
             open_items = db.session.scalar(select(func.count()).where(
                 ReconciliationItem.run_id == run.run_id,
@@ -299,18 +314,10 @@ def main() -> None:
             print(f"reconciliation: {run.items:,} items, all matched, in {reconcile_s:.2f} s "
                   f"({reconcile_s / floor_s:.1f}x the floor)", flush=True)
 
-            profiler = None
-            if args.profile:
-                import cProfile
-
-                profiler = cProfile.Profile()
-                profiler.enable()
             started = time.perf_counter()
-            row = statements.close_statement(CREDITOR, PERIOD, "bench", now)
+            row = profiled(args.profile, "close", statements.close_statement, CREDITOR, PERIOD,
+                           "bench", now)
             close_s = time.perf_counter() - started
-            if profiler:
-                profiler.disable()
-                profiler.dump_stats(args.profile)
             totals = statements.totals_of(row)
             lines = db.session.scalar(select(func.count()).where(
                 RemittanceLine.statement_id == row.id))
