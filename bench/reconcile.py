@@ -40,15 +40,11 @@ os.environ.setdefault("SECRET_KEY", "bench")
 os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "1:" + base64.b64encode(b"b" * 32).decode())
 os.environ.setdefault("LOOKUP_HASH_KEY", "bench")
 
-NOV_1 = int(datetime(2026, 11, 1, tzinfo=UTC).timestamp())
-SECONDS = 29 * 86400
-PAYOUTS = 20
-
-
 def seed_payments(count: int) -> None:
     """`count` succeeded November payments of 10.00-109.99 on NWB-1001, every 50th refunded 5.00."""
     from sqlalchemy import text
 
+    from bench import _month
     from portal.extensions import db
 
     db.session.execute(text("""
@@ -60,54 +56,15 @@ def seed_payments(count: int) -> None:
                CASE WHEN i % 50 = 0 THEN 500 ELSE 0 END, 0,
                to_timestamp(:start + (i::bigint * :spread / :n)), now(), now()
         FROM generate_series(1, :n) AS i, account a WHERE a.reference = 'NWB-1001'
-    """), {"n": count, "start": NOV_1, "spread": SECONDS})
+    """), {"n": count, "start": _month.NOV_1, "spread": _month.SECONDS})
     db.session.commit()
-
-
-def stripe_month(count: int):
-    """Stripe's November as its lists would return it (plain dicts, as `to_dict()` gives)."""
-    from portal.reconcile.matching import Stripe
-
-    found = Stripe()
-    payouts: dict[int, list[dict]] = {p: [] for p in range(PAYOUTS)}
-    for i in range(1, count + 1):
-        created = NOV_1 + i * SECONDS // count
-        amount = 1000 + i % 10000
-        fee = 30 + amount * 29 // 1000
-        txn = {"id": f"txn_b{i}", "object": "balance_transaction", "amount": amount,
-               "fee": fee, "net": amount - fee, "currency": "usd", "created": created,
-               "available_on": created + 2 * 86400, "status": "available", "type": "charge",
-               "reporting_category": "charge", "source": f"ch_b{i}"}
-        found.balance_transactions.append(txn)
-        found.charges[f"ch_b{i}"] = {"id": f"ch_b{i}", "object": "charge", "amount": amount,
-                                     "payment_intent": f"pi_b{i}", "created": created,
-                                     "currency": "usd", "status": "succeeded"}
-        payouts[i % PAYOUTS].append(txn)
-        if i % 50 == 0:
-            refund = {"id": f"txn_r{i}", "object": "balance_transaction", "amount": -500,
-                      "fee": 0, "net": -500, "currency": "usd", "created": created + 3600,
-                      "available_on": created + 3600, "status": "available",
-                      "type": "refund", "reporting_category": "refund", "source": f"re_b{i}"}
-            found.balance_transactions.append(refund)
-            found.refunds[f"re_b{i}"] = {"id": f"re_b{i}", "object": "refund", "amount": 500,
-                                         "charge": f"ch_b{i}", "created": created + 3600}
-            payouts[i % PAYOUTS].append(refund)
-    for p, txns in payouts.items():
-        amount = sum(t["net"] for t in txns)
-        payout = {"id": f"po_b{p}", "object": "payout", "amount": amount, "currency": "usd",
-                  "created": NOV_1 + SECONDS, "arrival_date": NOV_1 + SECONDS + 86400,
-                  "automatic": True, "status": "paid", "balance_transaction": f"txn_po{p}"}
-        own = {"id": f"txn_po{p}", "amount": -amount, "fee": 0, "net": -amount,
-               "currency": "usd", "created": NOV_1 + SECONDS, "available_on": NOV_1 + SECONDS,
-               "status": "available", "type": "payout", "reporting_category": "payout",
-               "source": f"po_b{p}"}
-        found.payouts.append((payout, [*txns, own]))
-    return found
 
 
 def floor(url: str, count: int) -> float:
     """COPY the month's payment rows out, and as many balance transaction rows in."""
     import psycopg
+
+    from bench import _month
 
     started = time.perf_counter()
     with psycopg.connect(url) as conn, conn.cursor() as cur:
@@ -121,9 +78,10 @@ def floor(url: str, count: int) -> float:
         cur.execute("CREATE UNLOGGED TABLE scratch (LIKE balance_transaction)")
         rows = io.StringIO()
         for i in range(1, count + 1):
+            payout = f"po_b{i % _month.PAYOUTS}"
             rows.write(f"txn_f{i}\tcharge\tcharge\tch_b{i}\t{i}\t{1000 + i % 10000}\t59\t"
                        f"{941 + i % 10000}\tUSD\tavailable\t2026-11-05 00:00:00+00\t"
-                       f"2026-11-07 00:00:00+00\tpo_b{i % PAYOUTS}\t2026-12-03 00:00:00+00\n")
+                       f"2026-11-07 00:00:00+00\t{payout}\t2026-12-03 00:00:00+00\n")
         with cur.copy("COPY scratch FROM STDIN") as copy:
             copy.write(rows.getvalue())
         conn.commit()
@@ -138,7 +96,7 @@ def main() -> None:
     from flask_migrate import upgrade
     from sqlalchemy import select, text
 
-    from bench import _database
+    from bench import _database, _month
     from portal import create_app
     from portal.config import sqlalchemy_url
     from portal.demo.cli import seed as seed_demo
@@ -155,10 +113,11 @@ def main() -> None:
             upgrade(directory=str(ROOT / "migrations"))
             seed_demo()
             seed_payments(args.payments)
-            found = stripe_month(args.payments)
-            txns = len(found.balance_transactions) + PAYOUTS
+            found = _month.stripe_month(args.payments, "b",
+                                        refunded=lambda i: 500 if i % 50 == 0 else 0)
+            txns = _month.transactions(found)
             print(f"month: {args.payments:,} payments, {txns:,} balance transactions, "
-                  f"{PAYOUTS} payouts", flush=True)
+                  f"{_month.PAYOUTS} payouts", flush=True)
             floor_s = floor(url, txns)
             print(f"floor: COPY {args.payments:,} payment rows out and {txns:,} balance "
                   f"transaction rows in: {floor_s:.2f} s", flush=True)

@@ -70,4 +70,13 @@ def half_even(value: Fraction) -> int:
 
 def line_commission(parts: Iterable[tuple[int, int]]) -> int:
     """One line's commission: (amount, rate) parts summed exactly, rounded half-even once."""
-    return half_even(sum((exact(amount, rate) for amount, rate in parts), Fraction(0)))
+    return basis_half_even(sum(amount * rate for amount, rate in parts))
+
+
+def basis_half_even(units: int) -> int:
+    """`half_even(Fraction(units, BASIS))` in integers: every part of a line is a whole number of
+    1/BASIS minor units, so their exact sum is too (a statement has a line an account)."""
+    whole, rest = divmod(units, BASIS)  # floor: rest is 0 <= rest < BASIS, of either sign's units
+    if 2 * rest > BASIS or (2 * rest == BASIS and whole % 2):
+        return whole + 1
+    return whole

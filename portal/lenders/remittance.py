@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from portal.lenders.commission import line_commission
+from portal.lenders.commission import basis_half_even
 
 
 class BadPeriod(ValueError):
@@ -149,20 +149,23 @@ def items(payments: Iterable[CardPayment], directs: Iterable[Direct] = ()) -> li
 
 def lines(found: Iterable[Item]) -> list[Line]:
     """The items summed by account; each line's commission rounded half-even once."""
-    grouped: dict[tuple[int, str], list[Item]] = defaultdict(list)
-    for item in found:
-        grouped[(item.account_id, item.currency)].append(item)
-    return [
-        Line(account_id, currency,
-             collected=sum(i.collected for i in group),
-             refunded=sum(i.refunded for i in group),
-             charged_back=sum(i.charged_back for i in group),
-             commission=line_commission(
-                 (i.collected - i.refunded - i.charged_back, i.rate_bp) for i in group),
-             direct=sum(i.direct for i in group),
-             direct_commission=line_commission((i.direct, i.rate_bp) for i in group))
-        for (account_id, currency), group in sorted(grouped.items())
-    ]
+    grouped: dict[tuple[int, str], list[int]] = {}
+    for i in found:
+        sums = grouped.get((i.account_id, i.currency))
+        if sums is None:
+            sums = grouped[(i.account_id, i.currency)] = [0, 0, 0, 0, 0, 0]
+        sums[0] += i.collected
+        sums[1] += i.refunded
+        sums[2] += i.charged_back
+        sums[3] += (i.collected - i.refunded - i.charged_back) * i.rate_bp
+        sums[4] += i.direct
+        sums[5] += i.direct * i.rate_bp
+    # The commission parts are summed exactly (in 1/BASIS minor units), then rounded once.
+    return [Line(account_id, currency, collected=collected, refunded=refunded,
+                 charged_back=charged_back, commission=basis_half_even(commission),
+                 direct=direct, direct_commission=basis_half_even(direct_commission))
+            for (account_id, currency), (collected, refunded, charged_back, commission, direct,
+                                         direct_commission) in sorted(grouped.items())]
 
 
 def split(method: str, commission: int, direct_commission: int) -> tuple[int, int]:

@@ -8,14 +8,15 @@ chargeback) is a deduction on the next statement.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import Select, case, func, select
 
 from portal.accounts.models import Account, Creditor, EntryKind, LedgerEntry
+from portal.bulk import insert_rows
 from portal.extensions import db
 from portal.lenders import commission, remittance, terms
 from portal.lenders.models import (
@@ -60,15 +61,38 @@ def can_close(statement: Draft) -> list[str]:
 # --- the rate of a payment ------------------------------------------------------------------
 
 
-def _rate(history: list[commission.Terms], account: Account, paid_at: datetime) -> int:
-    in_force = commission.terms_on(history, paid_at.date())
-    return commission.rate_for(in_force, account.product, (paid_at - account.placed_at).days)
+def _rates(history: list[commission.Terms]) -> Callable[[str, datetime, datetime], int]:
+    """The rate of a payment made `paid_at` on an account of `product` placed `placed_at`: the
+    terms of each day and the rate of each (terms, product, age) worked out once, since a
+    statement has many payments of one day and of one age."""
+    terms_of: dict[date, commission.Terms] = {}
+    known: dict[tuple[int, str, int], int] = {}
+
+    def rate(product: str, placed_at: datetime, paid_at: datetime) -> int:
+        day = paid_at.date()
+        in_force = terms_of.get(day)
+        if in_force is None:
+            in_force = terms_of[day] = commission.terms_on(history, day)
+        key = (id(in_force), product, (paid_at - placed_at).days)
+        found = known.get(key)
+        if found is None:
+            found = known[key] = commission.rate_for(in_force, product, key[2])
+        return found
+
+    return rate
 
 
 # --- the facts -----------------------------------------------------------------------------------
 
 
-def _accounted(payment_ids: list[int]) -> dict[int, tuple[int, int, int]]:
+def _theirs(creditor_id: int, end: datetime) -> Select:
+    """The creditor's card payments that succeeded before `end` (their ids, as a subquery)."""
+    return (select(Payment.id).join(Account, Payment.account_id == Account.id)
+            .where(Account.creditor_id == creditor_id, Payment.status == PaymentStatus.SUCCEEDED,
+                   Payment.succeeded_at < end))
+
+
+def _accounted(payment_ids: Select) -> dict[int, tuple[int, int, int]]:
     """What closed statements took of each payment: (collected, refunded, charged back)."""
     rows = db.session.execute(
         select(RemittanceItem.payment_id, func.sum(RemittanceItem.collected_minor),
@@ -78,38 +102,40 @@ def _accounted(payment_ids: list[int]) -> dict[int, tuple[int, int, int]]:
     return {pid: (int(c), int(r), int(b)) for pid, c, r, b in rows}
 
 
-def _reversed(payment_ids: list[int], end: datetime) -> dict[int, tuple[int, int]]:
+def _reversed(payment_ids: Select, end: datetime) -> dict[int, tuple[int, int]]:
     """Refunds and chargebacks of each payment posted before `end`: (refunded, charged back)."""
-    found: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    is_chargeback = LedgerEntry.description.startswith(CHARGEBACK_PREFIX, autoescape=True)
     rows = db.session.execute(
-        select(LedgerEntry.payment_id, LedgerEntry.description, LedgerEntry.amount_minor)
+        select(LedgerEntry.payment_id,
+               func.sum(case((is_chargeback, 0), else_=LedgerEntry.amount_minor)),
+               func.sum(case((is_chargeback, LedgerEntry.amount_minor), else_=0)))
         .where(LedgerEntry.payment_id.in_(payment_ids), LedgerEntry.kind == EntryKind.REVERSAL,
-               LedgerEntry.posted_at < end))
-    for payment_id, description, amount in rows:
-        found[payment_id][1 if description.startswith(CHARGEBACK_PREFIX) else 0] += amount
-    return {pid: (r, b) for pid, (r, b) in found.items()}
+               LedgerEntry.posted_at < end)
+        .group_by(LedgerEntry.payment_id))
+    return {pid: (int(r), int(b)) for pid, r, b in rows}
 
 
 def _card_payments(creditor_id: int, end: datetime,
                    history: list[commission.Terms]) -> list[remittance.CardPayment]:
+    theirs = _theirs(creditor_id, end)
     rows = db.session.execute(
-        select(Payment, Account).join(Account, Payment.account_id == Account.id)
-        .where(Account.creditor_id == creditor_id, Payment.status == PaymentStatus.SUCCEEDED,
-               Payment.succeeded_at < end)
-        .order_by(Payment.id)).all()
-    ids = [payment.id for payment, _ in rows]
-    accounted = _accounted(ids)
-    reversed_ = _reversed(ids, end)
-    available = settlement.available([i for i in ids if i not in accounted], end)
+        select(Payment.id, Payment.account_id, Payment.currency, Payment.amount_minor,
+               Payment.succeeded_at, Account.product, Account.placed_at)
+        .join(Account, Payment.account_id == Account.id)
+        .where(Payment.id.in_(theirs)).order_by(Payment.id)).all()
+    accounted = _accounted(theirs)
+    reversed_ = _reversed(theirs, end)
+    available = settlement.available(theirs, end)
+    rate = _rates(history)
     facts = []
-    for payment, account in rows:
-        collected, refunded, charged_back = accounted.get(payment.id, (0, 0, 0))
-        got_refunded, got_charged_back = reversed_.get(payment.id, (0, 0))
+    for payment_id, account_id, currency, amount, paid_at, product, placed_at in rows:
+        collected, refunded, charged_back = accounted.get(payment_id, (0, 0, 0))
+        got_refunded, got_charged_back = reversed_.get(payment_id, (0, 0))
         if collected and collected == refunded + charged_back:
             continue  # wholly given back and accounted: nothing left to say about it
         facts.append(remittance.CardPayment(
-            payment.id, account.id, payment.currency, payment.amount_minor,
-            _rate(history, account, payment.succeeded_at), available=payment.id in available,
+            payment_id, account_id, currency, amount, rate(product, placed_at, paid_at),
+            available=payment_id not in accounted and payment_id in available,
             refunded=got_refunded, charged_back=got_charged_back, remitted=bool(collected),
             accounted_refunded=refunded, accounted_charged_back=charged_back))
     return facts
@@ -120,13 +146,17 @@ def _directs(creditor_id: int, end: datetime,
     taken = select(RemittanceItem.direct_payment_id).where(
         RemittanceItem.direct_payment_id.is_not(None))
     rows = db.session.execute(
-        select(DirectPayment, Account).join(Account, DirectPayment.account_id == Account.id)
+        select(DirectPayment.id, DirectPayment.account_id, DirectPayment.currency,
+               DirectPayment.amount_minor, DirectPayment.paid_on, Account.product,
+               Account.placed_at)
+        .join(Account, DirectPayment.account_id == Account.id)
         .where(Account.creditor_id == creditor_id, DirectPayment.reported_at < end,
                DirectPayment.id.not_in(taken)).order_by(DirectPayment.id)).all()
-    return [remittance.Direct(d.id, account.id, d.currency, d.amount_minor,
-                              _rate(history, account, datetime.combine(
-                                  d.paid_on, datetime.min.time(), UTC)))
-            for d, account in rows]
+    rate = _rates(history)
+    return [remittance.Direct(direct_id, account_id, currency, amount,
+                              rate(product, placed_at,
+                                   datetime.combine(paid_on, datetime.min.time(), UTC)))
+            for direct_id, account_id, currency, amount, paid_on, product, placed_at in rows]
 
 
 def draft(creditor: Creditor, period: str) -> Draft:
@@ -191,18 +221,17 @@ def close_in_transaction(creditor_code: str, period: str, closed_by: str,
                               closed_by=closed_by)
     db.session.add(row)
     db.session.flush()
-    db.session.add_all(RemittanceLine(
+    insert_rows(RemittanceLine.__table__, [dict(
         statement_id=row.id, account_id=line.account_id, currency=line.currency,
         collected_minor=line.collected, refunded_minor=line.refunded,
         charged_back_minor=line.charged_back, commission_minor=line.commission,
         direct_minor=line.direct, direct_commission_minor=line.direct_commission)
-        for line in statement.lines)
-    db.session.add_all(RemittanceItem(
+        for line in statement.lines])
+    insert_rows(RemittanceItem.__table__, [dict(
         statement_id=row.id, payment_id=item.payment_id, direct_payment_id=item.direct_id,
         collected_minor=item.collected + item.direct, refunded_minor=item.refunded,
         charged_back_minor=item.charged_back, rate_bp=item.rate_bp)
-        for item in statement.items)
-    db.session.flush()
+        for item in statement.items])
     publish("remittance.closed", announcement(row, statement.totals),
             agency_id=creditor.agency_id)
     return row

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.dialects.postgresql import insert
 
 from portal.extensions import db
@@ -107,10 +107,11 @@ def _copy_in(rows: list[dict]) -> None:
     cursor.execute(_UPSERT)
 
 
-def available(payment_ids: Iterable[int], on: datetime) -> set[int]:
-    """The payments among these whose charge Stripe reports available by `on` (remittable)."""
-    ids = list(payment_ids)
-    if not ids:
+def available(payment_ids: Iterable[int] | Select, on: datetime) -> set[int]:
+    """The payments among these (ids, or a query of them) whose charge Stripe reports available
+    by `on` (remittable)."""
+    ids = payment_ids if isinstance(payment_ids, Select) else list(payment_ids)
+    if not isinstance(ids, Select) and not ids:
         return set()
     return set(db.session.scalars(
         select(BalanceTransaction.payment_id).where(

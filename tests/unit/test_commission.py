@@ -10,6 +10,7 @@ from portal.lenders.commission import (
     NoTerms,
     Rate,
     Terms,
+    basis_half_even,
     half_even,
     line_commission,
     rate_for,
@@ -79,6 +80,16 @@ def test_half_even_rounds_halves_to_the_even_neighbour():
     from fractions import Fraction
 
     assert [half_even(Fraction(n, 2)) for n in range(-3, 6)] == [-2, -1, 0, 0, 0, 1, 2, 2, 2]
+
+
+def test_the_integer_rounding_of_a_lines_units_is_half_even_of_the_exact_fraction():
+    """A line's commission is summed in 1/10,000 minor units and rounded in integers: the same
+    as rounding the exact fraction, halves and deductions included."""
+    from fractions import Fraction
+
+    units = [*range(-40_001, 40_002), 12_345 * 1750, -12_345 * 1750, 10**15 + 5000]
+    assert [basis_half_even(n) for n in units] == [half_even(Fraction(n, 10_000))
+                                                   for n in units]
 
 
 @pytest.mark.parametrize(("period", "start", "end"), [
