@@ -93,3 +93,71 @@ def test_a_supervisor_adjusts_a_balance(browser, live_app):
     finally:
         context.close()
     assert_accessible(found)
+
+
+#: Jade River's loan (CNY): no other browser test reads its balance, which ends as it began.
+REFUND_CASE = "JRF-2001"
+
+
+def _paid_by_card(app, emulator, reference: str, amount_minor: int) -> str:
+    """A card payment charged at localstripe and posted to the live app's ledger, as the
+    webhook would post it; returns its receipt number."""
+    from sqlalchemy import select
+
+    from portal.accounts.models import Account
+    from portal.cases.service import Actor
+    from portal.extensions import db
+    from portal.payments import applying
+    from portal.payments.gateway import IntentResult
+    from portal.payments.models import Payment
+
+    with app.app_context():
+        account = db.session.scalar(select(Account).where(Account.reference == reference))
+        intent = emulator.client.v1.payment_intents.create({
+            "amount": amount_minor, "currency": account.currency.lower(),
+            "payment_method": "pm_card_visa", "confirm": True, "payment_method_types": ["card"]})
+        charge = emulator.intent(intent.id)["latest_charge"]
+        payment = Payment(borrower_id=account.borrower_id, account_id=account.id,
+                          amount_minor=amount_minor, currency=account.currency, choice="other",
+                          status="pending", payment_intent_id=intent.id)
+        db.session.add(payment)
+        db.session.flush()
+        applying.apply_intent(IntentResult(
+            id=intent.id, status="succeeded", client_secret=None,
+            charge_id=charge["id"] if isinstance(charge, dict) else charge,
+            amount=amount_minor, currency=account.currency, payment_id=str(payment.public_id),
+            failure_message=None), Actor.system("test"))
+        db.session.commit()
+        return payment.receipt_number
+
+
+def test_a_supervisor_refunds_a_card_payment(browser, live_app, stripe_emulator):
+    base_url = live_app.url
+    receipt = _paid_by_card(live_app.app, stripe_emulator, REFUND_CASE, 10_000)
+    context = new_context(browser, bypass_csp=True)
+    page = context.new_page()
+    found: dict[str, list[dict]] = {}
+    try:
+        staff_sign_in(page, base_url, live_app.app, "supervisor@demo.test")
+        page.goto(f"{base_url}/staff/accounts/{REFUND_CASE}")
+        payments = page.locator("#payments")
+        payments.locator("summary", has_text="Refund").click()
+        form = payments.locator("form[action$='/refund']")
+        form.get_by_label("Amount to refund").fill("150.00")
+        form.get_by_label("Reason").fill("Overpaid: the borrower paid this loan twice.")
+        form.get_by_role("button", name="Refund").click()
+        # Refused on its own page, the message by its field, nothing sent to Stripe.
+        expect(page.get_by_role("heading", level=1)).to_contain_text(receipt)
+        expect(page.locator(".field--error")).to_contain_text("can still be refunded")
+        found["refund refused"] = axe_violations(page)
+        form = page.locator("form[action$='/refund']")
+        form.get_by_label("Amount to refund").fill("100.00")
+        form.get_by_role("button", name="Refund").click()
+        expect(page.get_by_role("status").first).to_contain_text(f"of payment {receipt}")
+        expect(payments).to_contain_text("refunded by")
+        expect(payments).to_contain_text("Overpaid: the borrower paid this loan twice.")
+        expect(page.locator("#history")).to_contain_text("Staff refunded")
+        found["payment refunded"] = axe_violations(page)
+    finally:
+        context.close()
+    assert_accessible(found)
