@@ -7,7 +7,8 @@ Stripe matches the charge and its refunds."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -16,9 +17,15 @@ from portal.accounts.models import Account, Creditor, LedgerEntry
 from portal.cases.models import CaseEvent
 from portal.extensions import db as database
 from portal.identity.models import StaffUser
+from portal.lenders import remittance, statements
+from portal.money import Money
+from portal.payments import refunds
+from portal.payments.gateway import EXTENSION
 from portal.payments.models import Payment, StaffRefund
 from portal.reconcile import service as reconcile_service
 from portal.reconcile.period import Period
+from tests.conftest import ROOT, drop_database, fresh_database, make_app
+from tests.fixtures.factories import paid_by_card, seed_demo
 from tests.fixtures.stripe import event
 from tests.test_reconcile_localstripe import _items, _lists
 from tests.test_stripe_faults import _closed_port, _unreachable
@@ -28,21 +35,9 @@ REASON = "Borrower paid twice by mistake"
 
 
 @pytest.fixture
-def paid(db, make_payment, stripe_emulator):
+def paid(app, db, stripe_emulator):
     """A 50.00 card payment on NWB-1001, charged at localstripe and posted to our ledger."""
-    intent = stripe_emulator.client.v1.payment_intents.create({
-        "amount": 5000, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True,
-        "payment_method_types": ["card"]})
-    found = stripe_emulator.intent(intent.id)
-    charge = found["latest_charge"]
-    charge_id = charge["id"] if isinstance(charge, dict) else charge
-    payment = make_payment("NWB-1001", 5000, "succeeded", intent_id=intent.id)
-
-    def adopt():
-        database.session.get(Payment, payment.id).charge_id = charge_id
-
-    db.run(adopt)
-    return db.run(lambda: database.session.get(Payment, payment.id))
+    return paid_by_card(app, stripe_emulator, "NWB-1001", 5000)
 
 
 def _stripe_refunds(emulator, payment) -> list[int]:
@@ -152,7 +147,9 @@ def test_another_agencys_payment_is_not_found_and_an_agent_may_not(
     staff_sign_in(agent, "agent@demo.test")
     assert agent.client.post(path, data={"csrf_token": agent.csrf_token()}).status_code == 403
     case = agent.get("/staff/accounts/NWB-1001")
-    assert "/refund" not in str(case.soup.find(id="payments"))  # no form for them
+    payments = case.soup.find(id="payments")
+    assert "/refund" not in str(payments)  # no form for them, but the reason why not
+    assert "may not refund a card payment: only supervisor, admin may." in payments.get_text()
     # The payment on the wrong account's address is not found either.
     wrong = f"/staff/accounts/NWB-1002/payments/{paid.public_id}/refund"
     supervisor = make_person()
@@ -193,6 +190,31 @@ def test_a_refund_under_way_is_not_made_again(supervisor, db, paid, stripe_emula
                                  action="/refund")
     assert refused.status == 409 and "already under way" in refused.text
     assert _stripe_refunds(stripe_emulator, paid) == []
+
+
+def test_a_claim_left_by_a_request_that_died_is_taken_over(supervisor, db, paid,
+                                                            stripe_emulator):
+    """A claim older than refunds.STALE (its request died between claiming and applying) no
+    longer blocks the payment: the next refund replaces it, and one record is kept."""
+    def claim():
+        staff_id = database.session.scalar(select(StaffUser.id).where(
+            StaffUser.email == SUPERVISOR))
+        database.session.add(StaffRefund(
+            payment_id=paid.id, staff_id=staff_id, amount_minor=1000, currency="USD",
+            refunded_before=0, reason="A request that died", status="pending",
+            created_at=datetime.now(UTC) - refunds.STALE - timedelta(seconds=1)))
+
+    db.run(claim)
+    page, path = _refund_page(supervisor, paid)
+    prefix = f"refund-{paid.public_id.hex[:12]}"
+    done = supervisor.submit(page, {f"{prefix}-amount": "10.00", f"{prefix}-reason": REASON},
+                             action="/refund")
+    assert "Refunded $10.00" in done.text
+    rows = db.run(lambda: database.session.execute(
+        select(StaffRefund.status, StaffRefund.reason).where(StaffRefund.payment_id == paid.id))
+        .all())
+    assert [tuple(r) for r in rows] == [("done", REASON)]
+    assert _stripe_refunds(stripe_emulator, paid) == [1000]
 
 
 def test_stripe_down_says_so_and_writes_nothing(app, monkeypatch, supervisor, db, paid,
@@ -262,6 +284,92 @@ def test_the_month_reconciles_the_charge_and_the_refunds(supervisor, db, paid, s
     charge = items[f"charge:{paid.charge_id}"]
     assert (charge.outcome, charge.stripe_minor, charge.ours_minor, charge.payment_id) == (
         "matched", 5000, 5000, paid.id)
-    refunds = items[f"refunds:{paid.id}"]
-    assert (refunds.outcome, refunds.stripe_minor, refunds.ours_minor) == (
-        "matched", -1500, -1500)
+    given = items[f"refunds:{paid.id}"]
+    assert (given.outcome, given.stripe_minor, given.ours_minor) == ("matched", -1500, -1500)
+
+    def statement_line():  # the month's statement, as it would close now, shows both
+        creditor = database.session.scalar(select(Creditor).where(Creditor.code == "NWB"))
+        found = statements.draft(creditor, remittance.period_of(datetime.now(UTC)))
+        return [(line.collected, line.refunded) for line in found.lines
+                if line.account_id == paid.account_id]
+
+    assert db.run(statement_line) == [(5000, 1500)]
+
+
+@pytest.fixture
+def own_app(server_url, worker, stripe_emulator):
+    """The app on a database of this test's own, committed for real: two requests at once need
+    two connections, which a test's rolled-back database cannot give."""
+    from flask_migrate import upgrade
+
+    name = f"portal_refund_race_{worker}"
+    application = make_app(fresh_database(server_url, name), stripe_emulator.url)
+    try:
+        with application.app_context():
+            upgrade(directory=str(ROOT / "migrations"))
+        seed_demo(application)
+        yield application
+    finally:
+        with application.app_context():
+            database.engine.dispose()
+        drop_database(server_url, name)
+
+
+class _Held:
+    """The app's gateway, holding its refund calls until released: a request caught between
+    its claim and Stripe's answer."""
+
+    def __init__(self, real):
+        self.real = real
+        self.calls: list[tuple] = []
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def refund(self, *args, **kwargs):
+        self.calls.append(args)
+        self.entered.set()
+        assert self.release.wait(30), "never released"
+        return self.real.refund(*args, **kwargs)
+
+
+def test_two_requests_at_once_refund_once(own_app, stripe_emulator, monkeypatch):
+    """Two clicks at once, each its own request and connection: the second, arriving while the
+    first waits on Stripe, is refused, and Stripe is asked once."""
+    payment = paid_by_card(own_app, stripe_emulator, "NWB-1001", 5000)
+    held = _Held(own_app.extensions[EXTENSION])
+    monkeypatch.setitem(own_app.extensions, EXTENSION, held)
+
+    def as_supervisor():
+        staff = database.session.scalar(select(StaffUser).where(StaffUser.email == SUPERVISOR))
+        return refunds.refund(staff, payment.public_id, Money(1000, "USD"), REASON,
+                              seen_refunded=0)
+
+    outcome: dict = {}
+
+    def first():
+        with own_app.app_context():
+            try:
+                outcome["first"] = as_supervisor().refunded_minor
+            except BaseException as error:  # reported in the test's thread
+                outcome["first"] = error
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    try:
+        assert held.entered.wait(30), "the first request never reached Stripe"
+        with own_app.app_context(), pytest.raises(refunds.RefundRefused) as second:
+            as_supervisor()
+    finally:
+        held.release.set()
+        thread.join(30)
+    assert second.value.status == 409 and "already under way" in second.value.message
+    assert outcome["first"] == 1000
+    assert len(held.calls) == 1
+    assert _stripe_refunds(stripe_emulator, payment) == [1000]
+    with own_app.app_context():
+        rows = database.session.execute(select(StaffRefund.status, StaffRefund.amount_minor)
+                                        .where(StaffRefund.payment_id == payment.id)).all()
+    assert [tuple(r) for r in rows] == [("done", 1000)]

@@ -218,6 +218,8 @@ def refund(staff: StaffUser, public_id, amount: Money, reason: str | None, *,
     Refused (nothing written, Stripe not called) when it may not be, a Refused with 503 when
     Stripe made no refund. `seen_refunded` is what the form showed as refunded already: a second
     submit of the same form is refused instead of refunding twice."""
+    if not allows(staff.role, REFUND_PAYMENTS):  # before anything about the request
+        raise RefundRefused(refusal(staff.role, REFUND_PAYMENTS), status=403)
     words = _reason(reason)
     claim = _claim(staff, public_id, amount, words, reference, seen_refunded)
     try:

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from tests.browser.test_disputes_browser import staff_sign_in
 from tests.browser.test_sign_in_browser import assert_accessible, axe_violations, new_context
+from tests.fixtures.factories import paid_by_card
 
 pytestmark = pytest.mark.browser
 
@@ -99,41 +100,9 @@ def test_a_supervisor_adjusts_a_balance(browser, live_app):
 REFUND_CASE = "JRF-2001"
 
 
-def _paid_by_card(app, emulator, reference: str, amount_minor: int) -> str:
-    """A card payment charged at localstripe and posted to the live app's ledger, as the
-    webhook would post it; returns its receipt number."""
-    from sqlalchemy import select
-
-    from portal.accounts.models import Account
-    from portal.cases.service import Actor
-    from portal.extensions import db
-    from portal.payments import applying
-    from portal.payments.gateway import IntentResult
-    from portal.payments.models import Payment
-
-    with app.app_context():
-        account = db.session.scalar(select(Account).where(Account.reference == reference))
-        intent = emulator.client.v1.payment_intents.create({
-            "amount": amount_minor, "currency": account.currency.lower(),
-            "payment_method": "pm_card_visa", "confirm": True, "payment_method_types": ["card"]})
-        charge = emulator.intent(intent.id)["latest_charge"]
-        payment = Payment(borrower_id=account.borrower_id, account_id=account.id,
-                          amount_minor=amount_minor, currency=account.currency, choice="other",
-                          status="pending", payment_intent_id=intent.id)
-        db.session.add(payment)
-        db.session.flush()
-        applying.apply_intent(IntentResult(
-            id=intent.id, status="succeeded", client_secret=None,
-            charge_id=charge["id"] if isinstance(charge, dict) else charge,
-            amount=amount_minor, currency=account.currency, payment_id=str(payment.public_id),
-            failure_message=None), Actor.system("test"))
-        db.session.commit()
-        return payment.receipt_number
-
-
 def test_a_supervisor_refunds_a_card_payment(browser, live_app, stripe_emulator):
     base_url = live_app.url
-    receipt = _paid_by_card(live_app.app, stripe_emulator, REFUND_CASE, 10_000)
+    receipt = paid_by_card(live_app.app, stripe_emulator, REFUND_CASE, 10_000).receipt_number
     context = new_context(browser, bypass_csp=True)
     page = context.new_page()
     found: dict[str, list[dict]] = {}
