@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import (
+    HiddenField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields import DateField, TimeField
 from wtforms.validators import InputRequired, Length
 
@@ -109,6 +116,21 @@ class AdjustmentForm(FlaskForm):
         SelectChoice("fees", _l("Fees"))])
     reason = TextAreaField(_l("Reason"), validators=[
         InputRequired(_l("Give the reason for the adjustment.")), Length(max=2000)])
+
+
+class RefundForm(FlaskForm):
+    """A refund of one card payment; `refunded_before` is what the page showed as refunded, so
+    the same form sent twice refunds once."""
+
+    amount = StringField(_l("Amount to refund"),
+                         description=_l("Part or all of what can still be refunded, like 10.00."),
+                         validators=[InputRequired(_l("Give the amount to refund.")),
+                                     Length(max=20)],
+                         render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    reason = TextAreaField(_l("Reason"), description=_l("Kept on the case record."),
+                           validators=[InputRequired(_l("Give the reason for the refund.")),
+                                       Length(max=2000)])
+    refunded_before = HiddenField()
 
 
 class PauseForm(FlaskForm):

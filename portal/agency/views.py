@@ -18,6 +18,7 @@ from portal.agency.forms import (
     MessageForm,
     NoteForm,
     PauseForm,
+    RefundForm,
     StaffConsentForm,
     StaffHoldForm,
     TimeZoneForm,
@@ -43,12 +44,15 @@ from portal.identity.roles import (
     PAUSE_CONTACT,
     RECORD_CONVERSATIONS,
     RECORD_HOLDS,
+    REFUND_PAYMENTS,
     VIEW_CASES,
     allows,
 )
 from portal.identity.rules import mask_email, mask_phone, mask_tail
 from portal.money import Money
-from portal.operations import Refused, reading
+from portal.operations import NotFound, Refused, reading
+from portal.payments import refunds
+from portal.payments.rules import PaymentStatus
 from portal.plans.service import decision_notes
 from portal.web.access import staff_required
 from portal.web.i18n import long_date, money
@@ -131,6 +135,11 @@ def _render_case(reference: str, revealed=None):
     may = {action: allows(role, permission) for action, (permission, _w) in CASE_ACTIONS.items()}
     refusals = {action: refusal(role, permission)
                 for action, (permission, _w) in CASE_ACTIONS.items() if not may[action]}
+    refund_forms = {
+        p.id: RefundForm(prefix=_refund_prefix(p.public_id), refunded_before=str(p.refunded_minor))
+        for p in case_file.payments
+        if may["refund"] and p.status == PaymentStatus.SUCCEEDED
+        and p.amount_minor > p.refunded_minor + p.charged_back_minor}
     return render_template(
         "agency/case.html",
         case=case_file,
@@ -161,6 +170,7 @@ def _render_case(reference: str, revealed=None):
         adjust_form=AdjustmentForm(prefix="adjust"),
         pause_form=PauseForm(prefix="pause"),
         message_form=message_form,
+        refund_forms=refund_forms,
         button_form=EmptyForm(),
         zone_form=TimeZoneForm(prefix="tz", zone=current_user.shown_time_zone),
     )
@@ -311,6 +321,60 @@ def adjust_balance(reference: str):
             _staff(), reference, f.direction.data, f.amount.data, f.component.data or None,
             f.reason.data, request.remote_addr),
         _("Balance adjusted. The ledger shows the adjustment."), "#balance")
+
+
+def _refund_prefix(public_id) -> str:
+    """Each payment's refund form has ids of its own on the case page."""
+    return f"refund-{public_id.hex[:12]}"
+
+
+def _refund_page(found, form, status: int = 200):
+    return render_template("agency/refund.html", r=found, form=form), status
+
+
+@bp.route("/accounts/<reference>/payments/<payment_id>/refund", methods=["GET", "POST"])
+@staff_required(REFUND_PAYMENTS)
+def refund_payment(reference: str, payment_id: str):
+    """Refund a card payment: the form alone (GET), and its answer; a refusal is the form again
+    with the message by its field and the status that says why (422, 409, 503)."""
+    try:
+        with reading():
+            found = refunds.refundable(current_user.agency_id, reference, payment_id)
+    except NotFound:
+        abort(404)  # another agency's payment, or none: before the form is read
+    form = RefundForm(prefix=_refund_prefix(found.public_id))
+    if request.method == "GET":
+        form.refunded_before.data = str(found.refunded_minor)
+        return _refund_page(found, form)
+    if not form.validate_on_submit():
+        return _refund_page(found, form, 422)
+    try:
+        seen = int(form.refunded_before.data or "")
+    except ValueError:
+        seen = -1  # not what any page showed: refused as out of date
+    try:
+        amount = Money.parse(form.amount.data, found.amount.currency)
+    except (ValueError, ArithmeticError):
+        form.amount.errors.append(_("Give the amount as a number, like 25.00."))
+        return _refund_page(found, form, 422)
+    try:
+        payment = refunds.refund(_staff(), found.public_id, amount, form.reason.data,
+                                 reference=reference, seen_refunded=seen,
+                                 source=request.remote_addr)
+    except NotFound:
+        abort(404)
+    except refunds.RefundRefused as refused:
+        (getattr(form, refused.field).errors if refused.field else form.form_errors).append(
+            refused.message)
+        if refused.status == 409:  # the payment moved on: show it as it is now
+            with reading():
+                found = refunds.refundable(current_user.agency_id, reference, payment_id)
+            form.refunded_before.data = str(found.refunded_minor)
+        return _refund_page(found, form, refused.status)
+    flash(_("Refunded %(amount)s of payment %(receipt)s. The ledger shows the refund; the card "
+            "usually gets the money back within 5 to 10 business days.", amount=money(amount),
+            receipt=payment.receipt_number), "success")
+    return redirect(url_for("agency.case", reference=reference) + "#payments", 303)
 
 
 @bp.post("/accounts/<reference>/pause")

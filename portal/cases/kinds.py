@@ -94,6 +94,10 @@ class EventKind(StrEnum):
     PAYMENT_FAILED = "payment.failed"
     #: A card payment was refunded in part or in full (a reversing ledger entry).
     PAYMENT_REFUNDED = "payment.refunded"
+    #: A staff member refunded a card payment at Stripe (data: payment, receipt, the
+    #: `staff_refund` row holding their reason, sealed; amount; Stripe's refund id). The
+    #: reversal itself is the `payment.refunded` beside it, as a webhook would record it.
+    PAYMENT_REFUND_ISSUED = "payment.refund_issued"
     #: A payment ended without a charge (abandoned, the balance changed, the bank's check left
     #: unfinished); nothing was posted.
     PAYMENT_CANCELED = "payment.canceled"

@@ -56,6 +56,7 @@ SENTENCES: dict[str, str] = {
     K.PAYMENT_SUCCEEDED: N_("A card payment of %(amount)s succeeded."),
     K.PAYMENT_FAILED: N_("A card payment failed."),
     K.PAYMENT_REFUNDED: N_("A card payment was refunded (%(amount)s)."),
+    K.PAYMENT_REFUND_ISSUED: N_("Staff refunded %(amount)s of a card payment, with a reason."),
     K.PAYMENT_CANCELED: N_("A card payment ended without a charge."),
     K.PAYMENT_CHARGED_BACK: N_("The borrower's bank charged a payment back."),
     K.ACCOUNT_PAID: N_("The account was paid in full."),

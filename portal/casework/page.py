@@ -22,7 +22,8 @@ from portal.contact.operations import consents_of
 from portal.disputes.models import Dispute
 from portal.extensions import db
 from portal.identity.models import StaffUser
-from portal.payments.models import Payment
+from portal.payments import refunds
+from portal.payments.models import Payment, StaffRefund
 from portal.plans.models import PaymentPlan
 
 #: The newest events the history shows (the chain check reads them all).
@@ -53,6 +54,8 @@ class CaseFile:
     plans: list[PaymentPlan]
     disputes: list[Dispute]
     payments: list[Payment]
+    #: The refunds staff gave, with their reasons, by payment id.
+    refunds: dict[int, list[StaffRefund]]
     events: list[CaseEvent]
     #: Notes by id (the history names them), newest first as a list too.
     notes: dict[int, CaseNote]
@@ -98,6 +101,11 @@ def load(agency_id: int, reference: str) -> CaseFile | None:
     staff_ids = {int(e.actor_id) for e in events
                  if e.actor_type == "staff" and (e.actor_id or "").isdigit()}
     staff_ids |= {n.author_id for n in notes.values()}
+    payments = list(db.session.scalars(
+        select(Payment).where(Payment.account_id == account_id)
+        .order_by(Payment.created_at.desc(), Payment.id.desc())))
+    given = refunds.staff_refunds([p.id for p in payments])
+    staff_ids |= {r.staff_id for rows in given.values() for r in rows}
     staff = {str(u.id): u for u in db.session.scalars(
         select(StaffUser).where(StaffUser.id.in_(staff_ids)))} if staff_ids else {}
     return CaseFile(
@@ -113,9 +121,8 @@ def load(agency_id: int, reference: str) -> CaseFile | None:
         disputes=list(db.session.scalars(
             select(Dispute).where(Dispute.account_id == account_id)
             .order_by(Dispute.opened_at.desc()))),
-        payments=list(db.session.scalars(
-            select(Payment).where(Payment.account_id == account_id)
-            .order_by(Payment.created_at.desc(), Payment.id.desc()))),
+        payments=payments,
+        refunds=given,
         events=events,
         notes=notes,
         staff=staff,

@@ -49,6 +49,9 @@ EXPLAIN_DIFFERENCES = "explain_differences"
 #: Work borrowers' requests to correct their data (UK GDPR art. 16, CCPA, PIPL art. 46): the
 #: queue, and the answer the borrower is sent.
 ANSWER_CORRECTIONS = "answer_corrections"
+#: Refund a card payment, in part or whole, with a reason (money leaves the agency's Stripe
+#: balance: an overpayment, a dispute resolved for the borrower).
+REFUND_PAYMENTS = "refund_payments"
 
 _AGENT = frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS, VIEW_IMPORTS,
                     PREVIEW_IMPORTS, ADD_NOTES, RECORD_CONVERSATIONS, MESSAGE_BORROWERS,
@@ -59,14 +62,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
                         ADJUST_BALANCES, ADD_NOTES, RECORD_CONVERSATIONS, MESSAGE_BORROWERS,
                         PAUSE_CONTACT, READ_STAFF_AUDIT, EDIT_PLAN_POLICY, VIEW_DASHBOARD,
                         VIEW_RECONCILIATION, EXPLAIN_DIFFERENCES,
-                        ANSWER_CORRECTIONS}),
+                        ANSWER_CORRECTIONS, REFUND_PAYMENTS}),
     "agent": _AGENT,
     #: Leads the agents: works cases as they do, loads and undoes placement files, carries out
     #: the creditors' recalls, adjusts balances, pauses contact, edits plan policy, reconciles
-    #: with Stripe and explains its differences.
+    #: with Stripe and explains its differences, refunds card payments.
     "supervisor": _AGENT | {RUN_IMPORTS, RECALL_ACCOUNTS, ADJUST_BALANCES, PAUSE_CONTACT,
                             EDIT_PLAN_POLICY, VIEW_DASHBOARD, VIEW_RECONCILIATION,
-                            EXPLAIN_DIFFERENCES},
+                            EXPLAIN_DIFFERENCES, REFUND_PAYMENTS},
     # Compliance reviews and notes; it does not work the borrower (no calls, no messages).
     "compliance": frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS, LIFT_HOLDS,
                              VIEW_IMPORTS, ADD_NOTES, READ_STAFF_AUDIT, VIEW_DASHBOARD,
@@ -92,6 +95,7 @@ CASE_ACTIONS: dict[str, tuple[str, str]] = {
     "lift": (LIFT_HOLDS, N_("lift a hold")),
     "pause": (PAUSE_CONTACT, N_("pause or resume contact by agency policy")),
     "message": (MESSAGE_BORROWERS, N_("send the borrower a message")),
+    "refund": (REFUND_PAYMENTS, N_("refund a card payment")),
 }
 #: The roles in the order a refusal names them.
 STAFF_ROLES = ("agent", "supervisor", "compliance", "admin")

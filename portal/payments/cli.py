@@ -1,12 +1,14 @@
 """`flask --app portal payments ...`: wiring the Stripe emulator; applying the received Stripe
-events and reconciling, by hand."""
+events and reconciling, by hand; a staff member's refund."""
 
 from __future__ import annotations
 
 import click
 from flask import Blueprint, current_app
 
-from portal.payments import emulator, inbox, reconcile
+from portal.money import Money, MoneyError
+from portal.operations import NotFound, Refused, reading
+from portal.payments import emulator, inbox, reconcile, refunds
 
 bp = Blueprint("payments_cli", __name__, cli_group="payments")
 
@@ -48,3 +50,28 @@ def apply_events_command(limit: int, retry_failed: bool) -> None:
     if left:
         click.echo("still waiting: " + ", ".join(f"{k}: {v}" for k, v in sorted(left.items())),
                    err=True)
+
+
+@bp.cli.command("refund")
+@click.argument("receipt")
+@click.option("--amount", required=True, help="How much to refund, like 10.00.")
+@click.option("--reason", required=True, help="Why, in a few words (kept on the case record).")
+@click.option("--staff", "staff_email", required=True,
+              help="The supervisor or admin giving it (their agency's payment only).")
+def refund_command(receipt: str, amount: str, reason: str, staff_email: str) -> None:
+    """Refund part or all of a card payment, by its receipt number, as that staff member."""
+    try:
+        staff, public_id = refunds.find_for_cli(staff_email, receipt)
+        with reading("refund amount"):
+            currency = refunds.refundable(staff.agency_id, None, public_id).amount.currency
+        payment = refunds.refund(staff, public_id, Money.parse(amount, currency), reason,
+                                 source="cli")
+    except NotFound as missing:
+        raise click.ClickException(f"no {missing.args[0] if missing.args else 'payment'} "
+                                   "by that name in the staff member's agency") from None
+    except MoneyError:
+        raise click.ClickException("give the amount as a number, like 10.00") from None
+    except Refused as refused:
+        raise click.ClickException(refused.message) from None
+    click.echo(f"refunded {Money.parse(amount, currency)} of {payment.receipt_number}: "
+               f"{Money(payment.refunded_minor, payment.currency)} refunded in all")

@@ -54,6 +54,19 @@ class IntentResult:
     card_last4: str | None = None
 
 
+@dataclass(frozen=True)
+class RefundResult:
+    """What we keep of a Refund: what `applying.apply_refund` needs, with the charge's
+    cumulative refunded amount worked out by the caller (it knows what came before)."""
+
+    id: str
+    charge_id: str
+    payment_intent: str | None
+    amount: int
+    currency: str
+    status: str
+
+
 def _charge_of(intent) -> tuple[str | None, object | None]:
     charge = intent["latest_charge"] if "latest_charge" in intent else None
     if charge is None:
@@ -202,6 +215,28 @@ class StripeGateway:
             "metadata": {"payment_id": payment_key}, "payment_method_types": ["card"],
         }
         return self._create_intent(params, idempotency_key)
+
+    # --- refunds ----------------------------------------------------------------------------
+
+    def refund(self, charge_id: str, amount: int, idempotency_key: str,
+               payment_key: str | None = None) -> RefundResult:
+        """Refund `amount` of a charge; the key makes a repeat of the same request the same
+        refund (localstripe ignores it). A refund Stripe reports failed or canceled, or any
+        error from Stripe, is a GatewayError: nothing was refunded."""
+        params: dict = {"charge": charge_id, "amount": amount}
+        if payment_key:
+            params["metadata"] = {"payment_id": payment_key}
+        refund = self._call(self.client.v1.refunds.create, params,
+                            idempotency_key=idempotency_key)
+        status = str(refund["status"]) if "status" in refund else "succeeded"
+        if status in ("failed", "canceled"):
+            raise GatewayError(f"refund {status}")
+        intent = refund["payment_intent"] if "payment_intent" in refund else None
+        charge = refund["charge"] if "charge" in refund else charge_id
+        return RefundResult(
+            id=refund["id"], charge_id=charge if isinstance(charge, str) else charge["id"],
+            payment_intent=intent if isinstance(intent, str) or intent is None else intent["id"],
+            amount=int(refund["amount"]), currency=str(refund["currency"]).upper(), status=status)
 
     # --- webhooks ------------------------------------------------------------------------
 

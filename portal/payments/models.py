@@ -161,3 +161,36 @@ class BalanceTransaction(db.Model):
     payout_id: Mapped[str | None] = mapped_column(String(100))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                   server_default=func.now())
+
+
+class StaffRefund(db.Model):
+    """A refund a staff member gave at Stripe, with their reason (free text, so sealed; the case
+    record names the row, never the words). Written `pending` before Stripe is called, at most
+    one per payment, so a double click or two people at once refund once; `done` once applied,
+    deleted again if Stripe refused it or could not be reached (nothing was refunded)."""
+
+    __tablename__ = "staff_refund"
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        CheckConstraint("status IN ('pending', 'done')", name="status"),
+        #: One refund under way per payment: the second click waits, then finds this one.
+        Index("ix_staff_refund_one_pending", "payment_id", unique=True,
+              postgresql_where=text("status = 'pending'")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payment.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    #: What the payment had refunded when this one was asked for: with the payment and the
+    #: amount it makes the idempotency key, so asking again for the same refund never refunds
+    #: twice at Stripe.
+    refunded_before: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Encrypted("staff_refund.reason"))
+    #: pending | done.
+    status: Mapped[str] = mapped_column(String(10))
+    #: Stripe's refund (re_…), once made.
+    stripe_refund_id: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

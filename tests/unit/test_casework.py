@@ -21,6 +21,7 @@ WHO = {
     "lift": {"compliance", "admin"},
     "pause": {"supervisor", "admin"},
     "message": {"agent", "supervisor", "admin"},
+    "refund": {"supervisor", "admin"},
 }
 
 
