@@ -166,6 +166,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.identity.views import bp as identity
     from portal.intake.views import bp as staff_imports
     from portal.lenders.cli import bp as lenders_cli
+    from portal.lenders.console_views import bp as staff_statements
     from portal.lenders.views import bp as lenders
     from portal.messaging.sms.views import bp as sms_hooks
     from portal.ops.views import bp as ops
@@ -190,7 +191,7 @@ def _register_blueprints(app: Flask) -> None:
                       agency_cli, payments_cli, plans_cli, doctor_cli, keys_cli, sms_hooks,
                       placements_cli, staff_imports, recalls, staff_admin, staff_queues,
                       dashboard, lenders, lenders_cli, reconcile, reconcile_cli, helping,
-                      rights):
+                      rights, staff_statements):
         app.register_blueprint(blueprint)
     # What `doctor` reports beyond the configuration: stored data that cannot take effect.
     app.extensions["doctor_checks"] = [law_in_policies]

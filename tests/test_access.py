@@ -59,16 +59,18 @@ SAMPLE_ARGS = {
     "statement_id": "900003",
     #: The owner's grant to a helper who may act (the `samples` fixture).
     "grant_id": "900001",
+    #: Northwind Bank, the sample account's creditor (the console's statements pages).
+    "creditor_code": "NWB",
 }
 #: What an allowed visitor's page about a sample shows (by default, the sample account).
-SAMPLE_MARKERS = {"staff_id": ["Sample Colleague"]}
+SAMPLE_MARKERS = {"staff_id": ["Sample Colleague"], "creditor_code": ["Northwind Bank"]}
 #: The borrower who owns the samples above, and one who does not.
 OWNER = ("DEMO-1001", "1985-04-12")
 OUTSIDER = ("DEMO-1002", "1979-07-30")
 #: For each sample value, one of the same shape that exists nowhere.
 MISSING_ARGS = {"NWB-1001": "NWB-0000", "D-900001": "D-900000", "P-900001": "P-900000",
                 "900002": "900999", "900003": "900993",
-                "/900002": "/900009",
+                "/900002": "/900009", "/statements/NWB": "/statements/NWX",
                 "6c1f0f0e-0000-4000-8000-000000001001": "6c1f0f0e-0000-4000-8000-000000000000"}
 #: What would betray the owner's account to someone else (names, amounts in en and es, contacts).
 OWNER_MARKERS = [

@@ -116,7 +116,8 @@ def test_every_borrower_form_survives_hostile_values(person, demo):
 
 @pytest.mark.parametrize("email, entries", [
     ("admin@demo.test", ["/staff/accounts/NWB-1002", "/staff/admin/people",
-                         "/staff/admin/plan-policy", "/staff/recalls", "/staff/imports"]),
+                         "/staff/admin/plan-policy", "/staff/recalls", "/staff/imports",
+                         "/staff/statements/NWB"]),
     ("agent@demo.test", ["/staff/accounts/NWB-1001", "/staff/disputes", "/staff/plans"]),
 ])
 def test_every_staff_form_survives_hostile_values(make_person, staff_sign_in, demo, email,

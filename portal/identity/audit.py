@@ -49,6 +49,10 @@ class AuditKind(StrEnum):
     PLAN_POLICY_CHANGED = "plan_policy_changed"
     #: A supervisor explained a reconciliation's difference (the month, the item, the amount).
     DIFFERENCE_EXPLAINED = "difference_explained"
+    #: Someone closed a creditor's remittance statement in the console (creditor, period, id).
+    STATEMENT_CLOSED = "statement_closed"
+    #: Someone added a creditor's commission terms in the console (from, method, rates).
+    TERMS_ADDED = "terms_added"
     #: Someone downloaded this log as CSV (with the filters they used).
     EXPORTED = "exported"
 

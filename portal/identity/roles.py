@@ -52,29 +52,39 @@ ANSWER_CORRECTIONS = "answer_corrections"
 #: Refund a card payment, in part or whole, with a reason (money leaves the agency's Stripe
 #: balance: an overpayment, a dispute resolved for the borrower).
 REFUND_PAYMENTS = "refund_payments"
+#: See the agency's creditors' commission terms, closed remittance statements and the next
+#: statement as it would close now.
+VIEW_STATEMENTS = "view_statements"
+#: Close a creditor's remittance statement (written once, announced to the agency's systems).
+CLOSE_STATEMENTS = "close_statements"
+#: Add a creditor's commission terms (they supersede the older ones from their date).
+SET_COMMISSION_TERMS = "set_commission_terms"
 
 _AGENT = frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS, VIEW_IMPORTS,
                     PREVIEW_IMPORTS, ADD_NOTES, RECORD_CONVERSATIONS, MESSAGE_BORROWERS,
-                    ANSWER_CORRECTIONS})
+                    ANSWER_CORRECTIONS, VIEW_STATEMENTS})
 PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({VIEW_CASES, MANAGE_STAFF, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS,
                         LIFT_HOLDS, VIEW_IMPORTS, PREVIEW_IMPORTS, RUN_IMPORTS, RECALL_ACCOUNTS,
                         ADJUST_BALANCES, ADD_NOTES, RECORD_CONVERSATIONS, MESSAGE_BORROWERS,
                         PAUSE_CONTACT, READ_STAFF_AUDIT, EDIT_PLAN_POLICY, VIEW_DASHBOARD,
                         VIEW_RECONCILIATION, EXPLAIN_DIFFERENCES,
-                        ANSWER_CORRECTIONS, REFUND_PAYMENTS}),
+                        ANSWER_CORRECTIONS, REFUND_PAYMENTS, VIEW_STATEMENTS,
+                        CLOSE_STATEMENTS, SET_COMMISSION_TERMS}),
     "agent": _AGENT,
     #: Leads the agents: works cases as they do, loads and undoes placement files, carries out
     #: the creditors' recalls, adjusts balances, pauses contact, edits plan policy, reconciles
-    #: with Stripe and explains its differences, refunds card payments.
+    #: with Stripe and explains its differences, refunds card payments, closes the creditors'
+    #: statements.
     "supervisor": _AGENT | {RUN_IMPORTS, RECALL_ACCOUNTS, ADJUST_BALANCES, PAUSE_CONTACT,
                             EDIT_PLAN_POLICY, VIEW_DASHBOARD, VIEW_RECONCILIATION,
-                            EXPLAIN_DIFFERENCES, REFUND_PAYMENTS},
-    # Compliance reviews and notes; it does not work the borrower (no calls, no messages).
+                            EXPLAIN_DIFFERENCES, REFUND_PAYMENTS, CLOSE_STATEMENTS},
+    # Compliance reviews and notes; it does not work the borrower (no calls, no messages). It
+    # closes the creditors' statements (client money leaves the trust account), as supervisors do.
     "compliance": frozenset({VIEW_CASES, WORK_DISPUTES, WORK_PLANS, RECORD_HOLDS, LIFT_HOLDS,
                              VIEW_IMPORTS, ADD_NOTES, READ_STAFF_AUDIT, VIEW_DASHBOARD,
                              VIEW_RECONCILIATION,
-                             ANSWER_CORRECTIONS}),
+                             ANSWER_CORRECTIONS, VIEW_STATEMENTS, CLOSE_STATEMENTS}),
     "lender": frozenset({VIEW_PORTFOLIO}),
 }
 

@@ -32,17 +32,20 @@ class Row:
 
 
 def rows(statement: RemittanceStatement, references: dict[int, str]) -> list[Row]:
-    """One row per account line, then one total row per currency (account_ref "TOTAL")."""
-    found = []
-    for line in statement.lines:
-        kept = remittance.Line(line.account_id, line.currency, line.collected_minor,
-                               line.refunded_minor, line.charged_back_minor,
-                               line.commission_minor, line.direct_minor,
-                               line.direct_commission_minor)
-        found.append(Row(references[line.account_id], line.currency, (
-            kept.collected, kept.refunded, kept.charged_back, kept.commission, kept.direct,
-            kept.direct_commission, remittance.line_due(kept, statement.method))))
-    return found
+    """One row per account line of a closed statement."""
+    return line_rows([remittance.Line(line.account_id, line.currency, line.collected_minor,
+                                      line.refunded_minor, line.charged_back_minor,
+                                      line.commission_minor, line.direct_minor,
+                                      line.direct_commission_minor)
+                      for line in statement.lines], statement.method, references)
+
+
+def line_rows(lines: list[remittance.Line], method: str,
+              references: dict[int, str]) -> list[Row]:
+    """One row per account line, closed or drawn up (the agency's draft of the next one)."""
+    return [Row(references[line.account_id], line.currency, (
+        line.collected, line.refunded, line.charged_back, line.commission, line.direct,
+        line.direct_commission, remittance.line_due(line, method))) for line in lines]
 
 
 def total_rows(totals: list[remittance.Totals]) -> list[Row]:
@@ -66,6 +69,33 @@ def as_csv(lines: list[Row], totals: list[Row]) -> str:
 
 def filename(statement: RemittanceStatement, extension: str) -> str:
     return f"remittance-{statement.creditor.code}-{statement.period}.{extension}"
+
+
+@dataclass(frozen=True)
+class Download:
+    """A closed statement as a file: what the lender's portal and the console both send."""
+
+    body: bytes
+    mimetype: str
+    filename: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Sent to be saved, under its own name."""
+        return {"Content-Type": self.mimetype,
+                "Content-Disposition": f'attachment; filename="{self.filename}"'}
+
+
+def download(statement: RemittanceStatement, references: dict[int, str],
+             totals: list[remittance.Totals], extension: str) -> Download:
+    """The statement as CSV (`csv`) or PDF (`pdf`), from its own figures."""
+    lines = rows(statement, references)
+    if extension == "csv":
+        return Download(as_csv(lines, total_rows(totals)).encode("utf-8"),
+                        "text/csv; charset=utf-8", filename(statement, "csv"))
+    return Download(as_pdf(statement, lines, total_rows(totals),
+                           {t.currency: t.invoiced for t in totals}),
+                    "application/pdf", filename(statement, "pdf"))
 
 
 def as_pdf(statement: RemittanceStatement, lines: list[Row], totals: list[Row],

@@ -4,7 +4,7 @@ which only the lender role holds."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -52,47 +52,34 @@ def statements_page():
                                totals={s.id: statements.totals_of(s) for s in found})
 
 
-def _statement(statement_id: int):
-    row = statements.statement_of(creditor_ids(_user()), statement_id)
-    lines = documents.rows(row, statements.references(row))
-    totals = statements.totals_of(row)
-    return row, lines, totals
-
-
 @bp.get("/statements/<int:statement_id>")
 @staff_required(VIEW_PORTFOLIO)
 def statement(statement_id: int):
     with reading():
-        row, lines, totals = _statement(statement_id)
-        return render_template("lenders/statement.html", statement=row, lines=lines,
-                               totals=totals, rounding=documents.rounding())
+        row = statements.statement_of(creditor_ids(_user()), statement_id)
+        return render_template("lenders/statement.html", statement=row,
+                               lines=documents.rows(row, statements.references(row)),
+                               totals=statements.totals_of(row), rounding=documents.rounding())
+
+
+def _download(statement_id: int, extension: str):
+    with reading():
+        row = statements.statement_of(creditor_ids(_user()), statement_id)
+        found = documents.download(row, statements.references(row), statements.totals_of(row),
+                                   extension)
+    return found.body, found.headers
 
 
 @bp.get("/statements/<int:statement_id>.csv")
 @staff_required(VIEW_PORTFOLIO)
 def statement_csv(statement_id: int):
-    with reading():
-        row, lines, totals = _statement(statement_id)
-        body = documents.as_csv(lines, documents.total_rows(totals))
-        name = documents.filename(row, "csv")
-    response = make_response(body)
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return _download(statement_id, "csv")
 
 
 @bp.get("/statements/<int:statement_id>.pdf")
 @staff_required(VIEW_PORTFOLIO)
 def statement_pdf(statement_id: int):
-    with reading():
-        row, lines, totals = _statement(statement_id)
-        body = documents.as_pdf(row, lines, documents.total_rows(totals),
-                                {t.currency: t.invoiced for t in totals})
-        name = documents.filename(row, "pdf")
-    response = make_response(body)
-    response.headers["Content-Type"] = "application/pdf"
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return _download(statement_id, "pdf")
 
 
 # --- direct payments ---------------------------------------------------------------------------

@@ -212,6 +212,8 @@ FORMS_IN_ERROR = [
     ("owner", "/accounts/NWB-1001/pay", {"Another amount": True, "Amount (USD)": "lots"}),
     ("owner", "/accounts/NWB-1001/dispute", {}),
     ("owner", "/accounts/NWB-1001/plan", {}),
+    # The console's commission terms form (the statements page's first form with fields).
+    ("admin", "/staff/statements/NWB", {"Rates, one a line": "25 percent"}),
 ]
 
 

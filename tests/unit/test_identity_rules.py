@@ -94,6 +94,17 @@ def test_idle_expiry_at_fifteen_minutes():
         ("compliance", "view_imports", True),
         ("compliance", "preview_imports", False),
         ("lender", "view_imports", False),
+        # The creditors' statements: every staff role reads them; supervisors, compliance and
+        # admins close them; only admins add commission terms; a lender uses its own portal.
+        ("agent", "view_statements", True),
+        ("agent", "close_statements", False),
+        ("supervisor", "close_statements", True),
+        ("compliance", "close_statements", True),
+        ("admin", "close_statements", True),
+        ("supervisor", "set_commission_terms", False),
+        ("compliance", "set_commission_terms", False),
+        ("admin", "set_commission_terms", True),
+        ("lender", "view_statements", False),
         ("nobody", "view_cases", False),
     ],
 )

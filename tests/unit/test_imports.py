@@ -57,7 +57,9 @@ FLOORS = {
 EDGE_NAMES = {"views", "forms", "cli", "setup"}
 EDGE_MODULES = {"portal", "portal.app", "portal.models", "portal.worker",
                 # The console's recall pages (views of their own beside the placement import's).
-                "portal.placements.recall_views"}
+                "portal.placements.recall_views",
+                # The console's statements pages (beside the lender's own, in lenders/views).
+                "portal.lenders.console_views"}
 #: Where an import inside a function is the point: the app factory and the model registry.
 DEFERRED_ALLOWED = {"portal.app", "portal.models"}
 
