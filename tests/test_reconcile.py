@@ -214,6 +214,24 @@ def test_an_explanation_is_refused_and_nothing_written(db, november, monkeypatch
         StaffAuditEntry.kind == "difference_explained")) == []
 
 
+@pytest.mark.parametrize(("text", "taken"), [
+    ("借款人多付", True),  # five characters, written without spaces, say enough
+    ("多付", False),
+])
+def test_an_explanation_in_chinese_counts_its_characters_as_words(db, november, monkeypatch,
+                                                                 demo_staff, text, taken):
+    _run(db, november["pages"], monkeypatch)
+    supervisor = db.run(lambda: database.session.scalar(
+        select(review.StaffUser).where(review.StaffUser.email == "supervisor@demo.test")))
+    if taken:
+        db.run(review.explain, supervisor, NOVEMBER, "charge:ch_lumen", text)
+    else:
+        with pytest.raises(review.Refused, match="Say why in a few words"):
+            db.run(review.explain, supervisor, NOVEMBER, "charge:ch_lumen", text)
+    assert len(db.scalars(select(StaffAuditEntry).where(
+        StaffAuditEntry.kind == "difference_explained"))) == int(taken)
+
+
 def test_the_page_shows_sums_open_lines_and_takes_an_explanation_without_javascript(
         db, november, monkeypatch, person, demo, staff_sign_in):
     _run(db, november["pages"], monkeypatch)

@@ -34,6 +34,7 @@ from portal.payments.gateway import GatewayError, RefundResult, gateway
 from portal.payments.models import Payment, StaffRefund
 from portal.payments.rules import PaymentStatus as S
 from portal.web.i18n import money
+from portal.words import count as word_count
 
 log = logging.getLogger("portal.payments")
 
@@ -110,7 +111,7 @@ def refundable(agency_id: int, reference: str | None, public_id) -> Refundable:
 
 def _reason(text: str | None) -> str:
     words = " ".join((text or "").split())
-    if len(words.split()) < REASON_MIN_WORDS:
+    if word_count(words) < REASON_MIN_WORDS:
         raise RefundRefused(_("Say why in a few words (at least %(n)d), for the case record.",
                               n=REASON_MIN_WORDS), field="reason")
     if len(words) > REASON_MAX:

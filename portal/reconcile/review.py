@@ -24,6 +24,7 @@ from portal.reconcile.models import (
     ReconciliationRun,
 )
 from portal.reconcile.period import Period
+from portal.words import count as word_count
 
 #: An explanation's length: enough to say why, short enough to read on the page.
 MIN_WORDS, MAX_CHARS = 3, 2000
@@ -118,7 +119,7 @@ def explain(staff: StaffUser, period: Period, key: str, text: str,
     if not allows(staff.role, EXPLAIN_DIFFERENCES):
         raise Refused(_("Only a supervisor or an admin may explain a difference."), status=403)
     words = " ".join((text or "").split())
-    if len(words.split()) < MIN_WORDS or len(words) > MAX_CHARS:
+    if word_count(words) < MIN_WORDS or len(words) > MAX_CHARS:
         raise Refused(_("Say why in a few words (at most %(most)s characters).",
                         most=MAX_CHARS))
     run = _run(staff.agency_id, period)

@@ -17,7 +17,7 @@ FLOORS = {
     "portal.lifecycle": 1, "portal.logs": 1, "portal.operations": 1, "portal.numbers": 1,
     "portal.jobs": 1,
     "portal.devdb": 1, "portal.web.i18n": 1, "portal.doctor": 1, "portal.web.assets": 1,
-    "portal.csvsafe": 1, "portal.keys": 1,
+    "portal.csvsafe": 1, "portal.keys": 1, "portal.words": 1,
     # One multi-row INSERT per batch (placement chunks).
     "portal.bulk": 1,
     # The one PDF writer (receipts, letters): fpdf2 set up once.
