@@ -463,7 +463,8 @@ def test_events_are_applied_oldest_first(db, demo, make_payment, post_event, mon
         assert post_event(evt).json == {"received": "queued"}
     seen = []
     real = inbox.apply_event
-    monkeypatch.setattr(inbox, "apply_event", lambda e: seen.append(e["id"]) or real(e))
+    monkeypatch.setattr(inbox, "apply_event",
+                        lambda e, *more: seen.append(e["id"]) or real(e, *more))
     assert _apply(db, limit=2) == {"applied": 2, "more": 1}
     assert _apply(db) == {"applied": 1}
     assert seen == [e["id"] for e in events]

@@ -54,8 +54,10 @@ def _lock_account(payment: Payment) -> None:
                        .with_for_update())
 
 
-def _succeed(payment: Payment, actor: Actor, at: datetime) -> None:
-    """Post the payment once: the status says whether it was, the ledger's unique index backs it."""
+def _succeed(payment: Payment, actor: Actor, at: datetime,
+             receipts: list[Payment] | None = None) -> None:
+    """Post the payment once: the status says whether it was, the ledger's unique index backs it.
+    `receipts`: the caller emails the receipt (`email_receipts`, for a batch), not this call."""
     if payment.status == S.SUCCEEDED or not rules.PAYMENT.allows(payment.status, S.SUCCEEDED):
         return
     _lock_account(payment)
@@ -67,11 +69,14 @@ def _succeed(payment: Payment, actor: Actor, at: datetime) -> None:
                    account_id=payment.account_id,
                    data=dict(charges.facts(payment), allocation=entry.allocation))
     charges.announce("payment.succeeded", payment, event, allocation=entry.allocation)
-    try:
-        with db.session.begin_nested():  # a receipt that cannot be made never holds up a payment
-            email_receipt(payment)
-    except Exception as exc:  # noqa: BLE001
-        log.warning("payment %s: receipt email not sent: %s", payment.id, type(exc).__name__)
+    if receipts is not None:
+        receipts.append(payment)
+    else:
+        try:
+            with db.session.begin_nested():  # a receipt that cannot be made never holds it up
+                email_receipt(payment)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("payment %s: receipt email not sent: %s", payment.id, type(exc).__name__)
     _settle(payment, actor)
 
 
@@ -105,8 +110,10 @@ def _find(intent_id: str | None, public_id: str | None = None,
     raise UnknownPayment(intent_id or charge_id)
 
 
-def apply_intent(result: IntentResult, actor: Actor, at: datetime | None = None) -> Payment:
-    """Bring our payment in line with a PaymentIntent as Stripe reports it."""
+def apply_intent(result: IntentResult, actor: Actor, at: datetime | None = None,
+                 receipts: list[Payment] | None = None) -> Payment:
+    """Bring our payment in line with a PaymentIntent as Stripe reports it. `receipts`: collect
+    the payment for the caller to email its receipt, instead of emailing it here."""
     payment = _find(result.id, result.payment_id)
     if result.amount != payment.amount_minor or result.currency != payment.currency:
         log.error("payment %s: Stripe reports %s %s, we asked for %s %s", payment.id,
@@ -115,7 +122,7 @@ def apply_intent(result: IntentResult, actor: Actor, at: datetime | None = None)
     charges.adopt(payment, result)
     at = at or datetime.now(UTC)
     if result.status == "succeeded":
-        _succeed(payment, actor, at)
+        _succeed(payment, actor, at, receipts)
     elif result.status in ("requires_payment_method", "canceled"):
         charges.fail(payment, result.failure_message, actor)
     elif result.status == "requires_action":
@@ -125,13 +132,14 @@ def apply_intent(result: IntentResult, actor: Actor, at: datetime | None = None)
     return payment
 
 
-def apply_refund(charge: dict, actor: Actor, at: datetime | None = None) -> Payment:
+def apply_refund(charge: dict, actor: Actor, at: datetime | None = None,
+                 receipts: list[Payment] | None = None) -> Payment:
     """A refund (cumulative `amount_refunded` on the charge): reverse what is not yet reversed."""
     payment = _find(charge.get("payment_intent"), charge.get("metadata", {}).get("payment_id"),
                     charge.get("id"))
     at = at or datetime.now(UTC)
     payment.charge_id = payment.charge_id or charge.get("id")
-    _succeed(payment, actor, at)  # a refunded charge had succeeded, whatever arrived first
+    _succeed(payment, actor, at, receipts)  # a refunded charge had succeeded, whatever came first
     if payment.status != S.SUCCEEDED:
         raise UnknownPayment(charge.get("id"))
     room = payment.amount_minor - payment.refunded_minor - payment.charged_back_minor
@@ -150,13 +158,14 @@ def apply_refund(charge: dict, actor: Actor, at: datetime | None = None) -> Paym
     return payment
 
 
-def apply_chargeback(dispute: dict, actor: Actor, at: datetime | None = None) -> Payment:
+def apply_chargeback(dispute: dict, actor: Actor, at: datetime | None = None,
+                     receipts: list[Payment] | None = None) -> Payment:
     """The cardholder's bank took the money back: reverse it, flag the account, tell staff."""
     payment = _find(dispute.get("payment_intent"), None, dispute.get("charge"))
     at = at or datetime.now(UTC)
     if payment.chargeback_id is not None:
         return payment  # one dispute per charge at Stripe: this one is already applied
-    _succeed(payment, actor, at)
+    _succeed(payment, actor, at, receipts)
     if payment.status != S.SUCCEEDED:
         raise UnknownPayment(dispute.get("charge"))
     room = payment.amount_minor - payment.refunded_minor - payment.charged_back_minor

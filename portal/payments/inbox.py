@@ -28,6 +28,7 @@ from portal.payments.gateway import (
     intent_result,
 )
 from portal.payments.models import PENDING, EventStatus, Payment, StripeEvent
+from portal.payments.receipts import email_receipts
 from portal.payments.stripped import stripped
 from portal.payments.task_names import APPLY_EVENTS
 
@@ -168,16 +169,17 @@ def receive_event(event: dict) -> str:
     return outcome
 
 
-def apply_event(event: dict) -> Payment:
-    """Apply one event of a handled type (in the caller's transaction); the payment it changed."""
+def apply_event(event: dict, receipts: list[Payment] | None = None) -> Payment:
+    """Apply one event of a handled type (in the caller's transaction); the payment it changed.
+    `receipts`: collect a payment it posts, for the caller to email the receipt."""
     handler = HANDLERS[event["type"]]
     obj = event["data"]["object"]
     at = datetime.fromtimestamp(int(event.get("created") or datetime.now(UTC).timestamp()), UTC)
     if handler == "intent":
-        return apply_intent(intent_result(obj), SYSTEM, at)
+        return apply_intent(intent_result(obj), SYSTEM, at, receipts)
     if handler == "refund":
-        return apply_refund(obj, SYSTEM, at)
-    return apply_chargeback(obj, SYSTEM, at)
+        return apply_refund(obj, SYSTEM, at, receipts)
+    return apply_chargeback(obj, SYSTEM, at, receipts)
 
 
 #: A failed event is tried again after 30 s, then 1, 2, 4... minutes, at most hourly, and never
@@ -195,47 +197,74 @@ def _due(now: datetime):
         StripeEvent.status == EventStatus.RECEIVED, StripeEvent.next_attempt_at <= now))
 
 
+#: At most this many events are applied in one transaction: one claim, one commit, and their
+#: receipts judged and written together; each event's locks are held until the batch commits.
+EVENTS_PER_TRANSACTION = 50
+
+
 @operation
-def _apply_next(now: datetime) -> str | None:
-    """Claim the oldest event due (skipping those other workers hold) and apply it, in one
-    transaction: 'applied', 'failed', or None when nothing is due."""
-    row = db.session.scalar(
-        select(StripeEvent).where(_due(now))
-        .order_by(StripeEvent.received_at, StripeEvent.id).limit(1)
-        .with_for_update(skip_locked=True))
-    if row is None:
-        return None
-    row.attempts += 1
-    try:
-        with db.session.begin_nested():  # a failure undoes its own writes, not the claim
-            payment = apply_event(row.payload)
-    except Exception as exc:  # noqa: BLE001 any error: kept as failed, retried later, never lost
-        row.status, row.error = EventStatus.FAILED, type(exc).__name__[:100]
-        row.next_attempt_at = now + retry_delay(row.attempts)
-        log.warning("stripe event %s (%s): not applied (%s), attempt %d; again after %s",
-                    row.id, row.type, row.error, row.attempts, row.next_attempt_at.isoformat())
-        return "failed"
-    row.status, row.error, row.next_attempt_at = EventStatus.APPLIED, None, None
-    row.payment_id, row.applied_at = payment.id, now
-    return "applied"
+def _apply_batch(size: int, now: datetime | None) -> dict[str, int]:
+    """Claim the oldest events due, at most `size` (skipping those other workers hold), and apply
+    them in one transaction, each in a savepoint of its own: one that fails is undone alone,
+    marked failed and retried later; the others stand. Applied in the order of their accounts
+    (oldest first within one), so two workers' batches lock accounts in one order and never
+    deadlock on them. Counts ('applied', 'failed'; none when nothing is due)."""
+    claimed_at = now or datetime.now(UTC)
+    rows = db.session.execute(
+        select(StripeEvent, Payment.account_id)
+        .outerjoin(Payment, Payment.id == StripeEvent.payment_id).where(_due(claimed_at))
+        .order_by(StripeEvent.received_at, StripeEvent.id).limit(size)
+        .with_for_update(of=StripeEvent, skip_locked=True)).all()
+    counts: dict[str, int] = {}
+    receipts: list[Payment] = []
+    applied: list[tuple[StripeEvent, Payment]] = []
+    for row, _account in sorted(rows, key=lambda r: r[1] or 0):  # stable: oldest first within
+        row.attempts += 1
+        mine: list[Payment] = []
+        try:
+            with db.session.begin_nested():  # a failure undoes its own writes, not the others'
+                payment = apply_event(row.payload, mine)
+        except Exception as exc:  # noqa: BLE001 any error: kept as failed, retried later, never lost
+            row.status, row.error = EventStatus.FAILED, type(exc).__name__[:100]
+            row.next_attempt_at = claimed_at + retry_delay(row.attempts)
+            log.warning("stripe event %s (%s): not applied (%s), attempt %d; again after %s",
+                        row.id, row.type, row.error, row.attempts, row.next_attempt_at.isoformat())
+            counts["failed"] = counts.get("failed", 0) + 1
+            continue
+        receipts.extend(mine)
+        applied.append((row, payment))
+    if receipts:
+        email_receipts(receipts)
+    done = now or datetime.now(UTC)  # applied as this transaction commits, receipts and all
+    for row, payment in applied:
+        row.status, row.error, row.next_attempt_at = EventStatus.APPLIED, None, None
+        row.payment_id, row.applied_at = payment.id, done
+    if applied:
+        counts["applied"] = len(applied)
+    return counts
 
 
 def apply_received(limit: int = 100, *, now: datetime | None = None,
                    seconds: float | None = None, should_stop=None) -> dict[str, int]:
-    """Apply the events the webhook kept, oldest first, each in a transaction of its own, and the
-    failed ones whose retry is due; at most `limit` (and about `seconds`). Several workers may run
-    it at once. Returns the counts ('applied', 'failed'; 'more' when it stopped at its limit)."""
+    """Apply the events the webhook kept, oldest first, in transactions of at most
+    `EVENTS_PER_TRANSACTION` (`_apply_batch`), and the failed ones whose retry is due; at most
+    `limit` (and about `seconds`). Several workers may run it at once. Returns the counts
+    ('applied', 'failed'; 'more' when it stopped at its limit)."""
     counts: dict[str, int] = {}
     deadline = time.monotonic() + seconds if seconds is not None else None
-    for _turn in range(limit):
+    done = 0
+    while done < limit:
         if (deadline is not None and time.monotonic() > deadline) or \
                 (should_stop is not None and should_stop()):
             counts["more"] = 1
             return counts
-        outcome = _apply_next(now or datetime.now(UTC))
-        if outcome is None:
+        size = min(limit - done, EVENTS_PER_TRANSACTION)
+        batch = _apply_batch(size, now)
+        for outcome, n in batch.items():
+            counts[outcome] = counts.get(outcome, 0) + n
+        done += sum(batch.values())
+        if sum(batch.values()) < size:
             return counts
-        counts[outcome] = counts.get(outcome, 0) + 1
     counts["more"] = 1
     return counts
 
