@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from portal.accounts import allocation
 from portal.accounts.models import Account, AccountStatus, EntryKind, LedgerEntry
@@ -60,13 +60,13 @@ def balance_column():
 def balance_after_payment(account_id: int, payment_id: int, currency: str) -> Money:
     """The balance as a payment left it (entries up to its own), not today's; today's if the
     payment was never posted."""
-    entry_id = db.session.scalar(select(LedgerEntry.id).where(
-        LedgerEntry.payment_id == payment_id, LedgerEntry.kind == EntryKind.PAYMENT))
-    if entry_id is None:
-        return balance_of(account_id, currency)
+    entry_id = select(LedgerEntry.id).where(
+        LedgerEntry.payment_id == payment_id, LedgerEntry.kind == EntryKind.PAYMENT
+    ).scalar_subquery()
     # Entries are appended, never changed: their ids are the order they were written in.
     minor = db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_minor), 0)).where(
-        LedgerEntry.account_id == account_id, LedgerEntry.id <= entry_id))
+        LedgerEntry.account_id == account_id,
+        or_(entry_id.is_(None), LedgerEntry.id <= entry_id)))  # one statement
     return Money(int(minor), currency)
 
 

@@ -55,15 +55,17 @@ def record(
     """Append one event to its stream's chain inside the caller's transaction."""
     stream = stream_of(borrower_id, account_id)
     # The head row is locked for the rest of the transaction, so two writers of one stream
-    # queue up instead of both claiming the next number.
-    db.session.execute(
-        insert(CaseStream)
-        .values(stream=stream, last_seq=0, last_hash=chain.GENESIS)
-        .on_conflict_do_nothing(index_elements=["stream"])
-    )
-    head = db.session.scalar(
-        select(CaseStream).where(CaseStream.stream == stream).with_for_update()
-    )
+    # queue up instead of both claiming the next number; read afresh, as it is when locked.
+    lock = (select(CaseStream).where(CaseStream.stream == stream).with_for_update()
+            .execution_options(populate_existing=True))
+    head = db.session.scalar(lock)
+    if head is None:  # the stream's first event
+        db.session.execute(
+            insert(CaseStream)
+            .values(stream=stream, last_seq=0, last_hash=chain.GENESIS)
+            .on_conflict_do_nothing(index_elements=["stream"])
+        )
+        head = db.session.scalar(lock)
     seq, prev_hash = head.last_seq + 1, head.last_hash
     occurred_at = (at or datetime.now(UTC)).astimezone(UTC)
     keys = chain_keys()

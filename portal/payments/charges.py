@@ -103,8 +103,10 @@ def facts(payment: Payment) -> dict:
 
 
 def announce(topic: str, payment: Payment, event, **extra) -> None:
-    publish(topic, {"account_ref": payment.account.reference, **facts(payment), **extra},
-            account_ref=payment.account.reference, case_event_id=event.id)
+    account = payment.account
+    publish(topic, {"account_ref": account.reference, **facts(payment), **extra},
+            account_ref=account.reference, case_event_id=event.id,
+            agency_id=account.creditor.agency_id)  # the account's, as publish would look up
 
 
 def fail(payment: Payment, message: str | None, actor: Actor) -> None:
