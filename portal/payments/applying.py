@@ -51,7 +51,9 @@ def _lock_account(payment: Payment) -> None:
     """Two payments of one account applied at once must not both allocate against the same
     outstanding fees: the account row queues them (always after the payment row, as `_claim`).
     Read whole as it is locked: the ledger needs it next."""
-    db.session.scalar(select(Account).where(Account.id == payment.account_id).with_for_update())
+    with db.session.no_autoflush:  # the payment's changes go in one UPDATE, after the lock
+        db.session.scalar(select(Account).where(Account.id == payment.account_id)
+                          .with_for_update())
 
 
 def _succeed(payment: Payment, actor: Actor, at: datetime,
