@@ -47,13 +47,13 @@ class UnknownPayment(Exception):
 
 
 
-def _lock_account(payment: Payment) -> None:
+def _lock_account(payment: Payment) -> Account:
     """Two payments of one account applied at once must not both allocate against the same
     outstanding fees: the account row queues them (always after the payment row, as `_claim`).
     Read whole as it is locked: the ledger needs it next."""
     with db.session.no_autoflush:  # the payment's changes go in one UPDATE, after the lock
-        db.session.scalar(select(Account).where(Account.id == payment.account_id)
-                          .with_for_update())
+        return db.session.scalar(select(Account).where(Account.id == payment.account_id)
+                                 .with_for_update())
 
 
 def _succeed(payment: Payment, actor: Actor, at: datetime,
@@ -62,10 +62,10 @@ def _succeed(payment: Payment, actor: Actor, at: datetime,
     `receipts`: the caller emails the receipt (`email_receipts`, for a batch), not this call."""
     if payment.status == S.SUCCEEDED or not rules.PAYMENT.allows(payment.status, S.SUCCEEDED):
         return
-    _lock_account(payment)
+    account = _lock_account(payment)  # held: the session keeps only what is in use
     charges.move(payment, S.SUCCEEDED)
     payment.succeeded_at, payment.failure_message = at, None
-    entry = ledger.post_payment(payment.account, payment.amount_minor, payment.id,
+    entry = ledger.post_payment(account, payment.amount_minor, payment.id,
                                 f"Card payment {payment.receipt_number}", actor, at)
     event = record(actor, EventKind.PAYMENT_SUCCEEDED, borrower_id=payment.borrower_id,
                    account_id=payment.account_id,
