@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, text
 
+from portal.accounts import allocation, ledger
 from portal.accounts.models import Account, LedgerEntry
 from portal.cases.models import CaseEvent
 from portal.messaging.models import CapturedMessage
@@ -57,43 +58,137 @@ def test_a_batch_applies_its_events_once_and_a_repeat_changes_nothing(db, demo, 
     assert count(db, CapturedMessage, CapturedMessage.kind == "payment_receipt") == 4
 
 
-def test_an_event_that_fails_in_a_batch_is_undone_alone_and_retried(db, demo, make_payment,
-                                                                    post_event, monkeypatch):
-    payments = [make_payment(ref, 2000 + n, "pending")  # their receipts go out together
+def test_an_event_that_fails_in_a_batch_is_kept_failed_and_retried(db, demo, make_payment,
+                                                                   post_event):
+    payments = [make_payment(ref, 2000 + n, "pending")
                 for n, ref in enumerate(["LUM-1001", "NWB-1002", "BRC-4001"])]
     events = [succeeded(p, f"ch_fails_{p.id}") for p in payments]
     for evt in events:
         assert post_event(evt).json == {"received": "queued"}
-    bad = events[1]["id"]
-    real = inbox.apply_event
-
-    def failing_after_its_writes(evt, *more):
-        payment = real(evt, *more)  # the ledger entry, case events, outbox and receipt queued
-        if evt["id"] == bad:
-            raise RuntimeError("the database said no")
-        return payment
-
-    monkeypatch.setattr(inbox, "apply_event", failing_after_its_writes)
+    # Before the worker gets to it, the middle payment has become another PaymentIntent's.
+    db.execute(Payment.__table__.update().where(Payment.id == payments[1].id)
+               .values(payment_intent_id="pi_another_one"))
     now = datetime.now(UTC)
     assert db.run(inbox.apply_received, now=now) == {"applied": 2, "failed": 1}
     good = [payments[0].id, payments[2].id]
     assert count(db, LedgerEntry, LedgerEntry.payment_id.in_(good)) == 2
-    # The failed one's writes are undone, its receipt with them; the others' stand.
     assert count(db, LedgerEntry, LedgerEntry.payment_id == payments[1].id) == 0
-    assert db.scalar(select(Payment.status).where(Payment.id == payments[1].id)) == "pending"
     assert count(db, CapturedMessage, CapturedMessage.kind == "payment_receipt") == 2
-    assert count(db, OutboxMessage, OutboxMessage.topic == "payment.succeeded") == 2
-    failed = db.scalar(select(StripeEvent).where(StripeEvent.id == bad))
-    assert (failed.status, failed.error, failed.attempts) == ("failed", "RuntimeError", 1)
+    failed = db.scalar(select(StripeEvent).where(StripeEvent.id == events[1]["id"]))
+    assert (failed.status, failed.error, failed.attempts) == ("failed", "UnknownPayment", 1)
     assert failed.next_attempt_at == now + inbox.FIRST_RETRY
-    # Not due yet; then due, and it applies, once.
-    monkeypatch.setattr(inbox, "apply_event", real)
+    # Put right; not due yet, then due: it applies, once.
+    db.execute(Payment.__table__.update().where(Payment.id == payments[1].id)
+               .values(payment_intent_id=events[1]["data"]["object"]["id"]))
     assert db.run(inbox.apply_received, now=now + timedelta(seconds=10)) == {}
     assert db.run(inbox.apply_received, now=now + timedelta(seconds=31)) == {"applied": 1}
     ids = [p.id for p in payments]
     assert count(db, LedgerEntry, LedgerEntry.payment_id.in_(ids)) == 3
     assert count(db, CapturedMessage, CapturedMessage.kind == "payment_receipt") == 3
-    assert db.scalar(select(StripeEvent.attempts).where(StripeEvent.id == bad)) == 2
+    assert db.scalar(select(StripeEvent.attempts).where(StripeEvent.id == events[1]["id"])) == 2
+
+
+def test_when_applying_together_fails_each_goes_alone_and_a_failing_one_is_undone_alone(
+        db, demo, make_payment, post_event, monkeypatch):
+    payments = [make_payment(ref, 2000 + n, "pending")  # their receipts go out together
+                for n, ref in enumerate(["LUM-1001", "NWB-1002", "BRC-4001"])]
+    events = [succeeded(p, f"ch_alone_{p.id}") for p in payments]
+    for evt in events:
+        assert post_event(evt).json == {"received": "queued"}
+    together, alone = inbox.succeed_many, inbox.apply_event
+    bad = events[1]["id"]
+
+    def together_then_failing(*args):
+        together(*args)  # every row written, then undone
+        raise RuntimeError("the database said no")
+
+    def alone_failing_after_its_writes(evt, *more):
+        payment = alone(evt, *more)  # the ledger entry, case events, outbox; receipt queued
+        if evt["id"] == bad:
+            raise RuntimeError("the database said no")
+        return payment
+
+    monkeypatch.setattr(inbox, "succeed_many", together_then_failing)
+    monkeypatch.setattr(inbox, "apply_event", alone_failing_after_its_writes)
+    now = datetime.now(UTC)
+    assert db.run(inbox.apply_received, now=now) == {"applied": 2, "failed": 1}
+    good = [payments[0].id, payments[2].id]
+    assert count(db, LedgerEntry, LedgerEntry.payment_id.in_(good)) == 2
+    # The failed one's writes are undone, its receipt with them; the others' stand, once.
+    assert count(db, LedgerEntry, LedgerEntry.payment_id == payments[1].id) == 0
+    assert db.scalar(select(Payment.status).where(Payment.id == payments[1].id)) == "pending"
+    assert count(db, CapturedMessage, CapturedMessage.kind == "payment_receipt") == 2
+    assert count(db, OutboxMessage, OutboxMessage.topic == "payment.succeeded") == 2
+    assert count(db, CaseEvent, CaseEvent.kind == "payment.succeeded") == 2
+    failed = db.scalar(select(StripeEvent).where(StripeEvent.id == bad))
+    assert (failed.status, failed.error, failed.attempts) == ("failed", "RuntimeError", 1)
+    monkeypatch.setattr(inbox, "succeed_many", together)
+    monkeypatch.setattr(inbox, "apply_event", alone)
+    assert db.run(inbox.apply_received, now=now + timedelta(seconds=31)) == {"applied": 1}
+    ids = [p.id for p in payments]
+    assert count(db, LedgerEntry, LedgerEntry.payment_id.in_(ids)) == 3
+    assert count(db, CapturedMessage, CapturedMessage.kind == "payment_receipt") == 3
+
+
+def test_together_or_alone_an_event_writes_the_same_rows(db, demo, make_payment, post_event,
+                                                         monkeypatch):
+    """The batch's quick path for plain successes and the one-by-one path write the same facts."""
+
+    #: What names the one payment, entry or attempt, so differs between any two.
+    own = ("payment", "receipt", "stripe_reference", "entry", "attempt", "at")
+
+    def facts(payment):
+        mine = db.scalar(select(Payment).where(Payment.id == payment.id))
+        entry = db.scalar(select(LedgerEntry).where(LedgerEntry.payment_id == payment.id))
+        events = db.scalars(select(CaseEvent).where(
+            CaseEvent.account_id == payment.account_id, CaseEvent.id > since)
+            .order_by(CaseEvent.seq))
+        outbox = db.scalar(select(OutboxMessage.payload).where(
+            OutboxMessage.topic == "payment.succeeded",
+            OutboxMessage.payload["payment"].astext == str(payment.public_id)))
+        return ((entry.kind, entry.amount_minor, entry.allocation,
+                 entry.description == f"Card payment {mine.receipt_number}"),
+                [(e.kind, {k: v for k, v in e.data.items() if k not in own}) for e in events],
+                {k: v for k, v in outbox.items() if k not in own},
+                (mine.status, mine.charge_id is not None, mine.succeeded_at is not None))
+
+    def split_now(payment):
+        """How the ledger's own rule splits this payment over what its account owes now."""
+        def split():
+            account = db.database.session.get(Account, payment.account_id)
+            return allocation.allocate(payment.amount_minor, ledger.outstanding(
+                ledger.entries_of(account.id)), ledger._order(account))
+        return db.run(split)
+
+    def without_split(found):
+        entry, events, outbox, status = found
+        return (entry[:2] + entry[3:],
+                [(kind, {k: v for k, v in data.items() if k != "allocation"})
+                 for kind, data in events],
+                {k: v for k, v in outbox.items() if k != "allocation"}, status)
+
+    since = db.scalar(select(func.max(CaseEvent.id)))
+    quick = make_payment("NWB-1002", 4321, "pending")
+    quick_split = split_now(quick)
+    assert post_event(succeeded(quick, "ch_quick")).json == {"received": "queued"}
+    assert db.run(inbox.apply_received) == {"applied": 1}
+    quick_facts = facts(quick)
+    since = db.scalar(select(func.max(CaseEvent.id)))
+    monkeypatch.setattr(inbox, "can_succeed", lambda payment, result: False)  # one by one
+    slow = make_payment("NWB-1002", 4321, "pending")
+    slow_split = split_now(slow)
+    assert quick_split != slow_split  # the first paid the fees and interest: a real check
+    assert post_event(succeeded(slow, "ch_slow")).json == {"received": "queued"}
+    assert db.run(inbox.apply_received) == {"applied": 1}
+    slow_facts = facts(slow)
+    for found, split in ((quick_facts, quick_split), (slow_facts, slow_split)):
+        entry, events, outbox, _status = found
+        assert entry[2] == split and outbox["allocation"] == split
+        assert [data.get("allocation") for kind, data in events
+                if kind == "payment.succeeded"] == [split]
+    assert without_split(quick_facts) == without_split(slow_facts)
+    assert [kind for kind, _data in quick_facts[1]] == [
+        "ledger.posted", "payment.succeeded", "contact.attempt_recorded"]
 
 
 def test_receipts_that_cannot_be_written_never_undo_the_batch(db, demo, make_payment, post_event,
@@ -168,19 +263,20 @@ def test_two_workers_on_one_queue_apply_each_event_once(committed_app, monkeypat
         ids = [p.id for p in payments]
 
     monkeypatch.setattr(inbox, "EVENTS_PER_TRANSACTION", 5)
-    real = inbox.apply_event
+    real = inbox.succeed_many
     both_in_a_batch = threading.Barrier(2)
-    first_of = {}
+    met = set()
 
-    def meeting(evt, *more):
-        # Each worker's first event waits until the other holds a batch too: their claims
+    def meeting(*args):
+        # Each worker's first batch waits until the other holds a batch too: their claims
         # overlap in time, so the second one's skipped the rows the first had locked.
         me = threading.current_thread().name
-        if first_of.setdefault(me, evt["id"]) == evt["id"]:
+        if me not in met:
+            met.add(me)
             both_in_a_batch.wait(WAIT)
-        return real(evt, *more)
+        return real(*args)
 
-    monkeypatch.setattr(inbox, "apply_event", meeting)
+    monkeypatch.setattr(inbox, "succeed_many", meeting)
     results, errors = {}, []
 
     def work():

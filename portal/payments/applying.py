@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from portal.accounts import ledger
-from portal.accounts.models import Account, Borrower
+from portal.accounts.models import Account, AccountStatus, Borrower
 from portal.cases.kinds import EventKind
-from portal.cases.service import Actor, record
+from portal.cases.service import Actor, Pending, record, record_many
 from portal.contact import service as contact
 from portal.extensions import db
 from portal.payments import charges, rules
@@ -80,6 +80,51 @@ def _succeed(payment: Payment, actor: Actor, at: datetime,
         except Exception as exc:  # noqa: BLE001
             log.warning("payment %s: receipt email not sent: %s", payment.id, type(exc).__name__)
     _settle(payment, actor)
+
+
+def can_succeed(payment: Payment, result: IntentResult) -> bool:
+    """Whether `succeed_many` may post this payment: Stripe reports it succeeded, for our amount,
+    and our lifecycle lets it succeed now (anything else goes through `apply_intent`)."""
+    return (result.status == "succeeded" and result.id == payment.payment_intent_id
+            and (result.amount, result.currency) == (payment.amount_minor, payment.currency)
+            and payment.status != S.SUCCEEDED
+            and rules.PAYMENT.allows(payment.status, S.SUCCEEDED))
+
+
+def succeed_many(succeeded: list[tuple[Payment, IntentResult, datetime]], actor: Actor,
+                 receipts: list[Payment]) -> None:
+    """`apply_intent` for many succeeded PaymentIntents at once (a batch of Stripe events), each
+    payment locked by the caller and passing `can_succeed`: their accounts locked in one order,
+    the same rows `_succeed` writes (status, ledger entry, case events, outbox message), in a few
+    statements for them all; the payments go to `receipts` for the caller to email. A payment's
+    `ledger.posted` events come before their `payment.succeeded` ones in its account's record."""
+    account_ids = sorted({payment.account_id for payment, _r, _at in succeeded})
+    with db.session.no_autoflush:  # the payments' changes go in one flush, after the locks
+        accounts = {a.id: a for a in db.session.scalars(  # held: the ledger needs them
+            select(Account).where(Account.id.in_(account_ids)).order_by(Account.id)
+            .with_for_update())}
+    postings = []
+    for payment, result, at in succeeded:
+        charges.adopt(payment, result)
+        charges.move(payment, S.SUCCEEDED)
+        payment.succeeded_at, payment.failure_message = at, None
+        postings.append(ledger.CardPayment(accounts[payment.account_id], payment.amount_minor,
+                                           payment.id, f"Card payment {payment.receipt_number}",
+                                           at))
+    parts = ledger.post_payments(postings, actor)
+    payments = [payment for payment, _r, _at in succeeded]
+    events = record_many(actor, [
+        Pending(EventKind.PAYMENT_SUCCEEDED, payment.borrower_id, payment.account_id,
+                dict(charges.facts(payment), allocation=allocation))
+        for payment, allocation in zip(payments, parts, strict=True)])
+    charges.announce_many("payment.succeeded", [
+        (payment, event_id, {"allocation": allocation})
+        for payment, event_id, allocation in zip(payments, events, parts, strict=True)])
+    receipts.extend(payments)
+    owed = ledger.balances_of(account_ids)
+    for account_id in account_ids:  # paid in full (rare): as `_settle` does it, one by one
+        if accounts[account_id].status != AccountStatus.OPEN or owed[account_id] <= 0:
+            _settle(next(p for p in payments if p.account_id == account_id), actor)
 
 
 def _settle(payment: Payment, actor: Actor) -> None:
