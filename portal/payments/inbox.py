@@ -212,10 +212,11 @@ EVENTS_PER_TRANSACTION = 50
 @operation
 def _apply_batch(size: int, now: datetime | None) -> dict[str, int]:
     """Claim the oldest events due, at most `size` (skipping those other workers hold), and apply
-    them in one transaction, each in a savepoint of its own: one that fails is undone alone,
-    marked failed and retried later; the others stand. Applied in the order of their accounts
-    (oldest first within one), so two workers' batches lock accounts in one order and never
-    deadlock on them. Counts ('applied', 'failed'; none when nothing is due)."""
+    them in one transaction: the plain successes together (`_succeed_together`), every other one
+    in a savepoint of its own: one that fails is undone alone, marked failed and retried later;
+    the others stand. Applied in the order of their accounts (oldest first within one), so two
+    workers' batches lock accounts in one order. Counts ('applied', 'failed'; none when nothing
+    is due)."""
     claimed_at = now or datetime.now(UTC)
     rows = db.session.execute(
         select(StripeEvent, Payment.account_id)
