@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from flask import current_app
 from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import aliased
 
 from portal.bulk import insert_rows
 from portal.cases import chain, heads
@@ -55,21 +56,27 @@ def record(
     """Append one event to its stream's chain inside the caller's transaction."""
     stream = stream_of(borrower_id, account_id)
     # The head row is locked for the rest of the transaction, so two writers of one stream
-    # queue up instead of both claiming the next number.
-    db.session.execute(
-        insert(CaseStream)
-        .values(stream=stream, last_seq=0, last_hash=chain.GENESIS)
-        .on_conflict_do_nothing(index_elements=["stream"])
-    )
-    head = db.session.scalar(
-        select(CaseStream).where(CaseStream.stream == stream).with_for_update()
-    )
+    # queue up instead of both claiming the next number; read afresh, as it is when locked.
+    # The event's id is part of what the hash binds, so it is drawn in the same statement,
+    # once the lock is held (outside the locking CTE), as the stream's events are written.
+    locked = aliased(CaseStream, select(CaseStream).where(CaseStream.stream == stream)
+                     .with_for_update().cte("head"))
+    lock = (select(locked, func.nextval("case_event_id_seq"))
+            .execution_options(populate_existing=True))
+    row = db.session.execute(lock).first()
+    if row is None:  # the stream's first event
+        db.session.execute(
+            insert(CaseStream)
+            .values(stream=stream, last_seq=0, last_hash=chain.GENESIS)
+            .on_conflict_do_nothing(index_elements=["stream"])
+        )
+        row = db.session.execute(lock).first()
+    head, event_id = row
     seq, prev_hash = head.last_seq + 1, head.last_hash
     occurred_at = (at or datetime.now(UTC)).astimezone(UTC)
     keys = chain_keys()
-    # The id is part of what the hash binds, so it is drawn before the row is written.
     event = CaseEvent(
-        id=db.session.scalar(select(func.nextval("case_event_id_seq"))),
+        id=event_id,
         stream=stream,
         seq=seq,
         borrower_id=borrower_id,

@@ -19,7 +19,7 @@ from portal.accounts.models import Account
 from portal.cases.kinds import EventKind
 from portal.cases.service import Actor, record
 from portal.extensions import db
-from portal.outbox.service import publish
+from portal.outbox.service import publish, publish_many
 from portal.payments import rules
 from portal.payments.gateway import IntentResult, gateway
 from portal.payments.models import Payment
@@ -103,8 +103,23 @@ def facts(payment: Payment) -> dict:
 
 
 def announce(topic: str, payment: Payment, event, **extra) -> None:
-    publish(topic, {"account_ref": payment.account.reference, **facts(payment), **extra},
-            account_ref=payment.account.reference, case_event_id=event.id)
+    account = payment.account
+    publish(topic, {"account_ref": account.reference, **facts(payment), **extra},
+            account_ref=account.reference, case_event_id=event.id,
+            agency_id=account.creditor.agency_id)  # the account's, as publish would look up
+
+
+def announce_many(topic: str, announced: list[tuple[Payment, int, dict]]) -> None:
+    """`announce` for many payments at once (payment, its case event's id, the extra facts), in a
+    few statements per agency."""
+    by_agency: dict[int | None, list[tuple[dict, str, int | None]]] = {}
+    for payment, event_id, extra in announced:
+        account = payment.account
+        by_agency.setdefault(account.creditor.agency_id, []).append((
+            {"account_ref": account.reference, **facts(payment), **extra}, account.reference,
+            event_id))
+    for agency_id, messages in by_agency.items():
+        publish_many(topic, messages, agency_id)
 
 
 def fail(payment: Payment, message: str | None, actor: Actor) -> None:

@@ -22,12 +22,15 @@ from portal.payments.applying import (
     apply_chargeback,
     apply_intent,
     apply_refund,
+    can_succeed,
+    succeed_many,
 )
 from portal.payments.gateway import (
     IntentResult,
     intent_result,
 )
 from portal.payments.models import PENDING, EventStatus, Payment, StripeEvent
+from portal.payments.receipts import email_receipts
 from portal.payments.stripped import stripped
 from portal.payments.task_names import APPLY_EVENTS
 
@@ -168,16 +171,22 @@ def receive_event(event: dict) -> str:
     return outcome
 
 
-def apply_event(event: dict) -> Payment:
-    """Apply one event of a handled type (in the caller's transaction); the payment it changed."""
+def event_time(event: dict) -> datetime:
+    """When Stripe says the event happened (now, if it does not say)."""
+    return datetime.fromtimestamp(int(event.get("created") or datetime.now(UTC).timestamp()), UTC)
+
+
+def apply_event(event: dict, receipts: list[Payment] | None = None) -> Payment:
+    """Apply one event of a handled type (in the caller's transaction); the payment it changed.
+    `receipts`: collect a payment it posts, for the caller to email the receipt."""
     handler = HANDLERS[event["type"]]
     obj = event["data"]["object"]
-    at = datetime.fromtimestamp(int(event.get("created") or datetime.now(UTC).timestamp()), UTC)
+    at = event_time(event)
     if handler == "intent":
-        return apply_intent(intent_result(obj), SYSTEM, at)
+        return apply_intent(intent_result(obj), SYSTEM, at, receipts)
     if handler == "refund":
-        return apply_refund(obj, SYSTEM, at)
-    return apply_chargeback(obj, SYSTEM, at)
+        return apply_refund(obj, SYSTEM, at, receipts)
+    return apply_chargeback(obj, SYSTEM, at, receipts)
 
 
 #: A failed event is tried again after 30 s, then 1, 2, 4... minutes, at most hourly, and never
@@ -195,47 +204,118 @@ def _due(now: datetime):
         StripeEvent.status == EventStatus.RECEIVED, StripeEvent.next_attempt_at <= now))
 
 
+#: At most this many events are applied in one transaction: one claim, one commit, and their
+#: receipts judged and written together; each event's locks are held until the batch commits.
+EVENTS_PER_TRANSACTION = 50
+
+
 @operation
-def _apply_next(now: datetime) -> str | None:
-    """Claim the oldest event due (skipping those other workers hold) and apply it, in one
-    transaction: 'applied', 'failed', or None when nothing is due."""
-    row = db.session.scalar(
-        select(StripeEvent).where(_due(now))
-        .order_by(StripeEvent.received_at, StripeEvent.id).limit(1)
-        .with_for_update(skip_locked=True))
-    if row is None:
-        return None
-    row.attempts += 1
+def _apply_batch(size: int, now: datetime | None) -> dict[str, int]:
+    """Claim the oldest events due, at most `size` (skipping those other workers hold), and apply
+    them in one transaction: the plain successes together (`_succeed_together`), every other one
+    in a savepoint of its own: one that fails is undone alone, marked failed and retried later;
+    the others stand. Applied in the order of their accounts (oldest first within one), so two
+    workers' batches lock accounts in one order. Counts ('applied', 'failed'; none when nothing
+    is due)."""
+    claimed_at = now or datetime.now(UTC)
+    rows = db.session.execute(
+        select(StripeEvent, Payment.account_id)
+        .outerjoin(Payment, Payment.id == StripeEvent.payment_id).where(_due(claimed_at))
+        .order_by(StripeEvent.received_at, StripeEvent.id).limit(size)
+        .with_for_update(of=StripeEvent, skip_locked=True)).all()
+    counts: dict[str, int] = {}
+    receipts: list[Payment] = []
+    applied: list[tuple[StripeEvent, Payment]] = []
+    rows = sorted(rows, key=lambda r: r[1] or 0)  # stable: oldest first within an account
+    for row, _account in rows:
+        row.attempts += 1
+    quick = _succeed_together([row for row, _account in rows], receipts)
+    applied.extend(quick)
+    done_already = {id(row) for row, _payment in quick}
+    for row, _account in rows:
+        if id(row) in done_already:
+            continue
+        mine: list[Payment] = []
+        try:
+            with db.session.begin_nested():  # a failure undoes its own writes, not the others'
+                payment = apply_event(row.payload, mine)
+        except Exception as exc:  # noqa: BLE001 any error: kept as failed, retried later, never lost
+            row.status, row.error = EventStatus.FAILED, type(exc).__name__[:100]
+            row.next_attempt_at = claimed_at + retry_delay(row.attempts)
+            log.warning("stripe event %s (%s): not applied (%s), attempt %d; again after %s",
+                        row.id, row.type, row.error, row.attempts, row.next_attempt_at.isoformat())
+            counts["failed"] = counts.get("failed", 0) + 1
+            continue
+        receipts.extend(mine)
+        applied.append((row, payment))
+    if receipts:
+        email_receipts(receipts)
+    done = now or datetime.now(UTC)  # applied as this transaction commits, receipts and all
+    for row, payment in applied:
+        row.status, row.error, row.next_attempt_at = EventStatus.APPLIED, None, None
+        row.payment_id, row.applied_at = payment.id, done
+    if applied:
+        counts["applied"] = len(applied)
+    return counts
+
+
+def _succeed_together(rows: list[StripeEvent],
+                      receipts: list[Payment]) -> list[tuple[StripeEvent, Payment]]:
+    """The batch's plain successes (a pending payment of ours, Stripe's amount) applied together
+    (`applying.succeed_many`), in a savepoint: if anything fails there, none of them is, and each
+    goes its own way (`apply_event`, in a savepoint of its own). Locks the payments in one
+    statement, in the order of their accounts. The events applied, with their payments."""
+    wanted: dict[str, tuple[StripeEvent, IntentResult]] = {}
+    for row in rows:
+        if row.type != "payment_intent.succeeded":
+            continue
+        try:
+            result = intent_result(row.payload["data"]["object"])
+        except (KeyError, TypeError, ValueError):
+            continue  # its own way: it fails there, kept as failed
+        if result.id and result.id not in wanted:  # a repeat of one intent: its own way
+            wanted[result.id] = (row, result)
+    if not wanted:
+        return []
+    mine: list[Payment] = []
     try:
-        with db.session.begin_nested():  # a failure undoes its own writes, not the claim
-            payment = apply_event(row.payload)
-    except Exception as exc:  # noqa: BLE001 any error: kept as failed, retried later, never lost
-        row.status, row.error = EventStatus.FAILED, type(exc).__name__[:100]
-        row.next_attempt_at = now + retry_delay(row.attempts)
-        log.warning("stripe event %s (%s): not applied (%s), attempt %d; again after %s",
-                    row.id, row.type, row.error, row.attempts, row.next_attempt_at.isoformat())
-        return "failed"
-    row.status, row.error, row.next_attempt_at = EventStatus.APPLIED, None, None
-    row.payment_id, row.applied_at = payment.id, now
-    return "applied"
+        with db.session.begin_nested():
+            found = {p.payment_intent_id: p for p in db.session.scalars(
+                select(Payment).where(Payment.payment_intent_id.in_(list(wanted)))
+                .order_by(Payment.account_id, Payment.id).with_for_update())}
+            chosen = [(row, found[intent], result) for intent, (row, result) in wanted.items()
+                      if intent in found and can_succeed(found[intent], result)]
+            chosen.sort(key=lambda c: c[1].account_id)  # stable: oldest first within
+            succeed_many([(payment, result, event_time(row.payload))
+                          for row, payment, result in chosen], SYSTEM, mine)
+    except Exception as exc:  # noqa: BLE001 - each is applied on its own instead
+        log.warning("stripe events: %d applied one by one (%s)", len(wanted), type(exc).__name__)
+        return []
+    receipts.extend(mine)
+    return [(row, payment) for row, payment, _result in chosen]
 
 
 def apply_received(limit: int = 100, *, now: datetime | None = None,
                    seconds: float | None = None, should_stop=None) -> dict[str, int]:
-    """Apply the events the webhook kept, oldest first, each in a transaction of its own, and the
-    failed ones whose retry is due; at most `limit` (and about `seconds`). Several workers may run
-    it at once. Returns the counts ('applied', 'failed'; 'more' when it stopped at its limit)."""
+    """Apply the events the webhook kept, oldest first, in transactions of at most
+    `EVENTS_PER_TRANSACTION` (`_apply_batch`), and the failed ones whose retry is due; at most
+    `limit` (and about `seconds`). Several workers may run it at once. Returns the counts
+    ('applied', 'failed'; 'more' when it stopped at its limit)."""
     counts: dict[str, int] = {}
     deadline = time.monotonic() + seconds if seconds is not None else None
-    for _turn in range(limit):
+    done = 0
+    while done < limit:
         if (deadline is not None and time.monotonic() > deadline) or \
                 (should_stop is not None and should_stop()):
             counts["more"] = 1
             return counts
-        outcome = _apply_next(now or datetime.now(UTC))
-        if outcome is None:
+        size = min(limit - done, EVENTS_PER_TRANSACTION)
+        batch = _apply_batch(size, now)
+        for outcome, n in batch.items():
+            counts[outcome] = counts.get(outcome, 0) + n
+        done += sum(batch.values())
+        if sum(batch.values()) < size:
             return counts
-        counts[outcome] = counts.get(outcome, 0) + 1
     counts["more"] = 1
     return counts
 

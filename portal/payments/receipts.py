@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
 from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from portal import pdf
 from portal.accounts import ledger
 from portal.accounts.models import Borrower
 from portal.extensions import db
 from portal.messaging import messages
-from portal.messaging.notify import notify
+from portal.messaging.notify import About, notify, notify_many
 from portal.money import Money
 from portal.payments.models import Payment
+
+log = logging.getLogger("portal.payments")
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,40 @@ def email_receipt(payment: Payment) -> bool:
     receipt = receipt_of(payment)
     message = messages.payment_receipt(receipt.number, lambda locale: lines(receipt, locale))
     return notify(borrower, message, account=payment.account).sent
+
+
+def email_receipts(payments: list[Payment]) -> int:
+    """`email_receipt` for the payments a batch of Stripe events posted, in the batch's
+    transaction: judged, rendered and recorded as `notify` does it (`notify_many`), in a few
+    statements for them all; never raises, and failing to send never undoes a payment. Two
+    receipts about one account go in separate calls, so the rules count the first as a contact
+    when judging the second. Returns how many were sent."""
+    sent = 0
+    waiting = list(payments)
+    while waiting:
+        group, later, accounts = [], [], set()
+        for payment in waiting:
+            (later if payment.account_id in accounts else group).append(payment)
+            accounts.add(payment.account_id)
+        waiting = later
+        try:
+            with db.session.begin_nested():
+                # One read for them all, held here: the session keeps them only while in use.
+                borrowers = db.session.scalars(select(Borrower).where(
+                    Borrower.id.in_({p.borrower_id for p in group}))
+                    .options(selectinload(Borrower.contact_points))).all()
+                items = []
+                for payment in group:
+                    receipt = receipt_of(payment)
+                    items.append(About(payment.account, messages.payment_receipt(
+                        receipt.number, lambda locale, r=receipt: lines(r, locale))))
+                outcomes = notify_many(items, "email", datetime.now(UTC))
+                del borrowers
+        except Exception as exc:  # noqa: BLE001 - the payments stand without their receipts
+            log.warning("%d receipt emails not sent: %s", len(group), type(exc).__name__)
+            continue
+        sent += sum(outcome.sent for outcome in outcomes)
+    return sent
 
 
 def pdf_of(receipt: Receipt, locale: str) -> bytes:
