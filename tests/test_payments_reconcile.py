@@ -207,7 +207,8 @@ def test_a_receipt_that_cannot_be_made_never_holds_up_the_payment(alex, db, stri
     def broken(payment):
         raise RuntimeError("template missing")
 
-    monkeypatch.setattr(receipts, "email_receipt", broken)
+    # What both the one-at-a-time and the batch path call to draw the receipt up.
+    monkeypatch.setattr(receipts, "receipt_of", broken)
     page, public_id = _to_card_page(alex, "25.00")
     stripe_emulator.confirm_card(page.soup.find(id="card-form")["data-client-secret"])
     alex.submit(page, action="/submit")
