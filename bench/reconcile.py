@@ -141,6 +141,9 @@ def main() -> None:
                   f"again (nothing to write): {again_s:.2f} s")
             print(f"ratio run / floor: {run_s / floor_s:.1f}x; second run / floor: "
                   f"{again_s / floor_s:.1f}x (target 3x)")
+            print(f"BENCH name=reconcile figure={run_s:.2f} floor={floor_s:.2f} "
+                  f"ratio={run_s / floor_s:.1f} unit=s target=3 better=lower "
+                  f"payments={args.payments} second_run_ratio={again_s / floor_s:.1f}")
             db.engine.dispose()
     finally:
         _database.drop(admin, name)
