@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import event
+
 from portal.accounts.validation import period_end
 
 
@@ -109,3 +111,53 @@ def test_a_borrower_whose_language_is_spanish_reads_the_account_in_spanish(perso
     rows = [" ".join(tr.get_text(" ").split()) for tr in page.soup.select(".itemization tr")]
     # US Latin-American Spanish (es_US) writes dollars as the US does, like the B-2 notice.
     assert rows[-1] == "= Saldo actual $410.55", rows
+
+
+def _statements(app, fn) -> list[str]:
+    """The SQL statements `fn` sends (a listener on the engine, as tests/test_case_view.py), but
+    the savepoints the tests' rolled-back transaction wraps each request in."""
+    from portal.extensions import db as database
+
+    with app.app_context():
+        engine = database.engine
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if not statement.startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        fn()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return seen
+
+
+#: What an account page reads, one statement each: the session and the borrower (the access
+#: check), the account with its creditor and ledger, the history, the notice's agency, contact
+#: preferences and contact points, then holds, attempts, payments, disputes and plans.
+ACCOUNT_PAGE_STATEMENTS = 12
+
+
+def test_the_account_page_costs_twelve_statements_however_long_its_history(app, person, demo,
+                                                                            make_person):
+    """Issue 18: the page's statements are counted, so a new one (a lazy load in a template, a
+    query per row) fails here rather than slowing every borrower's page unseen."""
+    person.sign_in("DEMO-1001", "1985-04-12")
+    person.get("/accounts/NWB-1001")
+    few = _statements(app, lambda: person.get("/accounts/NWB-1001"))
+    assert len(few) == ACCOUNT_PAGE_STATEMENTS, "\n".join(s.split("\n")[0] for s in few)
+
+    for _ in range(3):  # more events, sign-in codes and sessions on the account's history
+        person.sign_out()
+        person.sign_in("DEMO-1001", "1985-04-12")
+    page = person.get("/accounts/NWB-1001")
+    assert len([li for li in page.soup.select(".timeline li") if "You signed in" in li.text]) >= 4
+    many = _statements(app, lambda: person.get("/accounts/NWB-1001"))
+    assert len(many) == len(few)
+
+    # Another borrower's account is still a 404, from the same single read of the account.
+    other = make_person()
+    other.sign_in("DEMO-1002", "1979-07-30")
+    assert other.client.get("/accounts/NWB-1001").status_code == 404

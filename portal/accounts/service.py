@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal.accounts import validation
 from portal.accounts.itemization import Itemization, Posting, itemize
@@ -60,7 +60,7 @@ def view_of(account: Account, today: date) -> AccountView:
 
 def _accounts_query():
     return select(Account).options(
-        selectinload(Account.creditor), selectinload(Account.ledger)
+        joinedload(Account.creditor, innerjoin=True), selectinload(Account.ledger)
     )
 
 
@@ -82,10 +82,12 @@ def own_account(borrower_id: int, reference: str, *, lock: bool = False) -> Acco
 
 
 def account_of(borrower: Borrower, reference: str, today: date) -> AccountView:
-    """The borrower's own account by reference, or 404 — never a hint that another exists."""
-    account = db.session.scalar(
-        _accounts_query().where(Account.borrower_id == borrower.id, Account.reference == reference)
-    )
+    """The borrower's own account by reference, or 404 — never a hint that another exists.
+    One statement: the account with its creditor and its ledger (a page reads all three)."""
+    account = db.session.scalars(
+        select(Account).where(Account.borrower_id == borrower.id, Account.reference == reference)
+        .options(joinedload(Account.creditor, innerjoin=True), joinedload(Account.ledger))
+    ).unique().one_or_none()
     if account is None:
         raise NotFound()
     return view_of(account, today)
