@@ -52,3 +52,13 @@ def test_every_endpoint_answers_within_its_schema(api_schema):
 def test_without_a_key_every_endpoint_refuses_within_its_schema(api_schema):
     for operation in _operations(api_schema):
         _fuzz(operation, {})
+
+
+def test_a_nul_in_the_query_is_a_documented_400(client, demo):
+    """Found by the fuzzing above (a creditor code of one NUL): the answer is a problem with a
+    status the schema documents."""
+    answer = client.get("/api/v1/accounts/NWB-1001?creditor=%00",
+                        headers={"Authorization": f"Bearer {KEY}"})
+    assert answer.status_code == 400 and answer.json["code"] == "bad_request"
+    documented = client.get("/api/v1/openapi.json").json
+    assert "400" in documented["paths"]["/accounts/{account_ref}"]["get"]["responses"]

@@ -356,7 +356,9 @@ def _json(name: str) -> dict:
 
 
 def _problems(*statuses: int) -> dict:
-    described = {400: "Body not understood.", 401: "Missing, unknown or revoked API key.",
+    described = {400: "Request not understood (a body, or a path or query value that is not "
+                      "text, such as a NUL character).",
+                 401: "Missing, unknown or revoked API key.",
                  403: "This key may not do this (a lender's key outside remittances and "
                       "direct payments; an agency's key on a lender's path).",
                  404: "No such account for this key's agency.",
@@ -428,7 +430,7 @@ def openapi_document() -> dict:
                                     "own account id only.",
                      "schema": {"type": "string"}}],
                 "responses": {"200": {"description": "The account.", "content": _json("Account")},
-                              **_problems(401, 404, 409, 429)},
+                              **_problems(400, 401, 404, 409, 429)},
             }},
             "/contact-decisions": {"post": {
                 "operationId": "decideContact",
