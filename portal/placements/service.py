@@ -468,12 +468,23 @@ def _borrowers(agency_id: int | None, batch: list[rows.Placement]) -> dict[tuple
     return people
 
 
+def _random_code(length: int = 8) -> str:
+    """`length` characters of the alphabet, each uniformly at random: the digits in its base of
+    one number drawn below its size to the power of `length` (one read of the system's random
+    source, where a draw per character made eight)."""
+    number = secrets.randbelow(len(_ALPHABET) ** length)
+    code = []
+    for _position in range(length):
+        number, digit = divmod(number, len(_ALPHABET))
+        code.append(_ALPHABET[digit])
+    return "".join(code)
+
+
 def _references(prefix: str, model, count: int) -> list[str]:
     """New random references no row has yet (what the borrower types to sign in)."""
     made: list[str] = []
     while len(made) < count:
-        wanted = {prefix + "".join(secrets.choice(_ALPHABET) for _ in range(8))
-                  for _ in range(count - len(made))} - set(made)
+        wanted = {prefix + _random_code() for _ in range(count - len(made))} - set(made)
         taken = set(db.session.scalars(select(model.reference).where(
             model.reference == any_of(wanted, String()))))
         made += sorted(wanted - taken)
