@@ -13,8 +13,10 @@ class MoneyError(ValueError):
     """An amount that cannot be represented exactly in its currency."""
 
 
+@lru_cache(maxsize=512)
 def minor_digits(currency: str) -> int:
-    """Decimal places of the currency's minor unit (USD 2, JPY 0)."""
+    """Decimal places of the currency's minor unit (USD 2, JPY 0); remembered, as Babel looks
+    it up in its global data on every call (50 µs, five times a letter)."""
     return get_currency_precision(currency)
 
 
@@ -93,11 +95,36 @@ class Money:
         return f"{self.currency} {self.decimal}"
 
 
+_DIGITS = frozenset("0123456789")
+
+
 @lru_cache(maxsize=8192)
 def _formatted(minor: int, currency: str, locale: str) -> str:
     """Babel's format_currency, remembered: it re-reads the locale's pattern on every call
-    (0.3 ms), and an account page writes the same few amounts a dozen times (bench/web.py)."""
-    return format_currency(Money(minor, currency).decimal, currency, locale=locale)
+    (0.3 ms), and an account page writes the same few amounts a dozen times (bench/web.py).
+    Amounts of the same sign and number of digits differ only in their digits, so Babel formats
+    one of each shape and the digits are put in its places (a placement chunk's letters write a
+    thousand different amounts)."""
+    places = minor_digits(currency)
+    digits = str(abs(minor)).rjust(places + 1, "0")  # at least one digit before the point
+    shape = _shape(len(digits) - places, places, minor < 0, currency, locale)
+    if shape is None:
+        return format_currency(Money(minor, currency).decimal, currency, locale=locale)
+    return shape.format(*digits)
+
+
+@lru_cache(maxsize=1024)
+def _shape(whole: int, places: int, negative: bool, currency: str, locale: str) -> str | None:
+    """Babel's format of an amount of `whole` digits before the point, with a `{}` for each
+    digit; None when its output does not show exactly those digits in order (a locale with other
+    numerals, a symbol with a digit): then Babel formats every amount itself."""
+    sample = Decimal(f"{'-' if negative else ''}{'1' * whole}.{'1' * places}")
+    text = format_currency(sample, currency, locale=locale)
+    shown = [ch for ch in text if ch in _DIGITS]
+    if shown != ["1"] * (whole + places):
+        return None
+    return "".join("{}" if ch in _DIGITS else ch.replace("{", "{{").replace("}", "}}")
+                   for ch in text)
 
 
 def total(amounts, currency: str) -> Money:

@@ -18,13 +18,15 @@ from datetime import UTC, datetime
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Integer, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.accounts.itemization import itemize
 from portal.accounts.models import Account, Borrower, ContactKind, ContactPoint
 from portal.accounts.service import postings
 from portal.agency.models import Agency
+from portal.bulk import any_of
 from portal.cases.kinds import EventKind
 from portal.cases.models import CaseEvent
 from portal.cases.service import Actor, Pending, record, record_many
@@ -141,13 +143,13 @@ def send_first_letter(account: Account, actor: Actor, at: datetime) -> list[str]
 
 def _letter_event(account: Account, letter: FirstLetter, went: list[str],
                   at: datetime) -> Pending:
-    """The case says the letter went: the US notice's sent date opens the validation period;
-    a UK or China letter is an event the account page finds it by."""
+    """The case says the letter went: the US notice's sent date (which the caller sets on the
+    account) opens the validation period; a UK or China letter is an event the account page
+    finds it by."""
     if letter.kind != KINDS["US"]:
         return Pending(EventKind.FIRST_LETTER_SENT, account.borrower_id, account.id,
                        {"letter": letter.kind, "sent_on": letter.sent_on.isoformat(),
                         "channels": went})
-    account.validation_notice_sent_at = at
     return Pending(EventKind.VALIDATION_NOTICE_SENT, account.borrower_id, account.id,
                    {"sent_on": letter.sent_on.isoformat(),
                     "respond_by": letter.respond_by.isoformat(), "channels": went,
@@ -157,6 +159,8 @@ def _letter_event(account: Account, letter: FirstLetter, went: list[str],
 def _recorded(account: Account, letter: FirstLetter, went: list[str], actor: Actor,
               at: datetime) -> None:
     event = _letter_event(account, letter, went, at)
+    if event.kind == EventKind.VALIDATION_NOTICE_SENT:
+        account.validation_notice_sent_at = at
     record(actor, event.kind, borrower_id=event.borrower_id, account_id=event.account_id,
            at=at, data=event.data)
 
@@ -215,8 +219,22 @@ def queue_first_letters(account_ids: Sequence[int], actor: Actor) -> None:
             log.warning("first letter of account %s not sent", aid)
         else:
             noticed.append(_letter_event(account, letter, went[aid], at))
+    _notices_sent([e.account_id for e in noticed
+                   if e.kind == EventKind.VALIDATION_NOTICE_SENT], letters, at)
     record_many(actor, noticed, at)
     del agencies
+
+
+def _notices_sent(account_ids: list[int], letters: dict, at: datetime) -> None:
+    """The US notices' sent date on their accounts in one UPDATE (a flush of a chunk's dirty
+    accounts cost 0.4 s a thousand), and on the loaded accounts as if read back."""
+    if not account_ids:
+        return
+    db.session.execute(Account.__table__.update()
+                       .where(Account.__table__.c.id == any_of(account_ids, Integer()))
+                       .values(validation_notice_sent_at=at))
+    for aid in account_ids:
+        set_committed_value(letters[aid][0], "validation_notice_sent_at", at)
 
 
 def consented_emails(borrowers: Sequence[Borrower]) -> dict[int, str]:

@@ -22,13 +22,13 @@ from decimal import Decimal
 from itertools import pairwise
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, literal, select, union
+from sqlalchemy import Integer, LargeBinary, String, delete, func, literal, select, union
 
 from portal import csvsafe
 from portal.accounts import ledger, placement
 from portal.accounts.models import Account, AccountStatus, Borrower, Creditor
 from portal.accounts.placement import Address, Debt, Person
-from portal.bulk import insert_rows
+from portal.bulk import any_of, insert_rows, young_objects_collected
 from portal.cases.kinds import EventKind
 from portal.cases.models import CaseEvent
 from portal.cases.service import Actor
@@ -262,7 +262,8 @@ def _known_currencies(creditor_id: int, batch: list[rows.Placement]) -> dict[str
                p.creditor_account_id for p in batch}
     found = db.session.execute(select(Account.original_account_number_digest, Account.currency)
                                .where(Account.creditor_id == creditor_id,
-                                      Account.original_account_number_digest.in_(list(digests)),
+                                      Account.original_account_number_digest
+                                      == any_of(digests, LargeBinary()),
                                       Account.status != AccountStatus.CLOSED))
     return {digests[digest]: currency for digest, currency in found}
 
@@ -278,7 +279,7 @@ def _open_accounts(creditor_id: int, batch: list[rows.Placement]) -> dict[str, A
                p.creditor_account_id for p in batch}
     found = db.session.scalars(select(Account).where(
         Account.creditor_id == creditor_id,
-        Account.original_account_number_digest.in_(list(digests)),
+        Account.original_account_number_digest == any_of(digests, LargeBinary()),
         Account.status != AccountStatus.CLOSED))
     return {digests[a.original_account_number_digest]: a for a in found}
 
@@ -367,9 +368,10 @@ def run_chunk(import_id: int | None = None) -> Progress | None:
         PlacementChunk.import_id == imp.id, PlacementChunk.seq == imp.next_chunk))
     imp.state = ImportState.IMPORTING
     if chunk is not None:
-        batch = [rows.Placement.from_dict(d) for d in json.loads(chunk.rows)]
-        new_ids = _place_chunk(imp, batch)
-        queue_first_letters(new_ids, _actor(imp))
+        with young_objects_collected():
+            batch = [rows.Placement.from_dict(d) for d in json.loads(chunk.rows)]
+            new_ids = _place_chunk(imp, batch)
+            queue_first_letters(new_ids, _actor(imp))
         imp.done_rows += len(batch)
     imp.next_chunk += 1
     if imp.next_chunk >= imp.chunks:
@@ -408,22 +410,23 @@ def _place_chunk(imp: PlacementImport, batch: list[rows.Placement]) -> list[int]
         lines.append({"import_id": imp.id, "line": p.line, "account_id": account.id,
                       "outcome": LineOutcome.ADJUSTED if delta else LineOutcome.UNCHANGED,
                       "adjustment_minor": delta or None})
+    keys = [_person_key(p) for p in fresh]  # two keyed digests each: computed once
     new_people = {}
-    for p in fresh:
-        key = _person_key(p)
+    for p, key in zip(fresh, keys, strict=True):
         if key not in people and key not in new_people:
             new_people[key] = p
     references = _references("P-", Borrower, len(new_people))
     added = placement.add_borrowers([_person(p, ref) for p, ref in
                                      zip(new_people.values(), references, strict=True)])
     people.update(zip(new_people, added, strict=True))
-    owners = [people[_person_key(p)] for p in fresh]
+    owners = [people[key] for key in keys]
     account_refs = _references(f"{creditor.code}-", Account, len(fresh))
     new_ids = placement.place_many(creditor, [
         (owner, _debt(p, ref)) for p, owner, ref in zip(fresh, owners, account_refs, strict=True)],
         actor)
     events = dict(db.session.execute(select(CaseEvent.account_id, CaseEvent.id).where(
-        CaseEvent.account_id.in_(new_ids), CaseEvent.kind == EventKind.ACCOUNT_PLACED)).all())
+        CaseEvent.account_id == any_of(new_ids, Integer()),
+        CaseEvent.kind == EventKind.ACCOUNT_PLACED)).all())
     publish_many("account.placed", [
         ({"account_ref": ref, "creditor": creditor.code,
           "creditor_account_id": p.creditor_account_id, "currency": p.currency,
@@ -455,7 +458,7 @@ def _borrowers(agency_id: int | None, batch: list[rows.Placement]) -> dict[tuple
     found = db.session.execute(
         select(Borrower.id, Borrower.given_name, Borrower.family_name,
                Borrower.date_of_birth_digest, Borrower.national_id_last4_digest).where(
-            Borrower.date_of_birth_digest.in_(list(births)),
+            Borrower.date_of_birth_digest == any_of(births, LargeBinary()),
             Borrower.id.in_(select(Account.borrower_id).join(Creditor).where(
                 Creditor.agency_id == agency_id)))
         .order_by(Borrower.id))
@@ -465,14 +468,25 @@ def _borrowers(agency_id: int | None, batch: list[rows.Placement]) -> dict[tuple
     return people
 
 
+def _random_code(length: int = 8) -> str:
+    """`length` characters of the alphabet, each uniformly at random: the digits in its base of
+    one number drawn below its size to the power of `length` (one read of the system's random
+    source, where a draw per character made eight)."""
+    number = secrets.randbelow(len(_ALPHABET) ** length)
+    code = []
+    for _position in range(length):
+        number, digit = divmod(number, len(_ALPHABET))
+        code.append(_ALPHABET[digit])
+    return "".join(code)
+
+
 def _references(prefix: str, model, count: int) -> list[str]:
     """New random references no row has yet (what the borrower types to sign in)."""
     made: list[str] = []
     while len(made) < count:
-        wanted = {prefix + "".join(secrets.choice(_ALPHABET) for _ in range(8))
-                  for _ in range(count - len(made))} - set(made)
+        wanted = {prefix + _random_code() for _ in range(count - len(made))} - set(made)
         taken = set(db.session.scalars(select(model.reference).where(
-            model.reference.in_(list(wanted)))))
+            model.reference == any_of(wanted, String()))))
         made += sorted(wanted - taken)
     return made
 

@@ -60,14 +60,18 @@ def test_format_per_locale(money, locale, shown):
     assert money.format(locale) == shown
 
 
-@pytest.mark.parametrize("locale", ["en", "es_US", "zh_Hans_CN", "en_GB"])
-@pytest.mark.parametrize("currency", ["USD", "GBP", "CNY", "JPY", "EUR"])
+@pytest.mark.parametrize("locale", ["en", "es_US", "es", "zh_Hans_CN", "zh", "en_GB", "de",
+                                    "ar_EG", "fa", "hi_IN"])
+@pytest.mark.parametrize("currency", ["USD", "GBP", "CNY", "JPY", "EUR", "BHD", "INR"])
 def test_remembered_format_is_babels_every_time(locale, currency):
-    """Formats are remembered (an account page writes the same amounts many times): asked twice,
-    and for amounts differing by a unit, each is exactly Babel's own."""
+    """Formats are remembered (an account page writes the same amounts many times), and amounts
+    of one shape are written from Babel's format of that shape: asked twice, for amounts of every
+    length and sign and differing by a unit, each is exactly Babel's own."""
     from babel.numbers import format_currency
 
-    for minor in (0, 1, -1, 248019, 248020, 10**12):
+    amounts = [0, 1, -1, 9, 10, 99, 100, 248019, 248020, 10**12, -10**12, 1234567890123]
+    amounts += [sign * int("9876543210"[:n]) for n in range(1, 11) for sign in (1, -1)]
+    for minor in amounts:
         money = Money(minor, currency)
         for _ in range(2):
             assert money.format(locale) == format_currency(money.decimal, currency, locale=locale)
