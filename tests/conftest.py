@@ -79,6 +79,29 @@ def drop_database(server_url: str, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@contextmanager
+def own_database_app(server_url: str, name: str, stripe_api_base: str | None = None,
+                     seed: bool = True):
+    """An app on a database of its own, migrated (and with the demo data unless `seed` is
+    False), for tests that need committed rows and second connections; dropped after."""
+    from flask_migrate import upgrade
+
+    from portal.extensions import db as database
+    from tests.fixtures.factories import seed_demo
+
+    application = make_app(fresh_database(server_url, name), stripe_api_base)
+    try:
+        with application.app_context():
+            upgrade(directory=str(ROOT / "migrations"))
+        if seed:
+            seed_demo(application)
+        yield application
+    finally:
+        with application.app_context():
+            database.engine.dispose()
+        drop_database(server_url, name)
+
+
 def make_app(database_url: str, stripe_api_base: str | None = None, **config):
     from portal import create_app
     from portal.config import sqlalchemy_url

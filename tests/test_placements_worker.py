@@ -10,26 +10,15 @@ from portal.extensions import db as database
 from portal.jobs.queue import job_app
 from portal.placements import service
 from portal.placements.models import PlacementImport
-from tests.conftest import ROOT, drop_database, fresh_database, make_app
+from tests.conftest import own_database_app
 from tests.test_placements import STAFF, placement_file, row
 
 
 @pytest.fixture(scope="module")
 def live(server_url, worker):
     """An app on a database of its own with the demo data, for committed rows and the worker."""
-    from flask_migrate import upgrade
-
-    from tests.fixtures.factories import seed_demo
-
-    name = f"portal_placements_{worker}"
-    application = make_app(fresh_database(server_url, name))
-    with application.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
-    seed_demo(application)
-    yield application
-    with application.app_context():
-        database.engine.dispose()
-    drop_database(server_url, name)
+    with own_database_app(server_url, f"portal_placements_{worker}") as application:
+        yield application
 
 
 def run_worker(app) -> None:

@@ -24,8 +24,8 @@ from portal.payments.gateway import EXTENSION
 from portal.payments.models import Payment, StaffRefund
 from portal.reconcile import service as reconcile_service
 from portal.reconcile.period import Period
-from tests.conftest import ROOT, drop_database, fresh_database, make_app
-from tests.fixtures.factories import paid_by_card, seed_demo
+from tests.conftest import own_database_app
+from tests.fixtures.factories import paid_by_card
 from tests.fixtures.stripe import event
 from tests.test_reconcile_localstripe import _items, _lists
 from tests.test_stripe_faults import _closed_port, _unreachable
@@ -300,19 +300,9 @@ def test_the_month_reconciles_the_charge_and_the_refunds(supervisor, db, paid, s
 def own_app(server_url, worker, stripe_emulator):
     """The app on a database of this test's own, committed for real: two requests at once need
     two connections, which a test's rolled-back database cannot give."""
-    from flask_migrate import upgrade
-
-    name = f"portal_refund_race_{worker}"
-    application = make_app(fresh_database(server_url, name), stripe_emulator.url)
-    try:
-        with application.app_context():
-            upgrade(directory=str(ROOT / "migrations"))
-        seed_demo(application)
+    with own_database_app(server_url, f"portal_refund_race_{worker}",
+                          stripe_emulator.url) as application:
         yield application
-    finally:
-        with application.app_context():
-            database.engine.dispose()
-        drop_database(server_url, name)
 
 
 class _Held:

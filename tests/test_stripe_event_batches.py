@@ -18,8 +18,7 @@ from portal.messaging.models import CapturedMessage
 from portal.outbox.models import OutboxMessage
 from portal.payments import inbox, receipts
 from portal.payments.models import Payment, StripeEvent
-from tests.conftest import ROOT, drop_database, fresh_database, make_app
-from tests.fixtures.factories import seed_demo
+from tests.conftest import own_database_app
 from tests.fixtures.stripe import event
 
 WAIT = 20  # seconds for what should take well under one
@@ -228,19 +227,8 @@ def test_a_second_receipt_for_one_account_is_judged_after_the_first(db, demo, ma
 
 @pytest.fixture(scope="module")
 def committed_app(server_url, worker):
-    from flask_migrate import upgrade
-
-    from portal.extensions import db as database
-
-    name = f"portal_batches_{worker}"
-    application = make_app(fresh_database(server_url, name))
-    with application.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
-    seed_demo(application)
-    yield application
-    with application.app_context():
-        database.engine.dispose()
-    drop_database(server_url, name)
+    with own_database_app(server_url, f"portal_batches_{worker}") as application:
+        yield application
 
 
 def test_two_workers_on_one_queue_apply_each_event_once(committed_app, monkeypatch):

@@ -23,7 +23,7 @@ from portal.outbox.models import DeliveryAttempt, OutboxMessage, WebhookDelivery
 from portal.outbox.service import publish
 from portal.outbox.signing import sign, verify
 from portal.outbox.tasks import DELIVER, SWEEP, request_delivery
-from tests.conftest import ROOT, drop_database, fresh_database, make_app
+from tests.conftest import own_database_app
 
 SECRET = "whsec-test-0123456789"
 #: The demo's agency, which the demo accounts belong to; endpoints of the tests are its own.
@@ -392,18 +392,8 @@ def test_a_delivery_still_failing_a_day_after_its_first_try_is_given_up(db, rece
 @pytest.fixture(scope="module")
 def live_app(server_url, worker):
     """An app on a fresh database, for tests that need committed rows and second connections."""
-    from flask_migrate import upgrade
-
-    from portal.extensions import db as database
-
-    name = f"portal_hooks_{worker}"
-    application = make_app(fresh_database(server_url, name))
-    with application.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
-    yield application
-    with application.app_context():
-        database.engine.dispose()
-    drop_database(server_url, name)
+    with own_database_app(server_url, f"portal_hooks_{worker}", seed=False) as application:
+        yield application
 
 
 @pytest.fixture
