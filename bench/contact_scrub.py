@@ -24,11 +24,9 @@ The database is dropped at the end.
 from __future__ import annotations
 
 import argparse
-import base64
 import cProfile
 import http.client
 import json
-import os
 import pstats
 import random
 import statistics
@@ -38,12 +36,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("PORTAL_DEMO", "1")
-os.environ.setdefault("SECRET_KEY", "bench")
-os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "1:" + base64.b64encode(b"b" * 32).decode())
-os.environ.setdefault("LOOKUP_HASH_KEY", "bench")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._env import ROOT  # noqa: E402 - sets demo mode and throwaway keys first
 
 #: The scrub's instant: 09:30 in New York, 06:30 in Los Angeles, 13:30 in London, 21:30 in Beijing.
 AT = datetime(2026, 3, 10, 13, 30, tzinfo=UTC)

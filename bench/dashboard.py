@@ -25,7 +25,6 @@ The database is dropped at the end.
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import random
@@ -37,12 +36,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("PORTAL_DEMO", "1")
-os.environ.setdefault("SECRET_KEY", "bench")
-os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "1:" + base64.b64encode(b"b" * 32).decode())
-os.environ.setdefault("LOOKUP_HASH_KEY", "bench")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._env import ROOT  # noqa: E402 - sets demo mode and throwaway keys first
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 HISTORY_DAYS = 400

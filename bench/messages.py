@@ -28,7 +28,6 @@ dropped at the end.
 from __future__ import annotations
 
 import argparse
-import base64
 import os
 import smtplib
 import socket
@@ -39,12 +38,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("PORTAL_DEMO", "1")
-os.environ.setdefault("SECRET_KEY", "bench")
-os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "1:" + base64.b64encode(b"b" * 32).decode())
-os.environ.setdefault("LOOKUP_HASH_KEY", "bench")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._env import ROOT  # noqa: E402 - sets demo mode and throwaway keys first
+
 os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_bench_messages")
 
 TARGET = 0.50

@@ -9,7 +9,6 @@ so the ratios hold on a noisy machine where absolute times do not.
 
 from __future__ import annotations
 
-import base64
 import os
 import re
 import statistics
@@ -17,12 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("PORTAL_DEMO", "1")
-os.environ.setdefault("SECRET_KEY", "bench")
-os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "1:" + base64.b64encode(b"b" * 32).decode())
-os.environ.setdefault("LOOKUP_HASH_KEY", "bench")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import bench._env  # noqa: E402, F401 - sets demo mode and throwaway keys first
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "200"))
 

@@ -21,7 +21,6 @@ The database is dropped at the end.
 from __future__ import annotations
 
 import argparse
-import base64
 import os
 import resource
 import sys
@@ -29,12 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("PORTAL_DEMO", "1")
-os.environ.setdefault("SECRET_KEY", "bench")
-os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "1:" + base64.b64encode(b"b" * 32).decode())
-os.environ.setdefault("LOOKUP_HASH_KEY", "bench")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._env import ROOT  # noqa: E402 - sets demo mode and throwaway keys first
 
 PLACES = [  # (country, region, city, postal code, phone prefix, currency)
     ("US", "NY", "Albany", "12207", "+1518555", "USD"),

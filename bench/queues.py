@@ -19,7 +19,6 @@ It prints PostgreSQL's plan of the page query (which index it walks). The databa
 
 from __future__ import annotations
 
-import base64
 import os
 import re
 import statistics
@@ -28,12 +27,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("PORTAL_DEMO", "1")
-os.environ.setdefault("SECRET_KEY", "bench")
-os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "1:" + base64.b64encode(b"b" * 32).decode())
-os.environ.setdefault("LOOKUP_HASH_KEY", "bench")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import bench._env  # noqa: E402, F401 - sets demo mode and throwaway keys first
 
 ITEMS = int(os.environ.get("BENCH_ITEMS", "10000"))
 NOISE = int(os.environ.get("BENCH_NOISE", "100000"))
