@@ -96,8 +96,12 @@ def last_closed(creditor_id: int) -> str | None:
 def next_period(creditor_id: int, today: date) -> str:
     """The statement to close next: the latest month that has ended, unless it (or a later one)
     is closed; then the month after the last one closed, which has not ended yet."""
+    return _next_after(last_closed(creditor_id), today)
+
+
+def _next_after(latest: str | None, today: date) -> str:
+    """`next_period` once the last closed period (None: none) is known."""
     ended = remittance.previous_period(today.strftime("%Y-%m"))
-    latest = last_closed(creditor_id)
     if latest is None or latest < ended:
         return ended
     _, end = remittance.period_bounds(latest)
@@ -166,7 +170,7 @@ def summaries(agency_id: int, today: date) -> list[Summary]:
         latest = db.session.scalar(
             select(RemittanceStatement).where(RemittanceStatement.creditor_id == creditor.id)
             .order_by(RemittanceStatement.period.desc()).limit(1))
-        upcoming = next_period(creditor.id, today)
+        upcoming = _next_after(latest.period if latest else None, today)
         found.append(Summary(creditor, in_force, latest,
                              statements.totals_of(latest) if latest else [], upcoming,
                              upcoming < current_month))
