@@ -43,6 +43,9 @@ class Payment(db.Model):
         #: The chargebacks queue (portal/queues).
         Index("ix_payment_chargeback_queue", "updated_at", "id", "account_id",
               postgresql_where=text("charged_back_minor > 0 OR chargeback_id IS NOT NULL")),
+        #: A month's payments (reconciliation, statements).
+        Index("ix_payment_succeeded_at", "succeeded_at",
+              postgresql_where=text("succeeded_at IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

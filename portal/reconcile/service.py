@@ -67,7 +67,10 @@ def _texts(values) -> object:
 
 def _payments(found: matching.Stripe, agency_id: int, period: Period) -> list[Ours]:
     """Every payment Stripe's month names (any agency: a transaction is linked whoever's it
-    is), and the agency's payments that succeeded in the month (to find what Stripe lacks)."""
+    is), and the agency's payments that succeeded in the month (to find what Stripe lacks).
+    The month's own payments are read first by when they succeeded; only the charges and
+    PaymentIntents they do not account for (an earlier month's refunded charge, another
+    agency's) are then looked up by id, so a month of 200,000 charges is not sent as a list."""
     charges = {matching.source_of(t) for t in found.balance_transactions}
     charges |= set(found.charges)
     intents = {matching.id_of(c.get("payment_intent")) for c in found.charges.values()}
@@ -76,18 +79,25 @@ def _payments(found: matching.Stripe, agency_id: int, period: Period) -> list[Ou
         intents.add(matching.id_of(reversal.get("payment_intent")))
     for _payout, txns in found.payouts:
         charges |= {matching.source_of(t) for t in txns}
-    ours_in_month = (Creditor.agency_id == agency_id) & (Payment.succeeded_at >= period.start) \
-        & (Payment.succeeded_at < period.end)
-    rows = db.session.execute(
-        select(Payment.id, Payment.charge_id, Payment.payment_intent_id, Payment.amount_minor,
-               Payment.currency, Payment.status, Payment.refunded_minor,
-               Payment.charged_back_minor, Payment.succeeded_at, Account.creditor_id,
-               Creditor.agency_id)
-        .join(Account, Account.id == Payment.account_id)
+    columns = select(
+        Payment.id, Payment.charge_id, Payment.payment_intent_id, Payment.amount_minor,
+        Payment.currency, Payment.status, Payment.refunded_minor, Payment.charged_back_minor,
+        Payment.succeeded_at, Account.creditor_id, Creditor.agency_id) \
+        .join(Account, Account.id == Payment.account_id) \
         .join(Creditor, Creditor.id == Account.creditor_id)
-        .where(or_(Payment.charge_id == _texts(charges),
-                   Payment.payment_intent_id == _texts(intents), ours_in_month)))
-    return [Ours(*row) for row in rows]
+    ours = [Ours(*row) for row in db.session.execute(columns.where(
+        Creditor.agency_id == agency_id, Payment.succeeded_at >= period.start,
+        Payment.succeeded_at < period.end))]
+    charges -= {p.charge_id for p in ours}
+    intents -= {p.intent_id for p in ours}
+    charges.discard(None)
+    intents.discard(None)
+    if charges or intents:
+        known = {p.id for p in ours}
+        ours += [Ours(*row) for row in db.session.execute(columns.where(or_(
+            Payment.charge_id == _texts(charges), Payment.payment_intent_id == _texts(intents))))
+            if row.id not in known]
+    return ours
 
 
 def _recorded(payment_ids: list[int]) -> list[Recorded]:
@@ -111,13 +121,21 @@ def store_in_transaction(agency_id: int, period: Period, found: matching.Stripe,
     """`store` inside the caller's transaction (the demo seed's)."""
     payments = _payments(found, agency_id, period)
     linked = matching.link(found, payments)
-    settlement.record_many(
-        [(t, linked[t["id"]]) for t in found.balance_transactions]
-        + [({**t, "payout": t.get("payout") or payout["id"]}, linked[t["id"]])
-           for payout, txns in found.payouts for t in txns])
+    settlement.record_many([(t, linked[t["id"]]) for t in _each_once(found)])
     recorded = _recorded(sorted({p.id for p in payments}))
     items = matching.match(found, payments, recorded, agency_id, period.start, period.end)
     return _keep(agency_id, period, items, now)
+
+
+def _each_once(found: matching.Stripe) -> list[dict]:
+    """Each balance transaction once, as `settlement.record_many` would keep the month's list
+    and then the payouts' lists (most transactions are in both): the later report, with the
+    payout that paid it out."""
+    once = {t["id"]: t for t in found.balance_transactions}
+    for payout, txns in found.payouts:
+        for t in txns:
+            once[t["id"]] = {**t, "payout": t.get("payout") or payout["id"]}
+    return list(once.values())
 
 
 def _keep(agency_id: int, period: Period, items: list[Item], now: datetime) -> RunResult:
