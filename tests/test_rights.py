@@ -112,6 +112,10 @@ def test_a_lenders_view_is_listed_for_the_borrower_named_as_the_lender(
     assert text.count("Northwind Bank (lender)") == 1
     name = db.scalar(select(StaffUser.name).where(StaffUser.email == "lender@northwind.test"))
     assert name not in text and "Birchwood" not in text
+    # The downloaded case history says the creditor opened it, not the agency's staff.
+    events = json.loads(person.get("/your-data/download.json").text)["case_events"]
+    [viewed] = [e for e in events if "lender's portal" in e["what"]]
+    assert viewed["by"] == "The creditor"
 
 
 def test_a_correction_waits_with_its_deadline_and_staff_answer_it(person, demo, db, app):

@@ -26,7 +26,7 @@ from portal.agency.forms import (
 from portal.cases.service import Actor
 from portal.casework import actions
 from portal.casework import page as caseview
-from portal.casework.history import ACTORS, describe
+from portal.casework.history import actor_words, describe
 from portal.contact import operations as contact_operations
 from portal.contact import service as contact
 from portal.contact.forms import ConfirmPointForm, WithdrawConsentForm
@@ -98,8 +98,9 @@ def history_flag(said) -> str:
 
 @bp.app_template_global("history_actor")
 def history_actor(event) -> str:
-    """Who did it, when not a staff member the page names: the borrower, the portal, a partner."""
-    return _(ACTORS.get(event.actor_type, event.actor_type))
+    """Who did it, when not a staff member the page names: the borrower, the portal, a partner,
+    the creditor (a lender's view)."""
+    return _(actor_words(event.kind, event.actor_type))
 
 
 def _said_elsewhere(events) -> dict[int, dict]:

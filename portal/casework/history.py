@@ -100,6 +100,17 @@ UNKNOWN = N_("Something was recorded (%(kind)s).")
 ACTORS = {"borrower": N_("The borrower"), "system": N_("The portal"),
           "partner": N_("A partner system"), "staff": N_("Staff"),
           "helper": N_("Someone helping the borrower")}
+#: A lender's user (recorded as the agency's own users are, with its own kind of event).
+LENDER = N_("The creditor")
+
+
+def actor_words(kind: str, actor_type: str) -> str:
+    """Who did it, in words (a msgid): a lender's view is the creditor's, not the agency's."""
+    if kind == K.LENDER_VIEWED:
+        return LENDER
+    return ACTORS.get(actor_type, actor_type)
+
+
 #: A contact the borrower made (an inbound call): not ours, but a conversation the rules count.
 INBOUND = N_("The borrower contacted us (%(channel)s): %(outcome)s.")
 #: An attempt the rules would have blocked, said after its sentence.

@@ -13,7 +13,7 @@ from portal.agency.scope import within
 from portal.cases.kinds import EventKind
 from portal.cases.models import CaseEvent
 from portal.cases.service import Actor, record
-from portal.casework.history import ACTORS, describe
+from portal.casework.history import actor_words, describe
 from portal.contact.models import ContactAttempt, ContactConsent, ContactHold
 from portal.contact.service import jurisdiction_of
 from portal.disputes.models import Dispute, EvidenceFile
@@ -96,7 +96,7 @@ def everything(borrower: Borrower) -> dict:
 def _in_words(event: CaseEvent) -> dict:
     said = describe(event.kind, event.data or {})
     return {"at": event.occurred_at.isoformat(), "account_id": event.account_id,
-            "by": _(ACTORS.get(event.actor_type, event.actor_type)),
+            "by": _(actor_words(event.kind, event.actor_type)),
             "what": _(said.sentence) % {k: str(v) for k, v in said.params.items()}}
 
 
