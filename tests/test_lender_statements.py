@@ -260,6 +260,16 @@ def test_the_demo_closes_two_months_the_last_with_a_deduction(db, demo):
                                      "NWB-1001": (5_000, 5_000, 0, 0)}
     (usd,) = _totals(db, closed.id)
     assert usd.due == -7_500
+    # The next statement does not read them again: taken, and nothing reversed since.
+    from portal.lenders.models import RemittanceItem
+    from portal.lenders.remittance import period_bounds
+
+    taken = set(db.scalars(select(RemittanceItem.payment_id).where(
+        RemittanceItem.payment_id.is_not(None))))
+    assert len(taken) == 2
+    creditor = db.scalar(select(Creditor.id).where(Creditor.code == "NWB"))
+    _start, end = period_bounds(period_of(now))
+    assert not taken & set(db.scalars(statements._theirs(creditor, end)))
 
 
 def test_the_lenders_key_lists_its_remittances_by_period(db, demo, client, make_payment):

@@ -86,10 +86,20 @@ def _rates(history: list[commission.Terms]) -> Callable[[str, datetime, datetime
 
 
 def _theirs(creditor_id: int, end: datetime) -> Select:
-    """The creditor's card payments that succeeded before `end` (their ids, as a subquery)."""
+    """The creditor's card payments that succeeded before `end` and that this statement may
+    have something to say about (their ids, as a subquery): those no closed statement took, and
+    those refunded or charged back since the last one closed. Each statement takes every
+    reversal posted before its end, so a payment a statement took and nothing reversed since is
+    done with: the statement of the twenty-fourth month does not read the first month's."""
+    since = (select(func.max(RemittanceStatement.period_end))
+             .where(RemittanceStatement.creditor_id == creditor_id).scalar_subquery())
+    taken = select(RemittanceItem.id).where(RemittanceItem.payment_id == Payment.id).exists()
+    reversed_since = select(LedgerEntry.id).where(
+        LedgerEntry.payment_id == Payment.id, LedgerEntry.kind == EntryKind.REVERSAL,
+        LedgerEntry.posted_at >= since).exists()
     return (select(Payment.id).join(Account, Payment.account_id == Account.id)
             .where(Account.creditor_id == creditor_id, Payment.status == PaymentStatus.SUCCEEDED,
-                   Payment.succeeded_at < end))
+                   Payment.succeeded_at < end, ~taken | reversed_since))
 
 
 def _accounted(payment_ids: Select) -> dict[int, tuple[int, int, int]]:
