@@ -502,8 +502,9 @@ def _sign_in_anywhere(page: Page, live, reference: str, born: str, email: str,
 def test_borrower_pages_meet_wcag_22_aa_in_spanish_and_chinese(browser, wcag_app, code):
     """María López (Spanish) and 王芳 (Simplified Chinese), each in a browser that reads her
     language: the sign-in pages signed out, then every page of her own that needs only her
-    account, each checked as above (axe, 360 px, 24 px targets, text at 200 %) and shown in her
-    language (`lang`, the switch, Chinese words)."""
+    account, and her dispute and plan forms in error, each checked as above (axe, 360 px, 24 px
+    targets, text at 200 %, errors tied to fields) and shown in her language (`lang`, the
+    switch, Chinese words)."""
     reference, born, email, account = READERS[code]
     context = new_context(browser, bypass_csp=True, locale=BROWSER_LOCALES[code])
     context.set_default_timeout(20_000)
@@ -533,10 +534,25 @@ def test_borrower_pages_meet_wcag_22_aa_in_spanish_and_chinese(browser, wcag_app
             page.goto(f"{wcag_app.url}{path}")
             if page.locator("main").count():
                 visit(page)
+        # Her dispute and plan forms sent empty: the errors in her language, tied to fields.
+        for path in (f"/accounts/{account}/dispute", f"/accounts/{account}/plan"):
+            page.goto(f"{wcag_app.url}{path}")
+            form = page.locator("main form[method=post]").filter(
+                has=page.locator("input:not([type=hidden]), select, textarea")).first
+            form.evaluate("f => f.noValidate = true")
+            form.locator("button[type=submit], button:not([type])").last.click()
+            page.wait_for_load_state()
+            expect(page.locator("main .error, main [aria-invalid=true], main [role=alert]")
+                   .first).to_be_attached()
+            checked.append(f"{path} in error")
+            problems = _in_language(page, code) + _unexplained(page) + check_page(page)
+            if problems:
+                found[f"{path} in error"] = problems
     finally:
         context.close()
     must = {"/sign-in", "/sign-in/code", "/accounts/", f"/accounts/{account}",
             f"/accounts/{account}/pay", f"/accounts/{account}/plan",
-            f"/accounts/{account}/dispute", "/contact-preferences/", "/your-data/"}
+            f"/accounts/{account}/dispute", "/contact-preferences/", "/your-data/",
+            f"/accounts/{account}/dispute in error", f"/accounts/{account}/plan in error"}
     assert must <= set(checked), sorted(must - set(checked))
     assert not found, "\n\n".join(f"{path}:\n" + "\n".join(p) for path, p in found.items())
