@@ -90,3 +90,68 @@ def test_the_worker_places_a_queued_import_and_resumes_one_a_killed_worker_left(
             "SELECT count(*) FROM placement_chunk")) == 0
         assert database.session.scalar(select(PlacementImport.state).where(
             PlacementImport.id == cut)) == "done"
+
+
+def test_two_workers_place_one_import_side_by_side_with_one_borrower_per_person(
+        live, monkeypatch):
+    """Two workers place the chunks of one import at once (each is inside its chunk when the
+    other starts one: with one worker per import at a time, the barrier would break); a person
+    under accounts in two chunks placed at the same moment is still one borrower; the result is
+    that of one worker."""
+    import threading
+
+    same = {"first_name": "Pat", "last_name": "Quinn"}
+    lines = [row(i, creditor_account_id=f"pair-{i}", **(same if i in (1, 3) else {}))
+             for i in range(1, 9)]
+    with live.app_context():
+        pair = service.start("BRC", placement_file(*lines), "pair", STAFF, chunk_size=2).id
+    real = service._place_chunk
+    together = threading.Barrier(2, timeout=30)
+    first_call = threading.local()
+
+    def meet_the_other_worker_first(imp, batch):
+        if not getattr(first_call, "done", False):
+            first_call.done = True
+            together.wait()  # both workers hold a chunk of the import here
+        return real(imp, batch)
+
+    monkeypatch.setattr(service, "_place_chunk", meet_the_other_worker_first)
+    placed: dict[str, int] = {}
+    failures: list[BaseException] = []
+
+    def work(name: str) -> None:
+        try:
+            with live.app_context():
+                count = 0
+                while service.run_chunk(pair) is not None:
+                    count += 1
+                placed[name] = count
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            failures.append(exc)
+
+    workers = [threading.Thread(target=work, args=(n,)) for n in ("a", "b")]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+    assert not failures, failures
+    assert sum(placed.values()) == 4 and min(placed.values()) >= 1, placed
+    done = state_of(live, pair)
+    assert (done.state, done.placed, done.done_rows, done.next_chunk) == ("done", 8, 8, 4)
+    with live.app_context():
+        owners = dict(database.session.execute(text(
+            "SELECT pl.line, a.borrower_id FROM placement_line pl"
+            " JOIN account a ON a.id = pl.account_id WHERE pl.import_id = :i"), {"i": pair}).all())
+        assert database.session.scalar(text(
+            "SELECT count(*) FROM placement_chunk WHERE import_id = :i"), {"i": pair}) == 0
+        database.session.rollback()
+    assert owners[2] == owners[4] and len(set(owners.values())) == 7
+
+    monkeypatch.setattr(service, "_place_chunk", real)
+    serial = [{**line, "creditor_account_id": "serial-" + line["creditor_account_id"]}
+              for line in lines]
+    with live.app_context():
+        one = service.start("BRC", placement_file(*serial), "serial", STAFF, chunk_size=2).id
+        while service.run_chunk(one) is not None:
+            pass
+    assert outcome(live, "serial", 8) == outcome(live, "pair", 8)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import click
@@ -47,6 +48,9 @@ def import_command(path: Path, creditor_code: str, wait: bool, chunk_size: int,
         while (progress := service.run_chunk(imp.id)) is not None:
             click.echo(f"  {progress.done_rows}/{progress.total_rows} rows "
                        f"({progress.percent}%)")
+        # The last chunks may be with a worker that took them meanwhile: wait for it.
+        while service.progress(imp.id).state in ("ready", "importing"):
+            time.sleep(1)
     progress = service.progress(imp.id)
     click.echo(f"import {imp.id}: {progress.state}; placed {progress.placed}, adjusted "
                f"{progress.adjusted}, unchanged {progress.unchanged}")

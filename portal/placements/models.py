@@ -21,7 +21,7 @@ class ImportState(StrEnum):
     REJECTED = "rejected"
     #: Checked and staged, waiting for a worker (or the CLI) to place it.
     READY = "ready"
-    #: Some chunks placed; `next_chunk` is where it goes on.
+    #: Some chunks placed (each deleted as it is placed); the staged ones are what is left.
     IMPORTING = "importing"
     DONE = "done"
     #: Undone as a whole (its accounts closed as `placement.undone`).
@@ -43,7 +43,7 @@ class PlacementImport(db.Model):
     total_rows: Mapped[int] = mapped_column(Integer, default=0)
     done_rows: Mapped[int] = mapped_column(Integer, default=0)
     chunk_size: Mapped[int] = mapped_column(Integer)
-    #: The cursor: the next staged chunk to place (chunks are numbered from 0).
+    #: Chunks placed so far (of `chunks` staged; workers may place them in any order).
     next_chunk: Mapped[int] = mapped_column(Integer, default=0)
     chunks: Mapped[int] = mapped_column(Integer, default=0)
     placed: Mapped[int] = mapped_column(Integer, default=0)

@@ -3,8 +3,9 @@
 The console and the CLI call these; each operation is one transaction. A file is read and every
 row checked (`rows.py`) before anything is staged: one bad row and nothing is placed, only the
 import's row with its report is kept. A good file is staged in encrypted chunks and placed one
-chunk per transaction (`run_chunk`), the import's cursor moving in the same transaction, so a
-worker killed mid-chunk leaves the chunk undone and the next run places it whole.
+chunk per transaction (`run_chunk`), the chunk deleted and the import's counts moved in the same
+transaction, so a worker killed mid-chunk leaves the chunk staged and the next run places it
+whole; several workers place the chunks of one import side by side.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from decimal import Decimal
 from itertools import pairwise
 
 from flask_babel import gettext as _
-from sqlalchemy import Integer, LargeBinary, String, delete, func, literal, select, union
+from sqlalchemy import Integer, LargeBinary, String, delete, func, literal, select, text, union
 
 from portal import csvsafe
 from portal.accounts import ledger, placement
@@ -351,46 +352,97 @@ def _stage(imp: PlacementImport, batch: list[rows.Placement]) -> None:
     imp.chunks += 1
 
 
+@dataclass
+class Placing:
+    """What placing one chunk needs of its import, and what it counts, apart from the import's
+    row: workers place chunks of one import side by side, and add their counts to the row, under
+    its lock, only once their chunk is placed."""
+
+    id: int
+    creditor_id: int
+    agency_id: int | None
+    actor_type: str
+    actor_id: str | None
+    placed: int = 0
+    adjusted: int = 0
+    unchanged: int = 0
+
+
 @operation
 def run_chunk(import_id: int | None = None) -> Progress | None:
-    """Place the next chunk of an import (this one, or the oldest waiting), moving its cursor in
-    the same transaction; None when there is nothing to place."""
-    query = select(PlacementImport).where(
-        PlacementImport.state.in_([ImportState.READY, ImportState.IMPORTING]))
+    """Place one staged chunk of an import (this one, or the oldest waiting) and delete it in the
+    same transaction; None when no chunk is free to place. Chunks are taken with SKIP LOCKED, so
+    workers (on one machine or many) place the chunks of one import side by side; a worker killed
+    mid-chunk leaves that chunk staged, whole, for the next."""
+    query = (select(PlacementChunk.import_id, PlacementChunk.seq)
+             .join(PlacementImport, PlacementImport.id == PlacementChunk.import_id)
+             .where(PlacementImport.state.in_([ImportState.READY, ImportState.IMPORTING])))
     if import_id is not None:
-        query = query.where(PlacementImport.id == import_id)
-    # Another worker on the same import waits for this chunk, then reads the moved cursor.
-    imp = db.session.scalar(query.order_by(PlacementImport.id).limit(1)
-                            .with_for_update(skip_locked=import_id is None))
-    if imp is None:
+        query = query.where(PlacementChunk.import_id == import_id)
+    taken = db.session.execute(query.order_by(PlacementChunk.import_id, PlacementChunk.seq)
+                               .limit(1).with_for_update(of=PlacementChunk,
+                                                         skip_locked=True)).first()
+    if taken is None:
         return None
+    imp = db.session.get(PlacementImport, taken.import_id)
+    placing = Placing(imp.id, imp.creditor_id, imp.agency_id, imp.actor_type, imp.actor_id)
     chunk = db.session.scalar(select(PlacementChunk).where(
-        PlacementChunk.import_id == imp.id, PlacementChunk.seq == imp.next_chunk))
-    imp.state = ImportState.IMPORTING
-    if chunk is not None:
-        with young_objects_collected():
-            batch = [rows.Placement.from_dict(d) for d in json.loads(chunk.rows)]
-            new_ids = _place_chunk(imp, batch)
-            queue_first_letters(new_ids, _actor(imp))
-        imp.done_rows += len(batch)
+        PlacementChunk.import_id == taken.import_id, PlacementChunk.seq == taken.seq))
+    with young_objects_collected():
+        batch = [rows.Placement.from_dict(d) for d in json.loads(chunk.rows)]
+        new_ids = _place_chunk(placing, batch)
+        queue_first_letters(new_ids, _actor(placing))
+    db.session.execute(delete(PlacementChunk).where(
+        PlacementChunk.import_id == taken.import_id, PlacementChunk.seq == taken.seq))
+    # The counts go on the import's row under its lock (read again: another worker may have
+    # added theirs), held only from here to the commit. FOR NO KEY UPDATE: the chunk's lines
+    # hold a key-share lock on the row (their foreign key), which a plain FOR UPDATE would wait
+    # for, and two workers at this point would wait for each other.
+    imp = db.session.get(PlacementImport, taken.import_id,
+                         with_for_update={"key_share": True}, populate_existing=True)
+    imp.done_rows += len(batch)
     imp.next_chunk += 1
-    if imp.next_chunk >= imp.chunks:
+    imp.placed += placing.placed
+    imp.adjusted += placing.adjusted
+    imp.unchanged += placing.unchanged
+    left = db.session.scalar(select(func.count()).select_from(PlacementChunk).where(
+        PlacementChunk.import_id == imp.id))
+    if left:
+        imp.state = ImportState.IMPORTING
+    else:
         imp.state = ImportState.DONE
         imp.finished_at = datetime.now(UTC)
-        db.session.execute(delete(PlacementChunk).where(PlacementChunk.import_id == imp.id))
     return _progress(imp)
 
 
-def _actor(imp: PlacementImport) -> Actor:
+def _actor(imp: PlacementImport | Placing) -> Actor:
     return Actor(imp.actor_type, imp.actor_id, f"placement:{imp.id}")
 
 
-def _place_chunk(imp: PlacementImport, batch: list[rows.Placement]) -> list[int]:
+#: The first key of the advisory locks on the people of a chunk (the second: the person's hash).
+PERSON_LOCKS = 0x706C6163
+
+
+def _lock_people(keys: list[tuple]) -> None:
+    """Wait for any other chunk placing one of these people (a borrower under accounts in two
+    chunks is one borrower): an advisory lock per person until the commit, taken in one order,
+    so two chunks never wait for each other."""
+    hashes = sorted({int.from_bytes(hashlib.blake2b(repr(k).encode(), digest_size=4).digest(),
+                                    "big", signed=True) for k in keys})
+    db.session.execute(text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), k) "
+                            "FROM unnest(CAST(:keys AS integer[])) AS k"),
+                       {"space": PERSON_LOCKS, "keys": hashes})
+
+
+def _place_chunk(imp: Placing, batch: list[rows.Placement]) -> list[int]:
     """Place, adjust or leave each row's account; the ids of the accounts placed. New accounts
     (most rows of most files) are written set-based, a few statements per chunk."""
     creditor = db.session.get(Creditor, imp.creditor_id)
     actor = _actor(imp)
     now = datetime.now(UTC)
+    all_keys = [_person_key(p) for p in batch]  # two keyed digests each: computed once
+    _lock_people(all_keys)
+    key_of = {p.line: key for p, key in zip(batch, all_keys, strict=True)}
     known = _open_accounts(creditor.id, batch)
     totals = ledger.placed_total([a.id for a in known.values()])
     people = _borrowers(imp.agency_id, batch)
@@ -410,7 +462,7 @@ def _place_chunk(imp: PlacementImport, batch: list[rows.Placement]) -> list[int]
         lines.append({"import_id": imp.id, "line": p.line, "account_id": account.id,
                       "outcome": LineOutcome.ADJUSTED if delta else LineOutcome.UNCHANGED,
                       "adjustment_minor": delta or None})
-    keys = [_person_key(p) for p in fresh]  # two keyed digests each: computed once
+    keys = [key_of[p.line] for p in fresh]
     new_people = {}
     for p, key in zip(fresh, keys, strict=True):
         if key not in people and key not in new_people:
