@@ -173,6 +173,15 @@ def test_one_person_under_several_accounts_is_one_borrower(db):
     assert account_of(db, "NW-900004").borrower_id == a.borrower_id
 
 
+def test_a_person_without_id_digits_is_found_again_by_name_and_birth_alone(db):
+    same = {"first_name": "Ira", "last_name": "Moss", "national_id_last4": ""}
+    imported(db, placement_file(row(1, **same)))
+    imported(db, placement_file(row(2, **same), row(3, first_name="Ira", last_name="Moss")),
+             code="LUM")
+    a, b, c = (account_of(db, f"NW-90000{n}") for n in (1, 2, 3))
+    assert a.borrower_id == b.borrower_id != c.borrower_id  # row 3 has ID digits: another
+
+
 def test_a_demo_borrower_placed_again_is_the_same_borrower_but_not_in_another_agency(db):
     alex = {"first_name": "Alex", "last_name": "Rivera", "date_of_birth": "1985-04-12",
             "national_id_last4": "4321"}
