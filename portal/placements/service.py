@@ -417,6 +417,8 @@ def run_chunk(import_id: int | None = None) -> Progress | None:
     imp.placed += placing.placed
     imp.adjusted += placing.adjusted
     imp.unchanged += placing.unchanged
+    if imp.next_chunk & (imp.next_chunk - 1) == 0:
+        _analyze_grown_tables()
     left = db.session.scalar(select(func.count()).select_from(PlacementChunk).where(
         PlacementChunk.import_id == imp.id))
     if left:
@@ -425,6 +427,22 @@ def run_chunk(import_id: int | None = None) -> Progress | None:
         imp.state = ImportState.DONE
         imp.finished_at = datetime.now(UTC)
     return _progress(imp)
+
+
+#: The tables a chunk grows and the next chunk looks up by index: their planner statistics are
+#: refreshed as an import doubles them.
+GROWN_TABLES = ("borrower", "account", "contact_point", "contact_point_summary", "ledger_entry",
+                "case_event", "case_stream", "contact_attempt", "outgoing_message",
+                "outbox_message", "placement_line")
+
+
+def _analyze_grown_tables() -> None:
+    """ANALYZE what the import has grown, after its 1st, 2nd, 4th, 8th... chunk (one worker
+    each time: the count moves under the import's lock). A server without autovacuum, or one
+    that has not got to it, plans the chunk's look-ups with the statistics of empty tables:
+    a thousand borrowers' contact points were read by scanning every contact point (the
+    million-row import slowed from 1,000 rows/s to 300 by its 130,000th row)."""
+    db.session.execute(text("ANALYZE " + ", ".join(GROWN_TABLES)))
 
 
 def _actor(imp: PlacementImport | Placing) -> Actor:
