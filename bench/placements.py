@@ -159,8 +159,11 @@ def main() -> None:
                 target=place, args=(url, import_id)) for _ in range(args.workers - 1)]
             for other in others:
                 other.start()
+            shown = 0
             while (progress := service.run_chunk(import_id)) is not None:
-                if progress.done_rows % (args.chunk * 10) == 0:
+                # Every ten chunks' worth of rows (the other workers' chunks count too).
+                if progress.done_rows // (args.chunk * 10) > shown:
+                    shown = progress.done_rows // (args.chunk * 10)
                     placing_s = time.perf_counter() - started - checked_s
                     print(f"  {progress.done_rows:,}/{progress.total_rows:,} rows "
                           f"({time.perf_counter() - started:.0f} s; placing "
