@@ -159,3 +159,38 @@ def test_two_workers_place_one_import_side_by_side_with_one_borrower_per_person(
         while service.run_chunk(one) is not None:
             pass
     assert outcome(live, "serial", 8) == outcome(live, "pair", 8)
+
+
+def test_the_upgrade_deletes_the_chunks_an_old_cursor_had_passed(server_url, worker):
+    """An import half placed under the cursor (chunks before `next_chunk` placed, still staged)
+    when 0021 comes: those chunks go, so the workers that now take any staged chunk place none
+    twice; the rest stay for them."""
+    from flask_migrate import upgrade
+
+    from tests.conftest import ROOT, drop_database, fresh_database, make_app
+
+    name = f"portal_chunks_{worker}"
+    app = make_app(fresh_database(server_url, name))
+    try:
+        with app.app_context():
+            upgrade(directory=str(ROOT / "migrations"), revision="0020_payment_succeeded")
+            database.session.execute(text(
+                "INSERT INTO creditor (id, code, name, country) VALUES (1, 'C1', 'C', 'US')"))
+            database.session.execute(text(
+                "INSERT INTO placement_import (id, creditor_id, filename, sha256, state, "
+                "total_rows, done_rows, chunk_size, next_chunk, chunks, placed, adjusted, "
+                "unchanged, problems, actor_type) VALUES (7, 1, 'f.csv', 'x', 'importing', 6, 2, "
+                "2, 1, 3, 2, 0, 0, '[]', 'system')"))
+            database.session.execute(text(
+                "INSERT INTO placement_chunk (import_id, seq, rows) "
+                "SELECT 7, s, '\\x00' FROM generate_series(0, 2) AS s"))
+            database.session.commit()
+            upgrade(directory=str(ROOT / "migrations"), revision="0021_placed_chunks")
+            left = database.session.scalars(text(
+                "SELECT seq FROM placement_chunk WHERE import_id = 7 ORDER BY seq")).all()
+            database.session.rollback()
+            assert left == [1, 2]
+    finally:
+        with app.app_context():
+            database.engine.dispose()
+        drop_database(server_url, name)
