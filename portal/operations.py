@@ -8,12 +8,26 @@ rollback somewhere below it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import wraps
 
+from psycopg import errors as pg_errors
+from sqlalchemy.exc import DBAPIError
+
 from portal.extensions import db
+
+log = logging.getLogger("portal.operations")
+
+#: Times an operation is run when PostgreSQL picks it as a deadlock's victim (or a
+#: serialization failure's): the transaction was rolled back whole, so running it again is safe;
+#: an operation never calls Stripe or sends anything itself (those go before or after it, or
+#: through the outbox), so nothing outside the database happens twice.
+ATTEMPTS = 3
+#: What PostgreSQL rolls back and says to try again.
+RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
 
 #: The operation (or read) running in this context, if any.
 _running: ContextVar[str | None] = ContextVar("portal_operation", default=None)
@@ -43,20 +57,29 @@ def _enter(name: str):
     return _running.set(name)
 
 
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, DBAPIError) and isinstance(exc.orig, RETRYABLE)
+
+
 def operation(fn):
-    """Run `fn` as one transaction: commit if it returns, roll back if it raises."""
+    """Run `fn` as one transaction: commit if it returns, roll back if it raises. Chosen as a
+    deadlock's victim, it is rolled back and run again (up to ATTEMPTS times in all)."""
 
     @wraps(fn)
     def run(*args, **kwargs):
         token = _enter(fn.__qualname__)
         try:
-            try:
-                result = fn(*args, **kwargs)
-            except BaseException:
-                db.session.rollback()
-                raise
-            db.session.commit()
-            return result
+            for attempt in range(1, ATTEMPTS + 1):
+                try:
+                    result = fn(*args, **kwargs)
+                    db.session.commit()
+                    return result
+                except BaseException as exc:
+                    db.session.rollback()
+                    if attempt == ATTEMPTS or not _retryable(exc):
+                        raise
+                    log.warning("%s: %s, run again (attempt %d of %d)", fn.__qualname__,
+                                type(exc.orig).__name__, attempt + 1, ATTEMPTS)
         finally:
             _running.reset(token)
 

@@ -85,3 +85,70 @@ def test_not_found_is_a_domain_error_not_an_http_one():
     from werkzeug.exceptions import HTTPException
 
     assert not issubclass(NotFound, HTTPException)
+
+
+@pytest.fixture(scope="module")
+def committed(server_url, worker):
+    """An app on a database of its own: two transactions on two connections, committed."""
+    from tests.conftest import own_database_app
+
+    with own_database_app(server_url, f"portal_operations_{worker}") as application:
+        yield application
+
+
+def test_a_deadlocks_victim_is_run_again_and_both_complete(committed):
+    """Two operations lock two accounts in opposite orders at the same moment: PostgreSQL
+    rolls one back as the deadlock's victim; that one runs again, whole, after the other
+    commits; both renames are kept and the caller sees no error."""
+    import threading
+
+    together = threading.Barrier(2, timeout=30)
+    runs: dict[str, int] = {"a": 0, "b": 0}
+    failures: list[BaseException] = []
+
+    @operation
+    def rename_both(name: str, first: str, second: str) -> None:
+        runs[name] += 1
+        for reference in (first, second):
+            account = database.session.scalar(select(Account).where(
+                Account.reference == reference).with_for_update())
+            account.product = f"{account.product.split(' /')[0]} / {name}"
+            database.session.flush()
+            if runs[name] == 1 and reference == first:
+                together.wait()  # each holds its first account, then asks for the other's
+
+    def work(name: str, first: str, second: str) -> None:
+        try:
+            with committed.app_context():
+                rename_both(name, first, second)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, args=("a", "NWB-1001", "NWB-1002")),
+               threading.Thread(target=work, args=("b", "NWB-1002", "NWB-1001"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not failures, failures
+    assert sorted(runs.values()) == [1, 2]  # the victim ran twice, the other once
+    with committed.app_context():
+        products = database.session.scalars(select(Account.product).where(
+            Account.reference.in_(["NWB-1001", "NWB-1002"]))).all()
+        database.session.rollback()
+    # The one that ran last wrote both: the same name on the two accounts, both committed.
+    last = max(runs, key=runs.get)
+    assert all(p.endswith(f" / {last}") for p in products), products
+
+
+def test_an_error_that_is_not_a_deadlock_is_not_run_again(db):
+    calls = []
+
+    @operation
+    def fails() -> None:
+        calls.append(1)
+        database.session.execute(text("SELECT 1/0"))
+
+    with pytest.raises(Exception, match="division by zero"):
+        db.run(fails)
+    assert calls == [1]
