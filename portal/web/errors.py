@@ -71,10 +71,11 @@ def register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def database_unreachable(error):
-        # The connection dropped or the server restarted mid-request: the transaction never
-        # committed, so nothing was changed. The pool's pre-ping replaces the dead connection
-        # on the next request. Said as a 503 (HTML or the API's problem JSON), not a 500.
-        log.warning("database unreachable: %s", type(getattr(error, "orig", error)).__name__)
+        # The connection dropped or the server restarted mid-request, or a deadlock came back
+        # on every run of the operation: the transaction never committed, so nothing was
+        # changed. The pool's pre-ping replaces a dead connection on the next request. Said as
+        # a 503 (HTML or the API's problem JSON), not a 500.
+        log.warning("database unavailable: %s", type(getattr(error, "orig", error)).__name__)
         return current_app.handle_user_exception(ServiceUnavailable(retry_after=30))
 
     @app.errorhandler(InternalServerError)
