@@ -269,7 +269,8 @@ def test_the_demo_closes_two_months_the_last_with_a_deduction(db, demo):
     assert len(taken) == 2
     creditor = db.scalar(select(Creditor.id).where(Creditor.code == "NWB"))
     _start, end = period_bounds(period_of(now))
-    assert not taken & set(db.scalars(statements._theirs(creditor, end)))
+    assert not taken & db.run(lambda: set(database.session.scalars(
+        statements._theirs(creditor, end))))
 
 
 def test_the_lenders_key_lists_its_remittances_by_period(db, demo, client, make_payment):

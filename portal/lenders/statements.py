@@ -91,15 +91,18 @@ def _theirs(creditor_id: int, end: datetime) -> Select:
     those refunded or charged back since the last one closed. Each statement takes every
     reversal posted before its end, so a payment a statement took and nothing reversed since is
     done with: the statement of the twenty-fourth month does not read the first month's."""
-    since = (select(func.max(RemittanceStatement.period_end))
-             .where(RemittanceStatement.creditor_id == creditor_id).scalar_subquery())
+    theirs = (select(Payment.id).join(Account, Payment.account_id == Account.id)
+              .where(Account.creditor_id == creditor_id,
+                     Payment.status == PaymentStatus.SUCCEEDED, Payment.succeeded_at < end))
+    since = db.session.scalar(select(func.max(RemittanceStatement.period_end))
+                              .where(RemittanceStatement.creditor_id == creditor_id))
+    if since is None:
+        return theirs  # no statement yet: no payment was taken
     taken = select(RemittanceItem.id).where(RemittanceItem.payment_id == Payment.id).exists()
     reversed_since = select(LedgerEntry.id).where(
         LedgerEntry.payment_id == Payment.id, LedgerEntry.kind == EntryKind.REVERSAL,
         LedgerEntry.posted_at >= since).exists()
-    return (select(Payment.id).join(Account, Payment.account_id == Account.id)
-            .where(Account.creditor_id == creditor_id, Payment.status == PaymentStatus.SUCCEEDED,
-                   Payment.succeeded_at < end, ~taken | reversed_since))
+    return theirs.where(~taken | reversed_since)
 
 
 def _accounted(payment_ids: Select) -> dict[int, tuple[int, int, int]]:
