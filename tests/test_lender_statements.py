@@ -260,6 +260,16 @@ def test_the_demo_closes_two_months_the_last_with_a_deduction(db, demo):
                                      "NWB-1001": (5_000, 5_000, 0, 0)}
     (usd,) = _totals(db, closed.id)
     assert usd.due == -7_500
+    # The totals summed by the database are the pure rules' totals of the lines.
+    from portal.lenders import remittance
+
+    def both(statement_id: int):
+        row = database.session.get(RemittanceStatement, statement_id)
+        return statements.totals_of(row), remittance.totals(statements.as_lines(row), row.method)
+
+    for statement_id in (before.id, closed.id):
+        summed, by_lines = db.run(both, statement_id)
+        assert summed == by_lines and summed
     # The next statement does not read them again: taken, and nothing reversed since.
     from portal.lenders.models import RemittanceItem
     from portal.lenders.remittance import period_bounds

@@ -275,7 +275,17 @@ def as_lines(row: RemittanceStatement) -> list[remittance.Line]:
 
 
 def totals_of(row: RemittanceStatement) -> list[remittance.Totals]:
-    return remittance.totals(as_lines(row), row.method)
+    """The statement's totals by currency: its lines summed by the database (a list of twelve
+    statements no longer loads every line of each), then the pure rules' split, which is the
+    same on the sums as on the lines (every total is a sum of the lines' fields)."""
+    line = RemittanceLine
+    sums = db.session.execute(
+        select(line.currency, func.sum(line.collected_minor), func.sum(line.refunded_minor),
+               func.sum(line.charged_back_minor), func.sum(line.commission_minor),
+               func.sum(line.direct_minor), func.sum(line.direct_commission_minor))
+        .where(line.statement_id == row.id).group_by(line.currency))
+    return remittance.totals([remittance.Line(0, currency, *(int(v) for v in values))
+                              for currency, *values in sums], row.method)
 
 
 def statements_of(creditor_ids: list[int], period: str | None = None) -> list[RemittanceStatement]:
