@@ -15,6 +15,7 @@ from decimal import Decimal
 from flask_babel import format_percent
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 
 from portal.accounts.models import Account, Creditor
 from portal.extensions import db
@@ -158,22 +159,27 @@ class Summary:
 
 def summaries(agency_id: int, today: date) -> list[Summary]:
     """The agency's creditors, each summed up (the drafts, which read every payment, are drawn
-    up on each creditor's own page)."""
+    up on each creditor's own page): their terms, latest statements and those statements' totals
+    read for all of them at once."""
     found = []
     current_month = today.strftime("%Y-%m")
-    for creditor in creditors_of(agency_id):
-        history = terms.history(creditor.id)
+    creditors = creditors_of(agency_id)
+    ids = [c.id for c in creditors]
+    histories = terms.histories(ids)
+    latest_of = {row.creditor_id: row for row in db.session.scalars(
+        select(RemittanceStatement).where(RemittanceStatement.creditor_id.in_(ids))
+        .ext(distinct_on(RemittanceStatement.creditor_id))
+        .order_by(RemittanceStatement.creditor_id, RemittanceStatement.period.desc()))}
+    totals = statements.totals_of_many(list(latest_of.values()))
+    for creditor in creditors:
         try:
-            in_force = commission.terms_on(history, today)
+            in_force = commission.terms_on(histories[creditor.id], today)
         except commission.NoTerms:
             in_force = None
-        latest = db.session.scalar(
-            select(RemittanceStatement).where(RemittanceStatement.creditor_id == creditor.id)
-            .order_by(RemittanceStatement.period.desc()).limit(1))
+        latest = latest_of.get(creditor.id)
         upcoming = _next_after(latest.period if latest else None, today)
-        found.append(Summary(creditor, in_force, latest,
-                             statements.totals_of(latest) if latest else [], upcoming,
-                             upcoming < current_month))
+        found.append(Summary(creditor, in_force, latest, totals[latest.id] if latest else [],
+                             upcoming, upcoming < current_month))
     return found
 
 

@@ -56,7 +56,7 @@ def _creditor_page(code: str, *, terms_form: TermsForm | None = None,
             lines=documents.line_rows(draft.lines, draft.method, upcoming.references)
             if draft else [],
             terms=console.terms_shown(creditor.id, now.date()), closed=closed,
-            closed_totals={s.id: statements.totals_of(s) for s in closed},
+            closed_totals=statements.totals_of_many(closed),
             methods=METHODS, percent=console.percent, refusal=refusal,
             may_close=allows(current_user.role, CLOSE_STATEMENTS),
             may_set_terms=allows(current_user.role, SET_COMMISSION_TERMS),

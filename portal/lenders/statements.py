@@ -275,17 +275,28 @@ def as_lines(row: RemittanceStatement) -> list[remittance.Line]:
 
 
 def totals_of(row: RemittanceStatement) -> list[remittance.Totals]:
-    """The statement's totals by currency: its lines summed by the database (a list of twelve
-    statements no longer loads every line of each), then the pure rules' split, which is the
-    same on the sums as on the lines (every total is a sum of the lines' fields)."""
+    """The statement's totals by currency (`totals_of_many` of one)."""
+    return totals_of_many([row])[row.id]
+
+
+def totals_of_many(rows: list[RemittanceStatement]) -> dict[int, list[remittance.Totals]]:
+    """Each statement's totals by currency, by statement id, in one query: the lines summed by
+    the database (a list of twelve statements no longer loads every line of each), then the pure
+    rules' split, which is the same on the sums as on the lines (every total is a sum of the
+    lines' fields)."""
+    if not rows:
+        return {}
     line = RemittanceLine
-    sums = db.session.execute(
-        select(line.currency, func.sum(line.collected_minor), func.sum(line.refunded_minor),
-               func.sum(line.charged_back_minor), func.sum(line.commission_minor),
-               func.sum(line.direct_minor), func.sum(line.direct_commission_minor))
-        .where(line.statement_id == row.id).group_by(line.currency))
-    return remittance.totals([remittance.Line(0, currency, *(int(v) for v in values))
-                              for currency, *values in sums], row.method)
+    sums: dict[int, list[remittance.Line]] = {row.id: [] for row in rows}
+    for statement_id, currency, *values in db.session.execute(
+            select(line.statement_id, line.currency, func.sum(line.collected_minor),
+                   func.sum(line.refunded_minor), func.sum(line.charged_back_minor),
+                   func.sum(line.commission_minor), func.sum(line.direct_minor),
+                   func.sum(line.direct_commission_minor))
+            .where(line.statement_id.in_(list(sums)))
+            .group_by(line.statement_id, line.currency)):
+        sums[statement_id].append(remittance.Line(0, currency, *(int(v) for v in values)))
+    return {row.id: remittance.totals(sums[row.id], row.method) for row in rows}
 
 
 def statements_of(creditor_ids: list[int], period: str | None = None) -> list[RemittanceStatement]:

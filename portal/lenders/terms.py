@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import Creditor
 from portal.extensions import db
@@ -17,10 +18,20 @@ from portal.operations import Refused, operation
 
 def history(creditor_id: int) -> list[commission.Terms]:
     """Every terms of the creditor, oldest first, as the pure rules read them."""
-    rows = db.session.scalars(select(CreditorTerms).where(CreditorTerms.creditor_id == creditor_id)
-                              .order_by(CreditorTerms.valid_from))
-    return [commission.Terms(t.valid_from, t.method, tuple(
-        commission.Rate(r.product, r.min_age_days, r.rate_bp) for r in t.rates)) for t in rows]
+    return histories([creditor_id])[creditor_id]
+
+
+def histories(creditor_ids: list[int]) -> dict[int, list[commission.Terms]]:
+    """`history` of each of these creditors, by creditor id: the terms and their rates in two
+    queries whatever the number of creditors."""
+    found: dict[int, list[commission.Terms]] = {cid: [] for cid in creditor_ids}
+    rows = db.session.scalars(select(CreditorTerms).where(
+        CreditorTerms.creditor_id.in_(list(found))).options(selectinload(CreditorTerms.rates))
+        .order_by(CreditorTerms.creditor_id, CreditorTerms.valid_from))
+    for t in rows:
+        found[t.creditor_id].append(commission.Terms(t.valid_from, t.method, tuple(
+            commission.Rate(r.product, r.min_age_days, r.rate_bp) for r in t.rates)))
+    return found
 
 
 def _creditor(code: str) -> Creditor:

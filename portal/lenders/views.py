@@ -49,7 +49,7 @@ def statements_page():
     with reading():
         found = statements.statements_of(creditor_ids(_user()))
         return render_template("lenders/statements.html", statements=found,
-                               totals={s.id: statements.totals_of(s) for s in found})
+                               totals=statements.totals_of_many(found))
 
 
 @bp.get("/statements/<int:statement_id>")
