@@ -81,15 +81,16 @@ def drop_database(server_url: str, name: str) -> None:
 
 @contextmanager
 def own_database_app(server_url: str, name: str, stripe_api_base: str | None = None,
-                     seed: bool = True):
+                     seed: bool = True, **config):
     """An app on a database of its own, migrated (and with the demo data unless `seed` is
-    False), for tests that need committed rows and second connections; dropped after."""
+    False), for tests that need committed rows and second connections; dropped after.
+    `config`: the app's own settings (`make_app`'s)."""
     from flask_migrate import upgrade
 
     from portal.extensions import db as database
     from tests.fixtures.factories import seed_demo
 
-    application = make_app(fresh_database(server_url, name), stripe_api_base)
+    application = make_app(fresh_database(server_url, name), stripe_api_base, **config)
     try:
         with application.app_context():
             upgrade(directory=str(ROOT / "migrations"))

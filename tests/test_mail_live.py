@@ -28,9 +28,8 @@ from portal.messaging.models import OutgoingMessage
 from portal.messaging.notify import Status, notify
 from portal.messaging.service import QUEUE
 from portal.money import Money
-from tests.conftest import ROOT, drop_database, fresh_database, make_app
+from tests.conftest import make_app, own_database_app
 from tests.fixtures.client import Person, dob
-from tests.fixtures.factories import seed_demo
 from tests.fixtures.smtp import SmtpServer
 
 #: A borrower is waiting for the code: it must be in their mailbox this soon after the click.
@@ -47,23 +46,10 @@ def mailbox():
 @pytest.fixture(scope="module")
 def live(server_url, worker, mailbox, stripe_emulator):
     """The app as an agency runs it (no demo mode, mail over SMTP) on a fresh seeded database."""
-    from flask_migrate import upgrade
-
-    from portal.extensions import db
-
-    name = f"portal_mail_{worker}"
-    app = make_app(fresh_database(server_url, name), stripe_emulator.url, PORTAL_DEMO=False,
-                   SMTP_URL=mailbox.url(), SESSION_COOKIE_SECURE=False,
-                   WTF_CSRF_SSL_STRICT=False)
-    try:
-        with app.app_context():
-            upgrade(directory=str(ROOT / "migrations"))
-        seed_demo(app)
+    with own_database_app(server_url, f"portal_mail_{worker}", stripe_emulator.url,
+                          PORTAL_DEMO=False, SMTP_URL=mailbox.url(), SESSION_COOKIE_SECURE=False,
+                          WTF_CSRF_SSL_STRICT=False) as app:
         yield app
-    finally:
-        with app.app_context():
-            db.engine.dispose()
-        drop_database(server_url, name)
 
 
 class Worker:
