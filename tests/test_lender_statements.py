@@ -272,15 +272,19 @@ def test_the_demo_closes_two_months_the_last_with_a_deduction(db, demo):
         assert summed == by_lines and summed
     # The next statement does not read them again: taken, and nothing reversed since.
     from portal.lenders.models import RemittanceItem
-    from portal.lenders.remittance import period_bounds
 
     taken = set(db.scalars(select(RemittanceItem.payment_id).where(
         RemittanceItem.payment_id.is_not(None))))
     assert len(taken) == 2
-    creditor = db.scalar(select(Creditor.id).where(Creditor.code == "NWB"))
-    _start, end = period_bounds(period_of(now))
-    assert not taken & db.run(lambda: set(database.session.scalars(
-        statements._theirs(creditor, end))))
+    from sqlalchemy import text
+
+    def read_next():  # the payments the next statement reads
+        creditor = database.session.scalar(select(Creditor).where(Creditor.code == "NWB"))
+        _method, drawn = statements._drawn(creditor, period_of(now))
+        return set(database.session.scalars(text(f"WITH {drawn.read} SELECT id FROM theirs"),
+                                            drawn.params))
+
+    assert not taken & db.run(read_next)
 
 
 def test_the_lenders_key_lists_its_remittances_by_period(db, demo, client, make_payment):

@@ -208,7 +208,7 @@ def test_a_month_that_does_not_reconcile_is_refused_with_the_gates_reasons(
     reasons are shown before the button, and a close sent anyway is refused with them."""
     _paid(db, make_payment, "NWB-1002", 10_002)
     reason = f"{LAST_MONTH} has not been reconciled with Stripe."
-    monkeypatch.setattr(statements, "can_close", lambda draft: [reason])
+    monkeypatch.setattr(statements, "can_close", lambda creditor, period: [reason])
     staff_sign_in(person, "admin@demo.test")
     page = person.get("/staff/statements/NWB")
     assert "It may not close yet" in page.text and reason in page.text

@@ -51,11 +51,15 @@ def rate_for(terms: Terms, product: str, age_days: int) -> int:
 
     A rate naming the product beats one for any product; among those, the highest age band the
     account has reached applies. No matching rate: 0 (the terms charge nothing for it)."""
-    reached = [r for r in terms.rates if r.min_age_days <= max(age_days, 0)
-               and r.product in (None, product)]
-    if not reached:
-        return 0
-    return max(reached, key=lambda r: (r.product is not None, r.min_age_days)).rate_bp
+    return next((r.rate_bp for r in by_precedence(terms.rates)
+                 if r.min_age_days <= max(age_days, 0) and r.product in (None, product)), 0)
+
+
+def by_precedence(rates: Iterable[Rate]) -> list[Rate]:
+    """The rates in the order `rate_for` tries them: a product's before any product's, the
+    higher age band first, and among equals the first given (the database's statement tries
+    them in this order too)."""
+    return sorted(rates, key=lambda r: (r.product is not None, r.min_age_days), reverse=True)
 
 
 def exact(amount_minor: int, rate_bp: int) -> Fraction:

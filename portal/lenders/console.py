@@ -139,7 +139,7 @@ def next_statement(creditor: Creditor, now: datetime | None = None) -> NextState
                                          .where(Account.id.in_(ids))).all()) if ids else {}
     ended = end <= now
     return NextStatement(period, start, end, ended, draft, None, references,
-                         statements.can_close(draft) if ended else [])
+                         statements.can_close(creditor, period) if ended else [])
 
 
 # --- the list -----------------------------------------------------------------------------------

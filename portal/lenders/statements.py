@@ -1,5 +1,6 @@
-"""Remittance statements: the facts gathered from the ledger, the payments and Stripe's balance
-transactions, drawn up by the pure rules of `remittance`, and closed once for good.
+"""Remittance statements: drawn up from the ledger, the payments and Stripe's balance
+transactions by the database (`drawing`, the pure rules of `remittance` in SQL), and closed once
+for good.
 
 A statement is written only when it closes, in one transaction, and its rows are append-only
 (a trigger refuses UPDATE and DELETE): there is no update path. What changes later (a refund, a
@@ -8,29 +9,21 @@ chargeback) is a deduction on the next statement.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import func, select
 
-from portal.accounts.models import Account, Creditor, EntryKind, LedgerEntry
-from portal.bulk import insert_rows
+from portal.accounts.models import Account, Creditor
 from portal.extensions import db
-from portal.lenders import commission, remittance, terms
+from portal.lenders import commission, drawing, remittance, terms
 from portal.lenders.models import (
-    DirectPayment,
-    RemittanceItem,
     RemittanceLine,
     RemittanceStatement,
 )
 from portal.operations import NotFound, Refused, operation
 from portal.outbox.service import publish
-from portal.payments import settlement
-from portal.payments.applying import CHARGEBACK_PREFIX
-from portal.payments.models import Payment
-from portal.payments.rules import PaymentStatus
 from portal.reconcile import review
 
 #: The reasons a refusal to close lists (the reconciliation page has them all).
@@ -46,146 +39,48 @@ class Draft:
     start: datetime
     end: datetime
     method: str
-    items: list[remittance.Item]
     lines: list[remittance.Line]
     totals: list[remittance.Totals]
 
 
-def can_close(statement: Draft) -> list[str]:
+def can_close(creditor: Creditor, period: str) -> list[str]:
     """Why the statement may not close yet (empty: it may): its month must reconcile with
     Stripe to the cent for its creditor, or each difference carry a supervisor's explanation."""
-    return review.reconciled(statement.creditor.agency_id, statement.creditor.id,
-                             statement.period)
+    return review.reconciled(creditor.agency_id, creditor.id, period)
 
 
-# --- the rate of a payment ------------------------------------------------------------------
+# --- drawing up ---------------------------------------------------------------------------------
 
 
-def _rates(history: list[commission.Terms]) -> Callable[[str, datetime, datetime], int]:
-    """The rate of a payment made `paid_at` on an account of `product` placed `placed_at`: the
-    terms of each day and the rate of each (terms, product, age) worked out once, since a
-    statement has many payments of one day and of one age."""
-    terms_of: dict[date, commission.Terms] = {}
-    known: dict[tuple[int, str, int], int] = {}
-
-    def rate(product: str, placed_at: datetime, paid_at: datetime) -> int:
-        day = paid_at.date()
-        in_force = terms_of.get(day)
-        if in_force is None:
-            in_force = terms_of[day] = commission.terms_on(history, day)
-        key = (id(in_force), product, (paid_at - placed_at).days)
-        found = known.get(key)
-        if found is None:
-            found = known[key] = commission.rate_for(in_force, product, key[2])
-        return found
-
-    return rate
-
-
-# --- the facts -----------------------------------------------------------------------------------
-
-
-def _theirs(creditor_id: int, end: datetime) -> Select:
-    """The creditor's card payments that succeeded before `end` and that this statement may
-    have something to say about (their ids, as a subquery): those no closed statement took, and
-    those refunded or charged back since the last one closed. Each statement takes every
-    reversal posted before its end, so a payment a statement took and nothing reversed since is
-    done with: the statement of the twenty-fourth month does not read the first month's."""
-    theirs = (select(Payment.id).join(Account, Payment.account_id == Account.id)
-              .where(Account.creditor_id == creditor_id,
-                     Payment.status == PaymentStatus.SUCCEEDED, Payment.succeeded_at < end))
+def _drawn(creditor: Creditor, period: str) -> tuple[str, drawing.Query]:
+    """The creditor's statement of `period` as the database draws it up, with the method of the
+    terms in force at its end (Refused: a payment it reads has no terms in force)."""
+    start, end = remittance.period_bounds(period)
+    history = terms.history(creditor.id)
     since = db.session.scalar(select(func.max(RemittanceStatement.period_end))
-                              .where(RemittanceStatement.creditor_id == creditor_id))
-    if since is None:
-        return theirs  # no statement yet: no payment was taken
-    taken = select(RemittanceItem.id).where(RemittanceItem.payment_id == Payment.id).exists()
-    reversed_since = select(LedgerEntry.id).where(
-        LedgerEntry.payment_id == Payment.id, LedgerEntry.kind == EntryKind.REVERSAL,
-        LedgerEntry.posted_at >= since).exists()
-    return theirs.where(~taken | reversed_since)
+                              .where(RemittanceStatement.creditor_id == creditor.id))
+    try:
+        method = commission.terms_on(history, (end - timedelta(days=1)).date()).method
+    except commission.NoTerms as missing:
+        raise _no_terms(creditor, str(missing)) from None
+    drawn = drawing.query(creditor.id, end, history, since)
+    unrated = drawing.first_unrated(drawn, history)
+    if unrated is not None:
+        raise _no_terms(creditor, unrated.isoformat())
+    return method, drawn
 
 
-def _accounted(payment_ids: Select) -> dict[int, tuple[int, int, int]]:
-    """What closed statements took of each payment: (collected, refunded, charged back)."""
-    rows = db.session.execute(
-        select(RemittanceItem.payment_id, func.sum(RemittanceItem.collected_minor),
-               func.sum(RemittanceItem.refunded_minor),
-               func.sum(RemittanceItem.charged_back_minor))
-        .where(RemittanceItem.payment_id.in_(payment_ids)).group_by(RemittanceItem.payment_id))
-    return {pid: (int(c), int(r), int(b)) for pid, c, r, b in rows}
-
-
-def _reversed(payment_ids: Select, end: datetime) -> dict[int, tuple[int, int]]:
-    """Refunds and chargebacks of each payment posted before `end`: (refunded, charged back)."""
-    is_chargeback = LedgerEntry.description.startswith(CHARGEBACK_PREFIX, autoescape=True)
-    rows = db.session.execute(
-        select(LedgerEntry.payment_id,
-               func.sum(case((is_chargeback, 0), else_=LedgerEntry.amount_minor)),
-               func.sum(case((is_chargeback, LedgerEntry.amount_minor), else_=0)))
-        .where(LedgerEntry.payment_id.in_(payment_ids), LedgerEntry.kind == EntryKind.REVERSAL,
-               LedgerEntry.posted_at < end)
-        .group_by(LedgerEntry.payment_id))
-    return {pid: (int(r), int(b)) for pid, r, b in rows}
-
-
-def _card_payments(creditor_id: int, end: datetime,
-                   history: list[commission.Terms]) -> list[remittance.CardPayment]:
-    theirs = _theirs(creditor_id, end)
-    rows = db.session.execute(
-        select(Payment.id, Payment.account_id, Payment.currency, Payment.amount_minor,
-               Payment.succeeded_at, Account.product, Account.placed_at)
-        .join(Account, Payment.account_id == Account.id)
-        .where(Payment.id.in_(theirs)).order_by(Payment.id)).all()
-    accounted = _accounted(theirs)
-    reversed_ = _reversed(theirs, end)
-    available = settlement.available(theirs, end)
-    rate = _rates(history)
-    facts = []
-    for payment_id, account_id, currency, amount, paid_at, product, placed_at in rows:
-        collected, refunded, charged_back = accounted.get(payment_id, (0, 0, 0))
-        got_refunded, got_charged_back = reversed_.get(payment_id, (0, 0))
-        if collected and collected == refunded + charged_back:
-            continue  # wholly given back and accounted: nothing left to say about it
-        facts.append(remittance.CardPayment(
-            payment_id, account_id, currency, amount, rate(product, placed_at, paid_at),
-            available=payment_id not in accounted and payment_id in available,
-            refunded=got_refunded, charged_back=got_charged_back, remitted=bool(collected),
-            accounted_refunded=refunded, accounted_charged_back=charged_back))
-    return facts
-
-
-def _directs(creditor_id: int, end: datetime,
-             history: list[commission.Terms]) -> list[remittance.Direct]:
-    taken = select(RemittanceItem.direct_payment_id).where(
-        RemittanceItem.direct_payment_id.is_not(None))
-    rows = db.session.execute(
-        select(DirectPayment.id, DirectPayment.account_id, DirectPayment.currency,
-               DirectPayment.amount_minor, DirectPayment.paid_on, Account.product,
-               Account.placed_at)
-        .join(Account, DirectPayment.account_id == Account.id)
-        .where(Account.creditor_id == creditor_id, DirectPayment.reported_at < end,
-               DirectPayment.id.not_in(taken)).order_by(DirectPayment.id)).all()
-    rate = _rates(history)
-    return [remittance.Direct(direct_id, account_id, currency, amount,
-                              rate(product, placed_at,
-                                   datetime.combine(paid_on, datetime.min.time(), UTC)))
-            for direct_id, account_id, currency, amount, paid_on, product, placed_at in rows]
+def _no_terms(creditor: Creditor, day: str) -> Refused:
+    return Refused(f"{creditor.code} has no commission terms in force on {day}: add them "
+                   "before closing a statement")
 
 
 def draft(creditor: Creditor, period: str) -> Draft:
     """The creditor's statement of `period` as it would close now."""
     start, end = remittance.period_bounds(period)
-    history = terms.history(creditor.id)
-    try:
-        method = commission.terms_on(history, (end - timedelta(days=1)).date()).method
-        found = remittance.items(_card_payments(creditor.id, end, history),
-                                 _directs(creditor.id, end, history))
-    except commission.NoTerms as missing:
-        raise Refused(f"{creditor.code} has no commission terms in force on {missing}: add "
-                      "them before closing a statement") from None
-    lines = remittance.lines(found)
-    return Draft(creditor, period, start, end, method, found, lines,
-                 remittance.totals(lines, method))
+    method, drawn = _drawn(creditor, period)
+    lines = drawing.lines(drawn)
+    return Draft(creditor, period, start, end, method, lines, remittance.totals(lines, method))
 
 
 # --- closing ------------------------------------------------------------------------------------
@@ -218,8 +113,8 @@ def close_in_transaction(creditor_code: str, period: str, closed_by: str,
     if latest is not None and latest >= period:
         raise Refused(f"{creditor.code}'s statement of {latest} is closed: a statement closes "
                       "only after it, and once")
-    statement = draft(creditor, period)
-    reasons = can_close(statement)
+    method, drawn = _drawn(creditor, period)
+    reasons = can_close(creditor, period)
     if reasons:
         listed = "; ".join(reasons[:SHOWN_REASONS])
         if len(reasons) > SHOWN_REASONS:
@@ -230,22 +125,11 @@ def close_in_transaction(creditor_code: str, period: str, closed_by: str,
                         "difference: %(reasons)s", creditor=creditor.code, month=period,
                         reasons=listed))
     row = RemittanceStatement(creditor_id=creditor.id, period=period, period_start=start,
-                              period_end=end, method=statement.method, closed_at=now,
-                              closed_by=closed_by)
+                              period_end=end, method=method, closed_at=now, closed_by=closed_by)
     db.session.add(row)
     db.session.flush()
-    insert_rows(RemittanceLine.__table__, [dict(
-        statement_id=row.id, account_id=line.account_id, currency=line.currency,
-        collected_minor=line.collected, refunded_minor=line.refunded,
-        charged_back_minor=line.charged_back, commission_minor=line.commission,
-        direct_minor=line.direct, direct_commission_minor=line.direct_commission)
-        for line in statement.lines])
-    insert_rows(RemittanceItem.__table__, [dict(
-        statement_id=row.id, payment_id=item.payment_id, direct_payment_id=item.direct_id,
-        collected_minor=item.collected + item.direct, refunded_minor=item.refunded,
-        charged_back_minor=item.charged_back, rate_bp=item.rate_bp)
-        for item in statement.items])
-    publish("remittance.closed", announcement(row, statement.totals),
+    drawing.write(drawn, row.id)
+    publish("remittance.closed", announcement(row, totals_of(row)),
             agency_id=creditor.agency_id)
     return row
 

@@ -42,7 +42,7 @@ COLUMNS = ("id", "reporting_category", "type", "source_id", "payment_id", "amoun
 #: A later report moves only status, payout and payment, and writes only when one of them moves.
 _UPSERT = f"""
     INSERT INTO balance_transaction ({", ".join(COLUMNS)})
-    SELECT {", ".join(COLUMNS)} FROM incoming_balance_transaction
+    {{source}}
     ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status,
         payout_id = COALESCE(EXCLUDED.payout_id, balance_transaction.payout_id),
         payment_id = COALESCE(EXCLUDED.payment_id, balance_transaction.payment_id)
@@ -104,7 +104,13 @@ def _copy_in(rows: list[dict]) -> None:
                      "FROM STDIN") as copy:
         for row in rows:
             copy.write_row([row[name] for name in COLUMNS])
-    cursor.execute(_UPSERT)
+    record_from(f"SELECT {', '.join(COLUMNS)} FROM incoming_balance_transaction")
+
+
+def record_from(source: str) -> None:
+    """Keep the balance transactions a query gives (`COLUMNS`, in order; each id once), as
+    `record_many` keeps them: the month a reconciliation copied in (reconcile/keeping.py)."""
+    db.session.connection().exec_driver_sql(_UPSERT.format(source=source))
 
 
 def available(payment_ids: Iterable[int] | Select, on: datetime) -> set[int]:
