@@ -94,7 +94,8 @@ def _stripe(month, period: Period) -> matching.Stripe:
                                        "payment_intent": None}
             txn(f"txn_d{p['n']}", dispute, -p["amount"], "dispute", 26, fee=1500)
     for k, (category, amount) in enumerate(strangers):
-        txn(f"txn_s{k}_{period.first_day.month}", f"src_s{k}_{period.first_day.month}", amount,
+        # Two of them may share a source: the later one names the item, as in `match`.
+        txn(f"txn_s{k}_{period.first_day.month}", f"src_s{k % 2}_{period.first_day.month}", amount,
             category, 10)
     for k, (count, adds_up) in enumerate(payouts):
         paid_out = txns[:count]

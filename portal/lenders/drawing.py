@@ -102,22 +102,22 @@ def query(creditor_id: int, end: datetime, history: Sequence[commission.Terms],
     direct_rate = _rate(history, "paid_on",
                         _age("(paid_on::timestamp AT TIME ZONE 'UTC')", "placed_at"),
                         "product", params)
-    is_chargeback = "left(description, :chargeback_len) = :chargeback"
+    is_chargeback = "left(le.description, :chargeback_len) = :chargeback"
     ctes = f"""{_read(since_filter)}, accounted AS (
-        SELECT payment_id, sum(collected_minor) AS collected, sum(refunded_minor) AS refunded,
-               sum(charged_back_minor) AS charged_back
-        FROM remittance_item WHERE payment_id IN (SELECT id FROM theirs) GROUP BY payment_id
+        SELECT ri.payment_id, sum(ri.collected_minor) AS collected,
+               sum(ri.refunded_minor) AS refunded, sum(ri.charged_back_minor) AS charged_back
+        FROM remittance_item ri JOIN theirs t ON t.id = ri.payment_id GROUP BY ri.payment_id
     ), reversed AS (
-        SELECT payment_id,
-               sum(CASE WHEN {is_chargeback} THEN 0 ELSE amount_minor END) AS refunded,
-               sum(CASE WHEN {is_chargeback} THEN amount_minor ELSE 0 END) AS charged_back
-        FROM ledger_entry
-        WHERE payment_id IN (SELECT id FROM theirs) AND kind = :reversal AND posted_at < :end
-        GROUP BY payment_id
+        SELECT le.payment_id,
+               sum(CASE WHEN {is_chargeback} THEN 0 ELSE le.amount_minor END) AS refunded,
+               sum(CASE WHEN {is_chargeback} THEN le.amount_minor ELSE 0 END) AS charged_back
+        FROM ledger_entry le JOIN theirs t ON t.id = le.payment_id
+        WHERE le.kind = :reversal AND le.posted_at < :end
+        GROUP BY le.payment_id
     ), available AS (
-        SELECT DISTINCT payment_id FROM balance_transaction
-        WHERE payment_id IN (SELECT id FROM theirs) AND reporting_category = 'charge'
-          AND available_on <= :end
+        SELECT DISTINCT b.payment_id FROM balance_transaction b JOIN theirs t
+            ON t.id = b.payment_id
+        WHERE b.reporting_category = 'charge' AND b.available_on <= :end
     ), facts AS (
         SELECT t.id, t.account_id, t.currency, t.amount_minor, {card_rate} AS rate_bp,
                ac.payment_id IS NOT NULL AS accounted,

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from portal.accounts.models import Account, Creditor
+from portal.bulk import month_sized
 from portal.extensions import db
 from portal.lenders import commission, drawing, remittance, terms
 from portal.lenders.models import (
@@ -64,6 +65,7 @@ def _drawn(creditor: Creditor, period: str) -> tuple[str, drawing.Query]:
     except commission.NoTerms as missing:
         raise _no_terms(creditor, str(missing)) from None
     drawn = drawing.query(creditor.id, end, history, since)
+    month_sized()
     unrated = drawing.first_unrated(drawn, history)
     if unrated is not None:
         raise _no_terms(creditor, unrated.isoformat())

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import text
 
+from portal.bulk import month_sized
 from portal.extensions import db
 from portal.payments import settlement
 from portal.reconcile import matching
@@ -69,6 +70,7 @@ def _rows(found: matching.Stripe) -> list[tuple]:
 def copy_month(found: matching.Stripe) -> None:
     """Stripe's month into `stripe_month`, a scratch table of this transaction, each transaction
     linked to our payment (any agency's: a transaction is linked whoever's it is), then kept."""
+    month_sized()
     cursor = db.session.connection().connection.driver_connection.cursor()
     cursor.execute("""
         CREATE TEMP TABLE IF NOT EXISTS stripe_month (
@@ -139,17 +141,23 @@ _WANTED = f"""
         SELECT DISTINCT ON (payment_id, kind) payment_id, kind, id, source_id, created_at
         FROM reversals ORDER BY payment_id, kind, created_s DESC, listed_at
     )
-    SELECT l.reporting_category || ':' || coalesce(l.source_id, l.id),
-           l.reporting_category, '{Outcome.STRIPE_ONLY}', l.currency, l.amount_minor,
-           NULL::bigint, l.fee_minor, l.net_minor, NULL::bigint, NULL::bigint, l.id,
-           l.source_id, l.payout_id, l.created_at
+    -- A key the month's list gives twice (two transactions of one source) is the later one's,
+    -- as in `matching.match`; the other items' keys are one a payment.
+    SELECT DISTINCT ON (key) * FROM (
+    SELECT l.reporting_category || ':' || coalesce(l.source_id, l.id) AS key,
+           l.reporting_category AS category, '{Outcome.STRIPE_ONLY}' AS outcome,
+           l.currency AS currency, l.amount_minor AS stripe_minor, NULL::bigint AS ours_minor,
+           l.fee_minor AS fee_minor, l.net_minor AS net_minor, NULL::bigint AS payment_id,
+           NULL::bigint AS creditor_id, l.id AS balance_transaction_id,
+           l.source_id AS source_id, l.payout_id AS payout_id, l.created_at AS occurred_at,
+           l.listed_at AS said
     FROM listed l WHERE l.payment_id IS NULL
     UNION ALL
     SELECT 'charge:' || l.source_id, 'charge',
            CASE WHEN ours.amount = l.amount_minor AND o.currency = l.currency
                 THEN '{Outcome.MATCHED}' ELSE '{Outcome.DIFFERENCE}' END,
            l.currency, l.amount_minor, ours.amount, l.fee_minor, l.net_minor, o.id,
-           o.creditor_id, l.id, l.source_id, l.payout_id, l.created_at
+           o.creditor_id, l.id, l.source_id, l.payout_id, l.created_at, l.listed_at
     FROM listed l JOIN ours o ON o.id = l.payment_id,
          LATERAL (SELECT CASE WHEN o.status = 'succeeded' THEN o.amount_minor ELSE 0 END
                   AS amount) ours
@@ -161,7 +169,7 @@ _WANTED = f"""
                 THEN '{Outcome.MATCHED}' ELSE '{Outcome.DIFFERENCE}' END,
            o.currency, coalesce(e.amount, 0) + coalesce(t.amount, 0), -ours.amount,
            coalesce(t.fee, 0), coalesce(t.net, 0), o.id, o.creditor_id, last.id,
-           last.source_id, NULL, coalesce(last.created_at, o.succeeded_at)
+           last.source_id, NULL, coalesce(last.created_at, o.succeeded_at), NULL
     FROM groups g JOIN ours o ON o.id = g.payment_id
     LEFT JOIN earlier e ON e.payment_id = g.payment_id AND e.kind = g.kind
     LEFT JOIN these t ON t.payment_id = g.payment_id AND t.kind = g.kind
@@ -170,13 +178,15 @@ _WANTED = f"""
                                      ELSE o.charged_back_minor END AS amount) ours
     UNION ALL
     SELECT 'payment:' || o.id, 'charge', '{Outcome.OURS_ONLY}', o.currency, NULL,
-           o.amount_minor, 0, 0, o.id, o.creditor_id, NULL, o.charge_id, NULL, o.succeeded_at
+           o.amount_minor, 0, 0, o.id, o.creditor_id, NULL, o.charge_id, NULL, o.succeeded_at,
+           NULL
     FROM ours o
     WHERE o.status = 'succeeded' AND o.succeeded_at >= :start AND o.succeeded_at < :end
       AND NOT EXISTS (SELECT 1 FROM listed l
                       WHERE l.payment_id = o.id AND l.reporting_category = 'charge')
       AND NOT EXISTS (SELECT 1 FROM balance_transaction b
-                      WHERE b.payment_id = o.id AND b.reporting_category = 'charge')"""
+                      WHERE b.payment_id = o.id AND b.reporting_category = 'charge')
+    ) AS item ORDER BY key, said DESC NULLS LAST"""
 
 
 def want(agency_id: int, start: datetime, end: datetime, payouts: list[Item]) -> None:
@@ -188,7 +198,8 @@ def want(agency_id: int, start: datetime, end: datetime, payouts: list[Item]) ->
             key text PRIMARY KEY, {", ".join(f"{f} {_TYPES[f]}" for f in FIELDS)})
         ON COMMIT DROP"""))
     session.execute(text("TRUNCATE wanted_item"))
-    session.execute(text(f"INSERT INTO wanted_item (key, {', '.join(FIELDS)}) {_WANTED}"),
+    session.execute(text(f"INSERT INTO wanted_item (key, {', '.join(FIELDS)}) "
+                         f"SELECT key, {', '.join(FIELDS)} FROM ({_WANTED}) AS wanted"),
                     {"agency": agency_id, "start": start, "end": end})
     if payouts:
         session.execute(text(
