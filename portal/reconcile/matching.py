@@ -129,20 +129,6 @@ class Finder:
         return self.for_charge(id_of(reversal.get("charge")), id_of(reversal.get("payment_intent")))
 
 
-def link(stripe: Stripe, payments: Iterable[Ours]) -> dict[str, int | None]:
-    """Every balance transaction's payment of ours (None: not ours), by transaction id."""
-    finder = Finder(stripe, payments)
-    linked = {}
-    for txn in stripe.balance_transactions:
-        found = finder.for_txn(txn)
-        linked[txn["id"]] = found.id if found else None
-    for _payout, txns in stripe.payouts:
-        for txn in txns:
-            found = finder.for_txn(txn)
-            linked[txn["id"]] = found.id if found else None
-    return linked
-
-
 def _when(value) -> datetime | None:
     return datetime.fromtimestamp(int(value), UTC) if value is not None else None
 
