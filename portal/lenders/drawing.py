@@ -28,8 +28,10 @@ class Query:
 
     ctes: str
     params: dict
-    #: The first of its WITH list: what it reads (`theirs`, `directs`).
+    #: The first of its WITH list: what it reads (`theirs`, `directs`), once `gather`ed.
     read: str
+    #: The SELECT of the card payments it reads (`gather` keeps them).
+    theirs: str
 
 
 def _rate(history: Sequence[commission.Terms], day: str, age: str, product: str,
@@ -66,16 +68,34 @@ def _half_even(units: str) -> str:
             f"{commission.BASIS} AND mod({whole}, 2) <> 0) THEN 1 ELSE 0 END)::bigint")
 
 
-def _read(since_filter: str) -> str:
-    """The payments and direct payments a statement reads (`theirs`, `directs`)."""
+def _theirs(since_filter: str) -> str:
+    """The card payments a statement reads (see `gather`)."""
     return f"""
-    theirs AS MATERIALIZED (
         SELECT p.id, p.account_id, p.currency, p.amount_minor, p.succeeded_at, a.product,
                a.placed_at
         FROM payment p JOIN account a ON a.id = p.account_id
         WHERE a.creditor_id = :creditor AND p.status = :succeeded AND p.succeeded_at < :end
-        {since_filter}
-    ), directs AS (
+        {since_filter}"""
+
+
+def gather(drawn: Query) -> None:
+    """The card payments the statement reads into `statement_payment`, a scratch table of the
+    transaction, then analyzed: the query's joins are planned on their real number whatever the
+    statistics of `payment` say (a month loaded since the last ANALYZE can look like one row,
+    and nested loops planned on that run for minutes)."""
+    db.session.execute(text("""
+        CREATE TEMP TABLE IF NOT EXISTS statement_payment (
+            id bigint, account_id bigint, currency text, amount_minor bigint,
+            succeeded_at timestamptz, product text, placed_at timestamptz) ON COMMIT DROP"""))
+    db.session.execute(text("TRUNCATE statement_payment"))
+    db.session.execute(text(f"INSERT INTO statement_payment {drawn.theirs}"), drawn.params)
+    db.session.execute(text("ANALYZE statement_payment"))
+
+
+def _read() -> str:
+    """The payments and direct payments a statement reads (`theirs`, `directs`)."""
+    return """
+    theirs AS NOT MATERIALIZED (SELECT * FROM statement_payment), directs AS (
         SELECT d.id, d.account_id, d.currency, d.amount_minor, d.paid_on, a.product,
                a.placed_at
         FROM direct_payment d JOIN account a ON a.id = d.account_id
@@ -103,7 +123,7 @@ def query(creditor_id: int, end: datetime, history: Sequence[commission.Terms],
                         _age("(paid_on::timestamp AT TIME ZONE 'UTC')", "placed_at"),
                         "product", params)
     is_chargeback = "left(le.description, :chargeback_len) = :chargeback"
-    ctes = f"""{_read(since_filter)}, accounted AS (
+    ctes = f"""{_read()}, accounted AS (
         SELECT ri.payment_id, sum(ri.collected_minor) AS collected,
                sum(ri.refunded_minor) AS refunded, sum(ri.charged_back_minor) AS charged_back
         FROM remittance_item ri JOIN theirs t ON t.id = ri.payment_id GROUP BY ri.payment_id
@@ -152,7 +172,7 @@ def query(creditor_id: int, end: datetime, history: Sequence[commission.Terms],
                {_half_even("sum(direct::numeric * rate_bp)")} AS direct_commission
         FROM items GROUP BY account_id, currency
     )"""
-    return Query(ctes, params, _read(since_filter))
+    return Query(ctes, params, _read(), _theirs(since_filter))
 
 
 def first_unrated(drawn: Query, history: Sequence[commission.Terms]) -> date | None:

@@ -66,6 +66,7 @@ def _drawn(creditor: Creditor, period: str) -> tuple[str, drawing.Query]:
         raise _no_terms(creditor, str(missing)) from None
     drawn = drawing.query(creditor.id, end, history, since)
     month_sized()
+    drawing.gather(drawn)
     unrated = drawing.first_unrated(drawn, history)
     if unrated is not None:
         raise _no_terms(creditor, unrated.isoformat())

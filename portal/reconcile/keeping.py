@@ -100,15 +100,7 @@ def copy_month(found: matching.Stripe) -> None:
 
 #: The agency's items of the month, as `matching.match` draws them up (but the payouts').
 _WANTED = f"""
-    WITH ours AS MATERIALIZED (
-        SELECT p.id, p.amount_minor, p.currency, p.status, p.refunded_minor,
-               p.charged_back_minor, p.succeeded_at, p.charge_id, a.creditor_id
-        FROM payment p JOIN account a ON a.id = p.account_id
-        JOIN creditor c ON c.id = a.creditor_id
-        WHERE c.agency_id = :agency AND p.id IN (
-            SELECT id FROM payment WHERE succeeded_at >= :start AND succeeded_at < :end
-            UNION SELECT payment_id FROM stripe_month WHERE payment_id IS NOT NULL)
-    ), listed AS (
+    WITH ours AS NOT MATERIALIZED (SELECT * FROM our_payment), listed AS (
         SELECT m.*, to_timestamp(m.created_s) AS created_at,
                CASE WHEN m.reporting_category IN {REFUNDS} THEN 'refunds'
                     WHEN m.reporting_category IN {DISPUTES} THEN 'chargebacks' END AS kind
@@ -201,9 +193,30 @@ def want(agency_id: int, start: datetime, end: datetime, payouts: list[Item]) ->
             key text, {", ".join(f"{f} {_TYPES[f]}" for f in FIELDS)})
         ON COMMIT DROP"""))
     session.execute(text("TRUNCATE wanted_item"))
+    # The agency's payments the month names or that succeeded in it, in a scratch table that is
+    # then analyzed: every join below is planned on their real number, whatever the statistics
+    # of `payment` say (a million payments loaded since the last ANALYZE looked like one, and
+    # the nested loops planned on that ran for minutes).
+    session.execute(text("""
+        CREATE TEMP TABLE IF NOT EXISTS our_payment (
+            id bigint, amount_minor bigint, currency text, status text, refunded_minor bigint,
+            charged_back_minor bigint, succeeded_at timestamptz, charge_id text,
+            creditor_id bigint) ON COMMIT DROP"""))
+    session.execute(text("TRUNCATE our_payment"))
+    session.execute(text("""
+        INSERT INTO our_payment
+        SELECT p.id, p.amount_minor, p.currency, p.status, p.refunded_minor,
+               p.charged_back_minor, p.succeeded_at, p.charge_id, a.creditor_id
+        FROM payment p JOIN account a ON a.id = p.account_id
+        JOIN creditor c ON c.id = a.creditor_id
+        WHERE c.agency_id = :agency AND p.id IN (
+            SELECT id FROM payment WHERE succeeded_at >= :start AND succeeded_at < :end
+            UNION SELECT payment_id FROM stripe_month WHERE payment_id IS NOT NULL)"""),
+        {"agency": agency_id, "start": start, "end": end})
+    session.execute(text("ANALYZE our_payment"))
     session.execute(text(f"INSERT INTO wanted_item (key, {', '.join(FIELDS)}) "
                          f"SELECT key, {', '.join(FIELDS)} FROM ({_WANTED}) AS wanted"),
-                    {"agency": agency_id, "start": start, "end": end})
+                    {"start": start, "end": end})
     if payouts:
         session.execute(text(
             f"INSERT INTO wanted_item (key, {', '.join(FIELDS)}) VALUES "
