@@ -18,6 +18,7 @@ from sqlalchemy import text
 from portal.accounts.models import EntryKind
 from portal.extensions import db
 from portal.lenders import commission, remittance
+from portal.payments import settlement
 from portal.payments.applying import CHARGEBACK_PREFIX
 from portal.payments.rules import PaymentStatus
 
@@ -134,10 +135,7 @@ def query(creditor_id: int, end: datetime, history: Sequence[commission.Terms],
         FROM ledger_entry le JOIN theirs t ON t.id = le.payment_id
         WHERE le.kind = :reversal AND le.posted_at < :end
         GROUP BY le.payment_id
-    ), available AS (
-        SELECT DISTINCT b.payment_id FROM balance_transaction b JOIN theirs t
-            ON t.id = b.payment_id
-        WHERE b.reporting_category = 'charge' AND b.available_on <= :end
+    ), available AS ({settlement.available_sql("theirs t", "end")}
     ), facts AS (
         SELECT t.id, t.account_id, t.currency, t.amount_minor, {card_rate} AS rate_bp,
                ac.payment_id IS NOT NULL AS accounted,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import and_, or_, text
 from sqlalchemy.dialects.postgresql import insert
 
 from portal.extensions import db
@@ -113,14 +113,19 @@ def record_from(source: str) -> None:
     db.session.connection().exec_driver_sql(_UPSERT.format(source=source))
 
 
-def available(payment_ids: Iterable[int] | Select, on: datetime) -> set[int]:
-    """The payments among these (ids, or a query of them) whose charge Stripe reports available
-    by `on` (remittable)."""
-    ids = payment_ids if isinstance(payment_ids, Select) else list(payment_ids)
-    if not isinstance(ids, Select) and not ids:
+def available(payment_ids: Iterable[int], on: datetime) -> set[int]:
+    """The payments among these whose charge Stripe reports available by `on` (remittable)."""
+    ids = list(payment_ids)
+    if not ids:
         return set()
-    return set(db.session.scalars(
-        select(BalanceTransaction.payment_id).where(
-            BalanceTransaction.payment_id.in_(ids),
-            BalanceTransaction.reporting_category == "charge",
-            BalanceTransaction.available_on <= on)))
+    return set(db.session.scalars(text(available_sql(
+        "unnest(CAST(:ids AS bigint[])) AS t (id)", "on")), {"ids": ids, "on": on}))
+
+
+def available_sql(payments: str, on: str) -> str:
+    """`available` as SQL, for a query of a month's payments (a statement's): the ids among
+    `payments` (a relation with an `id`) whose charge is available by the parameter `on`."""
+    return f"""
+        SELECT DISTINCT b.payment_id FROM balance_transaction b JOIN {payments}
+            ON t.id = b.payment_id
+        WHERE b.reporting_category = 'charge' AND b.available_on <= :{on}"""
