@@ -41,7 +41,7 @@ def _reconciled(app, period: str) -> None:
         db.session.rollback()
 
 
-def test_an_admin_adds_terms_and_closes_a_statement(browser, live_app):
+def test_an_admin_adds_terms_and_closes_a_statement(browser, live_app, screenshot):
     base_url = live_app.url
     period = remittance.previous_period(remittance.period_of(datetime.now(UTC)))
     _reconciled(live_app.app, period)
@@ -94,11 +94,16 @@ def test_an_admin_adds_terms_and_closes_a_statement(browser, live_app):
         expect(page.locator("h1")).to_have_text(f"Statement {period}")
         expect(main).to_contain_text(CREDITOR)
         found["closed statement"] = axe_violations(page)
+        screenshot(page, "staff-statement-closed")
         with page.expect_download() as csv_download:
             page.get_by_role("link", name="Download CSV").click()
         text = Path(csv_download.value.path()).read_text(encoding="utf-8")
         assert text.startswith("account_ref,currency,collected,")
         assert csv_download.value.suggested_filename == f"remittance-TCS-{period}.csv"
+        # Northwind's next statement, drawn up with lines (the demo's payments).
+        page.goto(f"{base_url}/staff/statements/NWB")
+        expect(page.locator("h1")).to_have_text("Statements of Northwind Bank")
+        screenshot(page, "staff-statements-northwind")
     finally:
         context.close()
     assert_accessible(found)
