@@ -57,10 +57,11 @@ def any_of(values, type_: TypeEngine):
 
 @contextmanager
 def young_objects_collected() -> Iterator[None]:
-    """While a chunk is placed, the garbage collector walks only the objects made since it began:
-    everything older (the app, Babel's and phonenumbers' data: millions of objects, which each
-    full collection walked again) is frozen. That was a third of placing's CPU. Unfrozen after,
-    so older garbage is collected as before; nothing is kept that would have been freed."""
+    """While a chunk is placed (or a month of Stripe's objects is copied in), the garbage
+    collector walks only the objects made since it began: everything older (the app, Babel's and
+    phonenumbers' data, the month's objects: millions, which each full collection walked again)
+    is frozen. That was a third of placing's CPU. Unfrozen after, so older garbage is collected
+    as before; nothing is kept that would have been freed."""
     gc.freeze()
     try:
         yield

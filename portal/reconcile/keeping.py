@@ -9,11 +9,12 @@ tests/test_reconcile_sql.py draw random months and check that this gives the sam
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 
 from sqlalchemy import text
 
-from portal.bulk import month_sized
+from portal.bulk import month_sized, young_objects_collected
 from portal.extensions import db
 from portal.payments import settlement
 from portal.reconcile import matching
@@ -29,7 +30,7 @@ FIELDS = ("category", "outcome", "currency", "stripe_minor", "ours_minor", "fee_
           "payout_id", "occurred_at")
 
 
-def _rows(found: matching.Stripe) -> list[tuple]:
+def _rows(found: matching.Stripe) -> Iterator[tuple]:
     """Each balance transaction once (the month's list, then the payouts' lists with the payout
     that paid it out), with where it stood in the month's list and the charge and PaymentIntent
     its payment is found by (as `matching.Finder` finds it)."""
@@ -47,7 +48,6 @@ def _rows(found: matching.Stripe) -> list[tuple]:
             listed = once.get(txn["id"])
             once[txn["id"]] = (txn, txn.get("payout") or payout["id"],
                                listed[2] if listed else None)
-    rows = []
     for txn, payout, position in once.values():
         category = txn.get("reporting_category") or txn["type"]
         source = source_of(txn)
@@ -60,11 +60,10 @@ def _rows(found: matching.Stripe) -> list[tuple]:
             if reversal is not None:
                 charge_ref = id_of(reversal.get("charge"))
                 intent_ref = id_of(reversal.get("payment_intent")) or intent_of(charge_ref)
-        rows.append((txn["id"], category, txn["type"], source, int(txn["amount"]),
-                     int(txn.get("fee") or 0), int(txn["net"]), str(txn["currency"]).upper(),
-                     txn.get("status") or "pending", int(txn["created"]),
-                     int(txn["available_on"]), payout, position, charge_ref, intent_ref))
-    return rows
+        yield (txn["id"], category, txn["type"], source, int(txn["amount"]),
+               int(txn.get("fee") or 0), int(txn["net"]), str(txn["currency"]).upper(),
+               txn.get("status") or "pending", int(txn["created"]), int(txn["available_on"]),
+               payout, position, charge_ref, intent_ref)
 
 
 def copy_month(found: matching.Stripe) -> None:
@@ -79,7 +78,10 @@ def copy_month(found: matching.Stripe) -> None:
             created_s bigint, available_s bigint, payout_id text, listed_at integer,
             charge_ref text, intent_ref text, payment_id bigint) ON COMMIT DROP""")
     cursor.execute("TRUNCATE stripe_month")
-    with cursor.copy(f"COPY stripe_month ({', '.join(MONTH_COLUMNS)}) FROM STDIN") as copy:
+    # Each row straight into the COPY; the garbage collector walks only what this makes, not
+    # the month's hundreds of thousands of Stripe objects again and again (0.6 s of 1.3 s).
+    with young_objects_collected(), \
+            cursor.copy(f"COPY stripe_month ({', '.join(MONTH_COLUMNS)}) FROM STDIN") as copy:
         for row in _rows(found):
             copy.write_row(row)
     cursor.execute("ANALYZE stripe_month")
