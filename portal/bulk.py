@@ -75,3 +75,15 @@ def month_sized() -> None:
     took a second of a seven-second close on two CPUs, and sorts and groups in memory."""
     db.session.execute(text("SET LOCAL jit = off"))
     db.session.execute(text("SET LOCAL work_mem = '64MB'"))
+
+
+def scratch_table(name: str, query: str, params: dict | None = None) -> None:
+    """`name`: a table of this transaction only (dropped when it ends) holding what `query`
+    gives, then analyzed, so the month's queries that join it are planned on its real size
+    whatever the statistics of the tables it came from say (a million payments loaded since the
+    last ANALYZE can look like one row, and nested loops planned on that run for minutes). Made
+    again if this transaction made it already (the demo seed closes several statements in one)."""
+    db.session.execute(text(f"DROP TABLE IF EXISTS pg_temp.{name}"))
+    db.session.execute(text(f"CREATE TEMP TABLE {name} ON COMMIT DROP AS {query}"),
+                       params or {})
+    db.session.execute(text(f"ANALYZE {name}"))

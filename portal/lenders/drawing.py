@@ -16,6 +16,7 @@ from datetime import date, datetime
 from sqlalchemy import text
 
 from portal.accounts.models import EntryKind
+from portal.bulk import scratch_table
 from portal.extensions import db
 from portal.lenders import commission, remittance
 from portal.payments import settlement
@@ -80,17 +81,9 @@ def _theirs(since_filter: str) -> str:
 
 
 def gather(drawn: Query) -> None:
-    """The card payments the statement reads into `statement_payment`, a scratch table of the
-    transaction, then analyzed: the query's joins are planned on their real number whatever the
-    statistics of `payment` say (a month loaded since the last ANALYZE can look like one row,
-    and nested loops planned on that run for minutes)."""
-    db.session.execute(text("""
-        CREATE TEMP TABLE IF NOT EXISTS statement_payment (
-            id bigint, account_id bigint, currency text, amount_minor bigint,
-            succeeded_at timestamptz, product text, placed_at timestamptz) ON COMMIT DROP"""))
-    db.session.execute(text("TRUNCATE statement_payment"))
-    db.session.execute(text(f"INSERT INTO statement_payment {drawn.theirs}"), drawn.params)
-    db.session.execute(text("ANALYZE statement_payment"))
+    """The card payments the statement reads into `statement_payment` (`bulk.scratch_table`),
+    which the query joins as `theirs`."""
+    scratch_table("statement_payment", drawn.theirs, drawn.params)
 
 
 def _read() -> str:

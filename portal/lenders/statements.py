@@ -56,7 +56,7 @@ def can_close(creditor: Creditor, period: str) -> list[str]:
 def _drawn(creditor: Creditor, period: str) -> tuple[str, drawing.Query]:
     """The creditor's statement of `period` as the database draws it up, with the method of the
     terms in force at its end (Refused: a payment it reads has no terms in force)."""
-    start, end = remittance.period_bounds(period)
+    _start, end = remittance.period_bounds(period)
     history = terms.history(creditor.id)
     since = db.session.scalar(select(func.max(RemittanceStatement.period_end))
                               .where(RemittanceStatement.creditor_id == creditor.id))

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import text
 
-from portal.bulk import month_sized, young_objects_collected
+from portal.bulk import month_sized, scratch_table, young_objects_collected
 from portal.extensions import db
 from portal.payments import settlement
 from portal.reconcile import matching
@@ -190,46 +190,22 @@ def want(agency_id: int, start: datetime, end: datetime, payouts: list[Item]) ->
     """The agency's items of the month into `wanted_item`, a scratch table of the transaction:
     those of `stripe_month` (copied first) and the payouts' (drawn by `matching.payout_item`)."""
     session = db.session
-    session.execute(text(f"""
-        CREATE TEMP TABLE IF NOT EXISTS wanted_item (
-            key text, {", ".join(f"{f} {_TYPES[f]}" for f in FIELDS)})
-        ON COMMIT DROP"""))
-    session.execute(text("TRUNCATE wanted_item"))
-    # The agency's payments the month names or that succeeded in it, in a scratch table that is
-    # then analyzed: every join below is planned on their real number, whatever the statistics
-    # of `payment` say (a million payments loaded since the last ANALYZE looked like one, and
-    # the nested loops planned on that ran for minutes).
-    session.execute(text("""
-        CREATE TEMP TABLE IF NOT EXISTS our_payment (
-            id bigint, amount_minor bigint, currency text, status text, refunded_minor bigint,
-            charged_back_minor bigint, succeeded_at timestamptz, charge_id text,
-            creditor_id bigint) ON COMMIT DROP"""))
-    session.execute(text("TRUNCATE our_payment"))
-    session.execute(text("""
-        INSERT INTO our_payment
+    scratch_table("our_payment", """
         SELECT p.id, p.amount_minor, p.currency, p.status, p.refunded_minor,
                p.charged_back_minor, p.succeeded_at, p.charge_id, a.creditor_id
         FROM payment p JOIN account a ON a.id = p.account_id
         JOIN creditor c ON c.id = a.creditor_id
         WHERE c.agency_id = :agency AND p.id IN (
             SELECT id FROM payment WHERE succeeded_at >= :start AND succeeded_at < :end
-            UNION SELECT payment_id FROM stripe_month WHERE payment_id IS NOT NULL)"""),
-        {"agency": agency_id, "start": start, "end": end})
-    session.execute(text("ANALYZE our_payment"))
-    session.execute(text(f"INSERT INTO wanted_item (key, {', '.join(FIELDS)}) "
-                         f"SELECT key, {', '.join(FIELDS)} FROM ({_WANTED}) AS wanted"),
-                    {"start": start, "end": end})
+            UNION SELECT payment_id FROM stripe_month WHERE payment_id IS NOT NULL)""",
+                  {"agency": agency_id, "start": start, "end": end})
+    scratch_table("wanted_item", f"SELECT key, {', '.join(FIELDS)} FROM ({_WANTED}) AS wanted",
+                  {"start": start, "end": end})
     if payouts:
         session.execute(text(
             f"INSERT INTO wanted_item (key, {', '.join(FIELDS)}) VALUES "
             f"(:key, {', '.join(':' + f for f in FIELDS)})"),
             [{"key": i.key, **{f: getattr(i, f) for f in FIELDS}} for i in payouts])
-
-
-_TYPES = {"category": "text", "outcome": "text", "currency": "text", "stripe_minor": "bigint",
-          "ours_minor": "bigint", "fee_minor": "bigint", "net_minor": "bigint",
-          "payment_id": "bigint", "creditor_id": "bigint", "balance_transaction_id": "text",
-          "source_id": "text", "payout_id": "text", "occurred_at": "timestamptz"}
 
 
 def keep(run_id: int) -> tuple[int, int, int, int]:
