@@ -15,7 +15,10 @@ file of CONTRACT.md's header (distinct people, US/GB/CN, phones and emails), the
   placed (`service.run_chunk`, what the worker and `--wait` do), by this process and
   `--workers` - 1 forked ones side by side (default: one per CPU, as one worker process per
   core would);
-* peak memory: the highest peak resident set (ru_maxrss) of this process or a worker.
+* peak memory: the highest peak resident set (ru_maxrss) of this process or a worker;
+* checking alone, the least any import does: every row checked by `rows.read_row`, and every
+  phone number parsed and validated by `phonenumbers`, each timed beside the floor in one
+  process with no database.
 
 The database is dropped at the end.
 """
@@ -91,6 +94,40 @@ def floor(url: str, data: bytes) -> float:
     return took
 
 
+def checking(data: bytes) -> tuple[float, float]:
+    """The least any import of this file does in Python, in one process with no database:
+    (every row read and checked by `rows.read_row`, s; every phone number alone parsed and
+    validated by `phonenumbers`, s). Any import must at least check each row; the phone check
+    is the library the issue names."""
+    import csv
+    import io
+    from datetime import UTC, datetime
+
+    import phonenumbers
+
+    from portal.placements import rows
+
+    today = datetime.now(UTC).date()
+
+    def records():
+        reader = csv.reader(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline=""))
+        header = next(reader)
+        return header, reader
+
+    header, reader = records()
+    started = time.perf_counter()
+    for line, record in enumerate(reader, start=2):
+        read, problems = rows.read_row(dict(zip(header, record, strict=True)), line, today)
+        assert read is not None, problems
+    checked = time.perf_counter() - started
+    header, reader = records()
+    phone, country = header.index("phone"), header.index("country")
+    started = time.perf_counter()
+    for record in reader:
+        assert phonenumbers.is_valid_number(phonenumbers.parse(record[phone], record[country]))
+    return checked, time.perf_counter() - started
+
+
 def place(url: str, import_id: int) -> None:
     """A second worker: place chunks of the import until none is free (a process of its own,
     as a worker on another core or machine would)."""
@@ -141,6 +178,12 @@ def main() -> None:
         print(f"floor: COPY into a scratch table: {floor_s:.2f} s = "
               f"{args.rows / floor_s:,.0f} rows/s", flush=True)
 
+        checked_alone, phones_alone = checking(data)
+        print(f"checking alone (no database, one process): every row by rows.read_row "
+              f"{checked_alone:.2f} s = {checked_alone / floor_s:.1f}x the floor; the phone "
+              f"numbers alone by phonenumbers {phones_alone:.2f} s = "
+              f"{phones_alone / floor_s:.1f}x the floor", flush=True)
+
         with app.app_context():
             started, cpu_started = time.perf_counter(), time.process_time()
             imp = service.start("NWB", data, "bench.csv", Actor.system("bench"),
@@ -185,8 +228,8 @@ def main() -> None:
             print(f"load average at the end: {os.getloadavg()[0]:.1f}")
             print(f"BENCH name=placements figure={took:.2f} floor={floor_s:.2f} "
                   f"ratio={took / floor_s:.2f} unit=s target=3 better=lower rows={args.rows} "
-                  f"workers={args.workers} "
-                  f"peak_mb={peak_mb():.0f}")
+                  f"workers={args.workers} checking_alone={checked_alone:.2f} "
+                  f"phones_alone={phones_alone:.2f} peak_mb={peak_mb():.0f}")
             db.engine.dispose()
     finally:
         _database.drop(admin, name)

@@ -21,7 +21,9 @@ the month's last day are not yet available at its end: the statement holds them.
 * the floor: `COPY (SELECT ...) TO STDOUT` of the month's payment rows and ledger rows, read to
   the end;
 * timed: the month's reconciliation (`reconcile.service.store` over the pages), then the
-  statement's close (`statements.close_statement`), each beside the floor, and their total.
+  statement's close (`statements.close_statement`), each beside the floor, and their total;
+* storing alone: the rows those two kept, COPYed again into tables like theirs (the least that
+  keeping them can take, whatever draws them up), beside the floor.
 
 The statement's totals are checked against the seeded rows. The database is dropped at the end
 (`--keep` keeps it).
@@ -209,6 +211,36 @@ def floor(url: str) -> tuple[float, int, int]:
     return time.perf_counter() - started, rows, read
 
 
+#: What a reconciliation and a close keep, by the row that owns them.
+KEPT = (("reconciliation_item", "run_id"), ("remittance_item", "statement_id"),
+        ("remittance_line", "statement_id"))
+
+
+def storing(url: str, run_id: int, statement_id: int) -> tuple[float, int]:
+    """The least that keeping these rows can take: the rows the two wrote, COPYed into new
+    logged tables like theirs (their columns and indexes; no foreign key checked), in one
+    transaction, rolled back: (s, rows). Any way of drawing them up also writes them."""
+    import psycopg
+
+    owners = {"run_id": run_id, "statement_id": statement_id}
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        kept = []
+        for table, owner in KEPT:
+            with cur.copy(f"COPY (SELECT * FROM {table} WHERE {owner} = {owners[owner]}) "
+                          "TO STDOUT (FORMAT binary)") as copy:
+                kept.append((table, b"".join(bytes(block) for block in copy)))
+            cur.execute(f"CREATE TABLE kept_{table} (LIKE {table} INCLUDING ALL)")
+        started = time.perf_counter()
+        for table, data in kept:
+            with cur.copy(f"COPY kept_{table} FROM STDIN (FORMAT binary)") as copy:
+                copy.write(data)
+        rows = sum(cur.execute(f"SELECT count(*) FROM kept_{table}").fetchone()[0]
+                   for table, _ in kept)
+        took = time.perf_counter() - started
+        conn.rollback()
+    return took, rows
+
+
 def expected(creditor_id: int) -> tuple[int, int, int, int]:
     """What the statement must hold, from the seeded rows: (payments, collected, refunded,
     charged back) of the payments whose charge was available by the period's end."""
@@ -331,10 +363,14 @@ def main() -> None:
             total_s = reconcile_s + close_s
             print(f"total: {total_s:.2f} s = {total_s / floor_s:.1f}x the floor "
                   f"(target 3x); load average {os.getloadavg()[0]:.1f}")
+            store_s, stored = storing(url, run.run_id, row.id)
+            print(f"storing alone: the {stored:,} rows the two keep, COPYed into tables like "
+                  f"theirs (indexes, no keys): {store_s:.2f} s = {store_s / floor_s:.1f}x the "
+                  "floor, the least any way of keeping them takes", flush=True)
             print(f"BENCH name=statements figure={total_s:.2f} floor={floor_s:.2f} "
                   f"ratio={total_s / floor_s:.1f} unit=s target=3 better=lower "
-                  f"reconcile={reconcile_s:.2f} close={close_s:.2f} accounts={args.accounts} "
-                  f"payments={args.payments}")
+                  f"reconcile={reconcile_s:.2f} close={close_s:.2f} storing={store_s:.2f} "
+                  f"accounts={args.accounts} payments={args.payments}")
             db.engine.dispose()
     finally:
         if args.keep:
