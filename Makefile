@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app portal
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test setup lint translations clean bench soak
+.PHONY: run test test-at-hour setup lint translations clean bench soak
 
 setup: $(VENV)/.installed static/vendor/htmx.min.js portal/translations/en/LC_MESSAGES/messages.mo
 
@@ -54,6 +54,10 @@ run: setup
 
 test: setup
 	$(BIN)/pytest -n $(PYTEST_WORKERS)
+
+# The suite with the clock (and its own PostgreSQL's) moved by HOURS: make test-at-hour HOURS=10
+test-at-hour: setup
+	devtools/test-at-hour $(HOURS)
 
 bench: setup
 	$(BIN)/python bench/all.py
