@@ -35,9 +35,9 @@ BIN = Path(sys.executable).parent
 #: How long any condition below may take to come true.
 DEADLINE = 40
 METRICS_TOKEN = "many-processes-metrics-token"
-#: (reference, date of birth, account paid) of the demo borrowers who pay.
-# The year of birth as a form field or a date, never four digits inside a hex request id.
+#: Alex's year of birth as a form field or a date, never four digits inside a hex request id.
 BIRTH_YEAR = re.compile(r"(?<![0-9a-f-])1985(?![0-9a-f])")
+#: (reference, date of birth, account paid) of the demo borrowers who pay.
 BORROWERS = [("DEMO-1001", "1985-04-12", "LUM-1001"), ("DEMO-1002", "1979-07-30", "NWB-1002"),
              ("DEMO-4001", "1988-11-05", "BRC-4001")]
 

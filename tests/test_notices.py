@@ -26,6 +26,7 @@ from portal.money import Money
 from portal.notices import service as notices
 from portal.notices.models import DeliveryConsent
 from portal.operations import Refused
+from tests.fixtures.clock import next_utc
 
 ACTOR = Actor.system("placements:test")
 
@@ -47,14 +48,8 @@ def _debt(reference="NWB-9001", currency="USD", sent_at=None):
                 validation_notice_sent_at=sent_at)
 
 
-#: A time of day every US zone finds convenient (1006.6(b)(1)): emails judge the hours. The
-#: next 18:00 UTC, never one already past: a message is queued due at the real time, and a
-#: worker judging at an earlier hour would find nothing due (this failed every evening after
-#: 18:00 UTC while today's 18:00 was used).
-_NOW = datetime.now(UTC)
-DAYTIME = _NOW.replace(hour=18, minute=0, second=0, microsecond=0)
-if DAYTIME < _NOW:
-    DAYTIME += timedelta(days=1)
+#: A time of day every US zone finds convenient (1006.6(b)(1)): emails judge the hours.
+DAYTIME = next_utc(18)
 
 
 def _placed(db, person=None, debt=None, creditor="NWB", consent=False, at=None):

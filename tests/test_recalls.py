@@ -25,6 +25,7 @@ from portal.plans import charging
 from portal.plans import service as plans
 from portal.plans.models import Installment, PaymentPlan
 from tests.fixtures.client import Page
+from tests.fixtures.clock import next_utc
 
 #: The demo accounts' ids with their creditors (portal/demo/data.py).
 NWB_1001 = "4000123412341234"
@@ -53,13 +54,6 @@ def _status(db, reference: str) -> str:
 def _events(db, kind: str | None = None) -> int:
     query = select(func.count()).select_from(CaseEvent)
     return db.scalar(query.where(CaseEvent.kind == kind) if kind else query)
-
-
-def _daytime_ahead() -> datetime:
-    """The next 19:00 UTC: daytime in New York, Cambridge and Los Angeles all year round."""
-    now = datetime.now(UTC)
-    at = now.replace(hour=19, minute=0, second=0, microsecond=0)
-    return at if at > now else at + timedelta(days=1)
 
 
 def _decision(client, reference: str, channel: str, at: datetime | None = None, **extra):
@@ -171,7 +165,7 @@ def test_a_recall_cancels_the_plans_stops_autopay_and_tells_the_borrower(db, dem
     last_due = db.scalar(select(func.max(Installment.due_on))
                          .where(Installment.plan_id == plan.id))
     assert db.run(charging.due_installments, last_due)  # autopay would charge them
-    at = _daytime_ahead()
+    at = next_utc(19)  # daytime in New York, Cambridge and Los Angeles all year round
 
     review = _recall(db, NWB_1001, NWB_1002, at=at)
 
